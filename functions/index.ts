@@ -1,0 +1,30 @@
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { AppEnv } from './env.ts';
+import { RealtimeServer } from './realtime/server.ts';
+import { redeliver } from './redelivery.ts';
+
+const app = new Hono<AppEnv>();
+
+app.get('/healthz', (c) => c.json({ status: 'ok', service: 'tidings' }));
+
+app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+
+// The one error path: expected failures are HTTPExceptions with a message for the caller;
+// anything else is logged and answered with a generic 500 that leaks no stack trace.
+app.onError((err, c) => {
+  if (err instanceof HTTPException) {
+    return c.json({ error: err.message }, err.status);
+  }
+  console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', path: c.req.path, error: String(err) }));
+  return c.json({ error: 'Internal server error' }, 500);
+});
+
+export { app, RealtimeServer };
+
+export default {
+  fetch: app.fetch,
+  async scheduled(controller, env, ctx) {
+    ctx.waitUntil(redeliver(controller, env));
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,38 @@
+// Builds the static web client into web/dist (served by the Worker as static assets).
+// Usage: node scripts/build-web.mjs [--watch]
+import { context, build } from 'esbuild';
+import { cp, mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outdir = `${root}web/dist`;
+const watch = process.argv.includes('--watch');
+
+/** Copies the HTML and CSS as they are; esbuild bundles the TypeScript. */
+async function copyStatic() {
+  await mkdir(outdir, { recursive: true });
+  for (const file of ['index.html', 'styles.css']) {
+    await cp(`${root}web/${file}`, `${outdir}/${file}`);
+  }
+}
+
+const options = {
+  entryPoints: { app: `${root}web/src/main.ts` },
+  outdir: `${outdir}/assets`,
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  sourcemap: true,
+  minify: !watch,
+  logLevel: 'warning',
+  plugins: [{ name: 'copy-static', setup: (b) => b.onEnd(copyStatic) }],
+};
+
+if (watch) {
+  const ctx = await context(options);
+  await ctx.watch();
+  console.log('web: watching web/ and rebuilding into web/dist');
+} else {
+  await build(options);
+  console.log('web: built web/dist');
+}

@@ -1,0 +1,102 @@
+// `npm run dev`: the whole stack on this machine, offline, with no accounts.
+// Starts the web client's build watcher and the Worker under `wrangler dev` (workerd), prints the
+// URL once it answers, and on Ctrl-C (SIGINT) or SIGTERM stops every process it started.
+// PORT (default 8787) and HOST (default 127.0.0.1) choose where the Worker listens.
+import { spawn } from 'node:child_process';
+import { copyFile, access } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const host = process.env.HOST ?? '127.0.0.1';
+const port = Number(process.env.PORT ?? 8787);
+const url = `http://${host}:${port}`;
+const children = [];
+let stopping = false;
+
+/** wrangler waits on network look-ups at start unless told it is offline. */
+const offlineEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+
+function log(message) {
+  console.log(`[dev] ${message}`);
+}
+
+async function ensureDevVars() {
+  try {
+    await access(`${root}.dev.vars`);
+  } catch {
+    await copyFile(`${root}.dev.vars.example`, `${root}.dev.vars`);
+    log('created .dev.vars from .dev.vars.example (public development values)');
+  }
+}
+
+/** Starts a child in its own process group, so stopping it also stops whatever it spawned. */
+function start(name, command, args) {
+  const child = spawn(command, args, { cwd: root, env: offlineEnv, stdio: 'inherit', detached: true });
+  children.push({ name, child });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      log(`${name} exited (${signal ?? `code ${code}`}); stopping the rest`);
+      void stop(code === 0 ? 1 : (code ?? 1));
+    }
+  });
+  return child;
+}
+
+function exited(child) {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+async function stop(exitCode = 0) {
+  if (stopping) return;
+  stopping = true;
+  log('stopping…');
+  for (const { child } of children) {
+    if (!exited(child)) {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    }
+  }
+  const deadline = Date.now() + 5000;
+  while (children.some(({ child }) => !exited(child)) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  for (const { child } of children) {
+    // The group may outlive its leader (workerd under wrangler); make sure nothing is left.
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  log('stopped');
+  process.exit(exitCode);
+}
+
+async function waitUntilHealthy(timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !stopping) {
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) return true;
+    } catch { /* not up yet */ }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+await ensureDevVars();
+// Build once before wrangler reads the assets folder, then keep rebuilding on change.
+const build = spawn(process.execPath, [`${root}scripts/build-web.mjs`], { cwd: root, stdio: 'inherit' });
+if ((await new Promise((resolve) => build.on('exit', resolve))) !== 0) {
+  log('the web client did not build');
+  process.exit(1);
+}
+start('web build', process.execPath, [`${root}scripts/build-web.mjs`, '--watch']);
+start('worker', process.execPath, [
+  `${root}node_modules/wrangler/bin/wrangler.js`, 'dev', '--ip', host, '--port', String(port), '--show-interactive-dev-session=false',
+]);
+
+if (await waitUntilHealthy()) {
+  log(`Tidings is running at ${url} (Ctrl-C to stop)`);
+} else if (!stopping) {
+  log(`the Worker did not answer ${url}/healthz within 60 s`);
+  await stop(1);
+}

@@ -1,0 +1,17 @@
+import type { TestProject } from 'vitest/node';
+import { readDevVars } from './support/dev-vars.ts';
+import { startPusherApiStub } from './support/pusher-api-stub.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pusherApiStubPort: number;
+  }
+}
+
+/** Starts the Node-side servers the workerd tests reach over loopback. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const vars = readDevVars();
+  const stub = await startPusherApiStub({ key: vars.PUSHER_APP_KEY!, secret: vars.PUSHER_APP_SECRET! });
+  project.provide('pusherApiStubPort', stub.port);
+  return stub.close;
+}

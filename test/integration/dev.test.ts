@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { descendantsOf, freePort, isAlive } from '../support/processes.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${output}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = pattern.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[0]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+  });
+}
+
+describe('npm run dev', () => {
+  let dev: ChildProcess | undefined;
+  afterAll(() => {
+    if (dev?.pid && isAlive(dev.pid)) dev.kill('SIGKILL');
+  });
+
+  it('serves the Worker and the web client on the printed URL, and stops everything on Ctrl-C', async () => {
+    const port = await freePort();
+    dev = spawn(process.execPath, ['scripts/dev.mjs'], { cwd: root, env: { ...process.env, PORT: String(port) } });
+    const line = await waitForOutput(dev, /Tidings is running at (\S+)/, 90_000);
+    const url = line.replace('Tidings is running at ', '');
+    expect(url).toBe(`http://127.0.0.1:${port}`);
+
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>Tidings</title>');
+
+    const started = descendantsOf(dev.pid!);
+    expect(started.length).toBeGreaterThan(0);
+
+    const exitCode = new Promise<number | null>((resolve) => dev!.on('exit', (code) => resolve(code)));
+    dev.kill('SIGINT');
+    expect(await exitCode).toBe(0);
+    expect(started.filter(isAlive)).toEqual([]);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  }, 120_000);
+});

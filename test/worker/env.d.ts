@@ -1,0 +1,6 @@
+// Bindings that only the workerd test project adds (see vitest.config.ts).
+declare namespace Cloudflare {
+  interface Env {
+    PUSHER_API_STUB_PORT: string;
+  }
+}

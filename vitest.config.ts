@@ -1,0 +1,59 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { fileURLToPath } from 'node:url';
+import { unstable_readConfig } from 'wrangler';
+import { defineConfig } from 'vitest/config';
+import { readDevVars } from './test/support/dev-vars.ts';
+
+// The vitest plugin bundles with Vite, which ignores wrangler.toml's [alias] table; apply the same
+// aliases here, read from wrangler.toml, so tests run exactly what `wrangler deploy` bundles.
+const wranglerAliases = Object.fromEntries(
+  Object.entries<string>(unstable_readConfig({ config: 'wrangler.toml' }).alias ?? {}).map(([name, target]) => [
+    name,
+    fileURLToPath(new URL(target, import.meta.url)),
+  ]),
+);
+
+export default defineConfig({
+  // At the root: the workerd pool resolves modules (even a CommonJS `require`) through the root
+  // Vite server's plugins.
+  plugins: [
+    {
+      name: 'tidings:wrangler-aliases',
+      enforce: 'pre',
+      resolveId: (id) => wranglerAliases[id] ?? null,
+    },
+  ],
+  test: {
+    projects: [
+      {
+        // Unit and route tests inside workerd, with the bindings from wrangler.toml.
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ...readDevVars(),
+                PUSHER_API_STUB_PORT: String(inject('pusherApiStubPort')),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'worker',
+          include: ['test/worker/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
+        },
+      },
+      {
+        // Integration and browser tests in Node, against the real local stack.
+        test: {
+          name: 'node',
+          include: ['test/integration/**/*.test.ts', 'test/browser/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
