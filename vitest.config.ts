@@ -34,6 +34,7 @@ export default defineConfig({
               bindings: {
                 ...readDevVars(),
                 PUSHER_API_STUB_PORT: String(inject('pusherApiStubPort')),
+                SUPABASE_AUTH_STUB_PORT: String(inject('supabaseAuthStubPort')),
               },
             },
           })),

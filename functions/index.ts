@@ -2,11 +2,16 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env.ts';
 import { RealtimeServer } from './realtime/server.ts';
+import { cors } from './cors.ts';
 import { redeliver } from './redelivery.ts';
+import { broadcasting } from './routes/broadcasting.ts';
 
 const app = new Hono<AppEnv>();
 
 app.get('/healthz', (c) => c.json({ status: 'ok', service: 'tidings' }));
+app.use('/api/*', cors);
+app.use('/broadcasting/*', cors);
+app.route('/broadcasting', broadcasting);
 
 app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
@@ -14,7 +19,8 @@ app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${new URL(c.req.
 // anything else is logged and answered with a generic 500 that leaks no stack trace.
 app.onError((err, c) => {
   if (err instanceof HTTPException) {
-    return c.json({ error: err.message }, err.status);
+    // A prepared response (validation errors with their `issues`) goes out as it is.
+    return err.res ? err.getResponse() : c.json({ error: err.message }, err.status);
   }
   console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', path: c.req.path, error: String(err) }));
   return c.json({ error: 'Internal server error' }, 500);

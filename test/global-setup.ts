@@ -1,10 +1,12 @@
 import type { TestProject } from 'vitest/node';
 import { readDevVars } from './support/dev-vars.ts';
 import { startPusherApiStub } from './support/pusher-api-stub.ts';
+import { startSupabaseAuthStub } from './support/supabase-auth-stub.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pusherApiStubPort: number;
+    supabaseAuthStubPort: number;
   }
 }
 
@@ -13,5 +15,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const vars = readDevVars();
   const stub = await startPusherApiStub({ key: vars.PUSHER_APP_KEY!, secret: vars.PUSHER_APP_SECRET! });
   project.provide('pusherApiStubPort', stub.port);
-  return stub.close;
+  const auth = await startSupabaseAuthStub();
+  project.provide('supabaseAuthStubPort', auth.port);
+  return async () => {
+    await stub.close();
+    await auth.close();
+  };
 }

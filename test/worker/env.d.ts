@@ -2,5 +2,6 @@
 declare namespace Cloudflare {
   interface Env {
     PUSHER_API_STUB_PORT: string;
+    SUPABASE_AUTH_STUB_PORT: string;
   }
 }
