@@ -5,6 +5,7 @@ import { RealtimeServer } from './realtime/server.ts';
 import { cors } from './cors.ts';
 import { redeliver } from './redelivery.ts';
 import { broadcasting } from './routes/broadcasting.ts';
+import { webhooks } from './routes/webhooks.ts';
 
 const app = new Hono<AppEnv>();
 
@@ -12,6 +13,7 @@ app.get('/healthz', (c) => c.json({ status: 'ok', service: 'tidings' }));
 app.use('/api/*', cors);
 app.use('/broadcasting/*', cors);
 app.route('/broadcasting', broadcasting);
+app.route('/webhooks', webhooks);
 
 app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
