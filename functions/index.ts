@@ -5,6 +5,10 @@ import { RealtimeServer } from './realtime/server.ts';
 import { cors } from './cors.ts';
 import { redeliver } from './redelivery.ts';
 import { broadcasting } from './routes/broadcasting.ts';
+import { clientConfig } from './routes/client-config.ts';
+import { emails } from './routes/emails.ts';
+import { me } from './routes/me.ts';
+import { users } from './routes/users.ts';
 import { webhooks } from './routes/webhooks.ts';
 
 const app = new Hono<AppEnv>();
@@ -12,6 +16,10 @@ const app = new Hono<AppEnv>();
 app.get('/healthz', (c) => c.json({ status: 'ok', service: 'tidings' }));
 app.use('/api/*', cors);
 app.use('/broadcasting/*', cors);
+app.route('/api/config', clientConfig);
+app.route('/api/me', me);
+app.route('/api/emails', emails);
+app.route('/api/users', users);
 app.route('/broadcasting', broadcasting);
 app.route('/webhooks', webhooks);
 
