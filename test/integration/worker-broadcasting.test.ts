@@ -16,7 +16,8 @@ describe('the Worker under wrangler dev', () => {
   beforeAll(async () => {
     stub = await startPusherApiStub({ key: vars.PUSHER_APP_KEY!, secret: vars.PUSHER_APP_SECRET! });
     worker = await startWorker({
-      vars: { BROADCAST_DRIVER: 'pusher', PUSHER_HOST: '127.0.0.1', PUSHER_PORT: String(stub.port), PUSHER_SCHEME: 'http' },
+      // Port 9 (discard) is closed: no database here, even if someone runs `npm run dev` on 54321.
+      vars: { BROADCAST_DRIVER: 'pusher', PUSHER_HOST: '127.0.0.1', PUSHER_PORT: String(stub.port), PUSHER_SCHEME: 'http', SUPABASE_URL: 'http://127.0.0.1:9' },
     });
   });
   afterAll(async () => {
@@ -57,5 +58,14 @@ describe('the Worker under wrangler dev', () => {
     expect(response.status).toBe(200);
     const expected = createHmac('sha256', vars.PUSHER_APP_SECRET!).update(`1.1:private-user.${userId}`).digest('hex');
     expect(await response.json()).toEqual({ auth: `${vars.PUSHER_APP_KEY}:${expected}` });
+  });
+
+  it('runs the redelivery cron from its Cron Trigger and logs the run', async () => {
+    // No database runs here, so the run can only fail; what matters is that the trigger reaches it.
+    const response = await fetch(`${worker.url}/__scheduled?cron=*+*+*+*+*`);
+    expect(response.status).toBe(200);
+    const deadline = Date.now() + 10_000;
+    while (!worker.output().includes('redelivery run') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(worker.output()).toMatch(/"msg":"redelivery run failed","cron":"\* \* \* \* \*","error":"The database cannot be reached/);
   });
 });
