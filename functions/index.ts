@@ -1,12 +1,18 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env.ts';
+import { realtimeEndpoint } from './realtime/endpoint.ts';
+import { realtimeHttpApi } from './realtime/http-api.ts';
 import { RealtimeServer } from './realtime/server.ts';
 import { redeliver } from './redelivery.ts';
 
 const app = new Hono<AppEnv>();
 
 app.get('/healthz', (c) => c.json({ status: 'ok', service: 'tidings' }));
+
+// The Pusher-compatible realtime server: WebSocket endpoint /app/{key} and HTTP API /apps/{id}/...
+app.route('/', realtimeEndpoint);
+app.route('/', realtimeHttpApi);
 
 app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
