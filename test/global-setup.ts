@@ -1,10 +1,12 @@
 import type { TestProject } from 'vitest/node';
 import { readDevVars } from './support/dev-vars.ts';
 import { startPusherApiStub } from './support/pusher-api-stub.ts';
+import { startWebhookReceiver } from './support/webhook-receiver.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pusherApiStubPort: number;
+    webhookReceiverPort: number;
   }
 }
 
@@ -13,5 +15,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const vars = readDevVars();
   const stub = await startPusherApiStub({ key: vars.PUSHER_APP_KEY!, secret: vars.PUSHER_APP_SECRET! });
   project.provide('pusherApiStubPort', stub.port);
-  return stub.close;
+  const webhooks = await startWebhookReceiver();
+  project.provide('webhookReceiverPort', webhooks.port);
+  return async () => {
+    await Promise.all([stub.close(), webhooks.close()]);
+  };
 }
