@@ -70,7 +70,7 @@ describe('POST /apps/{id}/events', () => {
     expect((await signed('POST', `/apps/${appId}/events`, { body: { name: 'x', data: '{}', channels } })).status).toBe(400);
     const badName = await signed('POST', `/apps/${appId}/events`, { body: { name: 'x', data: '{}', channels: ['bad name!'] } });
     expect(badName.status).toBe(400);
-    expect((await badName.json()).error).toMatch(/^Invalid channel name: 'bad name!'/);
+    expect(((await badName.json()) as { error: string }).error).toMatch(/^Invalid channel name: 'bad name!'/);
     expect((await signed('POST', `/apps/${appId}/events`, { body: '{not json' })).status).toBe(400);
     expect((await signed('POST', `/apps/${appId}/events`, { body: { name: 'x', data: '{}', channels: ['a'], socket_id: 'abc' } })).status).toBe(400);
   });
