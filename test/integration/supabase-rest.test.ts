@@ -56,6 +56,11 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
     expect(chosen.data).toEqual([{ subject: 'First' }, { subject: 'Third' }]);
     const unread = await ada.from('emails').select('subject').is('read_at', null).neq('subject', 'First').gte('created_at', '2000-01-01T00:00:00Z').order('subject');
     expect(unread.data).toEqual([{ subject: 'Second' }, { subject: 'Third' }]);
+    const either = await ada.from('emails').select('subject').or('subject.eq.First,and(subject.like.Sec*,read_at.is.null)').order('subject');
+    expect(either.error).toBeNull();
+    expect(either.data).toEqual([{ subject: 'First' }, { subject: 'Second' }]);
+    const neither = await ada.from('emails').select('subject').not('subject', 'in', '("First","Second")');
+    expect(neither.data).toEqual([{ subject: 'Third' }]);
   });
 
   it('embeds the sender profile through the foreign key named in the select, under row level security', async () => {
