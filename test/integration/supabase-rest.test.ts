@@ -138,6 +138,22 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
     expect(data).toEqual([{ email: 'ada@tidings.local' }, { email: 'admin@tidings.local' }, { email: 'grace@tidings.local' }]);
   });
 
+  it('upserts and deletes as service_role, and refuses a user deleting', async () => {
+    const upserted = await service.from('profiles')
+      .upsert({ id: seedUsers.grace.id, email: seedUsers.grace.email, display_name: 'Rear Admiral Hopper' })
+      .select('display_name').single();
+    expect(upserted).toMatchObject({ status: 201, error: null, data: { display_name: 'Rear Admiral Hopper' } });
+    expect((await service.from('profiles').select('id')).data).toHaveLength(3);
+
+    const { data: email } = await send(seedUsers.ada.id, 'Delete me');
+    const refused = await ada.from('emails').delete().eq('id', email!.id);
+    expect(refused.status).toBe(403);
+    expect(refused.error?.code).toBe('42501');
+    const deleted = await service.from('emails').delete().eq('id', email!.id).select('subject');
+    expect(deleted.data).toEqual([{ subject: 'Delete me' }]);
+    expect((await service.from('emails').select('id').eq('id', email!.id)).data).toEqual([]);
+  });
+
   it('answers PostgREST-shaped errors', async () => {
     const missing = await ada.from('no_such_table').select('*');
     expect(missing.status).toBe(404);
