@@ -134,6 +134,14 @@ describe('the emails model observer (database webhook through pg_net)', () => {
     expect(queued.rows[0].n).toBe(0);
   }, 90_000);
 
+  it('keeps sending after its database connections are cut', async () => {
+    const { rowCount } = await psql.query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pg_net worker'`);
+    expect(rowCount).toBeGreaterThan(0);
+    await insertEmail('After reconnect');
+    const [webhook] = await receiver.waitFor(1);
+    expect(JSON.parse(webhook!.body).record.subject).toBe('After reconnect');
+  });
+
   it('uses the URL and secret set later (npm run db:webhook)', async () => {
     await setWebhookSettings(psql, receiver.url.replace('/webhooks/db', '/elsewhere'), 'rotated-secret');
     try {
