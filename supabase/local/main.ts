@@ -11,15 +11,19 @@ import { readDevVar } from './dev-vars.ts';
 const root = new URL('../../', import.meta.url);
 const verbose = process.env.SUPABASE_LOG === 'debug';
 
+const webhookUrl = process.env.DB_WEBHOOK_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}/webhooks/db`;
+const webhookSecret = process.env.DB_WEBHOOK_SECRET ?? readDevVar('DB_WEBHOOK_SECRET');
+
 const supabase = await startLocalSupabase({
   dataDir: process.env.SUPABASE_DATA_DIR ?? new URL('.tidings/db', root).pathname,
   dbPort: Number(process.env.SUPABASE_DB_PORT ?? 54322),
   apiPort: Number(process.env.SUPABASE_API_PORT ?? 54321),
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
-  webhookUrl: process.env.DB_WEBHOOK_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}/webhooks/db`,
-  webhookSecret: process.env.DB_WEBHOOK_SECRET ?? readDevVar('DB_WEBHOOK_SECRET'),
+  webhookUrl,
+  ...(webhookSecret ? { webhookSecret } : {}),
   log: (line) => {
-    if (verbose || (/\b(ERROR|FATAL|PANIC)\b|pg_net worker|api:/.test(line) && !line.includes('due to administrator command'))) console.error(`[supabase] ${line}`);
+    // Client errors (RLS refusals, bad input) reach the caller already; print only what needs a human.
+    if (verbose || (/\b(FATAL|PANIC)\b|pg_net worker|api:/.test(line) && !line.includes('due to administrator command'))) console.error(`[supabase] ${line}`);
   },
 }).catch((error: unknown) => {
   console.error(`[supabase] ${(error as Error).message}`);
@@ -33,6 +37,7 @@ console.log(`Local Supabase started (public development keys, like \`supabase st
          API URL: ${supabase.apiUrl}
             JWKS: ${supabase.apiUrl}/auth/v1/.well-known/jwks.json
           DB URL: ${supabase.databaseUrl}
+     Webhook URL: ${webhookSecret ? webhookUrl : '(not set: no DB_WEBHOOK_SECRET in the environment or .dev.vars)'}
       JWT secret: ${supabase.jwtSecret}
         anon key: ${supabase.anonKey}
 service_role key: ${supabase.serviceRoleKey}

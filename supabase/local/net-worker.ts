@@ -40,7 +40,7 @@ export interface NetWorker {
  */
 export async function startNetWorker(options: { databaseUrl: string; log?: (line: string) => void }): Promise<NetWorker> {
   const log = options.log ?? (() => undefined);
-  const listener = new pg.Client({ connectionString: options.databaseUrl, application_name: 'pg_net worker' });
+  let listener: pg.Client | null = null;
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2, application_name: 'pg_net worker' });
   let stopped = false;
   let running: Promise<void> | null = null;
@@ -90,12 +90,24 @@ export async function startNetWorker(options: { databaseUrl: string; log?: (line
       });
   };
 
-  listener.on('notification', wake);
-  listener.on('error', (error) => log(`pg_net worker connection: ${error.message}`));
+  // A lost LISTEN connection (the database restarted) is re-established, then the queue drained.
+  const listen = async (): Promise<void> => {
+    const client = new pg.Client({ connectionString: options.databaseUrl, application_name: 'pg_net worker' });
+    client.on('notification', wake);
+    client.on('error', (error) => log(`pg_net worker connection: ${error.message}`));
+    await client.connect();
+    await client.query('listen pg_net_wake');
+    client.on('end', () => {
+      if (stopped) return;
+      log('pg_net worker: lost its database connection; reconnecting');
+      const retry = () => void listen().catch(() => !stopped && setTimeout(retry, 1000));
+      setTimeout(retry, 500);
+    });
+    listener = client;
+    wake();
+  };
   pool.on('error', (error) => log(`pg_net worker pool: ${error.message}`));
-  await listener.connect();
-  await listener.query('listen pg_net_wake');
-  wake();
+  await listen();
 
   return {
     idle: async () => {
@@ -104,7 +116,7 @@ export async function startNetWorker(options: { databaseUrl: string; log?: (line
     stop: async () => {
       stopped = true;
       await running;
-      await listener.end().catch(() => undefined);
+      await listener?.end().catch(() => undefined);
       await pool.end().catch(() => undefined);
     },
   };

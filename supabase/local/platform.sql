@@ -180,6 +180,17 @@ begin
     select pg_notify('pg_net_wake', '')
   $f$;
 
+  -- Also for rows queued without net.http_* (pg_net's worker polls its table; ours listens).
+  create or replace function net._wake_after_queue_insert() returns trigger language plpgsql as $f$
+  begin
+    perform net.wake();
+    return null;
+  end
+  $f$;
+  create or replace trigger wake_worker_after_insert
+    after insert on net.http_request_queue
+    for each statement execute function net._wake_after_queue_insert();
+
   create or replace function net.check_worker_is_up() returns void language plpgsql as $f$
   begin
     if not exists (select 1 from pg_stat_activity where application_name = 'pg_net worker') then

@@ -353,11 +353,31 @@ class QueryBuilder {
     const conditions: string[] = [];
     for (const [key, value] of params) {
       if (RESERVED_PARAMS.has(key)) continue;
-      if (key === 'or' || key === 'and' || key === 'not.or' || key === 'not.and') throw notSupported(`The '${key}' filter`);
+      const logic = /^(not\.)?(or|and)$/.exec(key);
+      if (logic) {
+        if (!value.startsWith('(') || !value.endsWith(')')) throw pgrstError(400, 'PGRST100', `failed to parse logic tree (${value}): expected ${key}=(...)`);
+        conditions.push(this.logicTree(table, logic[2] as 'or' | 'and', value.slice(1, -1), Boolean(logic[1])));
+        continue;
+      }
       if (key.includes('.')) throw notSupported(`Filtering on an embedded resource ('${key}')`);
       conditions.push(this.condition(table, key, value));
     }
     return conditions.length ? `where ${conditions.join(' and ')}` : '';
+  }
+
+  /** `or=(a.eq.1,and(b.gt.2,c.is.null))`: PostgREST's logic trees, nested as deep as given. */
+  private logicTree(table: Table, operator: 'or' | 'and', inner: string, negate: boolean): string {
+    const parts = splitTopLevel(inner);
+    if (parts.length === 0) throw pgrstError(400, 'PGRST100', `failed to parse logic tree (${operator}=(${inner})): empty`);
+    const conditions = parts.map((part) => {
+      const nested = /^(not\.)?(or|and)\((.*)\)$/s.exec(part);
+      if (nested) return this.logicTree(table, nested[2] as 'or' | 'and', nested[3]!, Boolean(nested[1]));
+      const dot = part.indexOf('.');
+      if (dot <= 0) throw pgrstError(400, 'PGRST100', `failed to parse logic tree (${operator}=(${inner})): '${part}' is not column.operator.value`);
+      return this.condition(table, part.slice(0, dot), unquoteOperand(part.slice(dot + 1)));
+    });
+    const tree = `(${conditions.join(` ${operator} `)})`;
+    return negate ? `not ${tree}` : tree;
   }
 
   private condition(table: Table, key: string, value: string): string {
@@ -425,6 +445,33 @@ class QueryBuilder {
     if (updates.length === 0) return `${conflict} do nothing`;
     return `${conflict} do update set ${updates.map((c) => `${quote(c)} = excluded.${quote(c)}`).join(', ')}`;
   }
+}
+
+/** Splits on commas outside parentheses and double quotes. */
+function splitTopLevel(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === '\\') i++;
+    else if (char === '"') quoted = !quoted;
+    else if (!quoted && char === '(') depth++;
+    else if (!quoted && char === ')') depth--;
+    else if (!quoted && depth === 0 && char === ',') {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start).trim());
+  return parts.filter((part) => part !== '');
+}
+
+/** In a logic tree a value may be double-quoted to hold commas or parentheses: `subject.eq."a,b"`. */
+function unquoteOperand(rest: string): string {
+  const match = /^((?:not\.)?[a-z]+\.)"(.*)"$/s.exec(rest);
+  return match ? `${match[1]}${match[2]!.replace(/\\(.)/g, '$1')}` : rest;
 }
 
 function parsePrefer(header: string | string[] | undefined): { return?: string; count?: string; resolution?: string } {

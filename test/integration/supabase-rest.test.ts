@@ -56,6 +56,11 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
     expect(chosen.data).toEqual([{ subject: 'First' }, { subject: 'Third' }]);
     const unread = await ada.from('emails').select('subject').is('read_at', null).neq('subject', 'First').gte('created_at', '2000-01-01T00:00:00Z').order('subject');
     expect(unread.data).toEqual([{ subject: 'Second' }, { subject: 'Third' }]);
+    const either = await ada.from('emails').select('subject').or('subject.eq.First,and(subject.like.Sec*,read_at.is.null)').order('subject');
+    expect(either.error).toBeNull();
+    expect(either.data).toEqual([{ subject: 'First' }, { subject: 'Second' }]);
+    const neither = await ada.from('emails').select('subject').not('subject', 'in', '("First","Second")');
+    expect(neither.data).toEqual([{ subject: 'Third' }]);
   });
 
   it('embeds the sender profile through the foreign key named in the select, under row level security', async () => {
@@ -131,6 +136,22 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
     expect(adas.count).toBe(all.count); // every email so far went to Ada
     const { data } = await service.from('profiles').select('email').order('email');
     expect(data).toEqual([{ email: 'ada@tidings.local' }, { email: 'admin@tidings.local' }, { email: 'grace@tidings.local' }]);
+  });
+
+  it('upserts and deletes as service_role, and refuses a user deleting', async () => {
+    const upserted = await service.from('profiles')
+      .upsert({ id: seedUsers.grace.id, email: seedUsers.grace.email, display_name: 'Rear Admiral Hopper' })
+      .select('display_name').single();
+    expect(upserted).toMatchObject({ status: 201, error: null, data: { display_name: 'Rear Admiral Hopper' } });
+    expect((await service.from('profiles').select('id')).data).toHaveLength(3);
+
+    const { data: email } = await send(seedUsers.ada.id, 'Delete me');
+    const refused = await ada.from('emails').delete().eq('id', email!.id);
+    expect(refused.status).toBe(403);
+    expect(refused.error?.code).toBe('42501');
+    const deleted = await service.from('emails').delete().eq('id', email!.id).select('subject');
+    expect(deleted.data).toEqual([{ subject: 'Delete me' }]);
+    expect((await service.from('emails').select('id').eq('id', email!.id)).data).toEqual([]);
   });
 
   it('answers PostgREST-shaped errors', async () => {

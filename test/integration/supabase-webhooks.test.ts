@@ -106,6 +106,18 @@ describe('the emails model observer (database webhook through pg_net)', () => {
     expect(response.rows).toEqual([{ status_code: 200, content: '{"ok":true}', timed_out: false, error_msg: null }]);
   });
 
+  it('sends a request queued directly in net.http_request_queue, once', async () => {
+    await psql.query(
+      `insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
+       values ('POST', $1, '{"Content-Type": "application/json"}', convert_to('{"direct": true}', 'UTF8'), 5000)`,
+      [receiver.url],
+    );
+    const [webhook] = await receiver.waitFor(1);
+    await supabase.webhooksIdle();
+    expect(receiver.received).toHaveLength(1);
+    expect(webhook!.body).toBe('{"direct": true}');
+  });
+
   it('delivers a burst of 1,000 inserts as 1,000 webhooks', async () => {
     await psql.query(
       `insert into emails (sender_id, recipient_id, subject, body)
@@ -121,6 +133,14 @@ describe('the emails model observer (database webhook through pg_net)', () => {
     const queued = await psql.query('select count(*)::int as n from net.http_request_queue');
     expect(queued.rows[0].n).toBe(0);
   }, 90_000);
+
+  it('keeps sending after its database connections are cut', async () => {
+    const { rowCount } = await psql.query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pg_net worker'`);
+    expect(rowCount).toBeGreaterThan(0);
+    await insertEmail('After reconnect');
+    const [webhook] = await receiver.waitFor(1);
+    expect(JSON.parse(webhook!.body).record.subject).toBe('After reconnect');
+  });
 
   it('uses the URL and secret set later (npm run db:webhook)', async () => {
     await setWebhookSettings(psql, receiver.url.replace('/webhooks/db', '/elsewhere'), 'rotated-secret');
