@@ -13,6 +13,16 @@ const wranglerAliases = Object.fromEntries(
   ]),
 );
 
+/** Apps beside the default one: two with webhooks to the receiver (one flaky), one disabled. */
+function realtimeTestApps(webhookPort: number) {
+  const hooks = `http://127.0.0.1:${webhookPort}`;
+  return [
+    { id: 'hooks', key: 'hooks-key', secret: 'hooks-secret-for-tests', webhookUrl: `${hooks}/hooks`, clientEvents: true, webhookLeaveDelay: 1 },
+    { id: 'flaky-hooks', key: 'flaky-hooks-key', secret: 'flaky-hooks-secret-for-tests', webhookUrl: `${hooks}/flaky/hooks` },
+    { id: 'disabled', key: 'disabled-key', secret: 'disabled-secret-for-tests', enabled: false },
+  ];
+}
+
 export default defineConfig({
   // At the root: the workerd pool resolves modules (even a CommonJS `require`) through the root
   // Vite server's plugins.
@@ -35,6 +45,9 @@ export default defineConfig({
                 ...readDevVars(),
                 PUSHER_API_STUB_PORT: String(inject('pusherApiStubPort')),
                 SUPABASE_AUTH_STUB_PORT: String(inject('supabaseAuthStubPort')),
+                WEBHOOK_RECEIVER_PORT: String(inject('webhookReceiverPort')),
+                // Extra realtime apps for the realtime-* tests (webhooks, a disabled app).
+                REALTIME_APPS: JSON.stringify(realtimeTestApps(inject('webhookReceiverPort'))),
               },
             },
           })),

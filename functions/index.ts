@@ -1,8 +1,10 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { AppEnv } from './env.ts';
-import { RealtimeServer } from './realtime/server.ts';
 import { cors } from './cors.ts';
+import type { AppEnv } from './env.ts';
+import { realtimeEndpoint } from './realtime/endpoint.ts';
+import { realtimeHttpApi } from './realtime/http-api.ts';
+import { RealtimeServer } from './realtime/server.ts';
 import { redeliver } from './redelivery.ts';
 import { broadcasting } from './routes/broadcasting.ts';
 import { clientConfig } from './routes/client-config.ts';
@@ -22,6 +24,10 @@ app.route('/api/emails', emails);
 app.route('/api/users', users);
 app.route('/broadcasting', broadcasting);
 app.route('/webhooks', webhooks);
+
+// The Pusher-compatible realtime server: WebSocket endpoint /app/{key} and HTTP API /apps/{id}/...
+app.route('/', realtimeEndpoint);
+app.route('/', realtimeHttpApi);
 
 app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 

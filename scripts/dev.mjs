@@ -1,7 +1,9 @@
 // `npm run dev`: the whole stack on this machine, offline, with no accounts.
-// Starts the web client's build watcher and the Worker under `wrangler dev` (workerd), prints the
-// URL once it answers, and on Ctrl-C (SIGINT) or SIGTERM stops every process it started.
-// PORT (default 8787) and HOST (default 127.0.0.1) choose where the Worker listens.
+// Starts the local Supabase (supabase/local/main.ts: Postgres on 54322, API on 54321), the web
+// client's build watcher and the Worker under `wrangler dev` (workerd), prints the URL once it
+// answers, and on Ctrl-C (SIGINT) or SIGTERM stops every process it started.
+// PORT (default 8787) and HOST (default 127.0.0.1) choose where the Worker listens;
+// SUPABASE_API_PORT, SUPABASE_DB_PORT, SUPABASE_DATA_DIR and DATABASE_URL the local Supabase's.
 import { spawn } from 'node:child_process';
 import { copyFile, access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +12,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 8787);
 const url = `http://${host}:${port}`;
+const supabaseUrl = `http://127.0.0.1:${Number(process.env.SUPABASE_API_PORT ?? 54321)}`;
 const children = [];
 let stopping = false;
 
@@ -67,11 +70,11 @@ async function stop(exitCode = 0) {
   process.exit(exitCode);
 }
 
-async function waitUntilHealthy(timeoutMs = 60_000) {
+async function waitUntilHealthy(healthUrl = `${url}/healthz`, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !stopping) {
     try {
-      const response = await fetch(`${url}/healthz`);
+      const response = await fetch(healthUrl);
       if (response.ok) return true;
     } catch { /* not up yet */ }
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -89,9 +92,20 @@ if ((await new Promise((resolve) => build.on('exit', resolve))) !== 0) {
   log('the web client did not build');
   process.exit(1);
 }
+// The database first: the Worker talks to it, and it sends its webhooks to the Worker.
+start('supabase', process.execPath, [`${root}supabase/local/main.ts`]);
+if (!(await waitUntilHealthy(`${supabaseUrl}/auth/v1/.well-known/jwks.json`))) {
+  if (!stopping) {
+    log(`the local Supabase did not answer ${supabaseUrl} within 60 s`);
+    await stop(1);
+  }
+  await new Promise(() => {}); // stop() ends the process
+}
 start('web build', process.execPath, [`${root}scripts/build-web.mjs`, '--watch']);
 start('worker', process.execPath, [
   `${root}node_modules/wrangler/bin/wrangler.js`, 'dev', '--ip', host, '--port', String(port), '--show-interactive-dev-session=false',
+  // wrangler.toml's SUPABASE_URL names the default port.
+  ...(supabaseUrl === 'http://127.0.0.1:54321' ? [] : ['--var', `SUPABASE_URL:${supabaseUrl}`]),
 ]);
 
 if (await waitUntilHealthy()) {

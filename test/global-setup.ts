@@ -2,11 +2,13 @@ import type { TestProject } from 'vitest/node';
 import { readDevVars } from './support/dev-vars.ts';
 import { startPusherApiStub } from './support/pusher-api-stub.ts';
 import { startSupabaseAuthStub } from './support/supabase-auth-stub.ts';
+import { startWebhookReceiver } from './support/webhook-receiver.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pusherApiStubPort: number;
     supabaseAuthStubPort: number;
+    webhookReceiverPort: number;
   }
 }
 
@@ -17,8 +19,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('pusherApiStubPort', stub.port);
   const auth = await startSupabaseAuthStub();
   project.provide('supabaseAuthStubPort', auth.port);
+  const webhooks = await startWebhookReceiver();
+  project.provide('webhookReceiverPort', webhooks.port);
   return async () => {
-    await stub.close();
-    await auth.close();
+    await Promise.all([stub.close(), auth.close(), webhooks.close()]);
   };
 }

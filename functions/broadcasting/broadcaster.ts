@@ -66,7 +66,7 @@ export interface RealtimePublisher {
 /** What the `realtime` broadcaster needs from the `REALTIME` binding. */
 export interface RealtimeNamespace {
   idFromName(name: string): DurableObjectId;
-  get(id: DurableObjectId): unknown;
+  get(id: DurableObjectId): RealtimePublisher;
 }
 
 /** `realtime`: our own Pusher-compatible server, through its Durable Object's `publish` RPC. */
@@ -74,7 +74,7 @@ export class RealtimeBroadcaster implements Broadcaster {
   readonly #server: RealtimePublisher;
   constructor(namespace: RealtimeNamespace, appId: string) {
     // One object per app (the contract with functions/realtime/server.ts).
-    this.#server = namespace.get(namespace.idFromName(appId)) as RealtimePublisher;
+    this.#server = namespace.get(namespace.idFromName(appId));
   }
 
   async publish(request: PublishRequest): Promise<void> {

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { descendantsOf, freePort, isAlive } from '../support/processes.ts';
@@ -24,13 +27,25 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number):
 
 describe('npm run dev', () => {
   let dev: ChildProcess | undefined;
-  afterAll(() => {
+  let supabaseDir: string | undefined;
+  afterAll(async () => {
     if (dev?.pid && isAlive(dev.pid)) dev.kill('SIGKILL');
+    if (supabaseDir) await rm(supabaseDir, { recursive: true, force: true });
   });
 
-  it('serves the Worker and the web client on the printed URL, and stops everything on Ctrl-C', async () => {
+  it('serves the Worker, the web client and the local Supabase, and stops everything on Ctrl-C', async () => {
     const port = await freePort();
-    dev = spawn(process.execPath, ['scripts/dev.mjs'], { cwd: root, env: { ...process.env, PORT: String(port) } });
+    // The local Supabase on free ports with its own data, so parallel runs do not collide.
+    const [supabaseApiPort, supabaseDbPort] = [await freePort(), await freePort()];
+    supabaseDir = await mkdtemp(join(tmpdir(), 'tidings-dev-'));
+    await chmod(supabaseDir, 0o755); // Postgres runs as `postgres` when we are root
+    dev = spawn(process.execPath, ['scripts/dev.mjs'], {
+      cwd: root,
+      env: {
+        ...process.env, PORT: String(port), SUPABASE_API_PORT: String(supabaseApiPort), SUPABASE_DB_PORT: String(supabaseDbPort),
+        SUPABASE_DATA_DIR: join(supabaseDir, 'db'),
+      },
+    });
     const line = await waitForOutput(dev, /Tidings is running at (\S+)/, 90_000);
     const url = line.replace('Tidings is running at ', '');
     expect(url).toBe(`http://127.0.0.1:${port}`);
@@ -40,6 +55,8 @@ describe('npm run dev', () => {
     const page = await fetch(`${url}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>Tidings</title>');
+    const jwks = await fetch(`http://127.0.0.1:${supabaseApiPort}/auth/v1/.well-known/jwks.json`);
+    expect(jwks.status).toBe(200);
 
     const started = descendantsOf(dev.pid!);
     expect(started.length).toBeGreaterThan(0);
@@ -49,5 +66,6 @@ describe('npm run dev', () => {
     expect(await exitCode).toBe(0);
     expect(started.filter(isAlive)).toEqual([]);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${supabaseApiPort}/auth/v1/.well-known/jwks.json`)).rejects.toThrow();
   }, 120_000);
 });

@@ -1,0 +1,55 @@
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { AppEnv } from '../env.ts';
+import { loadApps, RealtimeConfigError, type RealtimeApps } from './apps.ts';
+import { createLogger } from './log.ts';
+import { CloseCode, PROTOCOL_VERSION } from './protocol.ts';
+import { refuseWebSocket } from './refusal.ts';
+
+/**
+ * The apps from the bindings; a misconfiguration becomes a 500 whose message says what to set
+ * (it names settings, never their values), and is logged.
+ */
+export function configuredApps(env: Env): RealtimeApps {
+  try {
+    return loadApps(env);
+  } catch (error) {
+    if (!(error instanceof RealtimeConfigError)) throw error;
+    createLogger(env.LOG_LEVEL, { component: 'realtime' }).error(error.message);
+    throw new HTTPException(500, { message: error.message });
+  }
+}
+
+/**
+ * The WebSocket endpoint `/app/{key}`: refuses unknown keys (4001), disabled apps (4003) and
+ * missing or unsupported protocol versions (4008, 4007) with close codes pusher-js understands,
+ * and hands every other upgrade to the app's Durable Object.
+ */
+export const realtimeEndpoint = new Hono<AppEnv>();
+
+realtimeEndpoint.get('/app/:key', async (c) => {
+  if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
+    throw new HTTPException(426, { message: 'Expected a WebSocket upgrade (Upgrade: websocket): connect with pusher-js' });
+  }
+  const key = c.req.param('key');
+  const app = configuredApps(c.env).byKey(key);
+  const log = createLogger(c.env.LOG_LEVEL, { component: 'realtime' });
+  if (!app) {
+    log.info('connection refused: unknown app key', { key: key.slice(0, 64) });
+    return refuseWebSocket(CloseCode.appDoesNotExist, `App key '${key.slice(0, 64)}' does not exist`);
+  }
+  if (!app.enabled) return refuseWebSocket(CloseCode.appDisabled, `App '${app.id}' is disabled`);
+  const protocol = c.req.query('protocol');
+  if (protocol === undefined || protocol === '') return refuseWebSocket(CloseCode.noProtocol, 'No protocol version given: add ?protocol=7');
+  if (protocol !== String(PROTOCOL_VERSION)) {
+    return refuseWebSocket(CloseCode.unsupportedProtocol, `Unsupported protocol version '${protocol.slice(0, 10)}' (only ${PROTOCOL_VERSION})`);
+  }
+  return c.env.REALTIME.get(c.env.REALTIME.idFromName(app.id)).fetch(c.req.raw);
+});
+
+realtimeEndpoint.get('/app/*', (c) => {
+  if (c.req.header('upgrade')?.toLowerCase() === 'websocket') {
+    return refuseWebSocket(CloseCode.pathNotFound, `Path not found: ${new URL(c.req.url).pathname.slice(0, 80)} (connect to /app/{key})`);
+  }
+  throw new HTTPException(404, { message: `Not found: GET ${new URL(c.req.url).pathname}` });
+});

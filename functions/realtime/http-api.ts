@@ -1,0 +1,162 @@
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { z } from 'zod';
+import type { AppEnv } from '../env.ts';
+import type { RealtimeApp } from './apps.ts';
+import { configuredApps } from './endpoint.ts';
+import { channelKind, channelNameProblem, Limits } from './protocol.ts';
+import { PublishError, validatePublish, type PublishRequest } from './publishing.ts';
+import { constantTimeEqual, md5Hex, requestSignature } from './signatures.ts';
+
+/** How far `auth_timestamp` may be from the server's clock, in seconds. */
+const TIMESTAMP_TOLERANCE_SECONDS = 600;
+/** A batch of 10 events of 10 KB each, plus their envelopes. */
+const MAX_BODY_BYTES = 256 * 1024;
+
+type ApiEnv = AppEnv & { Variables: { app: RealtimeApp; body: string } };
+
+/**
+ * Pusher's HTTP API, `/apps/{app_id}/...`: requests are signed with the app secret (auth_key,
+ * auth_timestamp, auth_version, body_md5, auth_signature) and answered with real statuses.
+ * Verification happens here in the Worker; the app's Durable Object does the work over RPC.
+ */
+export const realtimeHttpApi = new Hono<ApiEnv>();
+
+realtimeHttpApi.use('/apps/:appId/*', async (c, next) => {
+  const app = configuredApps(c.env).byId(c.req.param('appId'));
+  if (!app) throw new HTTPException(404, { message: `Unknown app id '${c.req.param('appId')}'` });
+  if (!app.enabled) throw new HTTPException(403, { message: `App '${app.id}' is disabled` });
+  const declared = Number(c.req.header('content-length') ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new HTTPException(413, { message: `Request body too large: ${declared} bytes (at most ${MAX_BODY_BYTES})` });
+  const body = await c.req.text();
+  if (body.length > MAX_BODY_BYTES) throw new HTTPException(413, { message: `Request body too large (at most ${MAX_BODY_BYTES} bytes)` });
+  verifySignedRequest(app, c.req.method, new URL(c.req.url), body);
+  c.set('app', app);
+  c.set('body', body);
+  await next();
+});
+
+/** Throws a 401 (or 400) HTTPException unless the request is signed as Pusher documents. */
+export function verifySignedRequest(app: RealtimeApp, method: string, url: URL, body: string, nowSeconds = Math.floor(Date.now() / 1000)): void {
+  const params = Object.fromEntries(url.searchParams);
+  for (const name of ['auth_key', 'auth_timestamp', 'auth_version', 'auth_signature']) {
+    if (!params[name]) throw new HTTPException(401, { message: `Missing ${name}: sign the request as Pusher's HTTP API documents` });
+  }
+  if (params.auth_key !== app.key) throw new HTTPException(401, { message: `Invalid auth_key for app '${app.id}'` });
+  if (params.auth_version !== '1.0') throw new HTTPException(401, { message: `Unsupported auth_version '${params.auth_version}' (expected 1.0)` });
+  const timestamp = Number(params.auth_timestamp);
+  if (!Number.isInteger(timestamp) || Math.abs(nowSeconds - timestamp) > TIMESTAMP_TOLERANCE_SECONDS) {
+    throw new HTTPException(401, { message: `Stale auth_timestamp: more than ${TIMESTAMP_TOLERANCE_SECONDS} s from the server's clock` });
+  }
+  if (body.length > 0 && !constantTimeEqual(params.body_md5 ?? '', md5Hex(body))) {
+    throw new HTTPException(401, { message: 'Invalid body_md5: it must be the hex MD5 of the request body' });
+  }
+  if (!constantTimeEqual(params.auth_signature!, requestSignature(app.secret, method, url.pathname, params))) {
+    throw new HTTPException(401, { message: 'Invalid auth_signature: check the app secret' });
+  }
+}
+
+function server(c: Context<ApiEnv>) {
+  return c.env.REALTIME.get(c.env.REALTIME.idFromName(c.var.app.id));
+}
+
+function parseJson(c: Context<ApiEnv>): unknown {
+  try {
+    return JSON.parse(c.var.body);
+  } catch {
+    throw new HTTPException(400, { message: 'Invalid JSON body' });
+  }
+}
+
+function infoList(info: unknown): string[] {
+  return typeof info === 'string' && info.length > 0 ? info.split(',').map((item) => item.trim()) : [];
+}
+
+const KNOWN_EVENT_INFO = ['user_count', 'subscription_count'];
+
+/** Validates one event of /events or /batch_events; maps rule breaks to 400/413. */
+function publishRequest(body: Record<string, unknown>): { request: PublishRequest; info: string[] } {
+  const channels = body.channels ?? (body.channel === undefined ? undefined : [body.channel]);
+  const info = infoList(body.info);
+  const unknown = info.find((item) => !KNOWN_EVENT_INFO.includes(item));
+  if (unknown) throw new HTTPException(400, { message: `Unknown info attribute '${unknown}' (use user_count, subscription_count)` });
+  try {
+    return { request: validatePublish({ channels, name: body.name, data: body.data, socketId: body.socket_id }), info };
+  } catch (error) {
+    if (error instanceof PublishError) throw new HTTPException(error.status, { message: error.message });
+    throw error;
+  }
+}
+
+const objectBody = z.record(z.string(), z.unknown());
+
+realtimeHttpApi.post('/apps/:appId/events', async (c) => {
+  const parsed = objectBody.safeParse(parseJson(c));
+  if (!parsed.success) throw new HTTPException(400, { message: 'Invalid body: expected a JSON object {name, data, channels}' });
+  const { request, info } = publishRequest(parsed.data);
+  const [result] = await server(c).trigger([request], info);
+  return c.json(info.length > 0 ? { channels: result } : {});
+});
+
+realtimeHttpApi.post('/apps/:appId/batch_events', async (c) => {
+  const parsed = z.object({ batch: z.array(objectBody) }).safeParse(parseJson(c));
+  if (!parsed.success) throw new HTTPException(400, { message: 'Invalid body: expected {"batch": [{channel, name, data}, ...]}' });
+  if (parsed.data.batch.length > Limits.eventsPerBatch) {
+    throw new HTTPException(400, { message: `Batch too large: ${parsed.data.batch.length} events (at most ${Limits.eventsPerBatch})` });
+  }
+  const events = parsed.data.batch.map((event) => publishRequest(event));
+  const allInfo = [...new Set(events.flatMap((event) => event.info))];
+  const results = await server(c).trigger(events.map((event) => event.request), allInfo);
+  if (allInfo.length === 0) return c.json({});
+  // Each batch item reports the info of its one channel.
+  return c.json({ batch: results.map((result) => Object.values(result)[0] ?? {}) });
+});
+
+realtimeHttpApi.get('/apps/:appId/channels', async (c) => {
+  const prefix = c.req.query('filter_by_prefix') ?? '';
+  const info = infoList(c.req.query('info'));
+  const unknown = info.find((item) => item !== 'user_count');
+  if (unknown) throw new HTTPException(400, { message: `Unknown info attribute '${unknown}' (only user_count)` });
+  if (info.includes('user_count') && !prefix.startsWith('presence-')) {
+    throw new HTTPException(400, { message: 'info=user_count needs filter_by_prefix=presence-' });
+  }
+  return c.json({ channels: await server(c).listChannels(prefix, info.includes('user_count')) });
+});
+
+function channelParam(c: Context<ApiEnv>): string {
+  const channel = c.req.param('channel') ?? '';
+  const problem = channelNameProblem(channel);
+  if (problem) throw new HTTPException(400, { message: problem });
+  return channel;
+}
+
+realtimeHttpApi.get('/apps/:appId/channels/:channel', async (c) => {
+  const channel = channelParam(c);
+  const info = infoList(c.req.query('info'));
+  const unknown = info.find((item) => !['user_count', 'subscription_count', 'cache'].includes(item));
+  if (unknown) throw new HTTPException(400, { message: `Unknown info attribute '${unknown}' (use user_count, subscription_count, cache)` });
+  if (info.includes('user_count') && !channelKind(channel).presence) {
+    throw new HTTPException(400, { message: `info=user_count is only for presence channels, not '${channel}'` });
+  }
+  if (info.includes('cache') && !channelKind(channel).cache) {
+    throw new HTTPException(400, { message: `info=cache is only for cache channels, not '${channel}'` });
+  }
+  return c.json(await server(c).channelInfo(channel, info));
+});
+
+realtimeHttpApi.get('/apps/:appId/channels/:channel/users', async (c) => {
+  const channel = channelParam(c);
+  if (!channelKind(channel).presence) throw new HTTPException(400, { message: `'${channel}' is not a presence channel` });
+  return c.json({ users: await server(c).presenceUsers(channel) });
+});
+
+realtimeHttpApi.post('/apps/:appId/users/:userId/terminate_connections', async (c) => {
+  const userId = c.req.param('userId');
+  if (userId.length === 0 || userId.length > Limits.userIdLength) throw new HTTPException(400, { message: `Invalid user id '${userId.slice(0, 200)}'` });
+  await server(c).terminateUserConnections(userId);
+  return c.json({});
+});
+
+realtimeHttpApi.all('/apps/:appId/*', (c) => {
+  throw new HTTPException(404, { message: `Not found: ${c.req.method} ${new URL(c.req.url).pathname}` });
+});

@@ -1,0 +1,23 @@
+/** Log levels in order; LOG_LEVEL picks the lowest one written. */
+const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+export type LogLevel = keyof typeof LEVELS;
+
+/** A structured logger: one JSON line per entry. Callers pass ids and counts, never secrets or signatures. */
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** A logger writing JSON lines at or above `level` (LOG_LEVEL; unknown values mean `info`), tagged with `base`. */
+export function createLogger(level: unknown, base: Record<string, unknown> = {}): Logger {
+  const threshold = LEVELS[(typeof level === 'string' && level in LEVELS ? level : 'info') as LogLevel];
+  const write = (entryLevel: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
+    if (LEVELS[entryLevel] < threshold) return;
+    const line = JSON.stringify({ level: entryLevel, msg, ...base, ...fields });
+    if (entryLevel === 'error' || entryLevel === 'warn') console.error(line);
+    else console.log(line);
+  };
+  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+}

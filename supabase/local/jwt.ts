@@ -1,0 +1,53 @@
+import { SignJWT, decodeProtectedHeader, importJWK, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
+import { LEGACY_JWT_SECRET, USER_TOKEN_SIGNING_JWK } from './keys.ts';
+
+/** Claims PostgREST and GoTrue read from a Supabase JWT. */
+export interface SupabaseClaims extends JWTPayload {
+  role?: string;
+  email?: string;
+  session_id?: string;
+}
+
+const legacySecret = new TextEncoder().encode(LEGACY_JWT_SECRET);
+let signingKey: Promise<CryptoKey> | null = null;
+let verifyingKey: Promise<CryptoKey> | null = null;
+
+function userKeys(): { sign: Promise<CryptoKey>; verify: Promise<CryptoKey> } {
+  signingKey ??= importJWK(USER_TOKEN_SIGNING_JWK, 'ES256') as Promise<CryptoKey>;
+  const { d: _private, ...publicJwk } = USER_TOKEN_SIGNING_JWK;
+  verifyingKey ??= importJWK(publicJwk, 'ES256') as Promise<CryptoKey>;
+  return { sign: signingKey, verify: verifyingKey };
+}
+
+/**
+ * Verifies a JWT the way Supabase does: ES256 user tokens against the published signing key,
+ * HS256 tokens (the anon and service_role keys, older projects' user tokens) against the legacy
+ * secret. Throws with a message PostgREST-like errors can quote.
+ */
+export async function verifySupabaseJwt(token: string): Promise<SupabaseClaims> {
+  let alg: string | undefined;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw new Error('Expected 3 parts in JWT; got a malformed token');
+  }
+  const key = alg === 'HS256' ? legacySecret : alg === 'ES256' ? await userKeys().verify : null;
+  if (!key) throw new Error(`Wrong or unsupported JWT algorithm: ${alg ?? 'none'}`);
+  try {
+    const { payload } = await jwtVerify(token, key, { algorithms: [alg!] });
+    return payload as SupabaseClaims;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new Error(code === 'ERR_JWT_EXPIRED' ? 'JWT expired' : 'JWT could not be verified: invalid signature or claims');
+  }
+}
+
+/** Signs a user access token (ES256, `kid` of the published key), as GoTrue does on new projects. */
+export async function signUserAccessToken(claims: SupabaseClaims, expiresInSeconds: number): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid: USER_TOKEN_SIGNING_JWK.kid, typ: 'JWT' })
+    .setIssuedAt(now)
+    .setExpirationTime(now + expiresInSeconds)
+    .sign(await userKeys().sign);
+}

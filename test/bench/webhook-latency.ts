@@ -1,0 +1,38 @@
+// Insert → webhook latency of the local Supabase's pg_net worker, and burst throughput.
+//   node test/bench/webhook-latency.ts [inserts=500] [burst=1000]
+// Each single-row insert commits on a plain pg connection; latency is from commit returning to the
+// receiver (a Node HTTP server, as the Worker would be) getting the POST.
+import pg from 'pg';
+import { seedUsers, startTestSupabase, startWebhookReceiver } from '../support/local-supabase.ts';
+
+const inserts = Number(process.argv[2] ?? 500);
+const burst = Number(process.argv[3] ?? 1000);
+const receiver = await startWebhookReceiver();
+const supabase = await startTestSupabase({ webhookUrl: receiver.url, webhookSecret: 'bench-secret' });
+const db = new pg.Client({ connectionString: supabase.databaseUrl });
+await db.connect();
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+try {
+  const latencies: number[] = [];
+  for (let i = 0; i < inserts; i++) {
+    const before = receiver.received.length;
+    await db.query('insert into emails (sender_id, recipient_id, subject, body) values ($1, $2, $3, $4)', [seedUsers.admin.id, seedUsers.ada.id, `Latency ${i}`, 'x']);
+    const committed = performance.now();
+    while (receiver.received.length === before) await new Promise((resolve) => setImmediate(resolve));
+    latencies.push(performance.now() - committed);
+  }
+  latencies.sort((a, b) => a - b);
+  console.log(`insert → webhook, ${inserts} sequential inserts: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms`);
+
+  receiver.received.length = 0;
+  const started = performance.now();
+  await db.query(`insert into emails (sender_id, recipient_id, subject, body) select $1, $2, 'Burst ' || n, 'x' from generate_series(1, $3::int) n`, [seedUsers.admin.id, seedUsers.grace.id, burst]);
+  await receiver.waitFor(burst, 120_000);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`burst of ${burst} inserts in one statement: all ${burst} webhooks in ${(seconds * 1000).toFixed(0)} ms (${Math.round(burst / seconds)}/s)`);
+} finally {
+  await db.end();
+  await supabase.destroy();
+  await receiver.close();
+}

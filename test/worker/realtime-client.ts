@@ -1,0 +1,108 @@
+import { exports } from 'cloudflare:workers';
+
+/** A frame as the test sees it: `data` decoded when the server sent a JSON string. */
+export interface Frame {
+  event: string;
+  channel?: string;
+  data?: any;
+  user_id?: string;
+}
+
+/**
+ * A raw Pusher-protocol client inside workerd, for exact frames: connects through the Worker's
+ * `/app/{key}` route and queues every frame and the close event.
+ */
+export class RawClient {
+  readonly ws: WebSocket;
+  readonly frames: Frame[] = [];
+  readonly rawFrames: string[] = [];
+  closed: { code: number; reason: string } | null = null;
+  private waiters: Array<() => void> = [];
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
+    ws.addEventListener('message', (event) => {
+      const text = String(event.data);
+      this.rawFrames.push(text);
+      const frame = JSON.parse(text) as Frame;
+      if (typeof frame.data === 'string') {
+        try {
+          frame.data = JSON.parse(frame.data);
+        } catch {
+          // Plain string data stays as it is.
+        }
+      }
+      this.frames.push(frame);
+      this.wake();
+    });
+    ws.addEventListener('close', (event) => {
+      this.closed = { code: event.code, reason: event.reason };
+      this.wake();
+    });
+  }
+
+  /** Opens a socket to `/app/{key}` (protocol 7 unless `query` says otherwise). */
+  static async connect(key: string, query = 'protocol=7&client=js&version=8.6.0'): Promise<RawClient> {
+    const response = await exports.default.fetch(`http://tidings.test/app/${key}?${query}`, { headers: { Upgrade: 'websocket' } });
+    if (!response.webSocket) throw new Error(`No WebSocket: HTTP ${response.status} ${await response.text()}`);
+    response.webSocket.accept();
+    return new RawClient(response.webSocket);
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  private async until<T>(check: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = check();
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; frames: ${JSON.stringify(this.frames)} closed: ${JSON.stringify(this.closed)}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  /** Waits for (and removes) the first frame matching `event` (and channel). */
+  next(event: string, channel?: string, timeoutMs = 5000): Promise<Frame> {
+    return this.until(() => {
+      const index = this.frames.findIndex((frame) => frame.event === event && (channel === undefined || frame.channel === channel));
+      return index === -1 ? undefined : this.frames.splice(index, 1)[0];
+    }, `${event}${channel ? ` on ${channel}` : ''}`, timeoutMs);
+  }
+
+  /** Waits for the socket to be closed by the server. */
+  waitClosed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    return this.until(() => this.closed ?? undefined, 'close', timeoutMs);
+  }
+
+  /** The socket id from the handshake. */
+  async socketId(): Promise<string> {
+    const frame = this.frames.find((f) => f.event === 'pusher:connection_established') ?? (await this.next('pusher:connection_established'));
+    if (!this.frames.includes(frame)) this.frames.unshift(frame);
+    return frame.data.socket_id as string;
+  }
+
+  send(message: unknown): void {
+    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** Asserts nothing matching arrives within `ms`. */
+  async nothing(event: string, ms = 300): Promise<boolean> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return !this.frames.some((frame) => frame.event === event);
+  }
+
+  close(): void {
+    try {
+      this.ws.close(1000, 'test done');
+    } catch {
+      // Closed already.
+    }
+  }
+}
