@@ -5,12 +5,14 @@
 import type { BroadcastMessage } from './broadcasting/events.ts';
 import { emailModelEvents, type EmailRow } from './broadcasting/model-events.ts';
 import type { DeliveryStore } from './data/emails.ts';
+import { createLogger, type Logger } from './realtime/log.ts';
 import type { WebhookPayload } from './webhooks/payload.ts';
 
 export interface DeliveryDeps {
   store: DeliveryStore;
   publish: (message: BroadcastMessage) => Promise<void>;
   now?: () => Date;
+  log?: Logger;
 }
 
 /** Publishing failed: the change is not delivered (the cron will retry inserts). */
@@ -22,9 +24,7 @@ export type DeliveryResult =
   | { status: 'published'; event: string; recorded: boolean }
   | { status: 'already_delivered' | 'gone'; event: null };
 
-function log(entry: Record<string, unknown>): void {
-  console.log(JSON.stringify(entry));
-}
+const defaultLog = createLogger('info', { component: 'delivery' });
 
 /** Publishes an inserted row's `email.received` and records it; false when publishing failed. */
 async function publishReceived(row: EmailRow, senderName: string, deps: DeliveryDeps): Promise<{ recorded: boolean }> {
@@ -40,7 +40,7 @@ async function publishReceived(row: EmailRow, senderName: string, deps: Delivery
     return { recorded: true };
   } catch (error) {
     // Published but not recorded: the cron will publish it again, and clients de-duplicate by id.
-    log({ level: 'warn', msg: 'delivery not recorded', email_id: row.id, error: String(error) });
+    (deps.log ?? defaultLog).warn('delivery not recorded', { email_id: row.id, error: String(error) });
     return { recorded: false };
   }
 }
@@ -94,7 +94,7 @@ export async function redeliverUndelivered(
       await publishReceived(row, names.get(row.sender_id) ?? '', deps);
       published++;
     } catch (error) {
-      log({ level: 'error', msg: 'redelivery failed', email_id: row.id, error: String(error) });
+      (deps.log ?? defaultLog).error('redelivery failed', { email_id: row.id, error: String(error) });
       return { published, failed: 1, remaining: true };
     }
   }

@@ -11,6 +11,7 @@ import { serviceClient } from '../data/client.ts';
 import { supabaseDeliveryStore } from '../data/emails.ts';
 import { deliverChange, PublishFailed } from '../delivery.ts';
 import type { AppEnv } from '../env.ts';
+import { createLogger } from '../realtime/log.ts';
 import { validationError } from '../validation.ts';
 import { webhookPayload } from '../webhooks/payload.ts';
 import { verifyWebhookSignature, WebhookRefused } from '../webhooks/signature.ts';
@@ -39,15 +40,17 @@ export const webhooks = new Hono<AppEnv>().use(withConfig).post('/db', async (c)
   }
   const parsed = webhookPayload.safeParse(json);
   if (!parsed.success) throw validationError(parsed.error, 'webhook payload');
+  const log = createLogger(c.env.LOG_LEVEL, { component: 'webhooks' });
   try {
     const result = await deliverChange(parsed.data, {
       store: supabaseDeliveryStore(serviceClient(c.get('config'))),
       publish: (message) => broadcast(c.env, message),
+      log,
     });
     return c.json(result, 200);
   } catch (error) {
     if (error instanceof PublishFailed) {
-      console.error(JSON.stringify({ level: 'error', msg: 'webhook publish failed', error: error.message }));
+      log.error('webhook publish failed', { error: error.message });
       throw new HTTPException(502, { message: error.message });
     }
     throw error;
