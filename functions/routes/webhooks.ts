@@ -4,6 +4,7 @@
  * delivery, and answers 2xx only once the event was published.
  */
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { withConfig } from '../auth/middleware.ts';
 import { broadcast } from '../broadcasting/broadcast.ts';
@@ -19,9 +20,11 @@ import { verifyWebhookSignature, WebhookRefused } from '../webhooks/signature.ts
 /** The trigger sends one row; anything much larger is not ours. */
 const MAX_BODY_BYTES = 256 * 1024;
 
-export const webhooks = new Hono<AppEnv>().use(withConfig).post('/db', async (c) => {
+export const webhooks = new Hono<AppEnv>().use(
+  withConfig,
+  bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HTTPException(413, { message: `The webhook body is over ${MAX_BODY_BYTES} bytes` }); } }),
+).post('/db', async (c) => {
   const rawBody = await c.req.text();
-  if (rawBody.length > MAX_BODY_BYTES) throw new HTTPException(413, { message: `The webhook body is over ${MAX_BODY_BYTES} bytes` });
   try {
     await verifyWebhookSignature(
       c.get('config').webhookSecret,

@@ -134,6 +134,8 @@ describe('email delivery end to end', () => {
     const { email } = (await read.json()) as { email: { read_at: string } };
     expect(EmailUpdated.schema.parse(await update)).toEqual({ id: toAda.id, read_at: expect.any(String) });
     expect(Date.parse((await update).read_at)).toBe(Date.parse(email.read_at));
+    const again = (await (await api(`/api/emails/${toAda.id}/read`, tokens.ada, { method: 'PATCH' })).json()) as { email: { read_at: string } };
+    expect(again.email.read_at).toBe(email.read_at);
   });
 
   it('delivers every email of a burst inserted while the Worker was down once the cron runs', async () => {
