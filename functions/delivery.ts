@@ -80,23 +80,35 @@ async function publishOrFail(message: BroadcastMessage, id: string, deps: Delive
 
 /**
  * Publishes rows still undelivered `graceSeconds` after insert, oldest first, at most `batch` of
- * them. Stops at the first publishing failure (the broadcaster is likely down); the next run retries.
+ * them, then records them in one write per attempt count (not one per row: a Worker invocation has
+ * a subrequest budget). Stops at the first publishing failure (the broadcaster is likely down); the
+ * next run retries.
  */
 export async function redeliverUndelivered(
   deps: DeliveryDeps & { graceSeconds: number; batch: number },
 ): Promise<{ published: number; failed: number; remaining: boolean }> {
   const now = deps.now ?? (() => new Date());
+  const log = deps.log ?? defaultLog;
   const rows = await deps.store.listUndelivered(new Date(now().getTime() - deps.graceSeconds * 1000), deps.batch);
   const names = await deps.store.senderNames(rows.map((row) => row.sender_id));
-  let published = 0;
+  const published: EmailRow[] = [];
+  let failed = 0;
   for (const row of rows) {
     try {
-      await publishReceived(row, names.get(row.sender_id) ?? '', deps);
-      published++;
+      await deps.publish(emailModelEvents.created(row, names.get(row.sender_id) ?? ''));
+      published.push(row);
     } catch (error) {
-      (deps.log ?? defaultLog).error('redelivery failed', { email_id: row.id, error: String(error) });
-      return { published, failed: 1, remaining: true };
+      log.error('redelivery failed', { email_id: row.id, error: error instanceof Error ? error.message : String(error) });
+      await deps.store.recordAttempt(row, false, now()).catch(() => {});
+      failed = 1;
+      break;
     }
   }
-  return { published, failed: 0, remaining: rows.length === deps.batch };
+  try {
+    await deps.store.recordDeliveries(published, now());
+  } catch (error) {
+    // Published but not recorded: the next run publishes them again, and clients de-duplicate by id.
+    log.warn('deliveries not recorded', { count: published.length, error: String(error) });
+  }
+  return { published: published.length, failed, remaining: failed > 0 || rows.length === deps.batch };
 }
