@@ -22,8 +22,10 @@ export interface RunningWorker {
  * from .dev.vars.example overridden by `vars`, and waits until GET /healthz answers.
  * Each call gets its own persistence folder, so Durable Object state never leaks between tests.
  */
-export async function startWorker(options: { vars?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunningWorker> {
-  const port = await freePort();
+export async function startWorker(
+  options: { vars?: Record<string, string>; port?: number; timeoutMs?: number } = {},
+): Promise<RunningWorker> {
+  const port = options.port ?? (await freePort());
   const inspectorPort = await freePort();
   const persistTo = `${root}.wrangler/test-state/${port}-${Date.now()}`;
   const args = [
