@@ -44,6 +44,7 @@ export default defineConfig({
               bindings: {
                 ...readDevVars(),
                 PUSHER_API_STUB_PORT: String(inject('pusherApiStubPort')),
+                SUPABASE_AUTH_STUB_PORT: String(inject('supabaseAuthStubPort')),
                 WEBHOOK_RECEIVER_PORT: String(inject('webhookReceiverPort')),
                 // Extra realtime apps for the realtime-* tests (webhooks, a disabled app).
                 REALTIME_APPS: JSON.stringify(realtimeTestApps(inject('webhookReceiverPort'))),

@@ -1,14 +1,29 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { cors } from './cors.ts';
 import type { AppEnv } from './env.ts';
 import { realtimeEndpoint } from './realtime/endpoint.ts';
 import { realtimeHttpApi } from './realtime/http-api.ts';
 import { RealtimeServer } from './realtime/server.ts';
 import { redeliver } from './redelivery.ts';
+import { broadcasting } from './routes/broadcasting.ts';
+import { clientConfig } from './routes/client-config.ts';
+import { emails } from './routes/emails.ts';
+import { me } from './routes/me.ts';
+import { users } from './routes/users.ts';
+import { webhooks } from './routes/webhooks.ts';
 
 const app = new Hono<AppEnv>();
 
 app.get('/healthz', (c) => c.json({ status: 'ok', service: 'tidings' }));
+app.use('/api/*', cors);
+app.use('/broadcasting/*', cors);
+app.route('/api/config', clientConfig);
+app.route('/api/me', me);
+app.route('/api/emails', emails);
+app.route('/api/users', users);
+app.route('/broadcasting', broadcasting);
+app.route('/webhooks', webhooks);
 
 // The Pusher-compatible realtime server: WebSocket endpoint /app/{key} and HTTP API /apps/{id}/...
 app.route('/', realtimeEndpoint);
@@ -20,7 +35,8 @@ app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${new URL(c.req.
 // anything else is logged and answered with a generic 500 that leaks no stack trace.
 app.onError((err, c) => {
   if (err instanceof HTTPException) {
-    return c.json({ error: err.message }, err.status);
+    // A prepared response (validation errors with their `issues`) goes out as it is.
+    return err.res ? err.getResponse() : c.json({ error: err.message }, err.status);
   }
   console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', path: c.req.path, error: String(err) }));
   return c.json({ error: 'Internal server error' }, 500);

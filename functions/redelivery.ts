@@ -1,7 +1,40 @@
 /**
  * The Cron Trigger: publishes rows that the database webhook did not deliver, because pg_net
- * sends each request at most once and never retries.
+ * sends each request at most once and never retries. Together with the webhook this makes every
+ * `email.received` arrive at least once (clients de-duplicate by email id).
  */
-export async function redeliver(controller: ScheduledController, _env: Env): Promise<void> {
-  console.log(JSON.stringify({ level: 'debug', msg: 'redelivery run', cron: controller.cron }));
+import { broadcast } from './broadcasting/broadcast.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { serviceClient } from './data/client.ts';
+import { supabaseDeliveryStore } from './data/emails.ts';
+import { redeliverUndelivered } from './delivery.ts';
+
+/** What one run did (also written to the log as one JSON line). */
+export interface RedeliveryRun {
+  published: number;
+  failed: number;
+  remaining: boolean;
+}
+
+/**
+ * One redelivery run: rows undelivered REDELIVERY_GRACE_SECONDS after insert, oldest first, at most
+ * REDELIVERY_BATCH. Never throws: a failed run is logged and the next minute's run tries again.
+ */
+export async function redeliver(controller: Pick<ScheduledController, 'cron'>, env: Env): Promise<RedeliveryRun | null> {
+  try {
+    const config = loadConfig(env);
+    const run = await redeliverUndelivered({
+      store: supabaseDeliveryStore(serviceClient(config)),
+      publish: (message) => broadcast(env, message),
+      graceSeconds: config.redelivery.graceSeconds,
+      batch: config.redelivery.batch,
+    });
+    const level = run.failed > 0 ? 'warn' : run.published > 0 ? 'info' : 'debug';
+    console.log(JSON.stringify({ level, msg: 'redelivery run', cron: controller.cron, ...run }));
+    return run;
+  } catch (error) {
+    const reason = error instanceof ConfigError ? `The server is misconfigured: ${error.message}` : error instanceof Error ? error.message : String(error);
+    console.error(JSON.stringify({ level: 'error', msg: 'redelivery run failed', cron: controller.cron, error: reason }));
+    return null;
+  }
 }

@@ -1,11 +1,13 @@
 import type { TestProject } from 'vitest/node';
 import { readDevVars } from './support/dev-vars.ts';
 import { startPusherApiStub } from './support/pusher-api-stub.ts';
+import { startSupabaseAuthStub } from './support/supabase-auth-stub.ts';
 import { startWebhookReceiver } from './support/webhook-receiver.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pusherApiStubPort: number;
+    supabaseAuthStubPort: number;
     webhookReceiverPort: number;
   }
 }
@@ -15,9 +17,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const vars = readDevVars();
   const stub = await startPusherApiStub({ key: vars.PUSHER_APP_KEY!, secret: vars.PUSHER_APP_SECRET! });
   project.provide('pusherApiStubPort', stub.port);
+  const auth = await startSupabaseAuthStub();
+  project.provide('supabaseAuthStubPort', auth.port);
   const webhooks = await startWebhookReceiver();
   project.provide('webhookReceiverPort', webhooks.port);
   return async () => {
-    await Promise.all([stub.close(), webhooks.close()]);
+    await Promise.all([stub.close(), auth.close(), webhooks.close()]);
   };
 }

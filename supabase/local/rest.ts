@@ -556,7 +556,8 @@ function insertRows(body: unknown): Record<string, unknown>[] {
 }
 
 function insertColumns(table: Table, rows: Record<string, unknown>[], columnsParam: string | null): string[] {
-  const columns = columnsParam ? columnsParam.split(',').map((c) => c.trim()) : Object.keys(rows[0] ?? {});
+  // supabase-js sends bulk inserts with `columns="a","b"`: PostgREST accepts quoted names.
+  const columns = columnsParam ? columnsParam.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1')) : Object.keys(rows[0] ?? {});
   if (!columnsParam) {
     const expected = [...columns].sort().join(',');
     if (rows.some((row) => Object.keys(row).sort().join(',') !== expected)) {

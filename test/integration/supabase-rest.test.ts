@@ -41,6 +41,15 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
     expect(new Date(data!.created_at).getTime()).not.toBeNaN();
   });
 
+  it('inserts several rows in one request as supabase-js sends them (quoted columns parameter)', async () => {
+    const rows = [seedUsers.ada.id, seedUsers.grace.id].map((recipient_id) => ({ sender_id: seedUsers.admin.id, recipient_id, subject: 'Bulk', body: 'to both' }));
+    const { data, error, status } = await admin.from('emails').insert(rows).select('recipient_id,subject');
+    expect(error).toBeNull();
+    expect(status).toBe(201);
+    expect(data!.map((row) => row.recipient_id).sort()).toEqual([seedUsers.ada.id, seedUsers.grace.id].sort());
+    await service.from('emails').delete().eq('subject', 'Bulk');
+  });
+
   it('selects columns with filters, order and limit, newest first', async () => {
     await send(seedUsers.ada.id, 'Second');
     await send(seedUsers.ada.id, 'Third');

@@ -21,6 +21,8 @@ export interface RunningWorker {
  * Starts the Worker under `wrangler dev` on a free loopback port, with the development settings
  * from .dev.vars.example overridden by `vars`, and waits until GET /healthz answers.
  * Each call gets its own persistence folder, so Durable Object state never leaks between tests.
+ * `port` restarts a Worker where a stopped one was (so a database webhook URL stays valid).
+ * The Cron Trigger runs on demand with `GET /__scheduled?cron=*+*+*+*+*` (`--test-scheduled`).
  */
 export async function startWorker(
   options: { vars?: Record<string, string>; port?: number; timeoutMs?: number } = {},
@@ -33,6 +35,7 @@ export async function startWorker(
     '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
     '--persist-to', persistTo, '--env-file', `${root}.dev.vars.example`,
     '--show-interactive-dev-session=false', '--log-level', 'info',
+    '--test-scheduled',
   ];
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push('--var', `${name}:${value}`);
   const child: ChildProcess = spawn(process.execPath, args, {

@@ -1,0 +1,63 @@
+/**
+ * `broadcast()`: publishes an event through the configured broadcaster, or through the fake
+ * while a test has called {@link fakeBroadcasting}.
+ *
+ * @example
+ * await broadcast(c.env, EmailUpdated.to({ recipient_id }, { id, read_at }), { toOthers: c.req.raw });
+ */
+import { loadConfig } from '../config.ts';
+import { broadcasterFor, type Broadcaster } from './broadcaster.ts';
+import type { BroadcastMessage } from './events.ts';
+import { BroadcastFake } from './fake.ts';
+
+let fake: BroadcastFake | undefined;
+
+/** Swaps every broadcaster for a {@link BroadcastFake} until {@link restoreBroadcasting} (Laravel's `Broadcast::fake()`). */
+export function fakeBroadcasting(): BroadcastFake {
+  fake = new BroadcastFake();
+  return fake;
+}
+
+/** Ends {@link fakeBroadcasting}: events go to the configured broadcaster again. */
+export function restoreBroadcasting(): void {
+  fake = undefined;
+}
+
+/** The broadcaster in use: the fake during a test, otherwise the one BROADCAST_DRIVER names. */
+export function currentBroadcaster(env: Env): Broadcaster {
+  return fake ?? broadcasterFor(loadConfig(env), env);
+}
+
+const SOCKET_ID = /^\d+\.\d+$/;
+
+/**
+ * The `X-Socket-ID` header pusher-js and Laravel Echo send (Echo adds it to every request), when it
+ * is a well-formed socket id; a malformed one is ignored rather than passed to the broadcaster.
+ */
+export function socketIdOf(request: Request): string | undefined {
+  const socketId = request.headers.get('X-Socket-ID')?.trim();
+  return socketId && SOCKET_ID.test(socketId) ? socketId : undefined;
+}
+
+export interface BroadcastOptions {
+  /** Leave out the connection that made this request (its `X-Socket-ID`), or this socket id. */
+  toOthers?: Request | string;
+  /** Publish through this broadcaster instead of the configured one (the fake still wins in tests). */
+  via?: Broadcaster;
+}
+
+/** Publishes `message`; resolves once the broadcaster accepted it. */
+export async function broadcast(env: Env, message: BroadcastMessage, options: BroadcastOptions = {}): Promise<void> {
+  const socketId =
+    typeof options.toOthers === 'string'
+      ? (SOCKET_ID.test(options.toOthers) ? options.toOthers : undefined)
+      : options.toOthers
+        ? socketIdOf(options.toOthers)
+        : undefined;
+  await (fake ?? options.via ?? currentBroadcaster(env)).publish({
+    channels: message.channels,
+    name: message.event.name,
+    data: JSON.stringify(message.data),
+    ...(socketId ? { socketId } : {}),
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * Tidings' broadcast events, defined once: name, channel and payload schema. The Worker publishes
+ * them and the web client (web/) subscribes with them, so names and payloads cannot drift.
+ *
+ * This module must stay browser-safe: it imports zod and nothing from the Worker or the platform.
+ *
+ * @example
+ * // Worker
+ * const message = EmailReceived.to({ recipient_id }, { id, sender_id, sender_name, subject, preview, created_at });
+ * // Browser (pusher-js)
+ * pusher.subscribe(EmailReceived.channel({ recipient_id: me })).bind(EmailReceived.name, (data: unknown) => {
+ *   const email = EmailReceived.schema.parse(data);
+ * });
+ */
+import { z } from 'zod';
+
+/** Pusher refuses event data over 10 KB; our summaries stay far below it. */
+export const MAX_EVENT_DATA_BYTES = 10 * 1024;
+
+/** How many characters of the body an `email.received` summary carries. */
+export const PREVIEW_LENGTH = 140;
+
+/** A broadcast event's definition: what Laravel spreads over `broadcastAs`, `broadcastOn` and `broadcastWith`. */
+export interface EventDefinition<Name extends string, Payload, Target> {
+  /** The wire name (`broadcastAs`); Laravel Echo listens for it with a leading dot: `.email.received`. */
+  readonly name: Name;
+  /** The payload schema; `schema.parse(data)` on the client gives a typed payload. */
+  readonly schema: z.ZodType<Payload>;
+  /** The channel the event goes to (`broadcastOn`), full Pusher name with its prefix. */
+  channel(target: Target): string;
+  /** Builds a validated message for `target`; throws when the payload breaks the schema or the size limit. */
+  to(target: Target, payload: Payload): BroadcastMessage<Payload>;
+}
+
+/** An event ready to publish: what every broadcaster accepts. */
+export interface BroadcastMessage<Payload = unknown> {
+  readonly event: EventDefinition<string, Payload, never>;
+  readonly channels: string[];
+  readonly data: Payload;
+}
+
+/** Defines an event; see the examples at the top of this module. */
+export function defineEvent<Name extends string, Schema extends z.ZodType, Target>(definition: {
+  name: Name;
+  schema: Schema;
+  channel: (target: Target) => string;
+}): EventDefinition<Name, z.output<Schema>, Target> {
+  const event: EventDefinition<Name, z.output<Schema>, Target> = {
+    name: definition.name,
+    schema: definition.schema as z.ZodType<z.output<Schema>>,
+    channel: definition.channel,
+    to(target, payload) {
+      const data = definition.schema.parse(payload) as z.output<Schema>;
+      const bytes = new TextEncoder().encode(JSON.stringify(data)).length;
+      if (bytes > MAX_EVENT_DATA_BYTES) {
+        throw new Error(`${definition.name} payload is ${bytes} bytes; Pusher refuses event data over ${MAX_EVENT_DATA_BYTES} bytes`);
+      }
+      return { event: event as EventDefinition<string, z.output<Schema>, never>, channels: [definition.channel(target)], data };
+    },
+  };
+  return event;
+}
+
+/** Database ids: any 8-4-4-4-12 hex id (seeds often use non-v4 ids such as 00000000-...-0001). */
+const id = z.guid();
+/** Timestamps as Postgres/PostgREST print them (`2026-11-28T02:01:15.123456+00:00`); kept verbatim. */
+const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'Invalid timestamp' });
+
+/** Who an email event is for: the recipient's private channel. */
+export interface EmailTarget {
+  recipient_id: string;
+}
+
+/** `private-user.{id}`: a user's own channel (the rule in channels.ts lets only that user in). */
+export function userChannel(userId: string): string {
+  return `private-user.${userId}`;
+}
+
+/** `presence-inbox`: everyone signed in; member info is `{ name, role }`. */
+export const INBOX_PRESENCE_CHANNEL = 'presence-inbox';
+
+/** A new email for the recipient: a summary, not the email (fetch the rest with GET /api/emails). */
+export const EmailReceived = defineEvent({
+  name: 'email.received',
+  channel: (email: EmailTarget) => userChannel(email.recipient_id),
+  schema: z.object({
+    id,
+    sender_id: id,
+    sender_name: z.string().max(200),
+    subject: z.string().min(1).max(200),
+    preview: z.string().max(PREVIEW_LENGTH + 1),
+    created_at: timestamp,
+  }),
+});
+
+/** An email's read state changed, so the recipient's other tabs stay in sync. */
+export const EmailUpdated = defineEvent({
+  name: 'email.updated',
+  channel: (email: EmailTarget) => userChannel(email.recipient_id),
+  schema: z.object({ id, read_at: timestamp.nullable() }),
+});
+
+/** An email was deleted. */
+export const EmailDeleted = defineEvent({
+  name: 'email.deleted',
+  channel: (email: EmailTarget) => userChannel(email.recipient_id),
+  schema: z.object({ id }),
+});
+
+export type EmailReceivedPayload = z.output<typeof EmailReceived.schema>;
+export type EmailUpdatedPayload = z.output<typeof EmailUpdated.schema>;
+export type EmailDeletedPayload = z.output<typeof EmailDeleted.schema>;
+
+/**
+ * The first {@link PREVIEW_LENGTH} characters of a body, whitespace collapsed, with an ellipsis when
+ * cut. Counts code points so an emoji is never split in half.
+ */
+export function previewOf(body: string): string {
+  const text = [...body.replace(/\s+/g, ' ').trim()];
+  return text.length > PREVIEW_LENGTH ? `${text.slice(0, PREVIEW_LENGTH).join('')}…` : text.join('');
+}

@@ -1,0 +1,128 @@
+/**
+ * Reads and writes `public.emails` with supabase-js. Routes, the webhook receiver and the
+ * redelivery cron reach the database only through here and ./profiles.ts.
+ */
+import type { SupabaseClient } from '@supabase/supabase-js';
+import type { EmailRow } from '../broadcasting/model-events.ts';
+import { unwrap } from './client.ts';
+import { displayNames } from './profiles.ts';
+
+/** An email as the API returns it. */
+export interface Email {
+  id: string;
+  sender_id: string;
+  sender_name: string;
+  recipient_id: string;
+  subject: string;
+  body: string;
+  created_at: string;
+  read_at: string | null;
+}
+
+const API_COLUMNS = 'id,sender_id,recipient_id,subject,body,created_at,read_at';
+const ROW_COLUMNS = `${API_COLUMNS},delivered_at,delivery_attempts`;
+
+/** Adds `sender_name` to rows (two plain queries rather than an embed, which any PostgREST serves). */
+export async function withSenderNames(db: SupabaseClient, rows: EmailRow[]): Promise<Email[]> {
+  const names = await displayNames(db, rows.map((row) => row.sender_id));
+  return rows.map((row) => ({
+    id: row.id,
+    sender_id: row.sender_id,
+    sender_name: names.get(row.sender_id) ?? '',
+    recipient_id: row.recipient_id,
+    subject: row.subject,
+    body: row.body,
+    created_at: row.created_at,
+    read_at: row.read_at,
+  }));
+}
+
+/** Inserts one email per recipient in a single statement, so either all are written or none. */
+export async function insertEmails(
+  db: SupabaseClient,
+  email: { senderId: string; recipientIds: string[]; subject: string; body: string },
+): Promise<EmailRow[]> {
+  const rows = email.recipientIds.map((recipient_id) => ({ sender_id: email.senderId, recipient_id, subject: email.subject, body: email.body }));
+  return unwrap(await db.from('emails').insert(rows).select(ROW_COLUMNS).returns<EmailRow[]>(), 'inserting emails');
+}
+
+/** A recipient's inbox, newest first, optionally only newer than `after` / older than `before`. */
+export async function listInbox(
+  db: SupabaseClient,
+  recipientId: string,
+  page: { after?: string | undefined; before?: string | undefined; limit: number },
+): Promise<EmailRow[]> {
+  let query = db.from('emails').select(ROW_COLUMNS).eq('recipient_id', recipientId);
+  if (page.after) query = query.gt('created_at', page.after);
+  if (page.before) query = query.lt('created_at', page.before);
+  return unwrap(
+    await query.order('created_at', { ascending: false }).order('id', { ascending: false }).limit(page.limit).returns<EmailRow[]>(),
+    'listing the inbox',
+  );
+}
+
+/** Marks the recipient's email read (keeping the first read time); null when it is not theirs or does not exist. */
+export async function markRead(db: SupabaseClient, recipientId: string, id: string, now: Date): Promise<EmailRow | null> {
+  const updated = unwrap(
+    await db
+      .from('emails')
+      .update({ read_at: now.toISOString() })
+      .eq('id', id)
+      .eq('recipient_id', recipientId)
+      .is('read_at', null)
+      .select(ROW_COLUMNS)
+      .returns<EmailRow[]>(),
+    'marking an email read',
+  );
+  if (updated[0]) return updated[0];
+  // Nothing updated: already read, or not this recipient's email.
+  return unwrap(
+    await db.from('emails').select(ROW_COLUMNS).eq('id', id).eq('recipient_id', recipientId).maybeSingle<EmailRow>(),
+    'reading an email',
+  );
+}
+
+/**
+ * What delivery (the webhook receiver and the redelivery cron) needs from storage.
+ * {@link supabaseDeliveryStore} is the real one.
+ */
+export interface DeliveryStore {
+  /** The row as it is now, or null when it was deleted. */
+  findEmail(id: string): Promise<EmailRow | null>;
+  /** Display names by profile id. */
+  senderNames(ids: string[]): Promise<Map<string, string>>;
+  /** Rows never delivered and created before `createdBefore`, oldest first, at most `limit`. */
+  listUndelivered(createdBefore: Date, limit: number): Promise<EmailRow[]>;
+  /** Counts an attempt; sets `delivered_at` when it succeeded (and it was not set yet). */
+  recordAttempt(row: EmailRow, delivered: boolean, now: Date): Promise<void>;
+}
+
+/** The {@link DeliveryStore} on Supabase. */
+export function supabaseDeliveryStore(db: SupabaseClient): DeliveryStore {
+  return {
+    async findEmail(id) {
+      return unwrap(await db.from('emails').select(ROW_COLUMNS).eq('id', id).maybeSingle<EmailRow>(), 'reading an email');
+    },
+    senderNames: (ids) => displayNames(db, ids),
+    async listUndelivered(createdBefore, limit) {
+      return unwrap(
+        await db
+          .from('emails')
+          .select(ROW_COLUMNS)
+          .is('delivered_at', null)
+          .lt('created_at', createdBefore.toISOString())
+          .order('created_at', { ascending: true })
+          .order('id', { ascending: true })
+          .limit(limit)
+          .returns<EmailRow[]>(),
+        'listing undelivered emails',
+      );
+    },
+    async recordAttempt(row, delivered, now) {
+      // PostgREST cannot increment in place; the attempt count is bookkeeping, so last writer wins.
+      const attempts = (row.delivery_attempts ?? 0) + 1;
+      const update = delivered ? { delivery_attempts: attempts, delivered_at: now.toISOString() } : { delivery_attempts: attempts };
+      unwrap(await db.from('emails').update(update).eq('id', row.id).select('id').returns<unknown[]>(), 'recording a delivery');
+    },
+  };
+}

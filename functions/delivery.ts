@@ -1,0 +1,102 @@
+/**
+ * Delivery: turning `emails` row changes into broadcasts, once per change, and recording it.
+ * The webhook receiver calls {@link deliverChange}; the redelivery cron calls {@link redeliverUndelivered}.
+ */
+import type { BroadcastMessage } from './broadcasting/events.ts';
+import { emailModelEvents, type EmailRow } from './broadcasting/model-events.ts';
+import type { DeliveryStore } from './data/emails.ts';
+import type { WebhookPayload } from './webhooks/payload.ts';
+
+export interface DeliveryDeps {
+  store: DeliveryStore;
+  publish: (message: BroadcastMessage) => Promise<void>;
+  now?: () => Date;
+}
+
+/** Publishing failed: the change is not delivered (the cron will retry inserts). */
+export class PublishFailed extends Error {
+  override name = 'PublishFailed';
+}
+
+export type DeliveryResult =
+  | { status: 'published'; event: string; recorded: boolean }
+  | { status: 'already_delivered' | 'gone'; event: null };
+
+function log(entry: Record<string, unknown>): void {
+  console.log(JSON.stringify(entry));
+}
+
+/** Publishes an inserted row's `email.received` and records it; false when publishing failed. */
+async function publishReceived(row: EmailRow, senderName: string, deps: DeliveryDeps): Promise<{ recorded: boolean }> {
+  const now = deps.now ?? (() => new Date());
+  try {
+    await deps.publish(emailModelEvents.created(row, senderName));
+  } catch (error) {
+    await deps.store.recordAttempt(row, false, now()).catch(() => {});
+    throw new PublishFailed(`Publishing email.received for ${row.id} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  try {
+    await deps.store.recordAttempt(row, true, now());
+    return { recorded: true };
+  } catch (error) {
+    // Published but not recorded: the cron will publish it again, and clients de-duplicate by id.
+    log({ level: 'warn', msg: 'delivery not recorded', email_id: row.id, error: String(error) });
+    return { recorded: false };
+  }
+}
+
+/**
+ * Broadcasts what a row change means: inserts → `email.received` (once: a row already delivered is
+ * not published again), updates → `email.updated`, deletes → `email.deleted`.
+ * @throws PublishFailed when the broadcaster refused; nothing is recorded as delivered then.
+ */
+export async function deliverChange(change: WebhookPayload, deps: DeliveryDeps): Promise<DeliveryResult> {
+  switch (change.type) {
+    case 'INSERT': {
+      // The payload is a snapshot from insert time; the row's delivery state now is what counts.
+      const row = await deps.store.findEmail(change.record.id);
+      if (!row) return { status: 'gone', event: null };
+      if (row.delivered_at) return { status: 'already_delivered', event: null };
+      const names = await deps.store.senderNames([row.sender_id]);
+      const { recorded } = await publishReceived(row, names.get(row.sender_id) ?? '', deps);
+      return { status: 'published', event: 'email.received', recorded };
+    }
+    case 'UPDATE':
+      await publishOrFail(emailModelEvents.updated(change.record), change.record.id, deps);
+      return { status: 'published', event: 'email.updated', recorded: false };
+    case 'DELETE':
+      await publishOrFail(emailModelEvents.deleted(change.old_record), change.old_record.id, deps);
+      return { status: 'published', event: 'email.deleted', recorded: false };
+  }
+}
+
+async function publishOrFail(message: BroadcastMessage, id: string, deps: DeliveryDeps): Promise<void> {
+  try {
+    await deps.publish(message);
+  } catch (error) {
+    throw new PublishFailed(`Publishing ${message.event.name} for ${id} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+/**
+ * Publishes rows still undelivered `graceSeconds` after insert, oldest first, at most `batch` of
+ * them. Stops at the first publishing failure (the broadcaster is likely down); the next run retries.
+ */
+export async function redeliverUndelivered(
+  deps: DeliveryDeps & { graceSeconds: number; batch: number },
+): Promise<{ published: number; failed: number; remaining: boolean }> {
+  const now = deps.now ?? (() => new Date());
+  const rows = await deps.store.listUndelivered(new Date(now().getTime() - deps.graceSeconds * 1000), deps.batch);
+  const names = await deps.store.senderNames(rows.map((row) => row.sender_id));
+  let published = 0;
+  for (const row of rows) {
+    try {
+      await publishReceived(row, names.get(row.sender_id) ?? '', deps);
+      published++;
+    } catch (error) {
+      log({ level: 'error', msg: 'redelivery failed', email_id: row.id, error: String(error) });
+      return { published, failed: 1, remaining: true };
+    }
+  }
+  return { published, failed: 0, remaining: rows.length === deps.batch };
+}

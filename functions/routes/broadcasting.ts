@@ -1,0 +1,62 @@
+/**
+ * Channel authorization for pusher-js and Laravel Echo: `POST /broadcasting/auth` (private,
+ * presence and encrypted channels) and `POST /broadcasting/user-auth` (`pusher:signin`).
+ * Signatures come from the official `pusher` SDK with the app secret; the rules are in ../channels.ts.
+ */
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { z } from 'zod';
+import { requireUser, withConfig } from '../auth/middleware.ts';
+import { pusherClient } from '../broadcasting/broadcaster.ts';
+import { CHANNEL_NAME } from '../broadcasting/channel-rules.ts';
+import { channels } from '../channels.ts';
+import type { AppEnv } from '../env.ts';
+import { validationError } from '../validation.ts';
+
+const socketId = z
+  .string({ error: 'socket_id is required' })
+  .regex(/^\d+\.\d+$/, { error: (issue) => `Invalid socket id: '${String(issue.input)}'` });
+const channelName = z
+  .string({ error: 'channel_name is required' })
+  .regex(CHANNEL_NAME, { error: (issue) => `Invalid channel name: '${String(issue.input)}' (at most 164 of [A-Za-z0-9_\\-=@,.;])` });
+
+/** pusher-js posts a form; other clients (and Echo with a custom authorizer) post JSON. */
+async function readBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.output<T>> {
+  const type = c.req.header('Content-Type') ?? '';
+  let body: unknown;
+  try {
+    body = type.includes('application/json') ? await c.req.json() : Object.fromEntries((await c.req.formData()).entries());
+  } catch {
+    throw new HTTPException(400, { message: 'Send socket_id and channel_name as a form (application/x-www-form-urlencoded) or as JSON' });
+  }
+  const result = schema.safeParse(body);
+  if (!result.success) throw validationError(result.error, 'request body');
+  return result.data;
+}
+
+export const broadcasting = new Hono<AppEnv>()
+  .use(withConfig, requireUser)
+  .post('/auth', async (c) => {
+    const { socket_id, channel_name } = await readBody(c, z.object({ socket_id: socketId, channel_name: channelName }));
+    const user = c.get('user');
+    const decision = await channels.authorize(user, channel_name);
+    if (!decision.allowed) throw new HTTPException(403, { message: decision.reason });
+    const config = c.get('config');
+    if (decision.kind === 'encrypted' && !config.pusher.encryptionMasterKeyBase64) {
+      throw new HTTPException(403, {
+        message: `${channel_name} is encrypted, and this server has no PUSHER_ENCRYPTION_MASTER_KEY_BASE64 to derive its key from`,
+      });
+    }
+    const pusher = pusherClient(config);
+    if (decision.kind === 'presence') {
+      return c.json(pusher.authorizeChannel(socket_id, channel_name, { user_id: user.id, user_info: decision.memberInfo }));
+    }
+    // For private-encrypted- channels the SDK adds `shared_secret`: SHA-256 of the channel name and the master key.
+    return c.json(pusher.authorizeChannel(socket_id, channel_name));
+  })
+  .post('/user-auth', async (c) => {
+    const { socket_id } = await readBody(c, z.object({ socket_id: socketId }));
+    // The id is all `sendToUser` needs; public details travel through presence channels.
+    return c.json(pusherClient(c.get('config')).authenticateUser(socket_id, { id: c.get('user').id }));
+  });

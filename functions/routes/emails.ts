@@ -1,0 +1,74 @@
+/**
+ * `/api/emails`: send (admins), read one's inbox, mark an email read. Nothing is broadcast here:
+ * the database webhook on `public.emails` does it for every insert, whatever its source.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { z } from 'zod';
+import { requireAdmin, requireUser, withConfig } from '../auth/middleware.ts';
+import { serviceClient } from '../data/client.ts';
+import { insertEmails, listInbox, markRead, withSenderNames } from '../data/emails.ts';
+import { existingProfileIds } from '../data/profiles.ts';
+import type { AppEnv } from '../env.ts';
+import { validate } from '../validation.ts';
+
+/** Limits match the database's checks (subject 1..200 characters, body at most 20,000). */
+export const MAX_RECIPIENTS = 100;
+export const MAX_SUBJECT = 200;
+export const MAX_BODY = 20_000;
+
+const newEmail = z.object({
+  recipient_ids: z
+    .array(z.guid({ error: 'each recipient id must be a UUID' }), { error: 'recipient_ids must be an array of user ids' })
+    .min(1, { error: 'name at least one recipient' })
+    .max(MAX_RECIPIENTS, { error: `at most ${MAX_RECIPIENTS} recipients per request` })
+    .refine((ids) => new Set(ids).size === ids.length, { error: 'each recipient may appear only once' }),
+  subject: z
+    .string({ error: 'subject must be text' })
+    .trim()
+    .min(1, { error: 'subject must not be empty' })
+    .max(MAX_SUBJECT, { error: `subject must be at most ${MAX_SUBJECT} characters` }),
+  body: z.string({ error: 'body must be text' }).max(MAX_BODY, { error: `body must be at most ${MAX_BODY} characters` }),
+});
+
+const cursor = z.iso.datetime({ offset: true, error: 'use an ISO 8601 timestamp such as 2026-11-28T02:01:15.123Z' });
+const inboxQuery = z.object({
+  after: cursor.optional(),
+  before: cursor.optional(),
+  limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1).max(100).default(50),
+});
+
+export const emails = new Hono<AppEnv>()
+  .use(withConfig, requireUser)
+  .post(
+    '/',
+    // Generous for 100 ids and a 20,000-character body (up to 4 bytes a character in JSON).
+    bodyLimit({ maxSize: 128 * 1024, onError: () => { throw new HTTPException(413, { message: 'The request body is over 128 KB' }); } }),
+    validate('json', newEmail),
+    requireAdmin,
+    async (c) => {
+      const { recipient_ids, subject, body } = c.req.valid('json');
+      const db = serviceClient(c.get('config'));
+      const known = await existingProfileIds(db, recipient_ids);
+      const unknown = recipient_ids.filter((id) => !known.has(id));
+      if (unknown.length > 0) throw new HTTPException(422, { message: `Unknown recipient(s): ${unknown.join(', ')}` });
+      const sender = c.get('profile');
+      const rows = await insertEmails(db, { senderId: sender.id, recipientIds: recipient_ids, subject, body });
+      return c.json({ emails: await withSenderNames(db, rows) }, 201);
+    },
+  )
+  .get('/', validate('query', inboxQuery), async (c) => {
+    const { after, before, limit } = c.req.valid('query');
+    const db = serviceClient(c.get('config'));
+    const rows = await listInbox(db, c.get('user').id, { after, before, limit });
+    return c.json({ emails: await withSenderNames(db, rows) });
+  })
+  .patch('/:id/read', validate('param', z.object({ id: z.guid({ error: 'the email id must be a UUID' }) })), async (c) => {
+    const { id } = c.req.valid('param');
+    const db = serviceClient(c.get('config'));
+    const row = await markRead(db, c.get('user').id, id, new Date());
+    if (!row) throw new HTTPException(404, { message: `No email ${id} in your inbox` });
+    const [email] = await withSenderNames(db, [row]);
+    return c.json({ email });
+  });

@@ -1,0 +1,55 @@
+/**
+ * `POST /webhooks/db`: the database webhook (the model observer on `public.emails`). Verifies the
+ * signature over the raw body and the timestamp, parses the Supabase payload, publishes, records
+ * delivery, and answers 2xx only once the event was published.
+ */
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { withConfig } from '../auth/middleware.ts';
+import { broadcast } from '../broadcasting/broadcast.ts';
+import { serviceClient } from '../data/client.ts';
+import { supabaseDeliveryStore } from '../data/emails.ts';
+import { deliverChange, PublishFailed } from '../delivery.ts';
+import type { AppEnv } from '../env.ts';
+import { validationError } from '../validation.ts';
+import { webhookPayload } from '../webhooks/payload.ts';
+import { verifyWebhookSignature, WebhookRefused } from '../webhooks/signature.ts';
+
+/** The trigger sends one row; anything much larger is not ours. */
+const MAX_BODY_BYTES = 256 * 1024;
+
+export const webhooks = new Hono<AppEnv>().use(withConfig).post('/db', async (c) => {
+  const rawBody = await c.req.text();
+  if (rawBody.length > MAX_BODY_BYTES) throw new HTTPException(413, { message: `The webhook body is over ${MAX_BODY_BYTES} bytes` });
+  try {
+    await verifyWebhookSignature(
+      c.get('config').webhookSecret,
+      { timestamp: c.req.header('X-Tidings-Timestamp'), signature: c.req.header('X-Tidings-Signature') },
+      rawBody,
+    );
+  } catch (error) {
+    if (error instanceof WebhookRefused) throw new HTTPException(401, { message: error.message });
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody);
+  } catch {
+    throw new HTTPException(400, { message: 'The webhook body is not JSON' });
+  }
+  const parsed = webhookPayload.safeParse(json);
+  if (!parsed.success) throw validationError(parsed.error, 'webhook payload');
+  try {
+    const result = await deliverChange(parsed.data, {
+      store: supabaseDeliveryStore(serviceClient(c.get('config'))),
+      publish: (message) => broadcast(c.env, message),
+    });
+    return c.json(result, 200);
+  } catch (error) {
+    if (error instanceof PublishFailed) {
+      console.error(JSON.stringify({ level: 'error', msg: 'webhook publish failed', error: error.message }));
+      throw new HTTPException(502, { message: error.message });
+    }
+    throw error;
+  }
+});

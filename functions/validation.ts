@@ -1,0 +1,19 @@
+/** Request validation at the edge: zod schemas, and one shape for every validation failure. */
+import { zValidator } from '@hono/zod-validator';
+import type { ValidationTargets } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { z } from 'zod';
+
+/** A 400 whose `error` names the first bad field, with every problem in `issues`. */
+export function validationError(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }, what = 'request'): HTTPException {
+  const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  const first = issues[0];
+  const message = first ? `Invalid ${what}: ${first.path ? `${first.path}: ` : ''}${first.message}` : `Invalid ${what}`;
+  return new HTTPException(400, { message, res: Response.json({ error: message, issues }, { status: 400 }) });
+}
+
+/** `zValidator` whose failures go through the app's one error path as a 400 naming the bad field. */
+export const validate = <T extends z.ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) =>
+  zValidator(target, schema, (result) => {
+    if (!result.success) throw validationError(result.error, target === 'json' ? 'request body' : target === 'query' ? 'query' : target);
+  });

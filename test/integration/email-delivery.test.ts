@@ -1,0 +1,182 @@
+import { createClient } from '@supabase/supabase-js';
+import Echo from 'laravel-echo';
+import pg from 'pg';
+import Pusher from 'pusher-js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EmailReceived, EmailUpdated, userChannel } from '../../functions/broadcasting/events.ts';
+import { readDevVars } from '../support/dev-vars.ts';
+import { seedUsers, startTestSupabase, type TestSupabase } from '../support/local-supabase.ts';
+import { freePort } from '../support/processes.ts';
+import { connected, nextEvent, subscribed } from '../support/realtime-clients.ts';
+import { startWorker, type RunningWorker } from '../support/worker.ts';
+
+// The whole path on one machine: the local Supabase (Postgres, /rest/v1, /auth/v1, pg_net) sends
+// signed webhooks to the Worker under `wrangler dev`, which publishes through the `realtime`
+// broadcaster to pusher-js and Laravel Echo clients authorized by POST /broadcasting/auth.
+describe('email delivery end to end', () => {
+  const vars = readDevVars();
+  let supabase: TestSupabase;
+  let worker: RunningWorker;
+  let port: number;
+  let db: pg.Client;
+  const tokens: Record<'admin' | 'ada' | 'grace', string> = { admin: '', ada: '', grace: '' };
+  const clients: Pusher[] = [];
+
+  const workerVars = () => ({ SUPABASE_URL: supabase.apiUrl, BROADCAST_DRIVER: 'realtime', REDELIVERY_GRACE_SECONDS: '0', REDELIVERY_BATCH: '500' });
+
+  beforeAll(async () => {
+    port = await freePort();
+    supabase = await startTestSupabase({ webhookUrl: `http://127.0.0.1:${port}/webhooks/db`, webhookSecret: vars.DB_WEBHOOK_SECRET! });
+    worker = await startWorker({ port, vars: workerVars() });
+    db = new pg.Client({ connectionString: supabase.databaseUrl });
+    await db.connect();
+    const auth = createClient(supabase.apiUrl, supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
+    for (const name of ['admin', 'ada', 'grace'] as const) {
+      const { data, error } = await auth.auth.signInWithPassword({ email: seedUsers[name].email, password: seedUsers[name].password });
+      expect(error).toBeNull();
+      tokens[name] = data.session!.access_token;
+    }
+  });
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.disconnect();
+  });
+  afterAll(async () => {
+    await db?.end();
+    await worker?.stop();
+    await supabase?.destroy();
+  });
+
+  /** pusher-js as the web client configures it, authorizing channels at the Worker with the user's token. */
+  function browserClient(token: string): Pusher {
+    const client = new Pusher(vars.PUSHER_APP_KEY!, {
+      cluster: 'mt1', wsHost: '127.0.0.1', wsPort: port, forceTLS: false, enabledTransports: ['ws'], disableStats: true,
+      channelAuthorization: { endpoint: `${worker.url}/broadcasting/auth`, transport: 'ajax', headers: { Authorization: `Bearer ${token}` } },
+    });
+    clients.push(client);
+    return client;
+  }
+
+  function api(path: string, token: string, init: RequestInit = {}): Promise<Response> {
+    return fetch(`${worker.url}${path}`, { ...init, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...init.headers } });
+  }
+
+  async function undelivered(): Promise<number> {
+    return (await db.query<{ n: number }>('select count(*)::int as n from public.emails where delivered_at is null')).rows[0]!.n;
+  }
+
+  it('delivers an insert from a plain Postgres connection to pusher-js subscribed through /broadcasting/auth', async () => {
+    const ada = browserClient(tokens.ada);
+    await connected(ada);
+    await subscribed(ada, userChannel(seedUsers.ada.id));
+    const arrival = nextEvent(ada, userChannel(seedUsers.ada.id), EmailReceived.name);
+    const { rows } = await db.query<{ id: string }>(
+      `insert into public.emails (sender_id, recipient_id, subject, body) values ($1, $2, 'From psql', $3) returning id`,
+      [seedUsers.admin.id, seedUsers.ada.id, 'Inserted by a plain Postgres client. '.repeat(10)],
+    );
+    const email = EmailReceived.schema.parse(await arrival);
+    expect(email).toMatchObject({ id: rows[0]!.id, sender_id: seedUsers.admin.id, sender_name: 'Tidings Admin', subject: 'From psql' });
+    expect(email.preview.length).toBeLessThanOrEqual(141);
+    await expect.poll(async () => (await db.query('select delivered_at, delivery_attempts from public.emails where id = $1', [rows[0]!.id])).rows[0])
+      .toMatchObject({ delivered_at: expect.any(Date), delivery_attempts: 1 });
+  });
+
+  it('refuses a private channel of another user with the reason, and never subscribes', async () => {
+    const ada = browserClient(tokens.ada);
+    await connected(ada);
+    await expect(subscribed(ada, userChannel(seedUsers.grace.id))).rejects.toMatchObject({ detail: { status: 403 } });
+  });
+
+  it('lets signed-in users into presence-inbox with their name and role', async () => {
+    const ada = browserClient(tokens.ada);
+    const admin = browserClient(tokens.admin);
+    await Promise.all([connected(ada), connected(admin)]);
+    await subscribed(admin, 'presence-inbox');
+    const joined = nextEvent(admin, 'presence-inbox', 'pusher:member_added');
+    await subscribed(ada, 'presence-inbox');
+    expect(await joined).toMatchObject({ id: seedUsers.ada.id, info: { name: 'Ada Lovelace', role: 'user' } });
+  });
+
+  it('serves the email API to an admin and a user, and broadcasts sends and reads through the database', async () => {
+    expect(await (await api('/api/me', tokens.ada)).json()).toEqual({ user: { id: seedUsers.ada.id, email: seedUsers.ada.email, display_name: 'Ada Lovelace', role: 'user' } });
+    const users = (await (await api('/api/users', tokens.admin)).json()) as { users: Array<{ id: string }> };
+    expect(users.users.map((u) => u.id).sort()).toEqual([seedUsers.ada.id, seedUsers.admin.id, seedUsers.grace.id].sort());
+    expect((await api('/api/users', tokens.ada)).status).toBe(403);
+    expect((await api('/api/emails', tokens.ada, { method: 'POST', body: JSON.stringify({ recipient_ids: [seedUsers.grace.id], subject: 'Hi', body: 'x' }) })).status).toBe(403);
+    const unknown = await api('/api/emails', tokens.admin, { method: 'POST', body: JSON.stringify({ recipient_ids: [crypto.randomUUID()], subject: 'Hi', body: 'x' }) });
+    expect(unknown.status).toBe(422);
+
+    const ada = browserClient(tokens.ada);
+    await connected(ada);
+    await subscribed(ada, userChannel(seedUsers.ada.id));
+    const arrival = nextEvent(ada, userChannel(seedUsers.ada.id), EmailReceived.name);
+    const sent = await api('/api/emails', tokens.admin, {
+      method: 'POST',
+      body: JSON.stringify({ recipient_ids: [seedUsers.ada.id, seedUsers.grace.id], subject: 'Team update', body: 'Hello both.' }),
+    });
+    expect(sent.status).toBe(201);
+    const { emails } = (await sent.json()) as { emails: Array<{ id: string; recipient_id: string; sender_name: string; created_at: string }> };
+    expect(emails).toHaveLength(2);
+    expect(emails.every((e) => e.sender_name === 'Tidings Admin')).toBe(true);
+    const toAda = emails.find((e) => e.recipient_id === seedUsers.ada.id)!;
+    expect((await arrival).id).toBe(toAda.id);
+
+    const inbox = (await (await api('/api/emails?limit=100', tokens.ada)).json()) as { emails: Array<{ id: string; recipient_id: string }> };
+    expect(inbox.emails[0]!.id).toBe(toAda.id);
+    expect(inbox.emails.every((e) => e.recipient_id === seedUsers.ada.id)).toBe(true);
+    const newer = (await (await api(`/api/emails?after=${encodeURIComponent(toAda.created_at)}`, tokens.ada)).json()) as { emails: unknown[] };
+    expect(newer.emails).toEqual([]);
+
+    const graceEmail = emails.find((e) => e.recipient_id === seedUsers.grace.id)!;
+    expect((await api(`/api/emails/${graceEmail.id}/read`, tokens.ada, { method: 'PATCH' })).status).toBe(404);
+    const update = nextEvent(ada, userChannel(seedUsers.ada.id), EmailUpdated.name);
+    const read = await api(`/api/emails/${toAda.id}/read`, tokens.ada, { method: 'PATCH' });
+    expect(read.status).toBe(200);
+    const { email } = (await read.json()) as { email: { read_at: string } };
+    expect(EmailUpdated.schema.parse(await update)).toEqual({ id: toAda.id, read_at: expect.any(String) });
+    expect(Date.parse((await update).read_at)).toBe(Date.parse(email.read_at));
+  });
+
+  it('delivers every email of a burst inserted while the Worker was down once the cron runs', async () => {
+    await worker.stop();
+    await db.query(
+      `insert into public.emails (sender_id, recipient_id, subject, body)
+       select $1, $2, 'Burst ' || n, 'Sent while the Worker was down' from generate_series(1, 50) as n`,
+      [seedUsers.admin.id, seedUsers.grace.id],
+    );
+    // pg_net tried once and failed (connection refused); it never retries.
+    await expect.poll(async () => (await db.query<{ n: number }>('select count(*)::int as n from net._http_response where error_msg is not null')).rows[0]!.n, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(50);
+    expect(await undelivered()).toBe(50);
+
+    worker = await startWorker({ port, vars: workerVars() });
+    const grace = browserClient(tokens.grace);
+    await connected(grace);
+    await subscribed(grace, userChannel(seedUsers.grace.id));
+    const received = new Set<string>();
+    grace.channel(userChannel(seedUsers.grace.id))!.bind(EmailReceived.name, (data: unknown) => received.add(EmailReceived.schema.parse(data).id));
+
+    expect((await fetch(`${worker.url}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
+    await expect.poll(undelivered, { timeout: 15_000 }).toBe(0);
+    await expect.poll(() => received.size, { timeout: 10_000 }).toBe(50);
+  });
+
+  it('lets Laravel Echo listen for .email.received on a private channel authorized by /broadcasting/auth', async () => {
+    const echo = new Echo({
+      broadcaster: 'pusher', key: vars.PUSHER_APP_KEY!, cluster: 'mt1', wsHost: '127.0.0.1', wsPort: port, forceTLS: false,
+      enabledTransports: ['ws'], disableStats: true, Pusher,
+      authEndpoint: `${worker.url}/broadcasting/auth`, auth: { headers: { Authorization: `Bearer ${tokens.ada}` } },
+    });
+    try {
+      const arrival = new Promise<unknown>((resolve) => echo.private(`user.${seedUsers.ada.id}`).listen(`.${EmailReceived.name}`, resolve));
+      // Echo subscribes asynchronously: insert once the subscription is confirmed.
+      await new Promise<void>((resolve) => echo.private(`user.${seedUsers.ada.id}`).subscribed(() => resolve()));
+      const { rows } = await db.query<{ id: string }>(
+        `insert into public.emails (sender_id, recipient_id, subject, body) values ($1, $2, 'For Echo', 'Hello Echo') returning id`,
+        [seedUsers.admin.id, seedUsers.ada.id],
+      );
+      expect(EmailReceived.schema.parse(await arrival)).toMatchObject({ id: rows[0]!.id, subject: 'For Echo' });
+    } finally {
+      echo.disconnect();
+    }
+  });
+});

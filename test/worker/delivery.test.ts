@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { EmailDeleted, EmailReceived, EmailUpdated, type BroadcastMessage } from '../../functions/broadcasting/events.ts';
+import { BroadcastFake } from '../../functions/broadcasting/fake.ts';
+import { deliverChange, PublishFailed, redeliverUndelivered } from '../../functions/delivery.ts';
+import { webhookPayload } from '../../functions/webhooks/payload.ts';
+import { MemoryDeliveryStore } from './support/memory-delivery-store.ts';
+import { emailRow, payload } from './support/webhooks.ts';
+
+const sender = '00000000-0000-0000-0000-000000000001';
+const now = new Date('2026-11-28T03:00:00Z');
+
+function setup() {
+  const store = new MemoryDeliveryStore();
+  store.names.set(sender, 'Grace Hopper');
+  const fake = new BroadcastFake();
+  const publish = (message: BroadcastMessage) =>
+    fake.publish({ channels: message.channels, name: message.event.name, data: JSON.stringify(message.data) });
+  return { store, fake, deps: { store, publish, now: () => now } };
+}
+
+const change = (type: 'INSERT' | 'UPDATE' | 'DELETE', record: ReturnType<typeof emailRow> | null, old: ReturnType<typeof emailRow> | null = null) =>
+  webhookPayload.parse(JSON.parse(payload(type, record, old)));
+
+const failing = async () => {
+  throw new Error('server down');
+};
+
+describe('delivering an inserted email', () => {
+  it('publishes email.received with the sender’s name, then records the delivery', async () => {
+    const { store, fake, deps } = setup();
+    const row = emailRow({ body: 'x'.repeat(500) });
+    store.add(row);
+    expect(await deliverChange(change('INSERT', row), deps)).toEqual({ status: 'published', event: 'email.received', recorded: true });
+    fake.assertBroadcast(EmailReceived, (data, channels) =>
+      data.id === row.id && data.sender_name === 'Grace Hopper' && data.preview.length === 141 && channels[0] === `private-user.${row.recipient_id}`);
+    expect(store.rows.get(row.id)).toMatchObject({ delivered_at: now.toISOString(), delivery_attempts: 1 });
+  });
+
+  it('does not publish a row that was already delivered when the same webhook arrives again', async () => {
+    const { store, fake, deps } = setup();
+    const row = emailRow();
+    store.add(row);
+    await deliverChange(change('INSERT', row), deps);
+    expect(await deliverChange(change('INSERT', row), deps)).toEqual({ status: 'already_delivered', event: null });
+    fake.assertBroadcastTimes(EmailReceived, 1);
+    expect(store.rows.get(row.id)!.delivery_attempts).toBe(1);
+  });
+
+  it('publishes nothing for a row deleted before its webhook arrived', async () => {
+    const { fake, deps } = setup();
+    expect(await deliverChange(change('INSERT', emailRow()), deps)).toEqual({ status: 'gone', event: null });
+    fake.assertNothingBroadcast();
+  });
+
+  it('counts a failed attempt, leaves the row undelivered and fails', async () => {
+    const { store, deps } = setup();
+    const row = emailRow();
+    store.add(row);
+    await expect(deliverChange(change('INSERT', row), { ...deps, publish: failing })).rejects.toThrow(PublishFailed);
+    expect(store.rows.get(row.id)).toMatchObject({ delivered_at: null, delivery_attempts: 1 });
+  });
+
+  it('still succeeds when publishing worked but recording did not (the cron republishes; clients de-duplicate)', async () => {
+    const { store, fake, deps } = setup();
+    const row = emailRow();
+    store.add(row);
+    store.recordAttempt = failing;
+    expect(await deliverChange(change('INSERT', row), deps)).toEqual({ status: 'published', event: 'email.received', recorded: false });
+    fake.assertBroadcastTimes(EmailReceived, 1);
+  });
+});
+
+describe('delivering updates and deletes', () => {
+  it('publishes email.updated and email.deleted without touching delivery bookkeeping', async () => {
+    const { store, fake, deps } = setup();
+    const row = emailRow({ delivered_at: '2026-11-28T02:00:00Z', delivery_attempts: 1 });
+    store.add(row);
+    await deliverChange(change('UPDATE', { ...row, read_at: '2026-11-28T02:59:00Z' }, row), deps);
+    await deliverChange(change('DELETE', null, row), deps);
+    fake.assertBroadcast(EmailUpdated, (data) => data.read_at === '2026-11-28T02:59:00Z');
+    fake.assertBroadcast(EmailDeleted, (data) => data.id === row.id);
+    expect(store.rows.get(row.id)!.delivery_attempts).toBe(1);
+  });
+
+  it('fails with PublishFailed when the broadcaster refuses', async () => {
+    const { deps } = setup();
+    await expect(deliverChange(change('DELETE', null, emailRow()), { ...deps, publish: failing })).rejects.toThrow(/^Publishing email.deleted for .* failed: server down$/);
+  });
+});
+
+describe('redelivery', () => {
+  const at = (secondsAgo: number) => new Date(now.getTime() - secondsAgo * 1000).toISOString();
+
+  it('publishes undelivered rows older than the grace period, oldest first, and records them', async () => {
+    const { store, fake, deps } = setup();
+    const newest = emailRow({ created_at: at(40) });
+    const oldest = emailRow({ created_at: at(300) });
+    const tooRecent = emailRow({ created_at: at(5) });
+    const delivered = emailRow({ created_at: at(500), delivered_at: at(499), delivery_attempts: 1 });
+    store.add(newest, oldest, tooRecent, delivered);
+    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 10 })).toEqual({ published: 2, failed: 0, remaining: false });
+    expect(fake.broadcasted(EmailReceived).map((b) => (b.data as { id: string }).id)).toEqual([oldest.id, newest.id]);
+    expect(store.rows.get(oldest.id)!.delivered_at).toBe(now.toISOString());
+    expect(store.rows.get(tooRecent.id)!.delivered_at).toBeNull();
+  });
+
+  it('publishes at most a batch per run and says more remain', async () => {
+    const { store, fake, deps } = setup();
+    store.add(...Array.from({ length: 5 }, (_, i) => emailRow({ created_at: at(100 + i) })));
+    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 3 })).toEqual({ published: 3, failed: 0, remaining: true });
+    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 3 })).toEqual({ published: 2, failed: 0, remaining: false });
+    fake.assertBroadcastTimes(EmailReceived, 5);
+    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 3 })).toEqual({ published: 0, failed: 0, remaining: false });
+  });
+
+  it('stops at the first publishing failure, counting the attempt, so the next run retries', async () => {
+    const { store, deps } = setup();
+    const rows = [emailRow({ created_at: at(200) }), emailRow({ created_at: at(100) })];
+    store.add(...rows);
+    expect(await redeliverUndelivered({ ...deps, publish: failing, graceSeconds: 30, batch: 10 })).toEqual({ published: 0, failed: 1, remaining: true });
+    expect(store.rows.get(rows[0]!.id)).toMatchObject({ delivered_at: null, delivery_attempts: 1 });
+    expect(store.rows.get(rows[1]!.id)).toMatchObject({ delivered_at: null, delivery_attempts: 0 });
+  });
+});

@@ -1,0 +1,37 @@
+import { env } from 'cloudflare:workers';
+import type { EmailRow } from '../../../functions/broadcasting/model-events.ts';
+import { hmacHex } from './auth.ts';
+
+/** A webhook request signed as the database trigger signs it. */
+export async function signedWebhook(
+  body: string,
+  options: { secret?: string; timestamp?: number; signature?: string } = {},
+): Promise<RequestInit> {
+  const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
+  const signature = options.signature ?? `v1=${await hmacHex(options.secret ?? env.DB_WEBHOOK_SECRET, `${timestamp}.${body}`)}`;
+  return {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Tidings-Timestamp': timestamp, 'X-Tidings-Signature': signature },
+    body,
+  };
+}
+
+export function emailRow(overrides: Partial<EmailRow> = {}): EmailRow {
+  return {
+    id: crypto.randomUUID(),
+    sender_id: '00000000-0000-0000-0000-000000000001',
+    recipient_id: '7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01',
+    subject: 'Welcome',
+    body: 'Hello and welcome to Tidings.',
+    created_at: '2026-11-28T02:01:15.123456+00:00',
+    read_at: null,
+    delivered_at: null,
+    delivery_attempts: 0,
+    ...overrides,
+  };
+}
+
+/** The Supabase database webhook body for a change to `public.emails`. */
+export function payload(type: 'INSERT' | 'UPDATE' | 'DELETE', record: EmailRow | null, oldRecord: EmailRow | null = null): string {
+  return JSON.stringify({ type, table: 'emails', schema: 'public', record, old_record: oldRecord });
+}
