@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -49,4 +49,38 @@ export async function saveScreenshot(page: Page, name: string): Promise<string> 
   const path = `${artifactsDir}/${name}.png`;
   await page.screenshot({ path, fullPage: false });
   return path;
+}
+
+/**
+ * Puts a switch between a context's pages and the realtime server: while it is off, open
+ * WebSockets are closed and new ones refused, as when a laptop sleeps or Wi-Fi drops. Pages still
+ * talk to the real server through it while it is on (Playwright proxies the frames).
+ */
+export async function realtimeSwitch(context: BrowserContext): Promise<{ off(): void; on(): void }> {
+  let up = true;
+  /** Page side → server side of every proxied socket. */
+  const open = new Map<WebSocketRoute, WebSocketRoute>();
+  await context.routeWebSocket(/\/app\/[^/?]+/, (ws) => {
+    if (!up) return void ws.close({ code: 4100, reason: 'Network down (test)' });
+    const server = ws.connectToServer();
+    open.set(ws, server);
+    // A page-side close handler turns off Playwright's forwarding, so pass the close on ourselves.
+    ws.onClose((code, reason) => {
+      open.delete(ws);
+      void server.close(code ? { code, reason: reason ?? '' } : {});
+    });
+  });
+  return {
+    off() {
+      up = false;
+      for (const [page, server] of open) {
+        void page.close({ code: 4100, reason: 'Network down (test)' });
+        void server.close({});
+      }
+      open.clear();
+    },
+    on() {
+      up = true;
+    },
+  };
 }
