@@ -206,6 +206,36 @@ describe('the live inbox', () => {
     await eventually(() => second.title()).toBe('Inbox · Tidings');
   });
 
+  it('works with the keyboard alone: skip link, arrow keys between rows, Enter to open', async () => {
+    const backend = seed();
+    const ada = backend.user('ada@tidings.test');
+    const grace = backend.user('grace@tidings.test');
+    for (const subject of ['Oldest', 'Middle', 'Newest']) backend.insert(ada, grace, subject, `${subject} body.`);
+    const context = await browser.newContext({ viewport: viewports.desktop, reducedMotion: 'reduce', colorScheme: 'dark' });
+    contexts.push(context);
+    await backend.install(context, worker.url);
+    const user = await signIn(context, 'grace@tidings.test');
+    await eventually(() => rows(user).count()).toBe(3);
+    // Right after signing in, focus moves to the inbox.
+    await eventually(() => user.evaluate(() => document.activeElement?.id)).toBe('inbox-list');
+
+    await user.reload();
+    await ready(user);
+    await user.keyboard.press('Tab');
+    await eventually(() => user.evaluate(() => document.activeElement?.textContent)).toBe('Skip to the inbox');
+    await user.keyboard.press('Enter');
+    await user.keyboard.press('Tab');
+    const focusedRow = () => user.evaluate(() => document.activeElement?.closest('li')?.querySelector('.email-subject')?.textContent);
+    await eventually(focusedRow).toBe('Unread: Newest');
+    await user.keyboard.press('ArrowDown');
+    await eventually(focusedRow).toBe('Unread: Middle');
+    await user.keyboard.press('Enter');
+    await eventually(() => user.locator('#reader-body').textContent()).toBe('Middle body.');
+    await eventually(() => badge(user).textContent()).toBe('2');
+    await eventually(focusedRow).toBe('Middle');
+    await saveScreenshot(user, 'client-reader-dark-desktop');
+  });
+
   it('loads older pages on demand', async () => {
     const backend = seed();
     const ada = backend.user('ada@tidings.test');
@@ -268,6 +298,17 @@ describe('reconnecting', () => {
       expect.stringContaining('Before the outage'),
     ]);
     await eventually(() => badge(user).textContent()).toBe('3');
+  });
+
+  it('says so when the server refuses the mailbox channel, instead of failing silently', async () => {
+    const backend = seed();
+    backend.refuseChannels = true;
+    const page = await (await newContext(backend)).newPage();
+    await page.goto(worker.url);
+    await page.getByRole('textbox', { name: 'Email' }).fill('grace@tidings.test');
+    await page.getByLabel('Password', { exact: true }).fill('password');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByTestId('toast').filter({ hasText: 'Live updates are off: the server refused access (403).' }).waitFor();
   });
 });
 

@@ -68,6 +68,8 @@ async function json(route: Route, status: number, body: unknown): Promise<void> 
 export class ScriptedBackend {
   readonly users: ScriptedUser[];
   readonly emails: ScriptedEmail[] = [];
+  /** When true, /broadcasting/auth refuses every channel (as with a misconfigured secret). */
+  refuseChannels = false;
   /** When false, WebSocket connections are refused and open ones were dropped (the network is "down"). */
   private realtimeUp = true;
   private readonly sockets = new Set<Socket>();
@@ -190,7 +192,7 @@ export class ScriptedBackend {
   private async broadcastingAuth(route: Route): Promise<void> {
     const request = route.request();
     const me = this.users.find((user) => user.id === userIdOf(request.headers().authorization));
-    if (!me) return json(route, 403, { error: 'Sign in first.' });
+    if (!me || this.refuseChannels) return json(route, 403, { error: 'You may not join this channel.' });
     const form = new URLSearchParams(request.postData() ?? '');
     const channel = form.get('channel_name') ?? '';
     if (channel === 'presence-inbox') {

@@ -44,7 +44,11 @@ export function createInbox(api: Api): Inbox {
     // Rows are rebuilt; keep keyboard focus on the same email's row.
     const focusedId = document.activeElement?.closest<HTMLElement>('li[data-email-id]')?.dataset.emailId;
     list.replaceChildren(...emails.map(row));
-    if (focusedId) list.querySelector<HTMLButtonElement>(`li[data-email-id="${CSS.escape(focusedId)}"] button`)?.focus();
+    // One row is in the Tab order (the focused, open or newest one); arrow keys move between rows.
+    const buttons = [...list.querySelectorAll<HTMLButtonElement>('button')];
+    const current = rowButton(focusedId) ?? rowButton(openId) ?? buttons[0];
+    for (const button of buttons) button.tabIndex = button === current ? 0 : -1;
+    if (focusedId) rowButton(focusedId)?.focus();
     list.setAttribute('aria-busy', String(!loaded));
     empty.hidden = !loaded || emails.length > 0;
     olderButton.hidden = !hasOlder;
@@ -82,6 +86,23 @@ export function createInbox(api: Api): Inbox {
     return el('li', { class: classes, 'data-email-id': email.id, 'data-testid': 'email-row' }, button);
   }
 
+  function rowButton(id: string | null | undefined): HTMLButtonElement | undefined {
+    return id ? (list.querySelector<HTMLButtonElement>(`li[data-email-id="${CSS.escape(id)}"] button`) ?? undefined) : undefined;
+  }
+
+  /** Arrow keys, Home and End move focus through the list (a roving tabindex). */
+  function moveFocus(event: KeyboardEvent): void {
+    const buttons = [...list.querySelectorAll<HTMLButtonElement>('button')];
+    const index = buttons.indexOf(document.activeElement as HTMLButtonElement);
+    if (index < 0) return;
+    const next = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: buttons.length - 1 }[event.key];
+    const target = next === undefined ? undefined : buttons[Math.max(0, Math.min(buttons.length - 1, next))];
+    if (!target) return;
+    event.preventDefault();
+    for (const button of buttons) button.tabIndex = button === target ? 0 : -1;
+    target.focus();
+  }
+
   function renderReader(): void {
     const email = openId ? mailbox.get(openId) : undefined;
     byId('reader-empty').hidden = Boolean(email);
@@ -104,7 +125,8 @@ export function createInbox(api: Api): Inbox {
     openId = id;
     render();
     renderReader();
-    byId('reader').focus({ preventScroll: true });
+    // On a phone the reader replaces the list, so focus follows; on a wide screen it stays on the row.
+    if (window.matchMedia('(max-width: 700px)').matches) byId('reader').focus({ preventScroll: true });
     const email = mailbox.get(id);
     if (!email || (email.read_at !== null && email.body !== null)) return;
     try {
@@ -122,7 +144,7 @@ export function createInbox(api: Api): Inbox {
     openId = null;
     renderReader();
     render();
-    if (previous) list.querySelector<HTMLButtonElement>(`li[data-email-id="${CSS.escape(previous)}"] button`)?.focus();
+    rowButton(previous)?.focus();
   }
 
   function announce(email: MailboxEmail): void {
@@ -179,6 +201,7 @@ export function createInbox(api: Api): Inbox {
     }
   });
   byId('reader-back').addEventListener('click', closeReader);
+  list.addEventListener('keydown', moveFocus);
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && openId && !document.querySelector('dialog[open]')) closeReader();
   });

@@ -7,7 +7,7 @@ import { createInbox } from './inbox.ts';
 import { renderPresence } from './presence.ts';
 import { connectRealtime } from './realtime.ts';
 import { createAuth, type Auth } from './session.ts';
-import { askForNotifications, canAskForNotifications } from './toast.ts';
+import { askForNotifications, canAskForNotifications, toast } from './toast.ts';
 
 /** Shows exactly one of the page's top-level views. */
 function show(view: 'boot' | 'sign-in' | 'app'): void {
@@ -84,7 +84,7 @@ function showSignIn(auth: Auth, config: ClientConfig, onSignedIn: () => void, no
 }
 
 /** The signed-in page: header, inbox, presence, compose (admins) and the live connection. */
-async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice: string) => void): Promise<void> {
+async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice: string) => void, justSignedIn: boolean): Promise<void> {
   const api = createApi(auth.token);
   let me: User;
   try {
@@ -98,6 +98,8 @@ async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice
   }
 
   show('app');
+  // The sign-in form is gone: put keyboard focus where the user is going, not on a hidden button.
+  if (justSignedIn) byId('inbox-list').focus();
   byId('me-name').textContent = me.display_name;
   byId('me-role').textContent = me.role === 'admin' ? 'Admin' : me.email;
   byId('me-avatar').textContent = initials(me.display_name);
@@ -133,6 +135,8 @@ async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice
     updated: (change) => inbox.updated(change),
     deleted: ({ id }) => inbox.deleted(id),
     presence: (members) => renderPresence(members, me.id),
+    refused: (channel, reason) =>
+      toast(channel.startsWith('presence-') ? `Cannot show who is online: ${reason}` : `Live updates are off: ${reason}. Reload to try again.`, { tone: 'error' }),
   });
   // Signed out in another tab (supabase-js tells every tab): start again from the sign-in page.
   auth.onSignedOut(() => location.reload());
@@ -146,9 +150,9 @@ async function main(): Promise<void> {
     return bootError(`Tidings cannot start: ${(error as Error).message} (GET /api/config)`);
   }
   const auth = await createAuth(config);
-  const begin = (notice = '') => {
-    if (auth.current()) void startApp(auth, config, begin);
-    else showSignIn(auth, config, () => begin(), notice);
+  const begin = (notice = '', justSignedIn = false) => {
+    if (auth.current()) void startApp(auth, config, begin, justSignedIn);
+    else showSignIn(auth, config, () => begin('', true), notice);
   };
   begin();
 }

@@ -22,6 +22,8 @@ export interface RealtimeHandlers {
   updated(change: EmailUpdated): void;
   deleted(removal: EmailDeleted): void;
   presence(members: OnlineMember[]): void;
+  /** A channel was refused (its authorization failed); the page says so instead of failing silently. */
+  refused(channel: string, reason: string): void;
 }
 
 /** A running connection; `close()` ends it (sign-out). */
@@ -55,6 +57,7 @@ export function connectRealtime(config: ClientConfig['pusher'], userId: string, 
 
   const mailbox: Channel = pusher.subscribe(userChannel(userId));
   mailbox.bind('pusher:subscription_succeeded', () => on.synced());
+  mailbox.bind('pusher:subscription_error', (error: unknown) => on.refused(mailbox.name, describe(error)));
   mailbox.bind(EVENTS.emailReceived, (data: EmailReceived) => on.received(data));
   mailbox.bind(EVENTS.emailUpdated, (data: EmailUpdated) => on.updated(data));
   mailbox.bind(EVENTS.emailDeleted, (data: EmailDeleted) => on.deleted(data));
@@ -66,6 +69,7 @@ export function connectRealtime(config: ClientConfig['pusher'], userId: string, 
     on.presence(members);
   };
   for (const name of ['pusher:subscription_succeeded', 'pusher:member_added', 'pusher:member_removed']) presence.bind(name, publishMembers);
+  presence.bind('pusher:subscription_error', (error: unknown) => on.refused(PRESENCE_CHANNEL, describe(error)));
 
   // The browser knows it is offline before the socket times out; say so at once.
   const offline = () => on.state('offline');
@@ -77,6 +81,13 @@ export function connectRealtime(config: ClientConfig['pusher'], userId: string, 
       pusher.disconnect();
     },
   };
+}
+
+/** pusher-js reports a refused subscription as `{ type, error, status }`. */
+function describe(error: unknown): string {
+  const { error: message, status } = (error ?? {}) as { error?: unknown; status?: unknown };
+  if (typeof status === 'number') return `the server refused access (${status})`;
+  return typeof message === 'string' && message ? message : 'the server refused access';
 }
 
 /** Maps pusher-js connection states to what the user needs to know. */
