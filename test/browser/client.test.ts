@@ -128,13 +128,19 @@ describe('the sign-in page', () => {
 describe('the live inbox', () => {
   it('shows an email the admin sends at once: toast, row at the top and badge, with no reload', async () => {
     const backend = seed();
+    const ada = backend.user('ada@tidings.test');
     const grace = backend.user('grace@tidings.test');
-    backend.insert(backend.user('ada@tidings.test'), grace, 'Welcome aboard', 'Glad to have you here.');
+    backend.insert(ada, grace, 'Welcome to Tidings', 'Glad to have you here. New mail shows up the moment it is sent.').read_at = new Date().toISOString();
+    backend.insert(backend.user('alan@tidings.test'), grace, 'Lunch on Friday?', 'The usual place, at noon?');
+    backend.insert(ada, grace, 'Design review notes', 'Thanks everyone for the review.\n\nThe decisions:\n1. One Worker serves everything.\n2. Clients fetch what they missed on every reconnect.\n3. Duplicates are dropped by email id.');
     const admin = await signIn(await newContext(backend), 'ada@tidings.test');
+    await signIn(await newContext(backend), 'alan@tidings.test');
     const user = await signIn(await newContext(backend), 'grace@tidings.test');
-    await eventually(() => rows(user).count()).toBe(1);
+    await eventually(() => rows(user).count()).toBe(3);
+    await eventually(() => badge(user).textContent()).toBe('2');
+    await eventually(() => user.title()).toBe('(2) Inbox · Tidings');
+    await rows(user).first().getByRole('button').click();
     await eventually(() => badge(user).textContent()).toBe('1');
-    await eventually(() => user.title()).toBe('(1) Inbox · Tidings');
     let reloads = 0;
     user.on('load', () => reloads++);
 
@@ -152,6 +158,7 @@ describe('the live inbox', () => {
     await eventually(() => rows(user).first().getAttribute('class')).toContain('unread');
     await eventually(() => badge(user).textContent()).toBe('2');
     await eventually(() => user.title()).toBe('(2) Inbox · Tidings');
+    await eventually(() => rows(user).count()).toBe(4);
     await saveScreenshot(user, 'client-inbox-toast-desktop');
     expect(reloads).toBe(0);
   });
