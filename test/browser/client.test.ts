@@ -163,9 +163,11 @@ describe('the live inbox', () => {
     expect(reloads).toBe(0);
   });
 
-  it('shows a row inserted by any other source, and a redelivered event only once', async () => {
+  it('shows a row inserted by any other source, a redelivered event only once, and no malformed event', async () => {
     const backend = seed();
     const user = await signIn(await newContext(backend), 'grace@tidings.test');
+    // A payload that breaks the event's schema is dropped, not rendered.
+    backend.publishRaw(`private-user.${backend.user('grace@tidings.test').id}`, 'email.received', { id: 'broken', sender_name: 'Nobody' });
     const email = backend.insert(backend.user('ada@tidings.test'), backend.user('grace@tidings.test'), 'Imported by a batch job', 'From SQL.');
     await user.getByTestId('toast').filter({ hasText: 'Imported by a batch job' }).waitFor();
     backend.broadcastReceived(email);

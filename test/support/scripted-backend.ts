@@ -119,6 +119,11 @@ export class ScriptedBackend {
     this.publish(`private-user.${email.recipient_id}`, 'email.received', { id, sender_id, sender_name, subject, preview: email.body.slice(0, 140), created_at });
   }
 
+  /** Publishes any event, well-formed or not, on a channel (what a misbehaving server might send). */
+  publishRaw(channel: string, event: string, data: unknown): void {
+    this.publish(channel, event, data);
+  }
+
   /** Drops every WebSocket and refuses new ones until `realtimeBack()`. */
   realtimeDown(): void {
     this.realtimeUp = false;

@@ -2,7 +2,7 @@
 // the header and the tab title, live updates, catch-up after a reconnect and older pages.
 import type { Api } from './api.ts';
 import { byId, el, initials, longTime, shortTime } from './dom.ts';
-import type { EmailReceived, EmailUpdated } from './events.ts';
+import type { EmailReceivedPayload, EmailUpdatedPayload } from './events.ts';
 import { fromApi, fromEvent, Mailbox, type MailboxEmail } from './mailbox.ts';
 import { notifyDesktop, toast } from './toast.ts';
 
@@ -16,8 +16,8 @@ const MAX_CATCH_UP_TOASTS = 3;
 export interface Inbox {
   /** Loads the newest page, or (after the first load) everything newer than what is shown. */
   sync(): Promise<void>;
-  received(event: EmailReceived): void;
-  updated(change: EmailUpdated): void;
+  received(event: EmailReceivedPayload): void;
+  updated(change: EmailUpdatedPayload): void;
   deleted(id: string): void;
   /** Empties the view (sign-out). */
   clear(): void;

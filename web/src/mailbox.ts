@@ -1,7 +1,7 @@
 // The mailbox's state: every email this page knows, keyed by id, so the same email arriving twice
 // (webhook and redelivery, or an event and a catch-up fetch) is only ever one row.
 import type { Email } from './api.ts';
-import type { EmailReceived } from './events.ts';
+import { previewOf, type EmailReceivedPayload } from './events.ts';
 
 /** An email as the page holds it: a live event brings a preview only, the body comes with the API. */
 export interface MailboxEmail {
@@ -15,22 +15,13 @@ export interface MailboxEmail {
   read_at: string | null;
 }
 
-/** Up to this many characters of the body are shown in a list row. */
-const PREVIEW_LENGTH = 140;
-
-/** The list row's preview of a full body: one line, trimmed. */
-export function previewOf(body: string): string {
-  const line = body.replace(/\s+/g, ' ').trim();
-  return line.length > PREVIEW_LENGTH ? `${line.slice(0, PREVIEW_LENGTH - 1)}…` : line;
-}
-
 /** An API email in the page's shape. */
 export function fromApi(email: Email): MailboxEmail {
   return { ...email, preview: previewOf(email.body), body: email.body };
 }
 
 /** An `email.received` event in the page's shape (unread, body not yet known). */
-export function fromEvent(event: EmailReceived): MailboxEmail {
+export function fromEvent(event: EmailReceivedPayload): MailboxEmail {
   return { ...event, body: null, read_at: null };
 }
 

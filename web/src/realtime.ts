@@ -2,7 +2,13 @@
 // by the Worker with the user's Supabase token.
 import Pusher, { type Channel, type PresenceChannel } from 'pusher-js';
 import type { ClientConfig } from './api.ts';
-import { EVENTS, PRESENCE_CHANNEL, userChannel, type EmailDeleted, type EmailReceived, type EmailUpdated, type PresenceMemberInfo } from './events.ts';
+import { EmailDeleted, EmailReceived, EmailUpdated, INBOX_PRESENCE_CHANNEL, userChannel, type EmailDeletedPayload, type EmailReceivedPayload, type EmailUpdatedPayload } from './events.ts';
+
+/** What a presence member shares with the others (`user_info`, from the Worker's channel rules). */
+export interface PresenceMemberInfo {
+  name: string;
+  role: 'admin' | 'user';
+}
 
 /** What the page shows about the live connection. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
@@ -18,9 +24,9 @@ export interface RealtimeHandlers {
   state(state: ConnectionState): void;
   /** The mailbox channel is (re)subscribed: anything sent meanwhile must be fetched now. */
   synced(): void;
-  received(email: EmailReceived): void;
-  updated(change: EmailUpdated): void;
-  deleted(removal: EmailDeleted): void;
+  received(email: EmailReceivedPayload): void;
+  updated(change: EmailUpdatedPayload): void;
+  deleted(removal: EmailDeletedPayload): void;
   presence(members: OnlineMember[]): void;
   /** A channel was refused (its authorization failed); the page says so instead of failing silently. */
   refused(channel: string, reason: string): void;
@@ -58,18 +64,19 @@ export function connectRealtime(config: ClientConfig['pusher'], userId: string, 
   const mailbox: Channel = pusher.subscribe(userChannel(userId));
   mailbox.bind('pusher:subscription_succeeded', () => on.synced());
   mailbox.bind('pusher:subscription_error', (error: unknown) => on.refused(mailbox.name, describe(error)));
-  mailbox.bind(EVENTS.emailReceived, (data: EmailReceived) => on.received(data));
-  mailbox.bind(EVENTS.emailUpdated, (data: EmailUpdated) => on.updated(data));
-  mailbox.bind(EVENTS.emailDeleted, (data: EmailDeleted) => on.deleted(data));
+  // Payloads are checked against the shared schemas: a malformed event is dropped, not rendered.
+  mailbox.bind(EmailReceived.name, (data: unknown) => checked(EmailReceived, data, on.received));
+  mailbox.bind(EmailUpdated.name, (data: unknown) => checked(EmailUpdated, data, on.updated));
+  mailbox.bind(EmailDeleted.name, (data: unknown) => checked(EmailDeleted, data, on.deleted));
 
-  const presence = pusher.subscribe(PRESENCE_CHANNEL) as PresenceChannel;
+  const presence = pusher.subscribe(INBOX_PRESENCE_CHANNEL) as PresenceChannel;
   const publishMembers = () => {
     const members: OnlineMember[] = [];
     presence.members.each((member: { id: string; info: PresenceMemberInfo }) => void members.push({ id: member.id, info: member.info }));
     on.presence(members);
   };
   for (const name of ['pusher:subscription_succeeded', 'pusher:member_added', 'pusher:member_removed']) presence.bind(name, publishMembers);
-  presence.bind('pusher:subscription_error', (error: unknown) => on.refused(PRESENCE_CHANNEL, describe(error)));
+  presence.bind('pusher:subscription_error', (error: unknown) => on.refused(INBOX_PRESENCE_CHANNEL, describe(error)));
 
   // The browser knows it is offline before the socket times out; say so at once.
   const offline = () => on.state('offline');
@@ -81,6 +88,13 @@ export function connectRealtime(config: ClientConfig['pusher'], userId: string, 
       pusher.disconnect();
     },
   };
+}
+
+/** Calls `handle` with the parsed payload, or drops an event that breaks its schema. */
+function checked<T>(event: { name: string; schema: { safeParse(data: unknown): { success: true; data: T } | { success: false; error: unknown } } }, data: unknown, handle: (payload: T) => void): void {
+  const result = event.schema.safeParse(data);
+  if (result.success) handle(result.data);
+  else console.warn(`Ignored a malformed ${event.name} event`, result.error);
 }
 
 /** pusher-js reports a refused subscription as `{ type, error, status }`. */
