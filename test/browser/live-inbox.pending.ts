@@ -19,11 +19,21 @@ interface Stack {
 }
 
 /**
- * TODO(lead): start the local Supabase on free ports (the database branch's helper) and the Worker
- * with `startWorker({ vars: { SUPABASE_URL, ... } })`, with the database's webhook pointed at the
- * Worker's port. Until then this runs against an already running `npm run dev` when
- * TIDINGS_URL and DATABASE_URL are set (e.g. http://127.0.0.1:8787 and
- * postgresql://postgres:postgres@127.0.0.1:54322/postgres).
+ * TODO(lead): start the local Supabase on free ports and the Worker pointed at it. With main's
+ * helpers that is roughly:
+ *
+ *   const supabase = await startTestSupabase();                        // test/support/local-supabase.ts
+ *   const worker = await startWorker({ vars: {
+ *     APP_ENV: 'development',                                            // so /api/config lists devUsers
+ *     SUPABASE_URL: supabase.apiUrl, SUPABASE_ANON_KEY: supabase.anonKey,
+ *     SUPABASE_SERVICE_ROLE_KEY: supabase.serviceRoleKey, SUPABASE_JWT_SECRET: supabase.jwtSecret,
+ *   } });
+ *   // then point the database's webhook at `${worker.url}/webhooks/db` with the DB_WEBHOOK_SECRET
+ *   // (startLocalSupabase's webhookUrl/webhookSecret options, or the setting they write)
+ *   return { url: worker.url, databaseUrl: supabase.databaseUrl, stop: async () => { await worker.stop(); await supabase.destroy(); } };
+ *
+ * Until then this runs against an already running `npm run dev` when TIDINGS_URL and DATABASE_URL
+ * are set (e.g. http://127.0.0.1:8787 and postgresql://postgres:postgres@127.0.0.1:54322/postgres).
  */
 async function startStack(): Promise<Stack> {
   const url = process.env.TIDINGS_URL;
