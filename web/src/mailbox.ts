@@ -25,9 +25,18 @@ export function fromEvent(event: EmailReceivedPayload): MailboxEmail {
   return { ...event, body: null, read_at: null };
 }
 
+/**
+ * A sortable number for a timestamp, to the microsecond: Postgres prints `created_at` with up to
+ * six fractional digits, and Date.parse keeps only milliseconds.
+ */
+export function timeKey(iso: string): number {
+  const fraction = /\.(\d+)/.exec(iso)?.[1] ?? '';
+  return Date.parse(iso) * 1000 + Number(fraction.padEnd(6, '0').slice(3, 6));
+}
+
 /** Newest first; equal times fall back to the id so the order is stable. */
 function newestFirst(a: MailboxEmail, b: MailboxEmail): number {
-  return a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : Date.parse(b.created_at) - Date.parse(a.created_at);
+  return timeKey(b.created_at) - timeKey(a.created_at) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
 /** The emails this page knows, de-duplicated by id. */
