@@ -342,6 +342,8 @@ describe('compose (admin)', () => {
     await eventually(() => admin.locator('#compose-subject-error').textContent()).toBe('The server refused this subject.');
     await eventually(() => admin.getByRole('dialog').isVisible()).toBe(true);
     expect(backend.emails).toEqual([]);
+    await admin.setViewportSize(viewports.phone);
+    await saveScreenshot(admin, 'client-compose-errors-phone');
   });
 
   it('sends to several recipients and shows both inboxes at phone width', async () => {
