@@ -57,7 +57,7 @@ export function setUpCompose(api: Api): { open(): void } {
   }
 
   function chosen(): string[] {
-    return [...list.querySelectorAll<HTMLInputElement>('input[type="checkbox"]:checked')].map((box) => box.value);
+    return Array.from(list.querySelectorAll<HTMLInputElement>('input[type="checkbox"]:checked')).map((box) => box.value);
   }
 
   function renderUsers(): void {
@@ -97,7 +97,7 @@ export function setUpCompose(api: Api): { open(): void } {
 
   filter.addEventListener('input', renderUsers);
   byId('recipient-all').addEventListener('click', () => {
-    for (const box of list.querySelectorAll<HTMLInputElement>('input[type="checkbox"]:not([hidden])')) box.checked = true;
+    for (const box of Array.from(list.querySelectorAll<HTMLInputElement>('input[type="checkbox"]:not([hidden])'))) box.checked = true;
   });
   for (const id of ['compose-close', 'compose-cancel']) byId(id).addEventListener('click', () => dialog.close());
 

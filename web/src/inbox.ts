@@ -45,7 +45,7 @@ export function createInbox(api: Api): Inbox {
     const focusedId = document.activeElement?.closest<HTMLElement>('li[data-email-id]')?.dataset.emailId;
     list.replaceChildren(...emails.map(row));
     // One row is in the Tab order (the focused, open or newest one); arrow keys move between rows.
-    const buttons = [...list.querySelectorAll<HTMLButtonElement>('button')];
+    const buttons = Array.from(list.querySelectorAll<HTMLButtonElement>('button'));
     const current = rowButton(focusedId) ?? rowButton(openId) ?? buttons[0];
     for (const button of buttons) button.tabIndex = button === current ? 0 : -1;
     if (focusedId) rowButton(focusedId)?.focus();
@@ -92,7 +92,7 @@ export function createInbox(api: Api): Inbox {
 
   /** Arrow keys, Home and End move focus through the list (a roving tabindex). */
   function moveFocus(event: KeyboardEvent): void {
-    const buttons = [...list.querySelectorAll<HTMLButtonElement>('button')];
+    const buttons = Array.from(list.querySelectorAll<HTMLButtonElement>('button'));
     const index = buttons.indexOf(document.activeElement as HTMLButtonElement);
     if (index < 0) return;
     const next = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: buttons.length - 1 }[event.key];
