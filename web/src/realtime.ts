@@ -46,9 +46,8 @@ export function connectRealtime(config: ClientConfig['pusher'], userId: string, 
   const auth = () => ({ Authorization: `Bearer ${token() ?? ''}` });
   const pusher = new Pusher(config.key, {
     cluster: config.cluster,
-    wsHost: config.wsHost,
-    wsPort: config.wsPort,
-    wssPort: config.wsPort,
+    // No host means hosted Pusher Channels, found by cluster; otherwise our own (or any compatible) server.
+    ...(config.wsHost ? { wsHost: config.wsHost, wsPort: config.wsPort, wssPort: config.wsPort } : {}),
     forceTLS: config.forceTLS,
     enabledTransports: ['ws', 'wss'],
     disableStats: true,
