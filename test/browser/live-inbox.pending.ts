@@ -19,21 +19,28 @@ interface Stack {
 }
 
 /**
- * TODO(lead): start the local Supabase on free ports and the Worker pointed at it. With main's
- * helpers that is roughly:
+ * TODO(lead): with main's helpers and the worker branch merged, replace the body with this (run
+ * and passing, all five tests, on a scratch merge of main + worker + web at 02:20 UTC):
  *
- *   const supabase = await startTestSupabase();                        // test/support/local-supabase.ts
+ *   import { startTestSupabase } from '../support/local-supabase.ts';
+ *   import { startWorker } from '../support/worker.ts';
+ *   import { setWebhookSettings } from '../../supabase/local/index.ts';
+ *
+ *   const supabase = await startTestSupabase();
  *   const worker = await startWorker({ vars: {
- *     APP_ENV: 'development',                                            // so /api/config lists devUsers
  *     SUPABASE_URL: supabase.apiUrl, SUPABASE_ANON_KEY: supabase.anonKey,
  *     SUPABASE_SERVICE_ROLE_KEY: supabase.serviceRoleKey, SUPABASE_JWT_SECRET: supabase.jwtSecret,
  *   } });
- *   // then point the database's webhook at `${worker.url}/webhooks/db` with the DB_WEBHOOK_SECRET
- *   // (startLocalSupabase's webhookUrl/webhookSecret options, or the setting they write)
+ *   const client = new pg.Client({ connectionString: supabase.databaseUrl });
+ *   await client.connect();
+ *   await setWebhookSettings(client, `${worker.url}/webhooks/db`, 'tidings-local-webhook-secret-not-for-production');
+ *   await client.end();
  *   return { url: worker.url, databaseUrl: supabase.databaseUrl, stop: async () => { await worker.stop(); await supabase.destroy(); } };
  *
- * Until then this runs against an already running `npm run dev` when TIDINGS_URL and DATABASE_URL
- * are set (e.g. http://127.0.0.1:8787 and postgresql://postgres:postgres@127.0.0.1:54322/postgres).
+ * (APP_ENV=development and DEV_USERS come from .dev.vars.example; the webhook secret is its
+ * DB_WEBHOOK_SECRET.) Until then this runs against an already running `npm run dev` when
+ * TIDINGS_URL and DATABASE_URL are set (e.g. http://127.0.0.1:8787 and
+ * postgresql://postgres:postgres@127.0.0.1:54322/postgres).
  */
 async function startStack(): Promise<Stack> {
   const url = process.env.TIDINGS_URL;
@@ -128,15 +135,22 @@ const unreadCount = async (page: Page) => Number((await page.getByTestId('unread
 
 describe('the live inbox on the real stack', () => {
   it('shows what the admin sends, and a row inserted by plain SQL, with no reload', async () => {
+    // A few emails first, so the screenshots show a lived-in inbox; one of them open.
+    await insertBySql(admin, users[0]!, 'Welcome to Tidings', 'Glad to have you here. New mail shows up the moment it is sent.');
+    await insertBySql(users[1]!, users[0]!, 'Lunch on Friday?', 'The usual place, at noon?');
     const adminPage = await signIn(await newContext(), admin);
     const userPage = await signIn(await newContext(), users[0]!);
+    await rows(userPage).filter({ hasText: 'Welcome to Tidings' }).first().getByRole('button').click();
+    await eventually(() => userPage.locator('#reader-subject').textContent()).toBe('Welcome to Tidings');
+    await userPage.locator('[data-testid="email-row"].read', { hasText: 'Welcome to Tidings' }).first().waitFor();
     const userName = await nameOf(userPage);
     const adminName = await nameOf(adminPage);
     const before = await unreadCount(userPage);
     let reloads = 0;
     userPage.on('load', () => reloads++);
 
-    const subject = unique('Quarterly report');
+    // Toasts belong to this page load, and the new row is the newest: no unique subject needed.
+    const subject = 'Quarterly report';
     await adminPage.getByRole('button', { name: 'Compose' }).click();
     await adminPage.getByRole('checkbox', { name: new RegExp(userName) }).check();
     await adminPage.getByLabel('Subject').fill(subject);
@@ -149,7 +163,7 @@ describe('the live inbox on the real stack', () => {
     await eventually(() => unreadCount(userPage)).toBe(before + 1);
     await saveScreenshot(userPage, 'inbox-toast-desktop');
 
-    const sqlSubject = unique('Imported by SQL');
+    const sqlSubject = 'Imported by SQL';
     await insertBySql(admin, users[0]!, sqlSubject, 'Inserted with psql, not the API.');
     await userPage.getByTestId('toast').filter({ hasText: sqlSubject }).waitFor();
     await eventually(() => rows(userPage).first().textContent()).toContain(sqlSubject);
@@ -158,7 +172,10 @@ describe('the live inbox on the real stack', () => {
     expect(reloads).toBe(0);
 
     await userPage.setViewportSize(viewports.phone);
-    await insertBySql(admin, users[0]!, unique('On the phone'), 'Small screens too.');
+    // On a phone the open email fills the screen; go back to the list for the screenshot.
+    await userPage.getByRole('button', { name: '← Inbox' }).click();
+    await userPage.getByTestId('inbox-list').waitFor();
+    await insertBySql(admin, users[0]!, 'On the phone', 'Small screens too.');
     await userPage.getByTestId('toast').filter({ hasText: 'On the phone' }).waitFor();
     await saveScreenshot(userPage, 'inbox-toast-phone');
   });

@@ -3,7 +3,7 @@
 import { byId, el } from './dom.ts';
 
 const VISIBLE_MS = 7000;
-const MAX_TOASTS = 4;
+const MAX_TOASTS = 3;
 
 /** Shows a toast; `action` makes it clickable (e.g. "open this email"). */
 export function toast(message: string, options: { tone?: 'info' | 'success' | 'error'; action?: () => void } = {}): void {
