@@ -172,11 +172,11 @@ export class ScriptedBackend {
     if (path === '/api/emails' && request.method() === 'POST') {
       if (me.role !== 'admin') return json(route, 403, { error: 'Only an admin can send emails.' });
       const body = request.postDataJSON() as { recipient_ids: string[]; subject: string; body: string };
-      const issues = [];
-      if (body.subject.length > 200) issues.push({ path: ['subject'], message: 'Too big: expected string to have <=200 characters' });
-      if (body.recipient_ids.some((id) => !this.users.some((user) => user.id === id))) issues.push({ path: ['recipient_ids'], message: 'Unknown recipient.' });
-      if (body.subject.includes('server-reject')) issues.push({ path: ['subject'], message: 'The server refused this subject.' });
-      if (issues.length > 0) return json(route, 400, { error: 'Invalid email.', issues });
+      const issues: Array<{ path: string; message: string }> = [];
+      if (body.subject.length > 200) issues.push({ path: 'subject', message: 'Too big: expected string to have <=200 characters' });
+      if (body.recipient_ids.some((id) => !this.users.some((user) => user.id === id))) issues.push({ path: 'recipient_ids', message: 'Unknown recipient.' });
+      if (body.subject.includes('server-reject')) issues.push({ path: 'subject', message: 'The server refused this subject.' });
+      if (issues.length > 0) return json(route, 400, { error: `Invalid request body: ${issues[0]!.path}: ${issues[0]!.message}`, issues });
       const created = body.recipient_ids.map((id) => this.insert(me, this.users.find((user) => user.id === id)!, body.subject, body.body));
       return json(route, 201, { emails: created });
     }

@@ -3,7 +3,12 @@ import { normaliseIssues } from '../../web/src/api.ts';
 import { validateDraft } from '../../web/src/compose.ts';
 
 describe('validation issues shown next to compose fields', () => {
-  it('reads zod issue lists and field records from a 400 body', () => {
+  it('reads the Worker\'s issue list (dotted paths), zod issue lists and field records from a 400 body', () => {
+    expect(normaliseIssues([{ path: 'recipient_ids.0', message: 'Invalid UUID' }, { path: 'subject', message: 'Too big' }, { path: '', message: 'Bad body' }])).toEqual([
+      { field: 'recipient_ids', message: 'Invalid UUID' },
+      { field: 'subject', message: 'Too big' },
+      { field: '', message: 'Bad body' },
+    ]);
     expect(normaliseIssues([{ path: ['subject'], message: 'Too big' }, { path: ['recipient_ids', 0], message: 'Invalid UUID' }])).toEqual([
       { field: 'subject', message: 'Too big' },
       { field: 'recipient_ids', message: 'Invalid UUID' },

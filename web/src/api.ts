@@ -54,16 +54,18 @@ export class ApiError extends Error {
 }
 
 /**
- * Turns the optional `issues` of an error body into field issues. It accepts zod's issue list
- * (`[{ path: ['subject'], message }]`) and a `{ field: message | message[] }` record, because the
- * contract only promises "optional issues".
+ * Turns the optional `issues` of an error body into field issues. It accepts the Worker's list
+ * (`[{ path: 'recipient_ids.0', message }]`), zod's own (`path` as an array) and a
+ * `{ field: message | message[] }` record, because the contract only promises "optional issues".
  */
 export function normaliseIssues(issues: unknown): FieldIssue[] {
   if (Array.isArray(issues)) {
     return issues.flatMap((issue): FieldIssue[] => {
       if (!issue || typeof issue !== 'object') return [];
       const { path, message, field } = issue as { path?: unknown; message?: unknown; field?: unknown };
-      const name = Array.isArray(path) && path.length > 0 ? String(path[0]) : typeof field === 'string' ? field : '';
+      // The Worker sends `path` as a dotted string ("recipient_ids.0"); zod itself gives an array.
+      const first = Array.isArray(path) ? path[0] : typeof path === 'string' ? path.split('.')[0] : field;
+      const name = first === undefined || first === null ? '' : String(first);
       return [{ field: name, message: typeof message === 'string' ? message : 'Invalid value.' }];
     });
   }
