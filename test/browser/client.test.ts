@@ -215,6 +215,37 @@ describe('the live inbox', () => {
     await eventually(() => second.title()).toBe('Inbox · Tidings');
   });
 
+  it('adds a desktop notification only while the tab is hidden and notifications are allowed', async () => {
+    const backend = seed();
+    const context = await newContext(backend);
+    // Record notifications instead of showing them, and let the test decide whether the tab is hidden.
+    await context.addInitScript(() => {
+      const shown: Array<{ title: string; body?: string }> = [];
+      class RecordingNotification extends EventTarget {
+        static permission = 'granted';
+        static requestPermission = async () => 'granted';
+        constructor(title: string, options: { body?: string } = {}) {
+          super();
+          shown.push({ title, body: options.body });
+        }
+        close() {}
+      }
+      Object.assign(window, { Notification: RecordingNotification, shownNotifications: shown, tabHidden: false });
+      Object.defineProperty(document, 'hidden', { get: () => (window as unknown as { tabHidden: boolean }).tabHidden });
+    });
+    const user = await signIn(context, 'grace@tidings.test');
+    const shown = () => user.evaluate(() => (window as unknown as { shownNotifications: unknown[] }).shownNotifications);
+    const ada = backend.user('ada@tidings.test');
+    const grace = backend.user('grace@tidings.test');
+
+    backend.insert(ada, grace, 'While you look', 'Visible tab.');
+    await user.getByTestId('toast').filter({ hasText: 'While you look' }).waitFor();
+    await user.evaluate(() => Object.assign(window, { tabHidden: true }));
+    backend.insert(ada, grace, 'While you are away', 'Hidden tab.');
+    await user.getByTestId('toast').filter({ hasText: 'While you are away' }).waitFor();
+    await eventually(shown).toEqual([{ title: 'New email from Ada Lovelace', body: 'While you are away' }]);
+  });
+
   it('works with the keyboard alone: skip link, arrow keys between rows, Enter to open', async () => {
     const backend = seed();
     const ada = backend.user('ada@tidings.test');
