@@ -59,10 +59,11 @@ export default defineConfig({
         },
       },
       {
-        // Integration and browser tests in Node, against the real local stack.
+        // Integration and browser tests in Node, against the real local stack; test/web/ unit-tests the
+        // web client's DOM-free modules.
         test: {
           name: 'node',
-          include: ['test/integration/**/*.test.ts', 'test/browser/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/browser/**/*.test.ts', 'test/web/**/*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,
