@@ -1,12 +1,11 @@
-// PENDING (not matched by the test glob): the live inbox against the real stack, the Worker under
-// wrangler dev, the local Supabase (Postgres, /auth/v1, the webhook queue) and the realtime server
-// on Durable Objects. It needs the database, realtime and Worker branches merged.
-// To enable it: implement `startStack()` below with the merged helpers, then rename this file to
-// live-inbox.test.ts. The tests themselves use only the shared contract (COMMON.md): the seeded
-// users from /api/config `devUsers`, the UI, and plain SQL on `public.emails`.
+// The live inbox against the real stack: the Worker under wrangler dev, the local Supabase
+// (Postgres, /auth/v1, the webhook queue) and the realtime server on Durable Objects. The tests use
+// only what a user has: the seeded users from /api/config `devUsers`, the UI, and plain SQL on
+// `public.emails` (as psql would).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startStack as startLocalStack } from '../support/stack.ts';
 import { launchBrowser, realtimeSwitch, saveScreenshot, viewports } from '../support/browser.ts';
 
 /** The running stack a browser test needs. */
@@ -18,35 +17,9 @@ interface Stack {
   stop(): Promise<void>;
 }
 
-/**
- * TODO(lead): with main's helpers and the worker branch merged, replace the body with this (run
- * and passing, all five tests, on a scratch merge of main + worker + web at 02:20 UTC):
- *
- *   import { startTestSupabase } from '../support/local-supabase.ts';
- *   import { startWorker } from '../support/worker.ts';
- *   import { setWebhookSettings } from '../../supabase/local/index.ts';
- *
- *   const supabase = await startTestSupabase();
- *   const worker = await startWorker({ vars: {
- *     SUPABASE_URL: supabase.apiUrl, SUPABASE_ANON_KEY: supabase.anonKey,
- *     SUPABASE_SERVICE_ROLE_KEY: supabase.serviceRoleKey, SUPABASE_JWT_SECRET: supabase.jwtSecret,
- *   } });
- *   const client = new pg.Client({ connectionString: supabase.databaseUrl });
- *   await client.connect();
- *   await setWebhookSettings(client, `${worker.url}/webhooks/db`, 'tidings-local-webhook-secret-not-for-production');
- *   await client.end();
- *   return { url: worker.url, databaseUrl: supabase.databaseUrl, stop: async () => { await worker.stop(); await supabase.destroy(); } };
- *
- * (APP_ENV=development and DEV_USERS come from .dev.vars.example; the webhook secret is its
- * DB_WEBHOOK_SECRET.) Until then this runs against an already running `npm run dev` when
- * TIDINGS_URL and DATABASE_URL are set (e.g. http://127.0.0.1:8787 and
- * postgresql://postgres:postgres@127.0.0.1:54322/postgres).
- */
 async function startStack(): Promise<Stack> {
-  const url = process.env.TIDINGS_URL;
-  const databaseUrl = process.env.DATABASE_URL;
-  if (!url || !databaseUrl) throw new Error('Set TIDINGS_URL and DATABASE_URL to a running `npm run dev`, or implement startStack() with the merged helpers.');
-  return { url, databaseUrl, stop: async () => {} };
+  const stack = await startLocalStack();
+  return { url: stack.worker.url, databaseUrl: stack.supabase.databaseUrl, stop: stack.stop };
 }
 
 interface DevUser {
