@@ -113,6 +113,8 @@ export class RealtimeServer extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     const state = ws.deserializeAttachment() as ConnectionState | null;
+    // Complete the closing handshake, or a client that closed cleanly waits for our close frame.
+    this.closeSocket(ws, code >= 3000 && code < 5000 ? code : 1000, 'Closed');
     if (!state) return;
     this.log.info('connection closed', { socket_id: state.socketId, code, reason });
     await this.dropConnection(state.socketId);
@@ -440,6 +442,11 @@ export class RealtimeServer extends DurableObject<Env> {
         }
       } else if (verdict === 'close') {
         this.log.info('connection closed: pong not received', { socket_id: connection.state.socketId });
+        try {
+          connection.ws.send(errorFrame('Pong not received in time', CloseCode.pongNotReceived));
+        } catch {
+          // Closing already.
+        }
         this.closeSocket(connection.ws, CloseCode.pongNotReceived, 'Pong not received in time');
         void this.dropConnection(connection.state.socketId);
       }
