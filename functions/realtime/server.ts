@@ -281,6 +281,7 @@ export class RealtimeServer extends DurableObject<Env> {
       this.webhookOnJoin({ name: 'member_added', channel, user_id: member.userId });
     }
     if (firstInChannel) this.webhookOnJoin({ name: 'channel_occupied', channel });
+    this.announceSubscriptionCount(channel, kind);
     if (kind.cache) {
       const cached = this.channels.cachedEvent(channel, Date.now());
       if (cached) {
@@ -302,7 +303,21 @@ export class RealtimeServer extends DurableObject<Env> {
       this.queueWebhook({ name: 'member_removed', channel, user_id: result.userGone }, this.app().webhookLeaveDelay * 1000);
     }
     if (result.lastInChannel) this.queueWebhook({ name: 'channel_vacated', channel }, this.app().webhookLeaveDelay * 1000);
+    this.announceSubscriptionCount(channel, channelKind(channel));
     await this.scheduleAlarm();
+  }
+
+  /**
+   * With subscription counting on, every join and leave tells the channel's sockets the new count
+   * (pusher-js exposes it as `channel.subscriptionCount`) and queues a `subscription_count` webhook.
+   * That is one frame per subscriber per change, which is why it is off unless asked for.
+   * Presence channels have member events instead; server-to-user channels are private to a user.
+   */
+  private announceSubscriptionCount(channel: string, kind: ChannelKind): void {
+    if (!this.app().subscriptionCount || kind.presence || kind.serverToUser) return;
+    const count = this.channels.subscriptionCount(channel);
+    this.fanOut(channel, encode({ event: 'pusher_internal:subscription_count', channel, data: JSON.stringify({ subscription_count: count }) }));
+    this.queueWebhook({ name: 'subscription_count', channel, subscription_count: count }, 0);
   }
 
   private async clientEvent(connection: Connection, message: ClientMessage): Promise<void> {

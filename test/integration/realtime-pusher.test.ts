@@ -9,7 +9,7 @@ let worker: RunningWorker;
 const clients: Pusher[] = [];
 
 beforeAll(async () => {
-  worker = await startWorker({ vars: { LOG_LEVEL: 'warn' } });
+  worker = await startWorker({ vars: { LOG_LEVEL: 'warn', REALTIME_SUBSCRIPTION_COUNT: 'true' } });
 });
 afterAll(() => worker?.stop());
 afterEach(() => {
@@ -58,6 +58,20 @@ describe('public and private channels', () => {
     const received = nextEvent(reader, channel, 'secret');
     await serverSdk(worker).trigger(channel, 'secret', { code: 42 });
     expect(await received).toEqual({ code: 42 });
+  });
+
+  it('keeps pusher-js channel.subscriptionCount up to date when subscription counting is on', async () => {
+    const channel = unique('counted-');
+    const watcher = client();
+    await subscribed(watcher, channel);
+    await expect.poll(() => watcher.channel(channel).subscriptionCount).toBe(1);
+    const counts: number[] = [];
+    watcher.channel(channel).bind('pusher:subscription_count', (data: { subscription_count: number }) => counts.push(data.subscription_count));
+    const other = client();
+    await subscribed(other, channel);
+    await expect.poll(() => watcher.channel(channel).subscriptionCount).toBe(2);
+    other.unsubscribe(channel);
+    await expect.poll(() => counts).toEqual([2, 1]);
   });
 
   it('excludes the socket_id given to trigger', async () => {
