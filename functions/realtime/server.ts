@@ -336,8 +336,13 @@ export class RealtimeServer extends DurableObject<Env> {
       ws.send(errorFrame(`Not subscribed to '${channel}': subscribe before sending client events on it`));
       return;
     }
-    if (!takeClientEvent(state, Date.now())) {
-      this.log.info('connection closed: client event rate limit', { socket_id: state.socketId });
+    const verdict = takeClientEvent(state, Date.now());
+    if (verdict === 'reject') {
+      ws.send(errorFrame(`Client event rejected: more than ${Limits.clientEventsPerSecond} per second`, CloseCode.clientEventRateLimit));
+      return;
+    }
+    if (verdict === 'close') {
+      this.log.info('connection closed: client event flood', { socket_id: state.socketId });
       this.closeSocket(ws, CloseCode.clientEventRateLimit, `Client event rate limit exceeded (${Limits.clientEventsPerSecond} per second)`);
       await this.dropConnection(state.socketId);
       return;

@@ -159,7 +159,7 @@ describe('channel rules', () => {
     expect((await big.next('pusher:subscription_error')).data).toMatchObject({ status: 400, error: expect.stringMatching(/^user_info too large/) });
   });
 
-  it('refuses client events on public channels and channels not joined, and closes with 4301 over 10 per second', async () => {
+  it('refuses client events on public channels and channels not joined, rejects over 10 per second with 4301 and closes a flood', async () => {
     const socket = await open();
     await socket.socketId();
     socket.send({ event: 'client-x', channel: 'public-chat', data: {} });
@@ -168,7 +168,19 @@ describe('channel rules', () => {
     expect((await socket.next('pusher:error')).data.message).toBe("Not subscribed to 'private-elsewhere': subscribe before sending client events on it");
 
     await subscribePrivate(socket, 'private-chatty');
-    for (let i = 0; i < 15; i++) socket.send({ event: 'client-x', channel: 'private-chatty', data: { i } });
+    const listener = await open();
+    await subscribePrivate(listener, 'private-chatty');
+    // 25 events: even if a second boundary splits them, at least 5 are over the limit.
+    for (let i = 0; i < 25; i++) socket.send({ event: 'client-x', channel: 'private-chatty', data: { i } });
+    expect(await socket.next('pusher:error')).toEqual({ event: 'pusher:error', data: { message: 'Client event rejected: more than 10 per second', code: 4301 } });
+    // Rejected events are not delivered; the connection stays open.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const delivered = listener.frames.filter((f) => f.event === 'client-x').length;
+    expect(delivered).toBeGreaterThanOrEqual(10);
+    expect(delivered).toBeLessThanOrEqual(20);
+    expect(socket.closed).toBeNull();
+    // A flood (over 50 in a second; 120 cannot be split into two seconds under that) is closed.
+    for (let i = 0; i < 120; i++) socket.send({ event: 'client-x', channel: 'private-chatty', data: { i } });
     expect((await socket.waitClosed()).code).toBe(4301);
   });
 

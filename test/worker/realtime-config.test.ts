@@ -73,12 +73,13 @@ describe('protocol validators', () => {
 });
 
 describe('connection rules', () => {
-  it('allows 10 client events per second, then refuses', () => {
+  it('allows 10 client events per second, rejects more, and closes a flood of over 50', () => {
     const state = newConnectionState('1.1', 0);
-    const results = Array.from({ length: 11 }, () => takeClientEvent(state, 5_000));
-    expect(results.filter(Boolean)).toHaveLength(10);
-    expect(results[10]).toBe(false);
-    expect(takeClientEvent(state, 6_000)).toBe(true);
+    const verdicts = Array.from({ length: 51 }, () => takeClientEvent(state, 5_000));
+    expect(verdicts.slice(0, 10).every((v) => v === 'send')).toBe(true);
+    expect(verdicts.slice(10, 50).every((v) => v === 'reject')).toBe(true);
+    expect(verdicts[50]).toBe('close');
+    expect(takeClientEvent(state, 6_000)).toBe('send');
   });
 
   it('pings after the activity timeout and closes when the pong does not come', () => {
