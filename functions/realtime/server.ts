@@ -25,6 +25,7 @@ import {
 import { validatePublish, type PublishRequest } from './publishing.ts';
 import { refuseWebSocket } from './refusal.ts';
 import { channelAuth, constantTimeEqual, userAuth } from './signatures.ts';
+import { parseWatchlist, UserStore, type WatchlistEvent } from './users.ts';
 import { WebhookQueue, type WebhookEvent } from './webhooks.ts';
 
 /** What `GET /channels/{name}` reports. */
@@ -44,13 +45,14 @@ const LAST_SEEN_REFRESH_MS = 5000;
 /**
  * The realtime server: a Pusher Channels (protocol 7) server on a Durable Object with the
  * WebSocket Hibernation API. One object serves one app. Connections (sockets and their
- * attachments) are this class's concern; channels, presence and the cache live in ChannelStore
- * and webhooks in WebhookQueue, both in the object's SQLite storage, so an evicted object wakes
- * up with every subscription intact.
+ * attachments) are this class's concern; channels, presence and the cache live in ChannelStore,
+ * signed-in users and watchlists in UserStore, webhooks in WebhookQueue, all in the object's
+ * SQLite storage, so an evicted object wakes up with every subscription intact.
  */
 export class RealtimeServer extends DurableObject<Env> {
   private readonly channels: ChannelStore;
   private readonly webhooks: WebhookQueue;
+  private readonly users: UserStore;
   private readonly connections = new Map<string, Connection>();
   private readonly log: Logger;
   private resolvedApp: RealtimeApp | undefined;
@@ -60,6 +62,7 @@ export class RealtimeServer extends DurableObject<Env> {
     this.log = createLogger(env.LOG_LEVEL, { component: 'realtime' });
     this.channels = new ChannelStore(ctx.storage.sql);
     this.webhooks = new WebhookQueue(ctx.storage.sql);
+    this.users = new UserStore(ctx.storage.sql);
     // pusher-js pings every activity timeout; the runtime answers without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(CLIENT_PING_FRAME, PONG_FRAME));
     for (const ws of ctx.getWebSockets()) {
@@ -381,10 +384,31 @@ export class RealtimeServer extends DurableObject<Env> {
       await this.dropConnection(state.socketId);
       return;
     }
+    let watchlist = parseWatchlist(dataObject(userData)?.watchlist);
+    if (typeof watchlist === 'string') {
+      // Pusher signs the user in anyway and reports the watchlist problem.
+      ws.send(errorFrame(watchlist, watchlist.startsWith('Watchlist over limit') ? CloseCode.watchlistOverLimit : null));
+      watchlist = [];
+    }
     state.userId = userId;
     ws.serializeAttachment(state);
+    const { cameOnline, initial } = this.users.signIn(state.socketId, userId, watchlist);
     ws.send(encode({ event: 'pusher:signin_success', data: JSON.stringify({ user_data: userData }) }));
-    this.log.info('signed in', { socket_id: state.socketId, user_id: userId });
+    if (initial.length > 0) ws.send(watchlistFrame(initial));
+    if (cameOnline) this.tellWatchers(userId, 'online');
+    this.log.info('signed in', { socket_id: state.socketId, user_id: userId, watchlist: watchlist.length });
+  }
+
+  /** Sends a watched user's new status to every socket watching it. */
+  private tellWatchers(userId: string, name: 'online' | 'offline'): void {
+    const frame = watchlistFrame([{ name, user_ids: [userId] }]);
+    for (const socketId of this.users.watchersOf(userId)) {
+      try {
+        this.connections.get(socketId)?.ws.send(frame);
+      } catch {
+        // Closing; its close handler cleans up.
+      }
+    }
   }
 
   private deliver(request: PublishRequest): void {
@@ -484,11 +508,14 @@ export class RealtimeServer extends DurableObject<Env> {
   private async dropConnection(socketId: string): Promise<void> {
     this.connections.delete(socketId);
     for (const channel of this.channels.channelsOf(socketId)) await this.leave(socketId, channel);
+    const wentOffline = this.users.signOut(socketId);
+    if (wentOffline !== null) this.tellWatchers(wentOffline, 'offline');
   }
 
   /** Subscriptions of sockets that are gone (the object restarted) are left, with the usual events. */
   private dropVanishedSockets(): void {
-    const vanished = this.channels.allSubscriberIds().filter((socketId) => !this.connections.has(socketId));
+    const known = new Set([...this.channels.allSubscriberIds(), ...this.users.allSocketIds()]);
+    const vanished = [...known].filter((socketId) => !this.connections.has(socketId));
     if (vanished.length === 0) return;
     this.log.info('dropping subscriptions of vanished sockets', { count: vanished.length });
     this.ctx.waitUntil(Promise.all(vanished.map((socketId) => this.dropConnection(socketId))));
@@ -534,6 +561,11 @@ function parseMember(channelData: string): Member | string {
     return `user_info too large: ${byteLength(userInfo)} bytes (at most ${Limits.userInfoBytes})`;
   }
   return { userId, userInfo };
+}
+
+/** `pusher_internal:watchlist_events`, which pusher-js hands to `pusher.user.watchlist`. */
+function watchlistFrame(events: WatchlistEvent[]): string {
+  return encode({ event: 'pusher_internal:watchlist_events', data: JSON.stringify({ events }) });
 }
 
 /** The string id of signin user_data, or null. */

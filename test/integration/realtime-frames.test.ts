@@ -191,6 +191,15 @@ describe('channel rules', () => {
     expect((await socket.waitClosed()).code).toBe(4009);
   });
 
+  it('signs in but reports pusher:error 4302 for a watchlist over 100 users', async () => {
+    const socket = await open();
+    const socketId = await socket.socketId();
+    const userData = JSON.stringify({ id: 'watcher', watchlist: Array.from({ length: 101 }, (_, i) => `u${i}`) });
+    socket.send({ event: 'pusher:signin', data: { user_data: userData, auth: `${app.key}:${sign(app.secret, `${socketId}::user::${userData}`)}` } });
+    expect((await socket.next('pusher:error')).data).toEqual({ message: 'Watchlist over limit: 101 user ids (at most 100)', code: 4302 });
+    await socket.next('pusher:signin_success');
+  });
+
   it('closes a signed-in socket with 4009 when the user is terminated', async () => {
     const socket = await open();
     const socketId = await socket.socketId();

@@ -181,6 +181,37 @@ describe('user authentication', () => {
   });
 });
 
+describe('watchlist events', () => {
+  it('tells a watcher when a watched user comes online (first socket) and goes offline (last socket)', async () => {
+    const signedIn = (c: Pusher) => new Promise<void>((resolve) => {
+      c.bind('pusher:signin_success', () => resolve());
+      c.signin();
+    });
+    const watched = unique('watched-');
+    const watcher = client({ id: unique('watcher-'), info: { watchlist: [watched] } });
+    const events: Array<{ name: string; user_ids: string[] }> = [];
+    watcher.user.watchlist.bind('online', (event: { name: string; user_ids: string[] }) => events.push(event));
+    watcher.user.watchlist.bind('offline', (event: { name: string; user_ids: string[] }) => events.push(event));
+    await signedIn(watcher);
+    await expect.poll(() => events).toEqual([{ name: 'offline', user_ids: [watched] }]);
+
+    const tab1 = client({ id: watched });
+    const tab2 = client({ id: watched });
+    await signedIn(tab1);
+    await signedIn(tab2);
+    await expect.poll(() => events.length).toBe(2);
+    tab1.disconnect();
+    await sleep(400);
+    expect(events).toHaveLength(2);
+    tab2.disconnect();
+    await expect.poll(() => events).toEqual([
+      { name: 'offline', user_ids: [watched] },
+      { name: 'online', user_ids: [watched] },
+      { name: 'offline', user_ids: [watched] },
+    ]);
+  });
+});
+
 describe('cache channels', () => {
   it('replays the last event to a new subscriber, and sends pusher:cache_miss when there is none', async () => {
     const channel = unique('cache-prices-');
