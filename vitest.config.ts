@@ -13,12 +13,13 @@ const wranglerAliases = Object.fromEntries(
   ]),
 );
 
-/** Apps beside the default one: two with webhooks to the receiver (one flaky), one disabled. */
+/** Apps beside the default one: three with webhooks to the receiver (one flaky, one counting subscriptions), one disabled. */
 function realtimeTestApps(webhookPort: number) {
   const hooks = `http://127.0.0.1:${webhookPort}`;
   return [
     { id: 'hooks', key: 'hooks-key', secret: 'hooks-secret-for-tests', webhookUrl: `${hooks}/hooks`, clientEvents: true, webhookLeaveDelay: 1 },
     { id: 'flaky-hooks', key: 'flaky-hooks-key', secret: 'flaky-hooks-secret-for-tests', webhookUrl: `${hooks}/flaky/hooks` },
+    { id: 'counted-hooks', key: 'counted-hooks-key', secret: 'counted-hooks-secret-for-tests', webhookUrl: `${hooks}/counted`, subscriptionCount: true },
     { id: 'disabled', key: 'disabled-key', secret: 'disabled-secret-for-tests', enabled: false },
   ];
 }
@@ -59,10 +60,11 @@ export default defineConfig({
         },
       },
       {
-        // Integration and browser tests in Node, against the real local stack.
+        // Integration and browser tests in Node, against the real local stack; test/web/ unit-tests the
+        // web client's DOM-free modules.
         test: {
           name: 'node',
-          include: ['test/integration/**/*.test.ts', 'test/browser/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/browser/**/*.test.ts', 'test/web/**/*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,

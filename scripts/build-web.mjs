@@ -1,6 +1,7 @@
 // Builds the static web client into web/dist (served by the Worker as static assets).
 // Usage: node scripts/build-web.mjs [--watch]
 import { context, build } from 'esbuild';
+import { watch as watchFiles } from 'node:fs';
 import { cp, mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +32,10 @@ const options = {
 if (watch) {
   const ctx = await context(options);
   await ctx.watch();
+  // esbuild watches only what it bundles: copy the HTML and CSS again whenever they change.
+  for (const file of ['index.html', 'styles.css']) {
+    watchFiles(`${root}web/${file}`, () => copyStatic().catch((error) => console.error(`web: could not copy ${file}: ${error.message}`)));
+  }
   console.log('web: watching web/ and rebuilding into web/dist');
 } else {
   await build(options);

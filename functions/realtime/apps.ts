@@ -8,6 +8,8 @@ export interface RealtimeApp {
   enabled: boolean;
   clientEvents: boolean;
   userAuthentication: boolean;
+  /** Tell subscribers (`pusher_internal:subscription_count`) and the webhook how many sockets a channel has. */
+  subscriptionCount: boolean;
   webhookUrl: string | null;
   maxConnections: number;
   maxPresenceMembers: number;
@@ -24,6 +26,7 @@ const appSchema = z.object({
   enabled: z.boolean().default(true),
   clientEvents: z.boolean().default(false),
   userAuthentication: z.boolean().default(false),
+  subscriptionCount: z.boolean().default(false),
   webhookUrl: z.url({ protocol: /^https?$/ }).nullable().default(null),
   maxConnections: z.number().int().min(1).max(100_000).default(10_000),
   maxPresenceMembers: z.number().int().min(1).max(1000).default(100),
@@ -87,6 +90,7 @@ function defaultApp(env: Bindings): RealtimeApp | null {
     enabled: flag(env, 'REALTIME_ENABLED'),
     clientEvents: flag(env, 'REALTIME_CLIENT_EVENTS'),
     userAuthentication: flag(env, 'REALTIME_USER_AUTHENTICATION'),
+    subscriptionCount: flag(env, 'REALTIME_SUBSCRIPTION_COUNT'),
     webhookUrl: (env.REALTIME_WEBHOOK_URL as string | undefined) || undefined,
     maxConnections: integer(env, 'REALTIME_MAX_CONNECTIONS'),
     maxPresenceMembers: integer(env, 'REALTIME_MAX_PRESENCE_MEMBERS'),

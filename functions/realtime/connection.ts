@@ -30,15 +30,23 @@ export function newConnectionState(socketId: string, now: number): ConnectionSta
   return { socketId, connectedAt: now, lastSeenAt: now, pingSentAt: null, userId: null, clientEventSecond: 0, clientEventCount: 0 };
 }
 
-/** Counts one client event against the per-second limit; false when the connection is over it. */
-export function takeClientEvent(state: ConnectionState, now: number): boolean {
+/** What to do with a client event under the rate limit. */
+export type ClientEventVerdict = 'send' | 'reject' | 'close';
+
+/**
+ * Counts one client event against the limit of 10 per second. Events over it are rejected (the
+ * sender gets `pusher:error` 4301 and keeps its connection, as a typing indicator may burst); a
+ * connection sending five times the limit in one second is flooding and is closed with 4301.
+ */
+export function takeClientEvent(state: ConnectionState, now: number): ClientEventVerdict {
   const second = Math.floor(now / 1000);
   if (state.clientEventSecond !== second) {
     state.clientEventSecond = second;
     state.clientEventCount = 0;
   }
   state.clientEventCount += 1;
-  return state.clientEventCount <= Limits.clientEventsPerSecond;
+  if (state.clientEventCount <= Limits.clientEventsPerSecond) return 'send';
+  return state.clientEventCount > Limits.clientEventsPerSecond * 5 ? 'close' : 'reject';
 }
 
 /** What the inactivity check should do with a connection right now. */

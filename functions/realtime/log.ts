@@ -16,8 +16,8 @@ export function createLogger(level: unknown, base: Record<string, unknown> = {})
   const write = (entryLevel: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
     if (LEVELS[entryLevel] < threshold) return;
     const line = JSON.stringify({ level: entryLevel, msg, ...base, ...fields });
-    if (entryLevel === 'error' || entryLevel === 'warn') console.error(line);
-    else console.log(line);
+    // The matching console method, so a host's own level filter (wrangler --log-level) agrees.
+    console[entryLevel](line);
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }

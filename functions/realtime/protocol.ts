@@ -19,6 +19,7 @@ export const CloseCode = {
   pongNotReceived: 4201,
   closedAfterInactivity: 4202,
   clientEventRateLimit: 4301,
+  watchlistOverLimit: 4302,
 } as const;
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
@@ -36,6 +37,7 @@ export const Limits = {
   userIdLength: 128,
   userInfoBytes: 1024,
   clientEventsPerSecond: 10,
+  watchlistSize: 100,
   /** A client frame may carry an event plus its envelope (auth, channel_data); larger is refused. */
   frameBytes: 20 * 1024,
   cacheTtlSeconds: 30 * 60,

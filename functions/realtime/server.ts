@@ -25,6 +25,7 @@ import {
 import { validatePublish, type PublishRequest } from './publishing.ts';
 import { refuseWebSocket } from './refusal.ts';
 import { channelAuth, constantTimeEqual, userAuth } from './signatures.ts';
+import { parseWatchlist, UserStore, type WatchlistEvent } from './users.ts';
 import { WebhookQueue, type WebhookEvent } from './webhooks.ts';
 
 /** What `GET /channels/{name}` reports. */
@@ -44,13 +45,14 @@ const LAST_SEEN_REFRESH_MS = 5000;
 /**
  * The realtime server: a Pusher Channels (protocol 7) server on a Durable Object with the
  * WebSocket Hibernation API. One object serves one app. Connections (sockets and their
- * attachments) are this class's concern; channels, presence and the cache live in ChannelStore
- * and webhooks in WebhookQueue, both in the object's SQLite storage, so an evicted object wakes
- * up with every subscription intact.
+ * attachments) are this class's concern; channels, presence and the cache live in ChannelStore,
+ * signed-in users and watchlists in UserStore, webhooks in WebhookQueue, all in the object's
+ * SQLite storage, so an evicted object wakes up with every subscription intact.
  */
 export class RealtimeServer extends DurableObject<Env> {
   private readonly channels: ChannelStore;
   private readonly webhooks: WebhookQueue;
+  private readonly users: UserStore;
   private readonly connections = new Map<string, Connection>();
   private readonly log: Logger;
   private resolvedApp: RealtimeApp | undefined;
@@ -60,6 +62,7 @@ export class RealtimeServer extends DurableObject<Env> {
     this.log = createLogger(env.LOG_LEVEL, { component: 'realtime' });
     this.channels = new ChannelStore(ctx.storage.sql);
     this.webhooks = new WebhookQueue(ctx.storage.sql);
+    this.users = new UserStore(ctx.storage.sql);
     // pusher-js pings every activity timeout; the runtime answers without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(CLIENT_PING_FRAME, PONG_FRAME));
     for (const ws of ctx.getWebSockets()) {
@@ -113,6 +116,8 @@ export class RealtimeServer extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     const state = ws.deserializeAttachment() as ConnectionState | null;
+    // Complete the closing handshake, or a client that closed cleanly waits for our close frame.
+    this.closeSocket(ws, code >= 3000 && code < 5000 ? code : 1000, 'Closed');
     if (!state) return;
     this.log.info('connection closed', { socket_id: state.socketId, code, reason });
     await this.dropConnection(state.socketId);
@@ -279,6 +284,7 @@ export class RealtimeServer extends DurableObject<Env> {
       this.webhookOnJoin({ name: 'member_added', channel, user_id: member.userId });
     }
     if (firstInChannel) this.webhookOnJoin({ name: 'channel_occupied', channel });
+    this.announceSubscriptionCount(channel, kind);
     if (kind.cache) {
       const cached = this.channels.cachedEvent(channel, Date.now());
       if (cached) {
@@ -300,7 +306,21 @@ export class RealtimeServer extends DurableObject<Env> {
       this.queueWebhook({ name: 'member_removed', channel, user_id: result.userGone }, this.app().webhookLeaveDelay * 1000);
     }
     if (result.lastInChannel) this.queueWebhook({ name: 'channel_vacated', channel }, this.app().webhookLeaveDelay * 1000);
+    this.announceSubscriptionCount(channel, channelKind(channel));
     await this.scheduleAlarm();
+  }
+
+  /**
+   * With subscription counting on, every join and leave tells the channel's sockets the new count
+   * (pusher-js exposes it as `channel.subscriptionCount`) and queues a `subscription_count` webhook.
+   * That is one frame per subscriber per change, which is why it is off unless asked for.
+   * Presence channels have member events instead; server-to-user channels are private to a user.
+   */
+  private announceSubscriptionCount(channel: string, kind: ChannelKind): void {
+    if (!this.app().subscriptionCount || kind.presence || kind.serverToUser) return;
+    const count = this.channels.subscriptionCount(channel);
+    this.fanOut(channel, encode({ event: 'pusher_internal:subscription_count', channel, data: JSON.stringify({ subscription_count: count }) }));
+    this.queueWebhook({ name: 'subscription_count', channel, subscription_count: count }, 0);
   }
 
   private async clientEvent(connection: Connection, message: ClientMessage): Promise<void> {
@@ -319,8 +339,13 @@ export class RealtimeServer extends DurableObject<Env> {
       ws.send(errorFrame(`Not subscribed to '${channel}': subscribe before sending client events on it`));
       return;
     }
-    if (!takeClientEvent(state, Date.now())) {
-      this.log.info('connection closed: client event rate limit', { socket_id: state.socketId });
+    const verdict = takeClientEvent(state, Date.now());
+    if (verdict === 'reject') {
+      ws.send(errorFrame(`Client event rejected: more than ${Limits.clientEventsPerSecond} per second`, CloseCode.clientEventRateLimit));
+      return;
+    }
+    if (verdict === 'close') {
+      this.log.info('connection closed: client event flood', { socket_id: state.socketId });
       this.closeSocket(ws, CloseCode.clientEventRateLimit, `Client event rate limit exceeded (${Limits.clientEventsPerSecond} per second)`);
       await this.dropConnection(state.socketId);
       return;
@@ -359,10 +384,31 @@ export class RealtimeServer extends DurableObject<Env> {
       await this.dropConnection(state.socketId);
       return;
     }
+    let watchlist = parseWatchlist(dataObject(userData)?.watchlist);
+    if (typeof watchlist === 'string') {
+      // Pusher signs the user in anyway and reports the watchlist problem.
+      ws.send(errorFrame(watchlist, watchlist.startsWith('Watchlist over limit') ? CloseCode.watchlistOverLimit : null));
+      watchlist = [];
+    }
     state.userId = userId;
     ws.serializeAttachment(state);
+    const { cameOnline, initial } = this.users.signIn(state.socketId, userId, watchlist);
     ws.send(encode({ event: 'pusher:signin_success', data: JSON.stringify({ user_data: userData }) }));
-    this.log.info('signed in', { socket_id: state.socketId, user_id: userId });
+    if (initial.length > 0) ws.send(watchlistFrame(initial));
+    if (cameOnline) this.tellWatchers(userId, 'online');
+    this.log.info('signed in', { socket_id: state.socketId, user_id: userId, watchlist: watchlist.length });
+  }
+
+  /** Sends a watched user's new status to every socket watching it. */
+  private tellWatchers(userId: string, name: 'online' | 'offline'): void {
+    const frame = watchlistFrame([{ name, user_ids: [userId] }]);
+    for (const socketId of this.users.watchersOf(userId)) {
+      try {
+        this.connections.get(socketId)?.ws.send(frame);
+      } catch {
+        // Closing; its close handler cleans up.
+      }
+    }
   }
 
   private deliver(request: PublishRequest): void {
@@ -440,6 +486,11 @@ export class RealtimeServer extends DurableObject<Env> {
         }
       } else if (verdict === 'close') {
         this.log.info('connection closed: pong not received', { socket_id: connection.state.socketId });
+        try {
+          connection.ws.send(errorFrame('Pong not received in time', CloseCode.pongNotReceived));
+        } catch {
+          // Closing already.
+        }
         this.closeSocket(connection.ws, CloseCode.pongNotReceived, 'Pong not received in time');
         void this.dropConnection(connection.state.socketId);
       }
@@ -457,11 +508,14 @@ export class RealtimeServer extends DurableObject<Env> {
   private async dropConnection(socketId: string): Promise<void> {
     this.connections.delete(socketId);
     for (const channel of this.channels.channelsOf(socketId)) await this.leave(socketId, channel);
+    const wentOffline = this.users.signOut(socketId);
+    if (wentOffline !== null) this.tellWatchers(wentOffline, 'offline');
   }
 
   /** Subscriptions of sockets that are gone (the object restarted) are left, with the usual events. */
   private dropVanishedSockets(): void {
-    const vanished = this.channels.allSubscriberIds().filter((socketId) => !this.connections.has(socketId));
+    const known = new Set([...this.channels.allSubscriberIds(), ...this.users.allSocketIds()]);
+    const vanished = [...known].filter((socketId) => !this.connections.has(socketId));
     if (vanished.length === 0) return;
     this.log.info('dropping subscriptions of vanished sockets', { count: vanished.length });
     this.ctx.waitUntil(Promise.all(vanished.map((socketId) => this.dropConnection(socketId))));
@@ -507,6 +561,11 @@ function parseMember(channelData: string): Member | string {
     return `user_info too large: ${byteLength(userInfo)} bytes (at most ${Limits.userInfoBytes})`;
   }
   return { userId, userInfo };
+}
+
+/** `pusher_internal:watchlist_events`, which pusher-js hands to `pusher.user.watchlist`. */
+function watchlistFrame(events: WatchlistEvent[]): string {
+  return encode({ event: 'pusher_internal:watchlist_events', data: JSON.stringify({ events }) });
 }
 
 /** The string id of signin user_data, or null. */

@@ -6,6 +6,7 @@ import { webhookSignature } from './signatures.ts';
 export type WebhookEvent =
   | { name: 'channel_occupied' | 'channel_vacated' | 'cache_miss'; channel: string }
   | { name: 'member_added' | 'member_removed'; channel: string; user_id: string }
+  | { name: 'subscription_count'; channel: string; subscription_count: number }
   | { name: 'client_event'; channel: string; event: string; data: string; socket_id: string; user_id?: string };
 
 /** Webhooks are retried for this long after the first attempt, then dropped (logged as an error). */

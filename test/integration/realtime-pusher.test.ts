@@ -9,7 +9,7 @@ let worker: RunningWorker;
 const clients: Pusher[] = [];
 
 beforeAll(async () => {
-  worker = await startWorker({ vars: { LOG_LEVEL: 'warn' } });
+  worker = await startWorker({ vars: { LOG_LEVEL: 'warn', REALTIME_SUBSCRIPTION_COUNT: 'true' } });
 });
 afterAll(() => worker?.stop());
 afterEach(() => {
@@ -58,6 +58,20 @@ describe('public and private channels', () => {
     const received = nextEvent(reader, channel, 'secret');
     await serverSdk(worker).trigger(channel, 'secret', { code: 42 });
     expect(await received).toEqual({ code: 42 });
+  });
+
+  it('keeps pusher-js channel.subscriptionCount up to date when subscription counting is on', async () => {
+    const channel = unique('counted-');
+    const watcher = client();
+    await subscribed(watcher, channel);
+    await expect.poll(() => watcher.channel(channel).subscriptionCount).toBe(1);
+    const counts: number[] = [];
+    watcher.channel(channel).bind('pusher:subscription_count', (data: { subscription_count: number }) => counts.push(data.subscription_count));
+    const other = client();
+    await subscribed(other, channel);
+    await expect.poll(() => watcher.channel(channel).subscriptionCount).toBe(2);
+    other.unsubscribe(channel);
+    await expect.poll(() => counts).toEqual([2, 1]);
   });
 
   it('excludes the socket_id given to trigger', async () => {
@@ -164,6 +178,37 @@ describe('user authentication', () => {
     await serverSdk(worker).terminateUserConnections('user-9');
     await expect.poll(() => target.connection.state, { timeout: 5000 }).not.toBe('connected');
     expect(bystander.connection.state).toBe('connected');
+  });
+});
+
+describe('watchlist events', () => {
+  it('tells a watcher when a watched user comes online (first socket) and goes offline (last socket)', async () => {
+    const signedIn = (c: Pusher) => new Promise<void>((resolve) => {
+      c.bind('pusher:signin_success', () => resolve());
+      c.signin();
+    });
+    const watched = unique('watched-');
+    const watcher = client({ id: unique('watcher-'), info: { watchlist: [watched] } });
+    const events: Array<{ name: string; user_ids: string[] }> = [];
+    watcher.user.watchlist.bind('online', (event: { name: string; user_ids: string[] }) => events.push(event));
+    watcher.user.watchlist.bind('offline', (event: { name: string; user_ids: string[] }) => events.push(event));
+    await signedIn(watcher);
+    await expect.poll(() => events).toEqual([{ name: 'offline', user_ids: [watched] }]);
+
+    const tab1 = client({ id: watched });
+    const tab2 = client({ id: watched });
+    await signedIn(tab1);
+    await signedIn(tab2);
+    await expect.poll(() => events.length).toBe(2);
+    tab1.disconnect();
+    await sleep(400);
+    expect(events).toHaveLength(2);
+    tab2.disconnect();
+    await expect.poll(() => events).toEqual([
+      { name: 'offline', user_ids: [watched] },
+      { name: 'online', user_ids: [watched] },
+      { name: 'offline', user_ids: [watched] },
+    ]);
   });
 });
 

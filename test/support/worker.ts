@@ -24,7 +24,9 @@ export interface RunningWorker {
  * `port` restarts a Worker where a stopped one was (so a database webhook URL stays valid).
  * The Cron Trigger runs on demand with `GET /__scheduled?cron=*+*+*+*+*` (`--test-scheduled`).
  */
-export async function startWorker(options: { vars?: Record<string, string>; timeoutMs?: number; port?: number } = {}): Promise<RunningWorker> {
+export async function startWorker(
+  options: { vars?: Record<string, string>; port?: number; timeoutMs?: number } = {},
+): Promise<RunningWorker> {
   const port = options.port ?? (await freePort());
   const inspectorPort = await freePort();
   const persistTo = `${root}.wrangler/test-state/${port}-${Date.now()}`;

@@ -31,6 +31,7 @@ describe('static assets', () => {
   it('serves the bundled client script', async () => {
     const response = await env.ASSETS.fetch('http://tidings.test/assets/app.js');
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain('/healthz');
+    // The client starts by asking the Worker for its configuration.
+    expect(await response.text()).toContain('/api/config');
   });
 });

@@ -116,6 +116,23 @@ describe('webhooks', () => {
     client.close();
   });
 
+  it('reports subscription counts to subscribers and the webhook when the app counts them', async () => {
+    const app = { key: 'counted-hooks-key', secret: 'counted-hooks-secret-for-tests' };
+    const channel = `counted-${crypto.randomUUID()}`;
+    const first = await RawClient.connect(app.key);
+    const second = await RawClient.connect(app.key);
+    await join(first, app, channel);
+    expect((await first.next('pusher_internal:subscription_count', channel)).data).toEqual({ subscription_count: 1 });
+    await join(second, app, channel);
+    expect((await first.next('pusher_internal:subscription_count', channel)).data).toEqual({ subscription_count: 2 });
+    second.send({ event: 'pusher:unsubscribe', data: { channel } });
+    expect((await first.next('pusher_internal:subscription_count', channel)).data).toEqual({ subscription_count: 1 });
+    const events = await eventually(() => eventsFor(channel, '/counted'), (list) => list.filter((e) => e.name === 'subscription_count').length >= 3);
+    expect(events.filter((e) => e.name === 'subscription_count').map((e) => (e as { subscription_count?: number }).subscription_count)).toEqual([1, 2, 1]);
+    first.close();
+    second.close();
+  });
+
   it('backs off 1 s, 2 s, 4 s ... up to a minute', () => {
     expect([1, 2, 3, 4, 7, 20].map(retryDelayMs)).toEqual([1000, 2000, 4000, 8000, 60000, 60000]);
   });

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { fromApi, fromEvent, Mailbox, timeKey } from '../../web/src/mailbox.ts';
+import type { Email } from '../../web/src/api.ts';
+
+function apiEmail(id: string, created_at: string, overrides: Partial<Email> = {}): Email {
+  return { id, sender_id: 's', sender_name: 'Ada', recipient_id: 'r', subject: `Subject ${id}`, body: `Body ${id}`, created_at, read_at: null, ...overrides };
+}
+
+describe('the mailbox (web client state)', () => {
+  it('keeps one entry per email id, however often it arrives', () => {
+    const mailbox = new Mailbox();
+    const email = apiEmail('a', '2026-11-28T09:00:00.000001+00:00');
+    expect(mailbox.merge([fromApi(email)])).toHaveLength(1);
+    expect(mailbox.merge([fromEvent({ id: 'a', sender_id: 's', sender_name: 'Ada', subject: 'Subject a', preview: 'Body a', created_at: email.created_at })])).toEqual([]);
+    expect(mailbox.merge([fromApi(email)])).toEqual([]);
+    expect(mailbox.size).toBe(1);
+  });
+
+  it('keeps the body it has when an event without one arrives again, and never un-reads', () => {
+    const mailbox = new Mailbox();
+    mailbox.merge([fromApi(apiEmail('a', '2026-11-28T09:00:00Z', { read_at: '2026-11-28T09:05:00Z' }))]);
+    mailbox.merge([fromEvent({ id: 'a', sender_id: 's', sender_name: 'Ada', subject: 'Subject a', preview: 'Body a', created_at: '2026-11-28T09:00:00Z' })]);
+    expect(mailbox.get('a')).toMatchObject({ body: 'Body a', read_at: '2026-11-28T09:05:00Z' });
+    expect(mailbox.unreadCount).toBe(0);
+  });
+
+  it('orders newest first to the microsecond, as Postgres prints created_at', () => {
+    const mailbox = new Mailbox();
+    mailbox.merge([
+      fromApi(apiEmail('first', '2026-11-28T09:00:00.123401+00:00')),
+      fromApi(apiEmail('third', '2026-11-28T09:00:00.1235+00:00')),
+      fromApi(apiEmail('second', '2026-11-28T09:00:00.123402+00:00')),
+    ]);
+    expect(mailbox.list().map((email) => email.id)).toEqual(['third', 'second', 'first']);
+    expect(mailbox.newest()).toBe('2026-11-28T09:00:00.1235+00:00');
+    expect(mailbox.oldest()).toBe('2026-11-28T09:00:00.123401+00:00');
+    expect(timeKey('2026-11-28T09:00:00Z')).toBeLessThan(timeKey('2026-11-28T09:00:00.000001Z'));
+  });
+
+  it('counts unread emails and follows read-state changes and deletions', () => {
+    const mailbox = new Mailbox();
+    mailbox.merge(['a', 'b', 'c'].map((id, n) => fromApi(apiEmail(id, `2026-11-28T09:00:0${n}Z`))));
+    expect(mailbox.unreadCount).toBe(3);
+    expect(mailbox.setReadAt('b', '2026-11-28T10:00:00Z')).toBe(true);
+    expect(mailbox.setReadAt('unknown', '2026-11-28T10:00:00Z')).toBe(false);
+    expect(mailbox.remove('c')).toBe(true);
+    expect(mailbox.unreadCount).toBe(1);
+    expect(mailbox.list().map((email) => email.id)).toEqual(['b', 'a']);
+  });
+});

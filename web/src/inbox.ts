@@ -1,0 +1,245 @@
+// The inbox: the list (newest first, unread highlighted), the reading pane, the unread count in
+// the header and the tab title, live updates, catch-up after a reconnect and older pages.
+import type { Api } from './api.ts';
+import { byId, el, initials, longTime, shortTime } from './dom.ts';
+import type { EmailReceivedPayload, EmailUpdatedPayload } from './events.ts';
+import { fromApi, fromEvent, Mailbox, type MailboxEmail } from './mailbox.ts';
+import { notifyDesktop, toast } from './toast.ts';
+
+const PAGE_SIZE = 50;
+/** The API's largest page, used when catching up so a long absence needs few requests. */
+const CATCH_UP_PAGE = 100;
+/** More missed emails than this get one summary toast instead of one each. */
+const MAX_CATCH_UP_TOASTS = 3;
+
+/** The inbox controller; the realtime layer and main.ts call these. */
+export interface Inbox {
+  /** Loads the newest page, or (after the first load) everything newer than what is shown. */
+  sync(): Promise<void>;
+  received(event: EmailReceivedPayload): void;
+  updated(change: EmailUpdatedPayload): void;
+  deleted(id: string): void;
+  /** Empties the view (sign-out). */
+  clear(): void;
+}
+
+/** Wires the inbox's part of index.html to the API. */
+export function createInbox(api: Api): Inbox {
+  const mailbox = new Mailbox();
+  const list = byId<HTMLUListElement>('inbox-list');
+  const empty = byId('inbox-empty');
+  const olderButton = byId<HTMLButtonElement>('load-older');
+  const summary = byId('inbox-summary');
+  const badge = byId('unread-badge');
+  const appView = byId('app-view');
+  let loaded = false;
+  let hasOlder = false;
+  let openId: string | null = null;
+  let syncing: Promise<void> = Promise.resolve();
+  /** Rows to flash once, because they just arrived. */
+  const fresh = new Set<string>();
+
+  function render(): void {
+    const emails = mailbox.list();
+    // Rows are rebuilt; keep keyboard focus on the same email's row.
+    const focusedId = document.activeElement?.closest<HTMLElement>('li[data-email-id]')?.dataset.emailId;
+    list.replaceChildren(...emails.map(row));
+    // One row is in the Tab order (the focused, open or newest one); arrow keys move between rows.
+    const buttons = Array.from(list.querySelectorAll<HTMLButtonElement>('button'));
+    const current = rowButton(focusedId) ?? rowButton(openId) ?? buttons[0];
+    for (const button of buttons) button.tabIndex = button === current ? 0 : -1;
+    if (focusedId) rowButton(focusedId)?.focus();
+    list.setAttribute('aria-busy', String(!loaded));
+    empty.hidden = !loaded || emails.length > 0;
+    olderButton.hidden = !hasOlder;
+    const unread = mailbox.unreadCount;
+    if (unread > Number(badge.textContent || 0)) {
+      // Restart the little "bump" so each new email is noticed.
+      badge.classList.remove('bump');
+      void badge.offsetWidth;
+      badge.classList.add('bump');
+    }
+    badge.hidden = unread === 0;
+    badge.textContent = String(unread);
+    badge.setAttribute('aria-label', `${unread} unread`);
+    summary.textContent = emails.length === 0 ? '' : unread === 0 ? 'All read' : `${unread} unread`;
+    document.title = unread > 0 ? `(${unread}) Inbox · Tidings` : 'Inbox · Tidings';
+    fresh.clear();
+  }
+
+  function row(email: MailboxEmail): HTMLLIElement {
+    const unread = email.read_at === null;
+    const button = el(
+      'button',
+      { class: 'email-row-button', type: 'button', 'aria-current': email.id === openId ? 'true' : undefined },
+      el('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(email.sender_name)),
+      el(
+        'span',
+        { class: 'email-row-text' },
+        el('span', { class: 'email-row-top' }, el('span', { class: 'email-sender' }, email.sender_name), el('time', { class: 'email-time', datetime: email.created_at }, shortTime(email.created_at))),
+        el('span', { class: 'email-subject' }, unread ? el('span', { class: 'visually-hidden' }, 'Unread: ') : null, email.subject),
+        el('span', { class: 'email-preview' }, email.preview),
+      ),
+    );
+    button.addEventListener('click', () => void open(email.id));
+    const classes = ['email-row', unread ? 'unread' : 'read', fresh.has(email.id) ? 'fresh' : ''].filter(Boolean).join(' ');
+    return el('li', { class: classes, 'data-email-id': email.id, 'data-testid': 'email-row' }, button);
+  }
+
+  function rowButton(id: string | null | undefined): HTMLButtonElement | undefined {
+    return id ? (list.querySelector<HTMLButtonElement>(`li[data-email-id="${CSS.escape(id)}"] button`) ?? undefined) : undefined;
+  }
+
+  /** Arrow keys, Home and End move focus through the list (a roving tabindex). */
+  function moveFocus(event: KeyboardEvent): void {
+    const buttons = Array.from(list.querySelectorAll<HTMLButtonElement>('button'));
+    const index = buttons.indexOf(document.activeElement as HTMLButtonElement);
+    if (index < 0) return;
+    const next = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: buttons.length - 1 }[event.key];
+    const target = next === undefined ? undefined : buttons[Math.max(0, Math.min(buttons.length - 1, next))];
+    if (!target) return;
+    event.preventDefault();
+    for (const button of buttons) button.tabIndex = button === target ? 0 : -1;
+    target.focus();
+  }
+
+  function renderReader(): void {
+    const email = openId ? mailbox.get(openId) : undefined;
+    byId('reader-empty').hidden = Boolean(email);
+    byId('reader-content').hidden = !email;
+    appView.classList.toggle('reading', Boolean(email));
+    if (!email) return;
+    byId('reader-subject').textContent = email.subject;
+    byId('reader-from').textContent = email.sender_name;
+    byId('reader-avatar').textContent = initials(email.sender_name);
+    const time = byId('reader-time');
+    time.textContent = longTime(email.created_at);
+    time.setAttribute('datetime', email.created_at);
+    const body = byId('reader-body');
+    body.classList.toggle('loading', email.body === null);
+    body.textContent = email.body ?? email.preview;
+  }
+
+  /** Opens an email: shows it at once, then marks it read (which also returns the full body). */
+  async function open(id: string): Promise<void> {
+    openId = id;
+    render();
+    renderReader();
+    // On a phone the reader replaces the list, so focus follows; on a wide screen it stays on the row.
+    if (window.matchMedia('(max-width: 700px)').matches) byId('reader').focus({ preventScroll: true });
+    const email = mailbox.get(id);
+    if (!email || (email.read_at !== null && email.body !== null)) return;
+    try {
+      const full = await api.markRead(id);
+      mailbox.merge([fromApi(full)]);
+      render();
+      if (openId === id) renderReader();
+    } catch (error) {
+      toast(`Could not open the email: ${(error as Error).message}`, { tone: 'error' });
+    }
+  }
+
+  function closeReader(): void {
+    const previous = openId;
+    openId = null;
+    renderReader();
+    render();
+    rowButton(previous)?.focus();
+  }
+
+  function announce(email: MailboxEmail): void {
+    const message = `New email from ${email.sender_name}: ${email.subject}`;
+    toast(message, { action: () => void open(email.id) });
+    notifyDesktop(`New email from ${email.sender_name}`, email.subject, () => void open(email.id));
+  }
+
+  async function loadFirstPage(): Promise<void> {
+    const emails = await api.emails({ limit: PAGE_SIZE });
+    mailbox.merge(emails.map(fromApi));
+    hasOlder = emails.length === PAGE_SIZE;
+    loaded = true;
+    render();
+  }
+
+  /** Everything newer than the newest email shown, page by page (newest first, so walk down). */
+  async function catchUp(): Promise<void> {
+    const after = mailbox.newest();
+    if (!after) return loadFirstPage();
+    const added: MailboxEmail[] = [];
+    let before: string | undefined;
+    for (;;) {
+      const batch = await api.emails({ after, before, limit: CATCH_UP_PAGE });
+      added.push(...mailbox.merge(batch.map(fromApi)));
+      if (batch.length < CATCH_UP_PAGE) break;
+      before = batch.at(-1)!.created_at;
+    }
+    if (added.length === 0) return;
+    for (const email of added) fresh.add(email.id);
+    render();
+    if (added.length > MAX_CATCH_UP_TOASTS) {
+      toast(`${added.length} new emails arrived while you were away.`);
+    } else {
+      for (const email of added) announce(email);
+    }
+  }
+
+  olderButton.addEventListener('click', async () => {
+    const before = mailbox.oldest();
+    if (!before) return;
+    olderButton.disabled = true;
+    olderButton.textContent = 'Loading…';
+    try {
+      const emails = await api.emails({ before, limit: PAGE_SIZE });
+      mailbox.merge(emails.map(fromApi));
+      hasOlder = emails.length === PAGE_SIZE;
+      render();
+    } catch (error) {
+      toast(`Could not load older emails: ${(error as Error).message}`, { tone: 'error' });
+    } finally {
+      olderButton.disabled = false;
+      olderButton.textContent = 'Load older';
+    }
+  });
+  byId('reader-back').addEventListener('click', closeReader);
+  list.addEventListener('keydown', moveFocus);
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && openId && !document.querySelector('dialog[open]')) closeReader();
+  });
+
+  return {
+    sync() {
+      // One sync at a time: a reconnect during the first load must not fetch the same page twice.
+      syncing = syncing.then(() => (loaded ? catchUp() : loadFirstPage())).catch((error: Error) => {
+        toast(`Could not load your inbox: ${error.message}`, { tone: 'error' });
+      });
+      return syncing;
+    },
+    received(event) {
+      const added = mailbox.merge([fromEvent(event)]);
+      if (added.length === 0) return; // a redelivery, or already fetched by a catch-up
+      fresh.add(event.id);
+      render();
+      announce(added[0]!);
+    },
+    updated(change) {
+      if (!mailbox.setReadAt(change.id, change.read_at)) return;
+      render();
+      if (openId === change.id) renderReader();
+    },
+    deleted(id) {
+      if (!mailbox.remove(id)) return;
+      if (openId === id) openId = null;
+      render();
+      renderReader();
+    },
+    clear() {
+      for (const email of mailbox.list()) mailbox.remove(email.id);
+      loaded = false;
+      hasOlder = false;
+      openId = null;
+      render();
+      renderReader();
+      document.title = 'Tidings';
+    },
+  };
+}

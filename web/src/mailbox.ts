@@ -1,0 +1,107 @@
+// The mailbox's state: every email this page knows, keyed by id, so the same email arriving twice
+// (webhook and redelivery, or an event and a catch-up fetch) is only ever one row.
+import type { Email } from './api.ts';
+import { previewOf, type EmailReceivedPayload } from './events.ts';
+
+/** An email as the page holds it: a live event brings a preview only, the body comes with the API. */
+export interface MailboxEmail {
+  id: string;
+  sender_id: string;
+  sender_name: string;
+  subject: string;
+  preview: string;
+  body: string | null;
+  created_at: string;
+  read_at: string | null;
+}
+
+/** An API email in the page's shape. */
+export function fromApi(email: Email): MailboxEmail {
+  return { ...email, preview: previewOf(email.body), body: email.body };
+}
+
+/** An `email.received` event in the page's shape (unread, body not yet known). */
+export function fromEvent(event: EmailReceivedPayload): MailboxEmail {
+  return { ...event, body: null, read_at: null };
+}
+
+/**
+ * A sortable number for a timestamp, to the microsecond: Postgres prints `created_at` with up to
+ * six fractional digits, and Date.parse keeps only milliseconds.
+ */
+export function timeKey(iso: string): number {
+  const fraction = /\.(\d+)/.exec(iso)?.[1] ?? '';
+  return Date.parse(iso) * 1000 + Number(fraction.padEnd(6, '0').slice(3, 6));
+}
+
+/** Newest first; equal times fall back to the id so the order is stable. */
+function newestFirst(a: MailboxEmail, b: MailboxEmail): number {
+  return timeKey(b.created_at) - timeKey(a.created_at) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/** The emails this page knows, de-duplicated by id. */
+export class Mailbox {
+  private readonly byId = new Map<string, MailboxEmail>();
+
+  /** Adds or refreshes emails; returns the ones that were not known before. */
+  merge(emails: MailboxEmail[]): MailboxEmail[] {
+    const added: MailboxEmail[] = [];
+    for (const email of emails) {
+      const known = this.byId.get(email.id);
+      if (!known) {
+        this.byId.set(email.id, email);
+        added.push(email);
+        continue;
+      }
+      // Keep what the newer copy lacks: an event has no body, and a stale copy must not un-read.
+      this.byId.set(email.id, {
+        ...known,
+        ...email,
+        body: email.body ?? known.body,
+        read_at: email.read_at ?? known.read_at,
+      });
+    }
+    return added;
+  }
+
+  /** Records a read-state change; false when the email is unknown here. */
+  setReadAt(id: string, readAt: string | null): boolean {
+    const known = this.byId.get(id);
+    if (!known) return false;
+    this.byId.set(id, { ...known, read_at: readAt });
+    return true;
+  }
+
+  remove(id: string): boolean {
+    return this.byId.delete(id);
+  }
+
+  get(id: string): MailboxEmail | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Every known email, newest first. */
+  list(): MailboxEmail[] {
+    return [...this.byId.values()].sort(newestFirst);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get unreadCount(): number {
+    let count = 0;
+    for (const email of this.byId.values()) if (email.read_at === null) count++;
+    return count;
+  }
+
+  /** The newest `created_at` known, the lower bound of a catch-up fetch. */
+  newest(): string | undefined {
+    return this.list()[0]?.created_at;
+  }
+
+  /** The oldest `created_at` known, the upper bound of "load older". */
+  oldest(): string | undefined {
+    return this.list().at(-1)?.created_at;
+  }
+}

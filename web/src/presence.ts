@@ -1,0 +1,27 @@
+// "Online now": the members of the presence channel. The channel keys members by user id, so a
+// person with two tabs open is one member and appears once.
+import { byId, el, initials } from './dom.ts';
+import type { OnlineMember } from './realtime.ts';
+
+/** Renders the online list; the signed-in user is listed first, marked "(you)". */
+export function renderPresence(members: OnlineMember[], myId: string): void {
+  const sorted = [...members].sort((a, b) => (a.id === myId ? -1 : b.id === myId ? 1 : a.info.name.localeCompare(b.info.name)));
+  byId('online-count').textContent = members.length > 0 ? String(members.length) : '';
+  byId('online-list').replaceChildren(
+    ...sorted.map((member) =>
+      el(
+        'li',
+        { class: 'online-member', 'data-user-id': member.id, 'data-testid': 'online-member' },
+        el('span', { class: 'avatar small', 'aria-hidden': 'true' }, initials(member.info.name), el('span', { class: 'online-dot' })),
+        el('span', { class: 'online-name' }, member.info.name, member.id === myId ? el('span', { class: 'muted' }, ' (you)') : null),
+        member.info.role === 'admin' ? el('span', { class: 'role-tag' }, 'admin') : null,
+      ),
+    ),
+  );
+}
+
+/** Empties the list (signed out, or the presence channel is not joined yet). */
+export function clearPresence(): void {
+  byId('online-count').textContent = '';
+  byId('online-list').replaceChildren();
+}
