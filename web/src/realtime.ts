@@ -2,7 +2,7 @@
 // by the Worker with the user's Supabase token.
 import Pusher, { type Channel, type PresenceChannel } from 'pusher-js';
 import type { ClientConfig } from './api.ts';
-import { EmailDeleted, EmailReceived, EmailUpdated, INBOX_PRESENCE_CHANNEL, userChannel, type EmailDeletedPayload, type EmailReceivedPayload, type EmailUpdatedPayload } from './events.ts';
+import { EmailDeleted, EmailReceived, EmailUpdated, INBOX_PRESENCE_CHANNEL, userChannel, type EmailDeletedPayload, type EmailReceivedPayload, type EmailUpdatedPayload, type EventDefinition } from '../../functions/broadcasting/events.ts';
 
 /** What a presence member shares with the others (`user_info`, from the Worker's channel rules). */
 export interface PresenceMemberInfo {
@@ -89,8 +89,8 @@ export function connectRealtime(config: ClientConfig['pusher'], userId: string, 
   };
 }
 
-/** Calls `handle` with the parsed payload, or drops an event that breaks its schema. */
-function checked<T>(event: { name: string; schema: { safeParse(data: unknown): { success: true; data: T } | { success: false; error: unknown } } }, data: unknown, handle: (payload: T) => void): void {
+/** Calls `handle` with the payload parsed by the event's shared schema, or drops an event that breaks it. */
+function checked<T>(event: Pick<EventDefinition<string, T, never>, 'name' | 'schema'>, data: unknown, handle: (payload: T) => void): void {
   const result = event.schema.safeParse(data);
   if (result.success) handle(result.data);
   else console.warn(`Ignored a malformed ${event.name} event`, result.error);
