@@ -153,18 +153,21 @@ export function createInbox(api: Api): Inbox {
     notifyDesktop(`New email from ${email.sender_name}`, email.subject, () => void open(email.id));
   }
 
-  async function loadFirstPage(): Promise<void> {
+  /** The newest page; returns the emails the page did not have. */
+  async function loadFirstPage(): Promise<MailboxEmail[]> {
     const emails = await api.emails({ limit: PAGE_SIZE });
-    mailbox.merge(emails.map(fromApi));
+    const added = mailbox.merge(emails.map(fromApi));
     hasOlder = emails.length === PAGE_SIZE;
     loaded = true;
     render();
+    return added;
   }
 
   /** Everything newer than the newest email shown, page by page (newest first, so walk down). */
   async function catchUp(): Promise<void> {
     const after = mailbox.newest();
-    if (!after) return loadFirstPage();
+    // An empty inbox has no cursor: whatever the newest page holds now arrived after the first load.
+    if (!after) return announceMissed(await loadFirstPage());
     const added: MailboxEmail[] = [];
     let before: string | undefined;
     for (;;) {
@@ -173,6 +176,11 @@ export function createInbox(api: Api): Inbox {
       if (batch.length < CATCH_UP_PAGE) break;
       before = batch.at(-1)!.created_at;
     }
+    announceMissed(added);
+  }
+
+  /** Flashes and announces emails a catch-up found (one summary toast for many). */
+  function announceMissed(added: MailboxEmail[]): void {
     if (added.length === 0) return;
     for (const email of added) fresh.add(email.id);
     render();
@@ -209,7 +217,7 @@ export function createInbox(api: Api): Inbox {
   return {
     sync() {
       // One sync at a time: a reconnect during the first load must not fetch the same page twice.
-      syncing = syncing.then(() => (loaded ? catchUp() : loadFirstPage())).catch((error: Error) => {
+      syncing = syncing.then(async () => void (loaded ? await catchUp() : await loadFirstPage())).catch((error: Error) => {
         toast(`Could not load your inbox: ${error.message}`, { tone: 'error' });
       });
       return syncing;
