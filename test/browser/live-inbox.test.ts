@@ -199,7 +199,7 @@ describe('the live inbox', () => {
     await eventually(() => page.locator('#reader-content').isHidden()).toBe(true);
   });
 
-  it('loads older pages on demand', async () => {
+  it('loads older pages on demand, also after a late redelivery of an old email', async () => {
     const reader = await live.createUser('Gladys West');
     // Sixty emails a second apart, oldest first, in one statement (as an import would).
     await live.db.query(
@@ -216,9 +216,18 @@ describe('the live inbox', () => {
     await eventually(() => rows(page).count()).toBe(50);
     await eventually(() => subject(0)).toBe('Unread: Email number 60');
     await eventually(() => subject(49)).toBe('Unread: Email number 11');
+
+    // The cron republishes an old email (as if its first delivery was never recorded): the page
+    // shows it, and "Load older" must still continue below the first page, not below that email.
+    await live.db.query(`update public.emails set delivered_at = null where recipient_id = $1 and subject = 'Email number 5'`, [reader.id]);
+    await live.runCron();
+    await toastWith(page, 'Email number 5').waitFor();
+    await eventually(() => rows(page).count()).toBe(51);
     await page.getByRole('button', { name: 'Load older' }).click();
     await eventually(() => rows(page).count()).toBe(60);
-    await eventually(() => subject(59)).toBe('Unread: Email number 1');
+    await eventually(() => rows(page).locator('.email-subject').allTextContents()).toEqual(
+      Array.from({ length: 60 }, (_, index) => `Unread: Email number ${60 - index}`),
+    );
     await eventually(() => page.getByRole('button', { name: 'Load older' }).isHidden()).toBe(true);
   });
 });

@@ -34,6 +34,11 @@ export function createInbox(api: Api): Inbox {
   const appView = byId('app-view');
   let loaded = false;
   let hasOlder = false;
+  /**
+   * Where "Load older" continues: the oldest `created_at` of the pages the API gave, not the oldest
+   * email shown, because a late live event (a redelivery) can bring in a row from further back.
+   */
+  let olderThan: string | undefined;
   let openId: string | null = null;
   let syncing: Promise<void> = Promise.resolve();
   /** Rows to flash once, because they just arrived. */
@@ -158,6 +163,7 @@ export function createInbox(api: Api): Inbox {
     const emails = await api.emails({ limit: PAGE_SIZE });
     const added = mailbox.merge(emails.map(fromApi));
     hasOlder = emails.length === PAGE_SIZE;
+    olderThan = emails.at(-1)?.created_at;
     loaded = true;
     render();
     return added;
@@ -192,7 +198,7 @@ export function createInbox(api: Api): Inbox {
   }
 
   olderButton.addEventListener('click', async () => {
-    const before = mailbox.oldest();
+    const before = olderThan;
     if (!before) return;
     olderButton.disabled = true;
     olderButton.textContent = 'Loading…';
@@ -200,6 +206,7 @@ export function createInbox(api: Api): Inbox {
       const emails = await api.emails({ before, limit: PAGE_SIZE });
       mailbox.merge(emails.map(fromApi));
       hasOlder = emails.length === PAGE_SIZE;
+      olderThan = emails.at(-1)?.created_at ?? olderThan;
       render();
     } catch (error) {
       toast(`Could not load older emails: ${(error as Error).message}`, { tone: 'error' });
@@ -244,6 +251,7 @@ export function createInbox(api: Api): Inbox {
       for (const email of mailbox.list()) mailbox.remove(email.id);
       loaded = false;
       hasOlder = false;
+      olderThan = undefined;
       openId = null;
       render();
       renderReader();
