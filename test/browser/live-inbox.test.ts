@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { EmailReceived, userChannel } from '../../functions/broadcasting/events.ts';
-import { eventually, nameOf, ready, recordToasts, rows, saveScreenshot, toastWith, unreadCount, useLiveStack, viewports } from '../support/browser.ts';
+import { eventually, ready, recordToasts, rows, saveScreenshot, toastWith, unreadCount, useLiveStack, viewports } from '../support/browser.ts';
 
 // No grace period, so a test can have the redelivery cron republish a row at once.
 const live = useLiveStack({ workerVars: { REDELIVERY_GRACE_SECONDS: '0' } });
@@ -170,6 +170,12 @@ describe('the live inbox', () => {
     await live.insertEmail(live.admin, reader, 'While you are away', 'Hidden tab.');
     await toastWith(page, 'While you are away').waitFor();
     await eventually(shown).toEqual([{ title: `New email from ${live.admin.name}`, body: 'While you are away' }]);
+
+    // Hidden, but the user said no: a toast only.
+    await page.evaluate(() => Object.assign((window as unknown as { Notification: { permission: string } }).Notification, { permission: 'denied' }));
+    await live.insertEmail(live.admin, reader, 'Not allowed', 'Denied.');
+    await toastWith(page, 'Not allowed').waitFor();
+    expect(await shown()).toHaveLength(1);
   });
 
   it('works with the keyboard alone: skip link, arrow keys between rows, Enter to open', async () => {
