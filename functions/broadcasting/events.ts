@@ -28,7 +28,7 @@ export const PREVIEW_LENGTH = 140;
 export interface EventDefinition<Name extends string, Payload, Target> {
   /** The wire name (`broadcastAs`); Laravel Echo listens for it with a leading dot: `.email.received`. */
   readonly name: Name;
-  /** The payload schema; `schema.parse(data)` on the client gives a typed payload. */
+  /** The payload schema; `schema.safeParse(data)` on the client gives a typed payload or the reason it has none. */
   readonly schema: z.ZodMiniType<Payload>;
   /** The channel the event goes to (`broadcastOn`), full Pusher name with its prefix. */
   channel(target: Target): string;
@@ -71,7 +71,7 @@ export function defineEvent<Name extends string, Schema extends z.ZodMiniType, T
 
 /** `subject (too_small), id (invalid_format)`: readable without zod's locale, which zod/mini leaves out. */
 function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((issue) => `${issue.path.join('.') || '(root)'} (${issue.code === 'custom' ? issue.message : issue.code})`).join(', ');
+  return issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'} (${issue.code === 'custom' ? issue.message : issue.code})`).join(', ');
 }
 
 /** Database ids: any 8-4-4-4-12 hex id (seeds often use non-v4 ids such as 00000000-...-0001). */
