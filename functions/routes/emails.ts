@@ -52,7 +52,13 @@ export const emails = new Hono<AppEnv>()
       const db = serviceClient(c.get('config'));
       const known = await existingProfileIds(db, recipient_ids);
       const unknown = recipient_ids.filter((id) => !known.has(id));
-      if (unknown.length > 0) throw new HTTPException(422, { message: `Unknown recipient(s): ${unknown.join(', ')}` });
+      if (unknown.length > 0) {
+        // Someone deleted since the admin's form listed them: name the field, as a validation
+        // failure does, so the form can show it next to the recipient picker.
+        const message = `Unknown recipient(s): ${unknown.join(', ')}`;
+        const issues = unknown.map((id) => ({ path: 'recipient_ids', message: `No user has the id ${id} (any more).` }));
+        throw new HTTPException(422, { message, res: Response.json({ error: message, issues }, { status: 422 }) });
+      }
       const sender = c.get('profile');
       const rows = await insertEmails(db, { senderId: sender.id, recipientIds: recipient_ids, subject, body });
       return c.json({ emails: await withSenderNames(db, rows) }, 201);

@@ -102,8 +102,13 @@ describe('email delivery end to end', () => {
     expect(users.users.map((u) => u.id).sort()).toEqual([seedUsers.ada.id, seedUsers.admin.id, seedUsers.grace.id].sort());
     expect((await api('/api/users', tokens.ada)).status).toBe(403);
     expect((await api('/api/emails', tokens.ada, { method: 'POST', body: JSON.stringify({ recipient_ids: [seedUsers.grace.id], subject: 'Hi', body: 'x' }) })).status).toBe(403);
-    const unknown = await api('/api/emails', tokens.admin, { method: 'POST', body: JSON.stringify({ recipient_ids: [crypto.randomUUID()], subject: 'Hi', body: 'x' }) });
+    const nobody = crypto.randomUUID();
+    const unknown = await api('/api/emails', tokens.admin, { method: 'POST', body: JSON.stringify({ recipient_ids: [nobody], subject: 'Hi', body: 'x' }) });
     expect(unknown.status).toBe(422);
+    expect(await unknown.json()).toEqual({
+      error: `Unknown recipient(s): ${nobody}`,
+      issues: [{ path: 'recipient_ids', message: `No user has the id ${nobody} (any more).` }],
+    });
 
     const ada = browserClient(tokens.ada);
     await connected(ada);

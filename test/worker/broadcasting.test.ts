@@ -71,8 +71,12 @@ describe('events', () => {
   });
 
   it('refuses a payload that breaks the schema', () => {
-    expect(() => EmailUpdated.to({ recipient_id: recipient }, { id: 'not-an-id', read_at: null })).toThrow();
-    expect(() => EmailReceived.to({ recipient_id: recipient }, { ...(emailModelEvents.created(row(), 'x').data as object), subject: '' } as never)).toThrow();
+    expect(() => EmailUpdated.to({ recipient_id: recipient }, { id: 'not-an-id', read_at: 'yesterday' })).toThrow(
+      'email.updated payload does not match its schema: id (invalid_format), read_at (Invalid timestamp)',
+    );
+    expect(() => EmailReceived.to({ recipient_id: recipient }, { ...(emailModelEvents.created(row(), 'x').data as object), subject: '' } as never)).toThrow(
+      'email.received payload does not match its schema: subject (too_small)',
+    );
   });
 
   it('parses a received payload on the client side with the same schema', () => {

@@ -34,6 +34,11 @@ export function createInbox(api: Api): Inbox {
   const appView = byId('app-view');
   let loaded = false;
   let hasOlder = false;
+  /**
+   * Where "Load older" continues: the oldest `created_at` of the pages the API gave, not the oldest
+   * email shown, because a late live event (a redelivery) can bring in a row from further back.
+   */
+  let olderThan: string | undefined;
   let openId: string | null = null;
   let syncing: Promise<void> = Promise.resolve();
   /** Rows to flash once, because they just arrived. */
@@ -153,18 +158,22 @@ export function createInbox(api: Api): Inbox {
     notifyDesktop(`New email from ${email.sender_name}`, email.subject, () => void open(email.id));
   }
 
-  async function loadFirstPage(): Promise<void> {
+  /** The newest page; returns the emails the page did not have. */
+  async function loadFirstPage(): Promise<MailboxEmail[]> {
     const emails = await api.emails({ limit: PAGE_SIZE });
-    mailbox.merge(emails.map(fromApi));
+    const added = mailbox.merge(emails.map(fromApi));
     hasOlder = emails.length === PAGE_SIZE;
+    olderThan = emails.at(-1)?.created_at;
     loaded = true;
     render();
+    return added;
   }
 
   /** Everything newer than the newest email shown, page by page (newest first, so walk down). */
   async function catchUp(): Promise<void> {
     const after = mailbox.newest();
-    if (!after) return loadFirstPage();
+    // An empty inbox has no cursor: whatever the newest page holds now arrived after the first load.
+    if (!after) return announceMissed(await loadFirstPage());
     const added: MailboxEmail[] = [];
     let before: string | undefined;
     for (;;) {
@@ -173,6 +182,11 @@ export function createInbox(api: Api): Inbox {
       if (batch.length < CATCH_UP_PAGE) break;
       before = batch.at(-1)!.created_at;
     }
+    announceMissed(added);
+  }
+
+  /** Flashes and announces emails a catch-up found (one summary toast for many). */
+  function announceMissed(added: MailboxEmail[]): void {
     if (added.length === 0) return;
     for (const email of added) fresh.add(email.id);
     render();
@@ -184,7 +198,7 @@ export function createInbox(api: Api): Inbox {
   }
 
   olderButton.addEventListener('click', async () => {
-    const before = mailbox.oldest();
+    const before = olderThan;
     if (!before) return;
     olderButton.disabled = true;
     olderButton.textContent = 'Loading…';
@@ -192,6 +206,7 @@ export function createInbox(api: Api): Inbox {
       const emails = await api.emails({ before, limit: PAGE_SIZE });
       mailbox.merge(emails.map(fromApi));
       hasOlder = emails.length === PAGE_SIZE;
+      olderThan = emails.at(-1)?.created_at ?? olderThan;
       render();
     } catch (error) {
       toast(`Could not load older emails: ${(error as Error).message}`, { tone: 'error' });
@@ -209,7 +224,7 @@ export function createInbox(api: Api): Inbox {
   return {
     sync() {
       // One sync at a time: a reconnect during the first load must not fetch the same page twice.
-      syncing = syncing.then(() => (loaded ? catchUp() : loadFirstPage())).catch((error: Error) => {
+      syncing = syncing.then(async () => void (loaded ? await catchUp() : await loadFirstPage())).catch((error: Error) => {
         toast(`Could not load your inbox: ${error.message}`, { tone: 'error' });
       });
       return syncing;
@@ -236,6 +251,7 @@ export function createInbox(api: Api): Inbox {
       for (const email of mailbox.list()) mailbox.remove(email.id);
       loaded = false;
       hasOlder = false;
+      olderThan = undefined;
       openId = null;
       render();
       renderReader();

@@ -99,9 +99,4 @@ export class Mailbox {
   newest(): string | undefined {
     return this.list()[0]?.created_at;
   }
-
-  /** The oldest `created_at` known, the upper bound of "load older". */
-  oldest(): string | undefined {
-    return this.list().at(-1)?.created_at;
-  }
 }

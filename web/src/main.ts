@@ -125,11 +125,7 @@ async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice
   const inbox = createInbox(api);
   void inbox.sync();
   connectRealtime(config.pusher, me.id, auth.token, {
-    state(state) {
-      showConnection(state);
-      // Covers a connection whose mailbox subscription is refused; `synced` covers the rest.
-      if (state === 'connected') void inbox.sync();
-    },
+    state: showConnection,
     synced: () => void inbox.sync(),
     received: (event) => inbox.received(event),
     updated: (change) => inbox.updated(change),

@@ -2,7 +2,7 @@
 // by the Worker with the user's Supabase token.
 import Pusher, { type Channel, type PresenceChannel } from 'pusher-js';
 import type { ClientConfig } from './api.ts';
-import { EmailDeleted, EmailReceived, EmailUpdated, INBOX_PRESENCE_CHANNEL, userChannel, type EmailDeletedPayload, type EmailReceivedPayload, type EmailUpdatedPayload } from '../../functions/broadcasting/events.ts';
+import { EmailDeleted, EmailReceived, EmailUpdated, INBOX_PRESENCE_CHANNEL, userChannel, type EmailDeletedPayload, type EmailReceivedPayload, type EmailUpdatedPayload, type EventDefinition } from '../../functions/broadcasting/events.ts';
 
 /** What a presence member shares with the others (`user_info`, from the Worker's channel rules). */
 export interface PresenceMemberInfo {
@@ -22,7 +22,7 @@ export interface OnlineMember {
 /** What the realtime layer tells the page. */
 export interface RealtimeHandlers {
   state(state: ConnectionState): void;
-  /** The mailbox channel is (re)subscribed: anything sent meanwhile must be fetched now. */
+  /** The mailbox channel has answered on a new connection: anything sent meanwhile must be fetched now. */
   synced(): void;
   received(email: EmailReceivedPayload): void;
   updated(change: EmailUpdatedPayload): void;
@@ -40,7 +40,8 @@ export interface Realtime {
 /**
  * Connects with the settings from /api/config and subscribes to the user's mailbox channel and the
  * presence channel. pusher-js resubscribes after every reconnect; each resubscription calls
- * `synced`, which is when the page asks the API for what it missed.
+ * `synced`, which is when the page asks the API for what it missed. The state is `connected` only
+ * once the mailbox channel has answered, because "Live" promises that new email shows at once.
  */
 export function connectRealtime(config: ClientConfig['pusher'], userId: string, token: () => string | null, on: RealtimeHandlers): Realtime {
   const auth = () => ({ Authorization: `Bearer ${token() ?? ''}` });
@@ -56,13 +57,32 @@ export function connectRealtime(config: ClientConfig['pusher'], userId: string, 
   });
 
   let everConnected = false;
-  pusher.connection.bind('state_change', ({ current }: { current: string }) => on.state(connectionState(current, everConnected)));
+  /** Whether the mailbox channel has answered (subscribed, or refused) on the current connection. */
+  let mailboxAnswered = false;
+  const report = () => {
+    const state = connectionState(pusher.connection.state, everConnected);
+    // A fresh socket is not live yet: events published before the subscription lands are missed.
+    on.state(state === 'connected' && !mailboxAnswered ? (everConnected ? 'reconnecting' : 'connecting') : state);
+  };
+  pusher.connection.bind('state_change', ({ current }: { current: string }) => {
+    if (current !== 'connected') mailboxAnswered = false;
+    report();
+  });
   pusher.connection.bind('connected', () => (everConnected = true));
   on.state('connecting');
 
   const mailbox: Channel = pusher.subscribe(userChannel(userId));
-  mailbox.bind('pusher:subscription_succeeded', () => on.synced());
-  mailbox.bind('pusher:subscription_error', (error: unknown) => on.refused(mailbox.name, describe(error)));
+  const answered = () => {
+    mailboxAnswered = true;
+    report();
+    on.synced();
+  };
+  mailbox.bind('pusher:subscription_succeeded', answered);
+  mailbox.bind('pusher:subscription_error', (error: unknown) => {
+    on.refused(mailbox.name, describe(error));
+    // Refused, the page still catches up through the API on each reconnect.
+    answered();
+  });
   // Payloads are checked against the shared schemas: a malformed event is dropped, not rendered.
   mailbox.bind(EmailReceived.name, (data: unknown) => checked(EmailReceived, data, on.received));
   mailbox.bind(EmailUpdated.name, (data: unknown) => checked(EmailUpdated, data, on.updated));
@@ -89,8 +109,8 @@ export function connectRealtime(config: ClientConfig['pusher'], userId: string, 
   };
 }
 
-/** Calls `handle` with the parsed payload, or drops an event that breaks its schema. */
-function checked<T>(event: { name: string; schema: { safeParse(data: unknown): { success: true; data: T } | { success: false; error: unknown } } }, data: unknown, handle: (payload: T) => void): void {
+/** Calls `handle` with the payload parsed by the event's shared schema, or drops an event that breaks it. */
+function checked<T>(event: Pick<EventDefinition<string, T, never>, 'name' | 'schema'>, data: unknown, handle: (payload: T) => void): void {
   const result = event.schema.safeParse(data);
   if (result.success) handle(result.data);
   else console.warn(`Ignored a malformed ${event.name} event`, result.error);

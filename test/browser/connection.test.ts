@@ -1,0 +1,77 @@
+// The live connection in headless Chromium on the real stack: who is online (presence-inbox),
+// coming back after an outage, and a channel the server refuses.
+import { describe, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { eventually, nameOf, networkSwitch, ready, rows, toastWith, unreadCount, useLiveStack } from '../support/browser.ts';
+
+const live = useLiveStack();
+
+/** The names under "Online now". */
+const onlineNames = (page: Page) => page.getByTestId('online-member').locator('.online-name').allTextContents();
+
+describe('presence', () => {
+  it('lists who is online, once per person however many tabs, and updates as people leave', async () => {
+    const [one, two] = live.users;
+    const first = await live.signIn(await live.newContext(), one!);
+    const twoContext = await live.newContext();
+    const second = await live.signIn(twoContext, two!);
+    const secondAgain = await live.open(twoContext);
+    await ready(secondAgain);
+
+    await eventually(() => onlineNames(first)).toEqual([`${one!.name} (you)`, two!.name]);
+    await eventually(() => first.getByTestId('online-count').textContent()).toBe('2');
+    await eventually(() => onlineNames(second)).toEqual([`${two!.name} (you)`, one!.name]);
+    await eventually(() => nameOf(secondAgain)).toBe(two!.name);
+
+    await secondAgain.close(); // one of two tabs: still online in the other
+    await eventually(() => onlineNames(first)).toEqual([`${one!.name} (you)`, two!.name]);
+    await second.close();
+    await eventually(() => onlineNames(first)).toEqual([`${one!.name} (you)`]);
+  });
+});
+
+describe('reconnecting', () => {
+  it('shows the connection state, and after an outage shows every missed email exactly once', async () => {
+    const reader = await live.createUser('Margaret Hamilton');
+    await live.insertEmail(live.admin, reader, 'Before the outage', 'One.');
+    const context = await live.newContext();
+    const network = await networkSwitch(context);
+    const page = await live.signIn(context, reader);
+    await eventually(() => page.getByTestId('connection').textContent()).toContain('Live');
+
+    await network.off();
+    await page.locator('[data-testid="connection"][data-state="offline"]').waitFor();
+    await eventually(() => page.getByTestId('connection').textContent()).toContain('Offline');
+    for (const subject of ['Sent while away 1', 'Sent while away 2', 'Sent while away 3']) await live.insertEmail(live.admin, reader, subject, 'Sent while the laptop slept.');
+
+    await network.on();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
+    await eventually(() => rows(page).locator('.email-subject').allTextContents()).toEqual([
+      'Unread: Sent while away 3',
+      'Unread: Sent while away 2',
+      'Unread: Sent while away 1',
+      'Unread: Before the outage',
+    ]);
+    await eventually(() => unreadCount(page)).toBe(4);
+  });
+});
+
+describe('a refused channel', () => {
+  it('says so instead of failing silently when the server refuses presence', async () => {
+    // presence-inbox admits users with a profile (functions/channels.ts). Remove this user's
+    // profile while they are signed in; on the next connection the server refuses the channel.
+    // (Their own private-user.{id} is never refused: its rule needs only the verified token.)
+    const reader = await live.createUser('Radia Perlman');
+    const context = await live.newContext();
+    const network = await networkSwitch(context);
+    const page = await live.signIn(context, reader);
+    await eventually(() => onlineNames(page)).toContain(`${reader.name} (you)`);
+
+    await live.db.query('delete from public.profiles where id = $1', [reader.id]);
+    await network.off();
+    await page.locator('[data-testid="connection"][data-state="offline"]').waitFor();
+    await network.on();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
+    await toastWith(page, 'Cannot show who is online: the server refused access (403)').waitFor();
+  });
+});
