@@ -6,18 +6,9 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import type { EmailRow } from '../broadcasting/model-events.ts';
 import { unwrap } from './client.ts';
 import { displayNames } from './profiles.ts';
+import type { Email } from './shapes.ts';
 
-/** An email as the API returns it. */
-export interface Email {
-  id: string;
-  sender_id: string;
-  sender_name: string;
-  recipient_id: string;
-  subject: string;
-  body: string;
-  created_at: string;
-  read_at: string | null;
-}
+export type { Email };
 
 const API_COLUMNS = 'id,sender_id,recipient_id,subject,body,created_at,read_at';
 const ROW_COLUMNS = `${API_COLUMNS},delivered_at,delivery_attempts`;

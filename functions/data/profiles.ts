@@ -1,14 +1,9 @@
 /** Reads `public.profiles`: who users are and what they may do. */
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { unwrap } from './client.ts';
+import type { Profile } from './shapes.ts';
 
-/** A user's public profile (the API's `user` shape). */
-export interface Profile {
-  id: string;
-  email: string;
-  display_name: string;
-  role: 'admin' | 'user';
-}
+export type { Profile };
 
 const COLUMNS = 'id,email,display_name,role';
 

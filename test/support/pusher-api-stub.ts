@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { text } from 'node:stream/consumers';
 
 /** A request the stub accepted, as the test sees it. */
 export interface RecordedRequest {
@@ -44,15 +45,6 @@ export function checkSignedRequest(
   return null;
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
 /**
  * A stand-in for Pusher Channels' HTTP API (hosted Pusher cannot run here): it verifies each
  * request's signature as Pusher documents it, answers 401 when it does not verify and 200 `{}`
@@ -66,7 +58,7 @@ export async function startPusherApiStub(app: { key: string; secret: string }): 
   const accepted: RecordedRequest[] = [];
   const server: Server = createServer(async (request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    const body = await readBody(request);
+    const body = await text(request);
     const query = Object.fromEntries(url.searchParams);
     response.setHeader('content-type', 'application/json');
     // Not part of Pusher's API: lets a test inside workerd read what the stub accepted.

@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { text } from 'node:stream/consumers';
 
 /** A webhook request as the receiver got it. */
 export interface ReceivedWebhook {
@@ -9,15 +10,6 @@ export interface ReceivedWebhook {
   body: string;
   /** The status the receiver answered. */
   status: number;
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 /**
@@ -34,7 +26,7 @@ export async function startWebhookReceiver(): Promise<{ port: number; received: 
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(received));
       return;
     }
-    const body = await readBody(request);
+    const body = await text(request);
     let status = 204;
     if (url.pathname.startsWith('/flaky/')) {
       const failed = failures.get(url.pathname) ?? 0;

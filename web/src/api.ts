@@ -1,25 +1,10 @@
 // The Worker's HTTP API (shapes from the shared contract in COMMON.md), with the signed-in user's
 // Supabase access token as the bearer.
 
-/** An email as the API returns it. */
-export interface Email {
-  id: string;
-  sender_id: string;
-  sender_name: string;
-  recipient_id: string;
-  subject: string;
-  body: string;
-  created_at: string;
-  read_at: string | null;
-}
+// The API's shapes come from the Worker's declarations (type-only), so they cannot drift.
+import type { Email, Profile as User } from '../../functions/data/shapes.ts';
 
-/** A user's public profile. */
-export interface User {
-  id: string;
-  email: string;
-  display_name: string;
-  role: 'admin' | 'user';
-}
+export type { Email, User };
 
 /** A seeded development account, listed on the sign-in page in development only. */
 export interface DevUser {
