@@ -2,7 +2,7 @@
 // headline numbers), the Worker under `wrangler dev` (once, for the proxy's overhead), and the
 // baseline, a minimal Node `ws` server in its own process.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,15 @@ function workerdPids(parent: number): number[] {
   });
 }
 
+/** `[vars]` of wrangler.toml (plain `NAME = "value"` lines), which the deploy bundle does not carry. */
+function wranglerVars(): Record<string, string> {
+  const toml = readFileSync(`${root}wrangler.toml`, 'utf8');
+  const section = /^\[vars\]$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(toml)?.[1] ?? '';
+  const vars: Record<string, string> = {};
+  for (const match of section.matchAll(/^([A-Z0-9_]+)\s*=\s*"(.*)"\s*$/gm)) vars[match[1]!] = match[2]!;
+  return vars;
+}
+
 /**
  * The deploy bundle served by workerd through Miniflare and reached on workerd's own port: no dev
  * proxy, as production has none. `vars` override the development settings.
@@ -67,7 +76,7 @@ export async function startWorkerd(options: { vars?: Record<string, string>; por
     compatibilityDate: '2026-11-02',
     compatibilityFlags: ['nodejs_compat'],
     durableObjects: { REALTIME: { className: 'RealtimeServer', useSQLite: true } },
-    bindings: { ...readDevVars(), PUSHER_PORT: String(port), LOG_LEVEL: 'error', REALTIME_MAX_CONNECTIONS: '20000', ...options.vars },
+    bindings: { ...wranglerVars(), ...readDevVars(), PUSHER_PORT: String(port), LOG_LEVEL: 'error', REALTIME_MAX_CONNECTIONS: '20000', ...options.vars },
   }));
   await mf.ready;
   return { name: 'workerd (Miniflare, no proxy)', port, pids: () => workerdPids(process.pid), stop: () => mf.dispose() };
@@ -97,6 +106,21 @@ export async function startBaseline(): Promise<BenchServer> {
       await exited;
     },
   };
+}
+
+/** Open file descriptors of processes and the smallest of their open-files limits. */
+export function fileDescriptors(pids: number[]): { open: number; limit: number } {
+  let open = 0;
+  let limit = Number.POSITIVE_INFINITY;
+  for (const pid of pids) {
+    try {
+      open += readdirSync(`/proc/${pid}/fd`).length;
+      limit = Math.min(limit, Number(/Max open files\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1] ?? Infinity));
+    } catch {
+      // Gone.
+    }
+  }
+  return { open, limit };
 }
 
 /** Resident memory (VmRSS) of processes from /proc, in MB. */

@@ -55,6 +55,7 @@ function openOne(url: string, channel: string | null): Promise<WebSocket> {
 
 async function open(command: Extract<Command, { cmd: 'open' }>): Promise<void> {
   const started = now();
+  const already = sockets.length;
   let next = 0;
   let failed = 0;
   let firstError = '';
@@ -70,7 +71,7 @@ async function open(command: Extract<Command, { cmd: 'open' }>): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(command.concurrency, command.count) }, opener));
-  send({ cmd: 'opened', ms: now() - started, opened: sockets.length, failed, error: firstError });
+  send({ cmd: 'opened', ms: now() - started, opened: sockets.length - already, failed, error: firstError });
 }
 
 async function closeAll(): Promise<void> {
