@@ -210,12 +210,14 @@ export class RestApi {
       await client.query('rollback');
     };
     try {
-      await client.query('begin');
-      // The role name is one of API_ROLES (checked above), never caller text.
-      await client.query(`set local role ${quote(role)}`);
+      // One round trip for the transaction's setup (a multi-statement simple query), as every
+      // request pays it. The role name is one of API_ROLES (checked above), never caller text;
+      // the other values are escaped as literals.
+      const literal = (value: string) => client.escapeLiteral(value);
       await client.query(
-        `select set_config('request.jwt.claims', $1, true), set_config('request.method', $2, true), set_config('request.path', $3, true)`,
-        [JSON.stringify(claims), method, path],
+        `begin; set local role ${quote(role)}; ` +
+        `select set_config('request.jwt.claims', ${literal(JSON.stringify(claims))}, true), ` +
+        `set_config('request.method', ${literal(method)}, true), set_config('request.path', ${literal(path)}, true)`,
       );
       const result = await work(client, rollback);
       if (!finished) await client.query('commit');

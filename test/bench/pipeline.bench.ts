@@ -10,7 +10,8 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { connectedPusher, subscribed } from './support/pusher.ts';
 import { printTable, writeResults } from './support/report.ts';
-import { latencySummary, now, round, spreads } from './support/stats.ts';
+import { childProcessesNamed, cpuMs } from './support/servers.ts';
+import { latencySummary, now, spreads } from './support/stats.ts';
 import { seedUsers, signIn, startBenchStack } from './support/supabase.ts';
 
 const SEQUENTIAL = Number(process.env.BENCH_INSERTS ?? 500);
@@ -21,6 +22,11 @@ const AUTH_SECONDS = 5;
 const AUTH_CONNECTIONS = 10;
 
 const stack = await startBenchStack();
+/** CPU used so far by workerd, by Postgres, and by this Node process (local Supabase API, pg_net worker, pusher-js). */
+const cpuNow = () => {
+  const usage = process.cpuUsage();
+  return { workerd: cpuMs(stack.server.pids()), postgres: cpuMs(childProcessesNamed('postgres')), node: (usage.user + usage.system) / 1000 };
+};
 const { supabase, server } = stack;
 const db = new pg.Client({ connectionString: supabase.databaseUrl });
 await db.connect();
@@ -71,6 +77,7 @@ try {
   const bursts = [];
   for (let repeat = 0; repeat < REPEATS; repeat++) {
     const prefix = `Burst ${repeat} `;
+    const cpuBefore = cpuNow();
     const start = now();
     await db.query(
       `insert into emails (sender_id, recipient_id, subject, body) select $1, $2, $3 || n, 'bench' from generate_series(1, $4::int) n`,
@@ -90,7 +97,11 @@ try {
     }
     const times = [...arrivals].filter(([subject]) => subject.startsWith(prefix)).map(([, at]) => at - start);
     const allMs = Math.max(...times);
-    bursts.push({ commit_ms: committed, all_arrived_ms: allMs, per_second: (times.length / allMs) * 1000, lost: BURST - times.length });
+    const cpu = cpuNow();
+    bursts.push({
+      commit_ms: committed, all_arrived_ms: allMs, per_second: (times.length / allMs) * 1000, lost: BURST - times.length,
+      cpu_workerd_ms: cpu.workerd - cpuBefore.workerd, cpu_postgres_ms: cpu.postgres - cpuBefore.postgres, cpu_node_ms: cpu.node - cpuBefore.node,
+    });
     console.log(`burst ${repeat + 1}:`, JSON.stringify(bursts.at(-1)));
   }
   results.burst = { rows: BURST, repeats: REPEATS, ...spreads(bursts) };
@@ -118,7 +129,7 @@ try {
 }
 
 const seq = results.insert_to_receipt as ReturnType<typeof spreads<'p50' | 'p95' | 'p99' | 'max'>>;
-const burst = results.burst as ReturnType<typeof spreads<'commit_ms' | 'all_arrived_ms' | 'per_second' | 'lost'>>;
+const burst = results.burst as ReturnType<typeof spreads<'commit_ms' | 'all_arrived_ms' | 'per_second' | 'lost' | 'cpu_workerd_ms' | 'cpu_postgres_ms' | 'cpu_node_ms'>>;
 const auth = results.channel_auth as ReturnType<typeof spreads<'requests_per_second' | 'p50' | 'p99'>>;
 printTable(`Database insert → pusher-js receipt of email.received, ms (min / median / max over ${REPEATS} runs of ${SEQUENTIAL} sequential inserts)`, [
   { p50: seq.p50, p95: seq.p95, p99: seq.p99, max: seq.max },
@@ -126,7 +137,10 @@ printTable(`Database insert → pusher-js receipt of email.received, ms (min / m
 printTable(`Burst of ${BURST} rows in one INSERT (min / median / max over ${REPEATS} bursts)`, [
   { 'commit ms': burst.commit_ms, 'all arrived ms': burst.all_arrived_ms, 'notifications/s': burst.per_second, lost: burst.lost },
 ]);
+printTable("Where the burst's time goes: CPU ms used during one burst (min / median / max)", [
+  { workerd: burst.cpu_workerd_ms, postgres: burst.cpu_postgres_ms, 'Node (local Supabase API, pg_net worker, pusher-js)': burst.cpu_node_ms },
+]);
 printTable(`POST /broadcasting/auth, autocannon ${AUTH_CONNECTIONS} connections × ${AUTH_SECONDS} s (min / median / max over ${REPEATS} runs)`, [
   { 'requests/s': auth.requests_per_second, 'p50 ms': auth.p50, 'p99 ms': auth.p99 },
 ]);
-writeResults('pipeline', { ...results, round_note: round(0) });
+writeResults('pipeline', results);

@@ -76,7 +76,7 @@ export async function startWorkerd(options: { vars?: Record<string, string>; por
     compatibilityDate: '2026-11-02',
     compatibilityFlags: ['nodejs_compat'],
     durableObjects: { REALTIME: { className: 'RealtimeServer', useSQLite: true } },
-    bindings: { ...wranglerVars(), ...readDevVars(), PUSHER_PORT: String(port), LOG_LEVEL: 'error', REALTIME_MAX_CONNECTIONS: '20000', ...options.vars },
+    bindings: { ...wranglerVars(), ...readDevVars(), PUSHER_PORT: String(port), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', REALTIME_MAX_CONNECTIONS: '20000', ...options.vars },
   }));
   await mf.ready;
   return { name: 'workerd (Miniflare, no proxy)', port, pids: () => workerdPids(process.pid), stop: () => mf.dispose() };
@@ -121,6 +121,32 @@ export function fileDescriptors(pids: number[]): { open: number; limit: number }
     }
   }
   return { open, limit };
+}
+
+/** Processes started by this one whose command name is `name` (e.g. postgres). */
+export function childProcessesNamed(name: string): number[] {
+  return descendantsOf(process.pid).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === name;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** CPU time (user + system) processes have used so far, in ms, from /proc (clock ticks of 10 ms). */
+export function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Gone.
+    }
+  }
+  return ticks * 10;
 }
 
 /** Resident memory (VmRSS) of processes from /proc, in MB. */
