@@ -28,6 +28,12 @@ export interface CachedEvent {
  */
 export class ChannelStore {
   private readonly sql: SqlStorage;
+  /**
+   * Subscribers of channels that published since the object started, mirrored from SQLite (which
+   * stays the truth: loaded on a channel's first publish, updated by every subscribe and
+   * unsubscribe), so a publish does not read a row per subscriber.
+   */
+  private readonly subscribers = new Map<string, Set<string>>();
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
@@ -58,6 +64,7 @@ export class ChannelStore {
       'insert or replace into subscriptions (channel, socket_id, user_id, user_info) values (?, ?, ?, ?)',
       channel, socketId, member?.userId ?? null, member?.userInfo ?? null,
     );
+    this.subscribers.get(channel)?.add(socketId);
     return { firstInChannel, firstForUser };
   }
 
@@ -66,6 +73,9 @@ export class ChannelStore {
     const userId = this.memberOf(channel, socketId);
     const removed = this.sql.exec('delete from subscriptions where channel = ? and socket_id = ?', channel, socketId).rowsWritten > 0;
     if (!removed) return { left: false, lastInChannel: false, userGone: null };
+    const mirrored = this.subscribers.get(channel);
+    mirrored?.delete(socketId);
+    if (mirrored?.size === 0) this.subscribers.delete(channel);
     return {
       left: true,
       lastInChannel: !this.occupied(channel),
@@ -78,9 +88,15 @@ export class ChannelStore {
     return this.sql.exec<{ channel: string }>('select channel from subscriptions where socket_id = ?', socketId).toArray().map((row) => row.channel);
   }
 
-  /** Every socket id subscribed to a channel. */
-  subscriberIds(channel: string): string[] {
-    return this.sql.exec<{ socket_id: string }>('select socket_id from subscriptions where channel = ?', channel).toArray().map((row) => row.socket_id);
+  /** Every socket id subscribed to a channel (the fan-out's hot path: from memory after the first call). */
+  subscriberIds(channel: string): ReadonlySet<string> {
+    let ids = this.subscribers.get(channel);
+    if (!ids) {
+      ids = new Set(this.sql.exec<{ socket_id: string }>('select socket_id from subscriptions where channel = ?', channel).toArray().map((row) => row.socket_id));
+      if (ids.size === 0) return ids;
+      this.subscribers.set(channel, ids);
+    }
+    return ids;
   }
 
   /** Every socket id with at least one subscription. */
