@@ -5,12 +5,14 @@
 import type { BroadcastMessage } from './broadcasting/events.ts';
 import { emailModelEvents, type EmailRow } from './broadcasting/model-events.ts';
 import type { DeliveryStore } from './data/emails.ts';
+import { createLogger, type Logger } from './realtime/log.ts';
 import type { WebhookPayload } from './webhooks/payload.ts';
 
 export interface DeliveryDeps {
   store: DeliveryStore;
   publish: (message: BroadcastMessage) => Promise<void>;
   now?: () => Date;
+  log?: Logger;
 }
 
 /** Publishing failed: the change is not delivered (the cron will retry inserts). */
@@ -22,9 +24,7 @@ export type DeliveryResult =
   | { status: 'published'; event: string; recorded: boolean }
   | { status: 'already_delivered' | 'gone'; event: null };
 
-function log(entry: Record<string, unknown>): void {
-  console.log(JSON.stringify(entry));
-}
+const defaultLog = createLogger('info', { component: 'delivery' });
 
 /** Publishes an inserted row's `email.received` and records it; false when publishing failed. */
 async function publishReceived(row: EmailRow, senderName: string, deps: DeliveryDeps): Promise<{ recorded: boolean }> {
@@ -40,7 +40,7 @@ async function publishReceived(row: EmailRow, senderName: string, deps: Delivery
     return { recorded: true };
   } catch (error) {
     // Published but not recorded: the cron will publish it again, and clients de-duplicate by id.
-    log({ level: 'warn', msg: 'delivery not recorded', email_id: row.id, error: String(error) });
+    (deps.log ?? defaultLog).warn('delivery not recorded', { email_id: row.id, error: String(error) });
     return { recorded: false };
   }
 }
@@ -80,23 +80,35 @@ async function publishOrFail(message: BroadcastMessage, id: string, deps: Delive
 
 /**
  * Publishes rows still undelivered `graceSeconds` after insert, oldest first, at most `batch` of
- * them. Stops at the first publishing failure (the broadcaster is likely down); the next run retries.
+ * them, then records them in one write per attempt count (not one per row: a Worker invocation has
+ * a subrequest budget). Stops at the first publishing failure (the broadcaster is likely down); the
+ * next run retries.
  */
 export async function redeliverUndelivered(
   deps: DeliveryDeps & { graceSeconds: number; batch: number },
 ): Promise<{ published: number; failed: number; remaining: boolean }> {
   const now = deps.now ?? (() => new Date());
+  const log = deps.log ?? defaultLog;
   const rows = await deps.store.listUndelivered(new Date(now().getTime() - deps.graceSeconds * 1000), deps.batch);
   const names = await deps.store.senderNames(rows.map((row) => row.sender_id));
-  let published = 0;
+  const published: EmailRow[] = [];
+  let failed = 0;
   for (const row of rows) {
     try {
-      await publishReceived(row, names.get(row.sender_id) ?? '', deps);
-      published++;
+      await deps.publish(emailModelEvents.created(row, names.get(row.sender_id) ?? ''));
+      published.push(row);
     } catch (error) {
-      log({ level: 'error', msg: 'redelivery failed', email_id: row.id, error: String(error) });
-      return { published, failed: 1, remaining: true };
+      log.error('redelivery failed', { email_id: row.id, error: error instanceof Error ? error.message : String(error) });
+      await deps.store.recordAttempt(row, false, now()).catch(() => {});
+      failed = 1;
+      break;
     }
   }
-  return { published, failed: 0, remaining: rows.length === deps.batch };
+  try {
+    await deps.store.recordDeliveries(published, now());
+  } catch (error) {
+    // Published but not recorded: the next run publishes them again, and clients de-duplicate by id.
+    log.warn('deliveries not recorded', { count: published.length, error: String(error) });
+  }
+  return { published: published.length, failed, remaining: failed > 0 || rows.length === deps.batch };
 }

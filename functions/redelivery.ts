@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { serviceClient } from './data/client.ts';
 import { supabaseDeliveryStore } from './data/emails.ts';
 import { redeliverUndelivered } from './delivery.ts';
+import { createLogger } from './realtime/log.ts';
 
 /** What one run did (also written to the log as one JSON line). */
 export interface RedeliveryRun {
@@ -21,6 +22,7 @@ export interface RedeliveryRun {
  * REDELIVERY_BATCH. Never throws: a failed run is logged and the next minute's run tries again.
  */
 export async function redeliver(controller: Pick<ScheduledController, 'cron'>, env: Env): Promise<RedeliveryRun | null> {
+  const log = createLogger(env.LOG_LEVEL, { component: 'redelivery', cron: controller.cron });
   try {
     const config = loadConfig(env);
     const run = await redeliverUndelivered({
@@ -28,13 +30,14 @@ export async function redeliver(controller: Pick<ScheduledController, 'cron'>, e
       publish: (message) => broadcast(env, message),
       graceSeconds: config.redelivery.graceSeconds,
       batch: config.redelivery.batch,
+      log,
     });
-    const level = run.failed > 0 ? 'warn' : run.published > 0 ? 'info' : 'debug';
-    console.log(JSON.stringify({ level, msg: 'redelivery run', cron: controller.cron, ...run }));
+    // An idle minute is only worth a line at debug level.
+    log[run.failed > 0 ? 'warn' : run.published > 0 ? 'info' : 'debug']('redelivery run', { ...run });
     return run;
   } catch (error) {
     const reason = error instanceof ConfigError ? `The server is misconfigured: ${error.message}` : error instanceof Error ? error.message : String(error);
-    console.error(JSON.stringify({ level: 'error', msg: 'redelivery run failed', cron: controller.cron, error: reason }));
+    log.error('redelivery run failed', { error: reason });
     return null;
   }
 }

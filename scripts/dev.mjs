@@ -4,6 +4,8 @@
 // answers, and on Ctrl-C (SIGINT) or SIGTERM stops every process it started.
 // PORT (default 8787) and HOST (default 127.0.0.1) choose where the Worker listens;
 // SUPABASE_API_PORT, SUPABASE_DB_PORT, SUPABASE_DATA_DIR and DATABASE_URL the local Supabase's.
+// wrangler dev never fires Cron Triggers by itself, so this runs the Worker's scheduled handler
+// (redelivery) every CRON_INTERVAL_SECONDS (default 60, like the deployed `* * * * *`; 0 = never).
 import { spawn } from 'node:child_process';
 import { copyFile, access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +14,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 8787);
 const url = `http://${host}:${port}`;
+const cronIntervalSeconds = Number(process.env.CRON_INTERVAL_SECONDS ?? 60);
 const supabaseUrl = `http://127.0.0.1:${Number(process.env.SUPABASE_API_PORT ?? 54321)}`;
 const children = [];
 let stopping = false;
@@ -103,13 +106,32 @@ if (!(await waitUntilHealthy(`${supabaseUrl}/auth/v1/.well-known/jwks.json`))) {
 }
 start('web build', process.execPath, [`${root}scripts/build-web.mjs`, '--watch']);
 start('worker', process.execPath, [
-  `${root}node_modules/wrangler/bin/wrangler.js`, 'dev', '--ip', host, '--port', String(port), '--show-interactive-dev-session=false',
+  `${root}node_modules/wrangler/bin/wrangler.js`, 'dev', '--ip', host, '--port', String(port), '--show-interactive-dev-session=false', '--test-scheduled',
   // wrangler.toml's SUPABASE_URL names the default port.
   ...(supabaseUrl === 'http://127.0.0.1:54321' ? [] : ['--var', `SUPABASE_URL:${supabaseUrl}`]),
 ]);
 
+/** Fires the scheduled handler as the deployed cron would, through wrangler's --test-scheduled route. */
+function runCronTriggerPeriodically() {
+  let announced = false;
+  const timer = setInterval(async () => {
+    try {
+      const response = await fetch(`${url}/__scheduled?cron=${encodeURIComponent('* * * * *')}`);
+      if (!response.ok) log(`the Cron Trigger answered ${response.status}`);
+      else if (!announced) {
+        announced = true;
+        log(`the Cron Trigger (redelivery) runs every ${cronIntervalSeconds} s`);
+      }
+    } catch (error) {
+      if (!stopping) log(`the Cron Trigger could not run: ${error.message}`);
+    }
+  }, cronIntervalSeconds * 1000);
+  timer.unref();
+}
+
 if (await waitUntilHealthy()) {
   log(`Tidings is running at ${url} (Ctrl-C to stop)`);
+  if (cronIntervalSeconds > 0) runCronTriggerPeriodically();
 } else if (!stopping) {
   log(`the Worker did not answer ${url}/healthz within 60 s`);
   await stop(1);

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { serviceClient } from '../data/client.ts';
 import { findProfile, type Profile } from '../data/profiles.ts';
 import type { AppEnv, AuthUser } from '../env.ts';
+import { createLogger } from '../realtime/log.ts';
 import { InvalidTokenError, verifyAccessToken } from './jwt.ts';
 
 /** Validates the bindings once per request (cached); a misconfiguration answers 500 with the fix. */
@@ -13,7 +14,7 @@ export const withConfig = createMiddleware<AppEnv>(async (c, next) => {
     c.set('config', loadConfig(c.env));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(JSON.stringify({ level: 'error', msg: 'configuration error', error: error.message }));
+    createLogger(c.env.LOG_LEVEL, { component: 'config' }).error('configuration error', { error: error.message });
     throw new HTTPException(500, { message: `The server is misconfigured: ${error.message}`, cause: error });
   }
   await next();

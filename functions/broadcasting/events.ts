@@ -3,6 +3,8 @@
  * them and the web client (web/) subscribes with them, so names and payloads cannot drift.
  *
  * This module must stay browser-safe: it imports zod and nothing from the Worker or the platform.
+ * It uses `zod/mini`, whose functions tree-shake: about 14 KB in the browser bundle instead of
+ * about 450 KB for `import { z } from 'zod'`.
  *
  * @example
  * // Worker
@@ -12,7 +14,7 @@
  *   const email = EmailReceived.schema.parse(data);
  * });
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /** Pusher refuses event data over 10 KB; our summaries stay far below it. */
 export const MAX_EVENT_DATA_BYTES = 10 * 1024;
@@ -25,7 +27,7 @@ export interface EventDefinition<Name extends string, Payload, Target> {
   /** The wire name (`broadcastAs`); Laravel Echo listens for it with a leading dot: `.email.received`. */
   readonly name: Name;
   /** The payload schema; `schema.parse(data)` on the client gives a typed payload. */
-  readonly schema: z.ZodType<Payload>;
+  readonly schema: z.ZodMiniType<Payload>;
   /** The channel the event goes to (`broadcastOn`), full Pusher name with its prefix. */
   channel(target: Target): string;
   /** Builds a validated message for `target`; throws when the payload breaks the schema or the size limit. */
@@ -40,14 +42,14 @@ export interface BroadcastMessage<Payload = unknown> {
 }
 
 /** Defines an event; see the examples at the top of this module. */
-export function defineEvent<Name extends string, Schema extends z.ZodType, Target>(definition: {
+export function defineEvent<Name extends string, Schema extends z.ZodMiniType, Target>(definition: {
   name: Name;
   schema: Schema;
   channel: (target: Target) => string;
 }): EventDefinition<Name, z.output<Schema>, Target> {
   const event: EventDefinition<Name, z.output<Schema>, Target> = {
     name: definition.name,
-    schema: definition.schema as z.ZodType<z.output<Schema>>,
+    schema: definition.schema as z.ZodMiniType<z.output<Schema>>,
     channel: definition.channel,
     to(target, payload) {
       const data = definition.schema.parse(payload) as z.output<Schema>;
@@ -64,7 +66,7 @@ export function defineEvent<Name extends string, Schema extends z.ZodType, Targe
 /** Database ids: any 8-4-4-4-12 hex id (seeds often use non-v4 ids such as 00000000-...-0001). */
 const id = z.guid();
 /** Timestamps as Postgres/PostgREST print them (`2026-11-28T02:01:15.123456+00:00`); kept verbatim. */
-const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'Invalid timestamp' });
+const timestamp = z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value)), { message: 'Invalid timestamp' }));
 
 /** Who an email event is for: the recipient's private channel. */
 export interface EmailTarget {
@@ -86,9 +88,9 @@ export const EmailReceived = defineEvent({
   schema: z.object({
     id,
     sender_id: id,
-    sender_name: z.string().max(200),
-    subject: z.string().min(1).max(200),
-    preview: z.string().max(PREVIEW_LENGTH + 1),
+    sender_name: z.string().check(z.maxLength(200)),
+    subject: z.string().check(z.minLength(1), z.maxLength(200)),
+    preview: z.string().check(z.maxLength(PREVIEW_LENGTH + 1)),
     created_at: timestamp,
   }),
 });
@@ -97,7 +99,7 @@ export const EmailReceived = defineEvent({
 export const EmailUpdated = defineEvent({
   name: 'email.updated',
   channel: (email: EmailTarget) => userChannel(email.recipient_id),
-  schema: z.object({ id, read_at: timestamp.nullable() }),
+  schema: z.object({ id, read_at: z.nullable(timestamp) }),
 });
 
 /** An email was deleted. */

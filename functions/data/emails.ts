@@ -95,6 +95,8 @@ export interface DeliveryStore {
   listUndelivered(createdBefore: Date, limit: number): Promise<EmailRow[]>;
   /** Counts an attempt; sets `delivered_at` when it succeeded (and it was not set yet). */
   recordAttempt(row: EmailRow, delivered: boolean, now: Date): Promise<void>;
+  /** Records a successful attempt for each row, in as few writes as possible. */
+  recordDeliveries(rows: EmailRow[], now: Date): Promise<void>;
 }
 
 /** The {@link DeliveryStore} on Supabase. */
@@ -132,6 +134,20 @@ export function supabaseDeliveryStore(db: SupabaseClient): DeliveryStore {
       const attempts = (row.delivery_attempts ?? 0) + 1;
       const update = delivered ? { delivery_attempts: attempts, delivered_at: now.toISOString() } : { delivery_attempts: attempts };
       unwrap(await db.from('emails').update(update).eq('id', row.id).select('id').returns<unknown[]>(), 'recording a delivery');
+    },
+    async recordDeliveries(rows, now) {
+      // One PATCH per distinct attempt count (usually one): the new count is the same for the group.
+      const byAttempts = new Map<number, string[]>();
+      for (const row of rows) {
+        const attempts = row.delivery_attempts ?? 0;
+        byAttempts.set(attempts, [...(byAttempts.get(attempts) ?? []), row.id]);
+      }
+      for (const [attempts, ids] of byAttempts) {
+        unwrap(
+          await db.from('emails').update({ delivery_attempts: attempts + 1, delivered_at: now.toISOString() }).in('id', ids).select('id').returns<unknown[]>(),
+          'recording deliveries',
+        );
+      }
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { requireUser, withConfig } from '../auth/middleware.ts';
@@ -35,8 +36,15 @@ async function readBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Pro
   return result.data;
 }
 
+/** A socket id and a channel name need a few hundred bytes. */
+const MAX_BODY_BYTES = 8 * 1024;
+
 export const broadcasting = new Hono<AppEnv>()
-  .use(withConfig, requireUser)
+  .use(
+    withConfig,
+    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HTTPException(413, { message: `The request body is over ${MAX_BODY_BYTES} bytes` }); } }),
+    requireUser,
+  )
   .post('/auth', async (c) => {
     const { socket_id, channel_name } = await readBody(c, z.object({ socket_id: socketId, channel_name: channelName }));
     const user = c.get('user');

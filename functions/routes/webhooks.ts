@@ -4,6 +4,7 @@
  * delivery, and answers 2xx only once the event was published.
  */
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { withConfig } from '../auth/middleware.ts';
 import { broadcast } from '../broadcasting/broadcast.ts';
@@ -11,6 +12,7 @@ import { serviceClient } from '../data/client.ts';
 import { supabaseDeliveryStore } from '../data/emails.ts';
 import { deliverChange, PublishFailed } from '../delivery.ts';
 import type { AppEnv } from '../env.ts';
+import { createLogger } from '../realtime/log.ts';
 import { validationError } from '../validation.ts';
 import { webhookPayload } from '../webhooks/payload.ts';
 import { verifyWebhookSignature, WebhookRefused } from '../webhooks/signature.ts';
@@ -18,9 +20,11 @@ import { verifyWebhookSignature, WebhookRefused } from '../webhooks/signature.ts
 /** The trigger sends one row; anything much larger is not ours. */
 const MAX_BODY_BYTES = 256 * 1024;
 
-export const webhooks = new Hono<AppEnv>().use(withConfig).post('/db', async (c) => {
+export const webhooks = new Hono<AppEnv>().use(
+  withConfig,
+  bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HTTPException(413, { message: `The webhook body is over ${MAX_BODY_BYTES} bytes` }); } }),
+).post('/db', async (c) => {
   const rawBody = await c.req.text();
-  if (rawBody.length > MAX_BODY_BYTES) throw new HTTPException(413, { message: `The webhook body is over ${MAX_BODY_BYTES} bytes` });
   try {
     await verifyWebhookSignature(
       c.get('config').webhookSecret,
@@ -39,15 +43,17 @@ export const webhooks = new Hono<AppEnv>().use(withConfig).post('/db', async (c)
   }
   const parsed = webhookPayload.safeParse(json);
   if (!parsed.success) throw validationError(parsed.error, 'webhook payload');
+  const log = createLogger(c.env.LOG_LEVEL, { component: 'webhooks' });
   try {
     const result = await deliverChange(parsed.data, {
       store: supabaseDeliveryStore(serviceClient(c.get('config'))),
       publish: (message) => broadcast(c.env, message),
+      log,
     });
     return c.json(result, 200);
   } catch (error) {
     if (error instanceof PublishFailed) {
-      console.error(JSON.stringify({ level: 'error', msg: 'webhook publish failed', error: error.message }));
+      log.error('webhook publish failed', { error: error.message });
       throw new HTTPException(502, { message: error.message });
     }
     throw error;

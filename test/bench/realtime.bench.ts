@@ -27,7 +27,7 @@ interface Driver {
   trigger: (channel: string, i: number) => Promise<void>;
   /** A subscriber on `channel` calling back with each event's round. */
   subscriber: (channel: string, onEvent: (i: number) => void) => Promise<() => void>;
-  /** The WebSocket URL and channel fan-out sockets subscribe to (channel null: no protocol). */
+  /** The channel fan-out sockets subscribe to; null: none, the baseline has no protocol. */
   fanOutChannel: string | null;
 }
 

@@ -33,7 +33,7 @@ describe('npm run dev', () => {
     if (supabaseDir) await rm(supabaseDir, { recursive: true, force: true });
   });
 
-  it('serves the Worker, the web client and the local Supabase, and stops everything on Ctrl-C', async () => {
+  it('serves the Worker, the web client and the local Supabase, runs the Cron Trigger, and stops everything on Ctrl-C', async () => {
     const port = await freePort();
     // The local Supabase on free ports with its own data, so parallel runs do not collide.
     const [supabaseApiPort, supabaseDbPort] = [await freePort(), await freePort()];
@@ -43,9 +43,11 @@ describe('npm run dev', () => {
       cwd: root,
       env: {
         ...process.env, PORT: String(port), SUPABASE_API_PORT: String(supabaseApiPort), SUPABASE_DB_PORT: String(supabaseDbPort),
-        SUPABASE_DATA_DIR: join(supabaseDir, 'db'),
+        SUPABASE_DATA_DIR: join(supabaseDir, 'db'), CRON_INTERVAL_SECONDS: '1',
       },
     });
+    let output = '';
+    dev.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const line = await waitForOutput(dev, /Tidings is running at (\S+)/, 90_000);
     const url = line.replace('Tidings is running at ', '');
     expect(url).toBe(`http://127.0.0.1:${port}`);
@@ -57,6 +59,8 @@ describe('npm run dev', () => {
     expect(await page.text()).toContain('<title>Tidings</title>');
     const jwks = await fetch(`http://127.0.0.1:${supabaseApiPort}/auth/v1/.well-known/jwks.json`);
     expect(jwks.status).toBe(200);
+    // wrangler dev never fires Cron Triggers; the supervisor runs the redelivery handler itself.
+    await expect.poll(() => output, { timeout: 15_000 }).toMatch(/the Cron Trigger \(redelivery\) runs every 1 s/);
 
     const started = descendantsOf(dev.pid!);
     expect(started.length).toBeGreaterThan(0);

@@ -17,4 +17,13 @@ describe('functions/broadcasting/events.ts', () => {
     expect(inputs.filter((path) => /^(node:|cloudflare:)/.test(path) || path.includes('functions/') && !path.endsWith('events.ts'))).toEqual([]);
     expect(result.outputFiles[0]!.text).toContain('email.received');
   });
+
+  it('stays small in the browser bundle (zod/mini, not the whole of zod)', async () => {
+    const result = await build({
+      entryPoints: [fileURLToPath(new URL('../../functions/broadcasting/events.ts', import.meta.url))],
+      bundle: true, minify: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent',
+    });
+    // About 17 KB with zod/mini; `import { z } from 'zod'` would make it about 450 KB.
+    expect(result.outputFiles[0]!.contents.byteLength).toBeLessThan(40_000);
+  });
 });

@@ -66,6 +66,10 @@ describe('the Worker under wrangler dev', () => {
     expect(response.status).toBe(200);
     const deadline = Date.now() + 10_000;
     while (!worker.output().includes('redelivery run') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(worker.output()).toMatch(/"msg":"redelivery run failed","cron":"\* \* \* \* \*","error":"The database cannot be reached/);
+    const line = worker.output().split('\n').find((l) => l.includes('"msg":"redelivery run failed"'));
+    // wrangler prefixes error lines with a coloured "[ERROR]" and appends a colour reset.
+    expect(JSON.parse(line!.slice(line!.indexOf('{'), line!.lastIndexOf('}') + 1))).toMatchObject({
+      level: 'error', component: 'redelivery', cron: '* * * * *', error: expect.stringMatching(/^The database cannot be reached/),
+    });
   });
 });

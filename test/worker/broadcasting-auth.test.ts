@@ -61,6 +61,11 @@ describe('POST /broadcasting/auth', () => {
     expect((await json(response)).error).toBe('Invalid request body: channel_name: channel_name is required');
   });
 
+  it('answers 413 for an oversized body', async () => {
+    const response = await call('/broadcasting/auth', formPost(await adaToken(), { socket_id: '1.2', channel_name: 'x'.repeat(10_000) }));
+    expect(response.status).toBe(413);
+  });
+
   it('answers 400 for a body that is neither a form nor JSON', async () => {
     const response = await call('/broadcasting/auth', {
       method: 'POST',

@@ -90,6 +90,11 @@ describe('POST /webhooks/db', () => {
     expect((await post(rotated)).status).toBe(200);
   });
 
+  it('answers 413 for a body far larger than any row', async () => {
+    const result = await post(await signedWebhook(payload('DELETE', null, emailRow({ body: 'x'.repeat(300 * 1024) }))));
+    expect(result).toEqual({ status: 413, body: { error: 'The webhook body is over 262144 bytes' } });
+  });
+
   it('answers 400 for a signed body that is not JSON', async () => {
     expect(await post(await signedWebhook('{"type":'))).toEqual({ status: 400, body: { error: 'The webhook body is not JSON' } });
   });

@@ -31,6 +31,14 @@ export class MemoryDeliveryStore implements DeliveryStore {
       .map((row) => ({ ...row }));
   }
 
+  /** How many times recordDeliveries was called (the cron should call it once per run). */
+  deliveryWrites = 0;
+
+  async recordDeliveries(rows: EmailRow[], now: Date): Promise<void> {
+    this.deliveryWrites++;
+    for (const row of rows) await this.recordAttempt(row, true, now);
+  }
+
   async recordAttempt(row: EmailRow, delivered: boolean, now: Date): Promise<void> {
     const stored = this.rows.get(row.id);
     if (!stored) return;
