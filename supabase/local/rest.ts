@@ -205,6 +205,7 @@ export class RestApi {
   private async run<T>(role: string, claims: SupabaseClaims, method: string, path: string, work: (client: pg.PoolClient, rollback: () => Promise<void>) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let finished = false;
+    let released = false;
     const rollback = async () => {
       finished = true;
       await client.query('rollback');
@@ -220,7 +221,14 @@ export class RestApi {
         `set_config('request.method', ${literal(method)}, true), set_config('request.path', ${literal(path)}, true)`,
       );
       const result = await work(client, rollback);
-      if (!finished) await client.query('commit');
+      if (!finished && (method === 'GET' || method === 'HEAD')) {
+        // A read's result is final before its commit: answer now and end the transaction behind
+        // the answer, saving every read (the webhook's, before it publishes) a round trip.
+        released = true;
+        void client.query('commit').catch(() => undefined).finally(() => client.release());
+      } else if (!finished) {
+        await client.query('commit');
+      }
       return result;
     } catch (error) {
       if (!finished) await client.query('rollback').catch(() => undefined);
@@ -236,7 +244,7 @@ export class RestApi {
       }
       throw error;
     } finally {
-      client.release();
+      if (!released) client.release();
     }
   }
 
