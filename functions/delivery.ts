@@ -54,11 +54,11 @@ export async function deliverChange(change: WebhookPayload, deps: DeliveryDeps):
   switch (change.type) {
     case 'INSERT': {
       // The payload is a snapshot from insert time; the row's delivery state now is what counts.
-      const row = await deps.store.findEmail(change.record.id);
-      if (!row) return { status: 'gone', event: null };
+      const found = await deps.store.findEmail(change.record.id);
+      if (!found) return { status: 'gone', event: null };
+      const { sender_name, ...row } = found;
       if (row.delivered_at) return { status: 'already_delivered', event: null };
-      const names = await deps.store.senderNames([row.sender_id]);
-      const { recorded } = await publishReceived(row, names.get(row.sender_id) ?? '', deps);
+      const { recorded } = await publishReceived(row, sender_name, deps);
       return { status: 'published', event: 'email.received', recorded };
     }
     case 'UPDATE':

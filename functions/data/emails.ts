@@ -78,8 +78,8 @@ export async function markRead(db: SupabaseClient, recipientId: string, id: stri
  * {@link supabaseDeliveryStore} is the real one.
  */
 export interface DeliveryStore {
-  /** The row as it is now, or null when it was deleted. */
-  findEmail(id: string): Promise<EmailRow | null>;
+  /** The row as it is now with its sender's display name ('' when unknown), or null when it was deleted. */
+  findEmail(id: string): Promise<(EmailRow & { sender_name: string }) | null>;
   /** Display names by profile id. */
   senderNames(ids: string[]): Promise<Map<string, string>>;
   /** Rows never delivered and created before `createdBefore`, oldest first, at most `limit`. */
@@ -94,7 +94,16 @@ export interface DeliveryStore {
 export function supabaseDeliveryStore(db: SupabaseClient): DeliveryStore {
   return {
     async findEmail(id) {
-      return unwrap(await db.from('emails').select(ROW_COLUMNS).eq('id', id).maybeSingle<EmailRow>(), 'reading an email');
+      // One request with the sender embedded: the webhook publishes only after this read, so each
+      // round trip here is latency every notification pays.
+      const found = unwrap(
+        await db.from('emails').select(`${ROW_COLUMNS},sender:profiles!sender_id(display_name)`).eq('id', id)
+          .maybeSingle<EmailRow & { sender: { display_name: string } | null }>(),
+        'reading an email',
+      );
+      if (!found) return null;
+      const { sender, ...row } = found;
+      return { ...row, sender_name: sender?.display_name ?? '' };
     },
     senderNames: (ids) => displayNames(db, ids),
     async listUndelivered(createdBefore, limit) {

@@ -28,6 +28,12 @@ export interface CachedEvent {
  */
 export class ChannelStore {
   private readonly sql: SqlStorage;
+  /**
+   * Subscribers of channels that published since the object started, mirrored from SQLite (which
+   * stays the truth: loaded on a channel's first publish, updated by every subscribe and
+   * unsubscribe), so a publish does not read a row per subscriber.
+   */
+  private readonly subscribers = new Map<string, Set<string>>();
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
@@ -52,12 +58,13 @@ export class ChannelStore {
 
   /** Records a subscription; tells whether it is the channel's first socket and the user's first socket in it. */
   subscribe(channel: string, socketId: string, member: Member | null): { firstInChannel: boolean; firstForUser: boolean } {
-    const firstInChannel = this.subscriptionCount(channel) === 0;
+    const firstInChannel = !this.occupied(channel);
     const firstForUser = member !== null && !this.hasUser(channel, member.userId);
     this.sql.exec(
       'insert or replace into subscriptions (channel, socket_id, user_id, user_info) values (?, ?, ?, ?)',
       channel, socketId, member?.userId ?? null, member?.userInfo ?? null,
     );
+    this.subscribers.get(channel)?.add(socketId);
     return { firstInChannel, firstForUser };
   }
 
@@ -66,9 +73,12 @@ export class ChannelStore {
     const userId = this.memberOf(channel, socketId);
     const removed = this.sql.exec('delete from subscriptions where channel = ? and socket_id = ?', channel, socketId).rowsWritten > 0;
     if (!removed) return { left: false, lastInChannel: false, userGone: null };
+    const mirrored = this.subscribers.get(channel);
+    mirrored?.delete(socketId);
+    if (mirrored?.size === 0) this.subscribers.delete(channel);
     return {
       left: true,
-      lastInChannel: this.subscriptionCount(channel) === 0,
+      lastInChannel: !this.occupied(channel),
       userGone: userId !== null && !this.hasUser(channel, userId) ? userId : null,
     };
   }
@@ -78,14 +88,25 @@ export class ChannelStore {
     return this.sql.exec<{ channel: string }>('select channel from subscriptions where socket_id = ?', socketId).toArray().map((row) => row.channel);
   }
 
-  /** Every socket id subscribed to a channel. */
-  subscriberIds(channel: string): string[] {
-    return this.sql.exec<{ socket_id: string }>('select socket_id from subscriptions where channel = ?', channel).toArray().map((row) => row.socket_id);
+  /** Every socket id subscribed to a channel (the fan-out's hot path: from memory after the first call). */
+  subscriberIds(channel: string): ReadonlySet<string> {
+    let ids = this.subscribers.get(channel);
+    if (!ids) {
+      ids = new Set(this.sql.exec<{ socket_id: string }>('select socket_id from subscriptions where channel = ?', channel).toArray().map((row) => row.socket_id));
+      if (ids.size === 0) return ids;
+      this.subscribers.set(channel, ids);
+    }
+    return ids;
   }
 
   /** Every socket id with at least one subscription. */
   allSubscriberIds(): string[] {
     return this.sql.exec<{ socket_id: string }>('select distinct socket_id from subscriptions').toArray().map((row) => row.socket_id);
+  }
+
+  /** Whether a channel has any subscriber: one index probe, where counting would visit every row (every join and leave asks). */
+  occupied(channel: string): boolean {
+    return this.sql.exec('select 1 from subscriptions where channel = ? limit 1', channel).toArray().length > 0;
   }
 
   /** Sockets subscribed to a channel. */

@@ -56,6 +56,8 @@ export class RealtimeServer extends DurableObject<Env> {
   private readonly connections = new Map<string, Connection>();
   private readonly log: Logger;
   private resolvedApp: RealtimeApp | undefined;
+  /** The alarm as last set or read (null: none); undefined until known. Saves a storage read per connect and subscribe. */
+  private alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -131,6 +133,7 @@ export class RealtimeServer extends DurableObject<Env> {
 
   /** Pings idle clients, closes silent ones (4201), and sends due webhooks; then sets the next alarm. */
   override async alarm(): Promise<void> {
+    this.alarmAt = null;
     const now = Date.now();
     this.checkActivity(now);
     await this.webhooks.deliverDue(this.app(), now, this.log);
@@ -542,8 +545,12 @@ export class RealtimeServer extends DurableObject<Env> {
     const due = candidates.filter((time): time is number => time !== null);
     if (due.length === 0) return;
     const next = Math.min(...due);
-    const current = replace ? null : await this.ctx.storage.getAlarm();
-    if (current === null || next < current) await this.ctx.storage.setAlarm(next);
+    if (!replace && this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    const current = replace ? null : this.alarmAt;
+    if (current === null || current === undefined || next < current) {
+      this.alarmAt = next;
+      await this.ctx.storage.setAlarm(next);
+    }
   }
 }
 

@@ -205,20 +205,30 @@ export class RestApi {
   private async run<T>(role: string, claims: SupabaseClaims, method: string, path: string, work: (client: pg.PoolClient, rollback: () => Promise<void>) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let finished = false;
+    let released = false;
     const rollback = async () => {
       finished = true;
       await client.query('rollback');
     };
     try {
-      await client.query('begin');
-      // The role name is one of API_ROLES (checked above), never caller text.
-      await client.query(`set local role ${quote(role)}`);
+      // One round trip for the transaction's setup (a multi-statement simple query), as every
+      // request pays it. The role name is one of API_ROLES (checked above), never caller text;
+      // the other values are escaped as literals.
+      const literal = (value: string) => client.escapeLiteral(value);
       await client.query(
-        `select set_config('request.jwt.claims', $1, true), set_config('request.method', $2, true), set_config('request.path', $3, true)`,
-        [JSON.stringify(claims), method, path],
+        `begin; set local role ${quote(role)}; ` +
+        `select set_config('request.jwt.claims', ${literal(JSON.stringify(claims))}, true), ` +
+        `set_config('request.method', ${literal(method)}, true), set_config('request.path', ${literal(path)}, true)`,
       );
       const result = await work(client, rollback);
-      if (!finished) await client.query('commit');
+      if (!finished && (method === 'GET' || method === 'HEAD')) {
+        // A read's result is final before its commit: answer now and end the transaction behind
+        // the answer, saving every read (the webhook's, before it publishes) a round trip.
+        released = true;
+        void client.query('commit').catch(() => undefined).finally(() => client.release());
+      } else if (!finished) {
+        await client.query('commit');
+      }
       return result;
     } catch (error) {
       if (!finished) await client.query('rollback').catch(() => undefined);
@@ -234,7 +244,7 @@ export class RestApi {
       }
       throw error;
     } finally {
-      client.release();
+      if (!released) client.release();
     }
   }
 

@@ -1,9 +1,11 @@
-// Insert → webhook latency of the local Supabase's pg_net worker, and burst throughput.
+// Insert → webhook latency of the local Supabase's pg_net worker alone (a Node receiver stands in for the
+// Worker), and burst throughput: the first hop of the pipeline bench, on its own. Not run by `npm run bench`.
 //   node test/bench/webhook-latency.ts [inserts=500] [burst=1000]
 // Each single-row insert commits on a plain pg connection; latency is from commit returning to the
 // receiver (a Node HTTP server, as the Worker would be) getting the POST.
 import pg from 'pg';
 import { seedUsers, startTestSupabase, startWebhookReceiver } from '../support/local-supabase.ts';
+import { percentile } from './support/stats.ts';
 
 const inserts = Number(process.argv[2] ?? 500);
 const burst = Number(process.argv[3] ?? 1000);
@@ -12,7 +14,6 @@ const supabase = await startTestSupabase({ webhookUrl: receiver.url, webhookSecr
 const db = new pg.Client({ connectionString: supabase.databaseUrl });
 await db.connect();
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 try {
   const latencies: number[] = [];
   for (let i = 0; i < inserts; i++) {
@@ -22,8 +23,7 @@ try {
     while (receiver.received.length === before) await new Promise((resolve) => setImmediate(resolve));
     latencies.push(performance.now() - committed);
   }
-  latencies.sort((a, b) => a - b);
-  console.log(`insert → webhook, ${inserts} sequential inserts: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms`);
+  console.log(`insert → webhook, ${inserts} sequential inserts: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
 
   receiver.received.length = 0;
   const started = performance.now();

@@ -14,9 +14,9 @@ export class MemoryDeliveryStore implements DeliveryStore {
     return this;
   }
 
-  async findEmail(id: string): Promise<EmailRow | null> {
+  async findEmail(id: string): Promise<(EmailRow & { sender_name: string }) | null> {
     const row = this.rows.get(id);
-    return row ? { ...row } : null;
+    return row ? { ...row, sender_name: this.names.get(row.sender_id) ?? '' } : null;
   }
 
   async senderNames(ids: string[]): Promise<Map<string, string>> {
