@@ -18,6 +18,10 @@ export const MAX_RECIPIENTS = 100;
 export const MAX_SUBJECT = 200;
 export const MAX_BODY = 20_000;
 
+/** Postgres `text` cannot hold U+0000: without this check such text fails in the insert, as a 500. */
+const hasNoNul = (value: string) => !value.includes('\u0000');
+const nulMessage = (field: string) => `${field} must not contain the NUL character (\\u0000), which the database cannot store`;
+
 const newEmail = z.object({
   recipient_ids: z
     .array(z.guid({ error: 'each recipient id must be a UUID' }), { error: 'recipient_ids must be an array of user ids' })
@@ -28,8 +32,12 @@ const newEmail = z.object({
     .string({ error: 'subject must be text' })
     .trim()
     .min(1, { error: 'subject must not be empty' })
-    .max(MAX_SUBJECT, { error: `subject must be at most ${MAX_SUBJECT} characters` }),
-  body: z.string({ error: 'body must be text' }).max(MAX_BODY, { error: `body must be at most ${MAX_BODY} characters` }),
+    .max(MAX_SUBJECT, { error: `subject must be at most ${MAX_SUBJECT} characters` })
+    .refine(hasNoNul, { error: nulMessage('subject') }),
+  body: z
+    .string({ error: 'body must be text' })
+    .max(MAX_BODY, { error: `body must be at most ${MAX_BODY} characters` })
+    .refine(hasNoNul, { error: nulMessage('body') }),
 });
 
 const cursor = z.iso.datetime({ offset: true, error: 'use an ISO 8601 timestamp such as 2026-11-28T02:01:15.123Z' });

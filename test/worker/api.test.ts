@@ -81,6 +81,9 @@ describe('POST /api/emails validation', () => {
     ['a 201-character subject', { ...valid, subject: 's'.repeat(201) }, 'subject', 'subject must be at most 200 characters'],
     ['a missing subject', { recipient_ids: [grace], body: 'x' }, 'subject', 'subject must be text'],
     ['a 20,001-character body', { ...valid, body: 'b'.repeat(20_001) }, 'body', 'body must be at most 20000 characters'],
+    // Postgres text cannot store U+0000: the insert would fail with 22P05 and answer 500.
+    ['a NUL character in the subject', { ...valid, subject: 'Hi\u0000there' }, 'subject', 'subject must not contain the NUL character (\\u0000), which the database cannot store'],
+    ['a NUL character in the body', { ...valid, body: 'x\u0000' }, 'body', 'body must not contain the NUL character (\\u0000), which the database cannot store'],
   ])('answers 400 naming the field for %s', async (_case, body, path, message) => {
     const result = await send(body);
     expect(result.status).toBe(400);
