@@ -28,13 +28,24 @@ export async function withSenderNames(db: SupabaseClient, rows: EmailRow[]): Pro
   }));
 }
 
-/** Inserts one email per recipient in a single statement, so either all are written or none. */
+/** A sender or recipient of an insert has no profile (a foreign key violation), so nothing was written. */
+export class MissingProfileError extends Error {
+  override name = 'MissingProfileError';
+}
+
+/**
+ * Inserts one email per recipient in a single statement, so either all are written or none.
+ * @throws MissingProfileError when a sender or recipient has no profile (foreign key violation).
+ */
 export async function insertEmails(
   db: SupabaseClient,
   email: { senderId: string; recipientIds: string[]; subject: string; body: string },
 ): Promise<EmailRow[]> {
   const rows = email.recipientIds.map((recipient_id) => ({ sender_id: email.senderId, recipient_id, subject: email.subject, body: email.body }));
-  return unwrap(await db.from('emails').insert(rows).select(ROW_COLUMNS).returns<EmailRow[]>(), 'inserting emails');
+  const result = await db.from('emails').insert(rows).select(ROW_COLUMNS).returns<EmailRow[]>();
+  // 23503 foreign_key_violation: an unknown id, or a profile deleted while the insert ran.
+  if (result.error?.code === '23503') throw new MissingProfileError(result.error.message, { cause: result.error });
+  return unwrap(result, 'inserting emails');
 }
 
 /** A recipient's inbox, newest first, optionally only newer than `after` / older than `before`. */

@@ -8,7 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { requireAdmin, requireUser, withConfig } from '../auth/middleware.ts';
 import { serviceClient } from '../data/client.ts';
-import { insertEmails, listInbox, markRead, withSenderNames } from '../data/emails.ts';
+import { insertEmails, listInbox, markRead, MissingProfileError, withSenderNames } from '../data/emails.ts';
 import { existingProfileIds } from '../data/profiles.ts';
 import type { AppEnv } from '../env.ts';
 import { validate } from '../validation.ts';
@@ -40,6 +40,16 @@ const newEmail = z.object({
     .refine(hasNoNul, { error: nulMessage('body') }),
 });
 
+/**
+ * 422 naming each unknown recipient (deleted since the admin's form listed them), with `issues` on
+ * `recipient_ids` as a validation failure has, so the form shows it next to the recipient picker.
+ */
+function unknownRecipientsError(unknown: string[]): HTTPException {
+  const message = `Unknown recipient(s): ${unknown.join(', ')}`;
+  const issues = unknown.map((id) => ({ path: 'recipient_ids', message: `No user has the id ${id} (any more).` }));
+  return new HTTPException(422, { message, res: Response.json({ error: message, issues }, { status: 422 }) });
+}
+
 const cursor = z.iso.datetime({ offset: true, error: 'use an ISO 8601 timestamp such as 2026-11-28T02:01:15.123Z' });
 const inboxQuery = z.object({
   after: cursor.optional(),
@@ -58,17 +68,18 @@ export const emails = new Hono<AppEnv>()
     async (c) => {
       const { recipient_ids, subject, body } = c.req.valid('json');
       const db = serviceClient(c.get('config'));
-      const known = await existingProfileIds(db, recipient_ids);
-      const unknown = recipient_ids.filter((id) => !known.has(id));
-      if (unknown.length > 0) {
-        // Someone deleted since the admin's form listed them: name the field, as a validation
-        // failure does, so the form can show it next to the recipient picker.
-        const message = `Unknown recipient(s): ${unknown.join(', ')}`;
-        const issues = unknown.map((id) => ({ path: 'recipient_ids', message: `No user has the id ${id} (any more).` }));
-        throw new HTTPException(422, { message, res: Response.json({ error: message, issues }, { status: 422 }) });
+      let rows;
+      try {
+        rows = await insertEmails(db, { senderId: c.get('profile').id, recipientIds: recipient_ids, subject, body });
+      } catch (error) {
+        if (!(error instanceof MissingProfileError)) throw error;
+        // One statement, so nothing was written. Checking after the fact, not before, costs the
+        // usual send no extra query and also covers a recipient deleted while the insert ran.
+        const known = await existingProfileIds(db, recipient_ids);
+        const unknown = recipient_ids.filter((id) => !known.has(id));
+        if (unknown.length > 0) throw unknownRecipientsError(unknown);
+        throw new HTTPException(409, { message: 'Your profile was removed while sending; nothing was sent', cause: error });
       }
-      const sender = c.get('profile');
-      const rows = await insertEmails(db, { senderId: sender.id, recipientIds: recipient_ids, subject, body });
       return c.json({ emails: await withSenderNames(db, rows) }, 201);
     },
   )
