@@ -96,6 +96,16 @@ describe('POST /api/emails validation', () => {
     expect(result.status).toBe(400);
   });
 
+  it('answers 415 naming the media type for a JSON body sent as a form', async () => {
+    const response = await call('/api/emails', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(await bearer()) },
+      body: JSON.stringify(valid),
+    });
+    expect(response.status).toBe(415);
+    expect(await response.json()).toEqual({ error: `Send the request body as JSON with "Content-Type: application/json", not 'application/x-www-form-urlencoded'` });
+  });
+
   it('answers 413 for a body over 128 KB', async () => {
     const result = await send({ ...valid, body: 'b'.repeat(200_000) });
     expect(result).toEqual({ status: 413, body: { error: 'The request body is over 128 KB' } });
