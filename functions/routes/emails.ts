@@ -51,11 +51,15 @@ function unknownRecipientsError(unknown: string[]): HTTPException {
 }
 
 const cursor = z.iso.datetime({ offset: true, error: 'use an ISO 8601 timestamp such as 2026-11-28T02:01:15.123Z' });
-const inboxQuery = z.object({
-  after: cursor.optional(),
-  before: cursor.optional(),
-  limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1).max(100).default(50),
-});
+const inboxQuery = z
+  .object({
+    after: cursor.optional(),
+    before: cursor.optional(),
+    // The id of the last email of the previous page: continues below it when others share its created_at.
+    before_id: z.guid({ error: 'before_id must be an email id (a UUID)' }).optional(),
+    limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1).max(100).default(50),
+  })
+  .refine((query) => !query.before_id || query.before, { error: 'before_id needs before (the created_at of that email)', path: ['before_id'] });
 
 export const emails = new Hono<AppEnv>()
   .use(withConfig, requireUser)
@@ -84,9 +88,9 @@ export const emails = new Hono<AppEnv>()
     },
   )
   .get('/', validate('query', inboxQuery), async (c) => {
-    const { after, before, limit } = c.req.valid('query');
+    const { after, before, before_id, limit } = c.req.valid('query');
     const db = serviceClient(c.get('config'));
-    const rows = await listInbox(db, c.get('user').id, { after, before, limit });
+    const rows = await listInbox(db, c.get('user').id, { after, before, beforeId: before_id, limit });
     return c.json({ emails: await withSenderNames(db, rows) });
   })
   .patch('/:id/read', validate('param', z.object({ id: z.guid({ error: 'the email id must be a UUID' }) })), async (c) => {

@@ -232,4 +232,29 @@ describe('email delivery end to end', () => {
       echo.disconnect();
     }
   });
+  it('pages through emails that share one created_at with before and before_id, each once', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data)
+       values (gen_random_uuid(), 'authenticated', 'authenticated', 'batch@tidings.test', extensions.crypt('password123', extensions.gen_salt('bf')),
+               now(), '{}', '{"display_name":"Batch"}') returning id`,
+    );
+    const reader = rows[0]!.id;
+    // One statement, one transaction: now() gives all 60 the same created_at.
+    await db.query(
+      `insert into public.emails (sender_id, recipient_id, subject, body) select $1, $2, 'Batch ' || n, 'x' from generate_series(1, 60) as n`,
+      [seedUsers.admin.id, reader],
+    );
+    const auth = createClient(supabase.apiUrl, supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
+    const { data, error } = await auth.auth.signInWithPassword({ email: 'batch@tidings.test', password: 'password123' });
+    expect(error).toBeNull();
+    const token = data.session!.access_token;
+    type Page = { emails: Array<{ id: string; created_at: string }> };
+    const first = (await (await api('/api/emails?limit=50', token)).json()) as Page;
+    expect(first.emails).toHaveLength(50);
+    const last = first.emails.at(-1)!;
+    const next = (await (await api(`/api/emails?limit=50&before=${encodeURIComponent(last.created_at)}&before_id=${last.id}`, token)).json()) as Page;
+    const ids = [...first.emails, ...next.emails].map((email) => email.id);
+    expect(new Set(ids).size).toBe(60);
+    expect(ids).toHaveLength(60);
+  });
 });

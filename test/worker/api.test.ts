@@ -130,6 +130,8 @@ describe('GET /api/emails validation', () => {
     ['limit=ten', 'limit'],
     ['after=yesterday', 'after'],
     ['before=2026-11-28', 'before'],
+    ['before=2026-11-28T02:01:15.123Z&before_id=42', 'before_id'],
+    ['before_id=7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01', 'before_id'],
   ])('answers 400 naming the parameter for ?%s', async (query, field) => {
     const response = await call(`/api/emails?${query}`, { headers: await bearer() });
     expect(response.status).toBe(400);
