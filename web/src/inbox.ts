@@ -172,9 +172,12 @@ export function createInbox(api: Api): Inbox {
 
   /** Everything newer than the newest email shown, page by page (newest first, so walk down). */
   async function catchUp(): Promise<void> {
-    const after = mailbox.newest();
+    const newest = mailbox.newest();
     // An empty inbox has no cursor: whatever the newest page holds now arrived after the first load.
-    if (!after) return announceMissed(await loadFirstPage());
+    if (!newest) return announceMissed(await loadFirstPage());
+    // `after` is exclusive, and emails inserted in one transaction share `created_at`: ask from just
+    // before the newest one, so its peers that never arrived come too (the mailbox drops repeats).
+    const after = new Date(Date.parse(newest) - 1).toISOString();
     const added: MailboxEmail[] = [];
     let below: { created_at: string; id: string } | undefined;
     for (;;) {
