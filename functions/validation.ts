@@ -12,8 +12,18 @@ export function validationError(error: { issues: ReadonlyArray<{ path: PropertyK
   return new HTTPException(400, { message, res: Response.json({ error: message, issues }, { status: 400 }) });
 }
 
-/** `zValidator` whose failures go through the app's one error path as a 400 naming the bad field. */
+/** Hono reads a JSON body only under a JSON media type (anything else validates as `{}`). */
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * `zValidator` whose failures go through the app's one error path as a 400 naming the bad field.
+ * A `json` body sent under another Content-Type is a 415 saying so, not a list of missing fields.
+ */
 export const validate = <T extends z.ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) =>
-  zValidator(target, schema, (result) => {
+  zValidator(target, schema, (result, c) => {
+    const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim();
+    if (target === 'json' && !JSON_MEDIA_TYPE.test(mediaType)) {
+      throw new HTTPException(415, { message: `Send the request body as JSON with "Content-Type: application/json", not '${mediaType.slice(0, 100) || 'no Content-Type'}'` });
+    }
     if (!result.success) throw validationError(result.error, target === 'json' ? 'request body' : target === 'query' ? 'query' : target);
   });

@@ -18,6 +18,14 @@ export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
 }
 
+/**
+ * The project's signing keys could not be fetched (Supabase unreachable, or not answering its JWKS):
+ * the token may well be valid, so this is not a 401, which would sign the user out.
+ */
+export class SigningKeysUnavailableError extends Error {
+  override name = 'SigningKeysUnavailableError';
+}
+
 /** A verified caller. */
 export interface VerifiedToken {
   userId: string;
@@ -45,15 +53,22 @@ function reasonFor(error: unknown): string {
   if (error instanceof errors.JWTClaimValidationFailed) return `The access token's "${error.claim}" claim is not accepted`;
   if (error instanceof errors.JOSEAlgNotAllowed) return 'The access token is signed with an algorithm that is not accepted';
   if (error instanceof errors.JWKSNoMatchingKey) return 'The access token is signed with an unknown key';
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JOSEError && error.code === 'ERR_JOSE_GENERIC') {
-    return 'The signing keys could not be fetched from Supabase';
-  }
   return 'The access token is invalid';
+}
+
+/**
+ * Whether verifying against the JWKS failed for want of the keys, not because of the token: jose
+ * lets fetch's own error (connection refused, DNS) through and reports a non-200 or non-JSON answer
+ * as a generic JOSEError.
+ */
+function keysUnavailable(error: unknown): boolean {
+  return error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError) || error.code === 'ERR_JOSE_GENERIC';
 }
 
 /**
  * Verifies `token` and returns the caller.
  * @throws InvalidTokenError with a reason safe to show the caller.
+ * @throws SigningKeysUnavailableError when the project's JWKS cannot be fetched.
  */
 export async function verifyAccessToken(token: string, config: Config): Promise<VerifiedToken> {
   try {
@@ -69,13 +84,21 @@ export async function verifyAccessToken(token: string, config: Config): Promise<
       if (!config.supabase.jwtSecret) throw new InvalidTokenError('HS256 access tokens are not accepted: SUPABASE_JWT_SECRET is not set');
       ({ payload } = await jwtVerify(token, new TextEncoder().encode(config.supabase.jwtSecret), { ...options, algorithms: ['HS256'] }));
     } else if (typeof header.alg === 'string' && ASYMMETRIC_ALGORITHMS.includes(header.alg)) {
-      ({ payload } = await jwtVerify(token, jwksFor(config.supabase.url), { ...options, algorithms: ASYMMETRIC_ALGORITHMS }));
+      try {
+        ({ payload } = await jwtVerify(token, jwksFor(config.supabase.url), { ...options, algorithms: ASYMMETRIC_ALGORITHMS }));
+      } catch (error) {
+        if (keysUnavailable(error)) {
+          throw new SigningKeysUnavailableError('The signing keys could not be fetched from Supabase; try again shortly', { cause: error });
+        }
+        throw error;
+      }
     } else {
       throw new InvalidTokenError(`The access token's algorithm "${String(header.alg)}" is not accepted`);
     }
     if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new InvalidTokenError('The access token has no user id');
     return { userId: payload.sub, email: typeof payload.email === 'string' ? payload.email : undefined, claims: payload };
   } catch (error) {
-    throw error instanceof InvalidTokenError ? error : new InvalidTokenError(reasonFor(error), { cause: error });
+    if (error instanceof InvalidTokenError || error instanceof SigningKeysUnavailableError) throw error;
+    throw new InvalidTokenError(reasonFor(error), { cause: error });
   }
 }

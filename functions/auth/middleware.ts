@@ -6,7 +6,7 @@ import { serviceClient } from '../data/client.ts';
 import { findProfile, type Profile } from '../data/profiles.ts';
 import type { AppEnv, AuthUser } from '../env.ts';
 import { createLogger } from '../realtime/log.ts';
-import { InvalidTokenError, verifyAccessToken } from './jwt.ts';
+import { InvalidTokenError, SigningKeysUnavailableError, verifyAccessToken } from './jwt.ts';
 
 /** Validates the bindings once per request (cached); a misconfiguration answers 500 with the fix. */
 export const withConfig = createMiddleware<AppEnv>(async (c, next) => {
@@ -34,6 +34,7 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
     verified = await verifyAccessToken(bearerToken(c.req.header('Authorization')), config);
   } catch (error) {
     if (error instanceof InvalidTokenError) throw new HTTPException(401, { message: error.message, cause: error });
+    if (error instanceof SigningKeysUnavailableError) throw new HTTPException(503, { message: error.message, cause: error });
     throw error;
   }
   let profile: Promise<Profile | null> | undefined;

@@ -47,6 +47,7 @@ function compile(pattern: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
+/** Who may join which channel, declared like Laravel's `routes/channels.php` (see ../channels.ts). */
 export class ChannelRules {
   readonly #rules: Array<{ pattern: string; regex: RegExp; rule: ChannelRule }> = [];
 

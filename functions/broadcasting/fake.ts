@@ -33,6 +33,7 @@ function describe(broadcasts: RecordedBroadcast[]): string {
   return `broadcast were: ${broadcasts.map((b) => `${b.name} on ${b.channels.join(', ')}`).join('; ')}`;
 }
 
+/** A broadcaster that records instead of sending, with Laravel's `Broadcast::fake()` assertions. */
 export class BroadcastFake implements Broadcaster {
   readonly #broadcasts: RecordedBroadcast[] = [];
 

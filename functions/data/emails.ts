@@ -28,28 +28,51 @@ export async function withSenderNames(db: SupabaseClient, rows: EmailRow[]): Pro
   }));
 }
 
-/** Inserts one email per recipient in a single statement, so either all are written or none. */
+/** A sender or recipient of an insert has no profile (a foreign key violation), so nothing was written. */
+export class MissingProfileError extends Error {
+  override name = 'MissingProfileError';
+}
+
+/**
+ * Inserts one email per recipient in a single statement, so either all are written or none.
+ * @throws MissingProfileError when a sender or recipient has no profile (foreign key violation).
+ */
 export async function insertEmails(
   db: SupabaseClient,
   email: { senderId: string; recipientIds: string[]; subject: string; body: string },
 ): Promise<EmailRow[]> {
   const rows = email.recipientIds.map((recipient_id) => ({ sender_id: email.senderId, recipient_id, subject: email.subject, body: email.body }));
-  return unwrap(await db.from('emails').insert(rows).select(ROW_COLUMNS).returns<EmailRow[]>(), 'inserting emails');
+  const result = await db.from('emails').insert(rows).select(ROW_COLUMNS).returns<EmailRow[]>();
+  // 23503 foreign_key_violation: an unknown id, or a profile deleted while the insert ran.
+  if (result.error?.code === '23503') throw new MissingProfileError(result.error.message, { cause: result.error });
+  return unwrap(result, 'inserting emails');
 }
 
-/** A recipient's inbox, newest first, optionally only newer than `after` / older than `before`. */
+/**
+ * A recipient's inbox, newest first (`created_at`, then `id`), optionally only newer than `after`
+ * and older than `before`. With `beforeId` the page continues exactly below the email
+ * (`before`, `beforeId`): emails inserted in one transaction share `created_at` (it is the
+ * transaction's start time), so a timestamp alone would skip the rest of such a group.
+ */
 export async function listInbox(
   db: SupabaseClient,
   recipientId: string,
-  page: { after?: string | undefined; before?: string | undefined; limit: number },
+  page: { after?: string | undefined; before?: string | undefined; beforeId?: string | undefined; limit: number },
 ): Promise<EmailRow[]> {
-  let query = db.from('emails').select(ROW_COLUMNS).eq('recipient_id', recipientId);
-  if (page.after) query = query.gt('created_at', page.after);
-  if (page.before) query = query.lt('created_at', page.before);
-  return unwrap(
-    await query.order('created_at', { ascending: false }).order('id', { ascending: false }).limit(page.limit).returns<EmailRow[]>(),
-    'listing the inbox',
-  );
+  const inbox = () => {
+    const all = db.from('emails').select(ROW_COLUMNS).eq('recipient_id', recipientId);
+    return page.after ? all.gt('created_at', page.after) : all;
+  };
+  const newestFirst = (filter: (q: ReturnType<typeof inbox>) => ReturnType<typeof inbox>, limit: number) =>
+    filter(inbox()).order('created_at', { ascending: false }).order('id', { ascending: false }).limit(limit).returns<EmailRow[]>();
+  const { before, beforeId } = page;
+  // Two plain queries rather than an `or=(...)` filter built from the cursor's text.
+  const sameTime = before && beforeId
+    ? unwrap(await newestFirst((q) => q.eq('created_at', before).lt('id', beforeId), page.limit), 'listing the inbox')
+    : [];
+  if (sameTime.length >= page.limit) return sameTime;
+  const rest = unwrap(await newestFirst((q) => (before ? q.lt('created_at', before) : q), page.limit - sameTime.length), 'listing the inbox');
+  return [...sameTime, ...rest];
 }
 
 /** Marks the recipient's email read (keeping the first read time); null when it is not theirs or does not exist. */

@@ -15,11 +15,14 @@ import { channels } from '../channels.ts';
 import type { AppEnv } from '../env.ts';
 import { validationError } from '../validation.ts';
 
+/** "is required" only when the field is absent: a JSON number or object is there, just not text. */
+const requiredText = (field: string) => (issue: { input: unknown }) => (issue.input === undefined ? `${field} is required` : `${field} must be text`);
+
 const socketId = z
-  .string({ error: 'socket_id is required' })
+  .string({ error: requiredText('socket_id') })
   .regex(/^\d+\.\d+$/, { error: (issue) => `Invalid socket id: '${String(issue.input)}'` });
 const channelName = z
-  .string({ error: 'channel_name is required' })
+  .string({ error: requiredText('channel_name') })
   .regex(CHANNEL_NAME, { error: (issue) => `Invalid channel name: '${String(issue.input)}' (at most 164 of [A-Za-z0-9_\\-=@,.;])` });
 
 /** pusher-js posts a form; other clients (and Echo with a custom authorizer) post JSON. */

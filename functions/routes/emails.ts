@@ -8,7 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { requireAdmin, requireUser, withConfig } from '../auth/middleware.ts';
 import { serviceClient } from '../data/client.ts';
-import { insertEmails, listInbox, markRead, withSenderNames } from '../data/emails.ts';
+import { insertEmails, listInbox, markRead, MissingProfileError, withSenderNames } from '../data/emails.ts';
 import { existingProfileIds } from '../data/profiles.ts';
 import type { AppEnv } from '../env.ts';
 import { validate } from '../validation.ts';
@@ -17,6 +17,10 @@ import { validate } from '../validation.ts';
 export const MAX_RECIPIENTS = 100;
 export const MAX_SUBJECT = 200;
 export const MAX_BODY = 20_000;
+
+/** Postgres `text` cannot hold U+0000: without this check such text fails in the insert, as a 500. */
+const hasNoNul = (value: string) => !value.includes('\u0000');
+const nulMessage = (field: string) => `${field} must not contain the NUL character (\\u0000), which the database cannot store`;
 
 const newEmail = z.object({
   recipient_ids: z
@@ -28,16 +32,34 @@ const newEmail = z.object({
     .string({ error: 'subject must be text' })
     .trim()
     .min(1, { error: 'subject must not be empty' })
-    .max(MAX_SUBJECT, { error: `subject must be at most ${MAX_SUBJECT} characters` }),
-  body: z.string({ error: 'body must be text' }).max(MAX_BODY, { error: `body must be at most ${MAX_BODY} characters` }),
+    .max(MAX_SUBJECT, { error: `subject must be at most ${MAX_SUBJECT} characters` })
+    .refine(hasNoNul, { error: nulMessage('subject') }),
+  body: z
+    .string({ error: 'body must be text' })
+    .max(MAX_BODY, { error: `body must be at most ${MAX_BODY} characters` })
+    .refine(hasNoNul, { error: nulMessage('body') }),
 });
 
+/**
+ * 422 naming each unknown recipient (deleted since the admin's form listed them), with `issues` on
+ * `recipient_ids` as a validation failure has, so the form shows it next to the recipient picker.
+ */
+function unknownRecipientsError(unknown: string[]): HTTPException {
+  const message = `Unknown recipient(s): ${unknown.join(', ')}`;
+  const issues = unknown.map((id) => ({ path: 'recipient_ids', message: `No user has the id ${id} (any more).` }));
+  return new HTTPException(422, { message, res: Response.json({ error: message, issues }, { status: 422 }) });
+}
+
 const cursor = z.iso.datetime({ offset: true, error: 'use an ISO 8601 timestamp such as 2026-11-28T02:01:15.123Z' });
-const inboxQuery = z.object({
-  after: cursor.optional(),
-  before: cursor.optional(),
-  limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1).max(100).default(50),
-});
+const inboxQuery = z
+  .object({
+    after: cursor.optional(),
+    before: cursor.optional(),
+    // The id of the last email of the previous page: continues below it when others share its created_at.
+    before_id: z.guid({ error: 'before_id must be an email id (a UUID)' }).optional(),
+    limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1).max(100).default(50),
+  })
+  .refine((query) => !query.before_id || query.before, { error: 'before_id needs before (the created_at of that email)', path: ['before_id'] });
 
 export const emails = new Hono<AppEnv>()
   .use(withConfig, requireUser)
@@ -50,24 +72,25 @@ export const emails = new Hono<AppEnv>()
     async (c) => {
       const { recipient_ids, subject, body } = c.req.valid('json');
       const db = serviceClient(c.get('config'));
-      const known = await existingProfileIds(db, recipient_ids);
-      const unknown = recipient_ids.filter((id) => !known.has(id));
-      if (unknown.length > 0) {
-        // Someone deleted since the admin's form listed them: name the field, as a validation
-        // failure does, so the form can show it next to the recipient picker.
-        const message = `Unknown recipient(s): ${unknown.join(', ')}`;
-        const issues = unknown.map((id) => ({ path: 'recipient_ids', message: `No user has the id ${id} (any more).` }));
-        throw new HTTPException(422, { message, res: Response.json({ error: message, issues }, { status: 422 }) });
+      let rows;
+      try {
+        rows = await insertEmails(db, { senderId: c.get('profile').id, recipientIds: recipient_ids, subject, body });
+      } catch (error) {
+        if (!(error instanceof MissingProfileError)) throw error;
+        // One statement, so nothing was written. Checking after the fact, not before, costs the
+        // usual send no extra query and also covers a recipient deleted while the insert ran.
+        const known = await existingProfileIds(db, recipient_ids);
+        const unknown = recipient_ids.filter((id) => !known.has(id));
+        if (unknown.length > 0) throw unknownRecipientsError(unknown);
+        throw new HTTPException(409, { message: 'Your profile was removed while sending; nothing was sent', cause: error });
       }
-      const sender = c.get('profile');
-      const rows = await insertEmails(db, { senderId: sender.id, recipientIds: recipient_ids, subject, body });
       return c.json({ emails: await withSenderNames(db, rows) }, 201);
     },
   )
   .get('/', validate('query', inboxQuery), async (c) => {
-    const { after, before, limit } = c.req.valid('query');
+    const { after, before, before_id, limit } = c.req.valid('query');
     const db = serviceClient(c.get('config'));
-    const rows = await listInbox(db, c.get('user').id, { after, before, limit });
+    const rows = await listInbox(db, c.get('user').id, { after, before, beforeId: before_id, limit });
     return c.json({ emails: await withSenderNames(db, rows) });
   })
   .patch('/:id/read', validate('param', z.object({ id: z.guid({ error: 'the email id must be a UUID' }) })), async (c) => {

@@ -15,9 +15,18 @@ import pg from 'pg';
 import { readDevVar } from './dev-vars.ts';
 import { setWebhookSettings } from './index.ts';
 
-const { values } = parseArgs({
-  options: { url: { type: 'string' }, secret: { type: 'string' }, vault: { type: 'boolean' }, show: { type: 'boolean' } },
-});
+const USAGE = 'usage: npm run db:webhook [-- --url <http(s) URL>] [--secret <secret>] [--vault] | [-- --show]';
+
+let values;
+try {
+  ({ values } = parseArgs({
+    options: { url: { type: 'string' }, secret: { type: 'string' }, vault: { type: 'boolean' }, show: { type: 'boolean' } },
+  }));
+} catch (error) {
+  // parseArgs's own message ("Unknown option '--ur'") is the useful part; its stack trace is not.
+  console.error(`${(error as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
 const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://postgres:postgres@127.0.0.1:54322/postgres';
 const client = new pg.Client({ connectionString: databaseUrl });
 try {

@@ -56,6 +56,32 @@ describe('reconnecting', () => {
   });
 });
 
+describe('reconnecting after part of a batch arrived', () => {
+  it('shows an email missed during the outage that shares its created_at with one already shown', async () => {
+    const reader = await live.createUser('Annie Easley');
+    const first = await live.insertEmail(live.admin, reader, 'Batch, first', 'One.');
+    const context = await live.newContext();
+    const network = await networkSwitch(context);
+    const page = await live.signIn(context, reader);
+    await eventually(() => rows(page).count()).toBe(1);
+
+    await network.off();
+    await page.locator('[data-testid="connection"][data-state="offline"]').waitFor();
+    // The second row of the same import: one transaction gives both the same created_at.
+    await live.db.query(
+      `insert into public.emails (sender_id, recipient_id, subject, body, created_at)
+       select sender_id, recipient_id, 'Batch, second', 'Two.', created_at from public.emails where id = $1`,
+      [first],
+    );
+    await network.on();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
+    await eventually(async () => (await rows(page).locator('.email-subject').allTextContents()).sort()).toEqual([
+      'Unread: Batch, first',
+      'Unread: Batch, second',
+    ]);
+  });
+});
+
 describe('a refused channel', () => {
   it('says so instead of failing silently when the server refuses presence', async () => {
     // presence-inbox admits users with a profile (functions/channels.ts). Remove this user's

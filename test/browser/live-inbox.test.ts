@@ -236,4 +236,25 @@ describe('the live inbox', () => {
     );
     await eventually(() => page.getByRole('button', { name: 'Load older' }).isHidden()).toBe(true);
   });
+  it('loads older pages when emails share one created_at, as rows inserted in one transaction do', async () => {
+    const reader = await live.createUser('Katherine Johnson');
+    // now() is the transaction's start time: all sixty rows get the same created_at.
+    await live.db.query(
+      `insert into public.emails (sender_id, recipient_id, subject, body)
+       select $1, $2, 'Batch ' || n, 'Body ' || n from generate_series(1, 60) as n`,
+      [live.admin.id, reader.id],
+    );
+    // A later email on top, so the batch is not the newest (the reconnect catch-up fetches all of
+    // the newest created_at): the first page ends inside the batch.
+    await live.insertEmail(live.admin, reader, 'After the batch', 'Later.');
+    const delivered = async () => (await live.db.query('select count(*)::int as n from public.emails where recipient_id = $1 and delivered_at is not null', [reader.id])).rows[0].n;
+    await eventually(delivered).toBe(61);
+    const page = await live.signIn(await live.newContext(), reader);
+    await eventually(() => rows(page).count()).toBe(50);
+    await page.getByRole('button', { name: 'Load older' }).click();
+    await eventually(() => rows(page).count()).toBe(61);
+    const subjects = await rows(page).locator('.email-subject').allTextContents();
+    expect(new Set(subjects).size).toBe(61);
+    await eventually(() => page.getByRole('button', { name: 'Load older' }).isHidden()).toBe(true);
+  });
 });

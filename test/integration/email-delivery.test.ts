@@ -143,6 +143,49 @@ describe('email delivery end to end', () => {
     expect(again.email.read_at).toBe(email.read_at);
   });
 
+  it('writes nothing when one of several recipients is unknown, and names that one', async () => {
+    const count = async () => (await db.query<{ n: number }>('select count(*)::int as n from public.emails')).rows[0]!.n;
+    const before = await count();
+    const nobody = crypto.randomUUID();
+    const response = await api('/api/emails', tokens.admin, {
+      method: 'POST',
+      body: JSON.stringify({ recipient_ids: [seedUsers.ada.id, nobody, seedUsers.grace.id], subject: 'All or nothing', body: 'x' }),
+    });
+    expect(response.status).toBe(422);
+    expect(((await response.json()) as { error: string }).error).toBe(`Unknown recipient(s): ${nobody}`);
+    expect(await count()).toBe(before);
+  });
+
+  it('answers 422 naming a recipient deleted while the insert runs, and writes nothing', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data)
+       values (gen_random_uuid(), 'authenticated', 'authenticated', 'leaving@tidings.test', '{}', '{"display_name":"Leaving"}') returning id`,
+    );
+    const leaving = rows[0]!.id;
+    // Another session deletes the profile but has not committed: readers still see it, while the
+    // insert's foreign key check waits for that session, then finds the profile gone.
+    const remover = new pg.Client({ connectionString: supabase.databaseUrl });
+    await remover.connect();
+    try {
+      await remover.query('begin');
+      await remover.query('delete from public.profiles where id = $1', [leaving]);
+      const response = api('/api/emails', tokens.admin, {
+        method: 'POST',
+        body: JSON.stringify({ recipient_ids: [seedUsers.ada.id, leaving], subject: 'Race', body: 'x' }),
+      });
+      await expect.poll(async () => (await db.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%insert into "public"."emails"%'`,
+      )).rows[0]!.n, { timeout: 10_000 }).toBe(1);
+      await remover.query('commit');
+      const answer = await response;
+      expect(answer.status).toBe(422);
+      expect(((await answer.json()) as { error: string }).error).toBe(`Unknown recipient(s): ${leaving}`);
+      expect((await db.query('select 1 from public.emails where subject = $1', ['Race'])).rowCount).toBe(0);
+    } finally {
+      await remover.end();
+    }
+  });
+
   it('delivers every email of a burst inserted while the Worker was down once the cron runs', async () => {
     await worker.stop();
     await db.query(
@@ -188,5 +231,30 @@ describe('email delivery end to end', () => {
     } finally {
       echo.disconnect();
     }
+  });
+  it('pages through emails that share one created_at with before and before_id, each once', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data)
+       values (gen_random_uuid(), 'authenticated', 'authenticated', 'batch@tidings.test', extensions.crypt('password123', extensions.gen_salt('bf')),
+               now(), '{}', '{"display_name":"Batch"}') returning id`,
+    );
+    const reader = rows[0]!.id;
+    // One statement, one transaction: now() gives all 60 the same created_at.
+    await db.query(
+      `insert into public.emails (sender_id, recipient_id, subject, body) select $1, $2, 'Batch ' || n, 'x' from generate_series(1, 60) as n`,
+      [seedUsers.admin.id, reader],
+    );
+    const auth = createClient(supabase.apiUrl, supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
+    const { data, error } = await auth.auth.signInWithPassword({ email: 'batch@tidings.test', password: 'password123' });
+    expect(error).toBeNull();
+    const token = data.session!.access_token;
+    type Page = { emails: Array<{ id: string; created_at: string }> };
+    const first = (await (await api('/api/emails?limit=50', token)).json()) as Page;
+    expect(first.emails).toHaveLength(50);
+    const last = first.emails.at(-1)!;
+    const next = (await (await api(`/api/emails?limit=50&before=${encodeURIComponent(last.created_at)}&before_id=${last.id}`, token)).json()) as Page;
+    const ids = [...first.emails, ...next.emails].map((email) => email.id);
+    expect(new Set(ids).size).toBe(60);
+    expect(ids).toHaveLength(60);
   });
 });

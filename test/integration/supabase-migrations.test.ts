@@ -19,11 +19,14 @@ describe('local Supabase database', () => {
   });
 
   it('applies every migration in order and records it as the Supabase CLI does', async () => {
-    expect(supabase.migrations.applied).toEqual(['20261128020000_profiles_and_emails.sql', '20261128020100_email_webhook.sql']);
+    expect(supabase.migrations.applied).toEqual([
+      '20261128020000_profiles_and_emails.sql', '20261128020100_email_webhook.sql', '20261128030000_private_functions_not_callable.sql',
+    ]);
     const { rows } = await db.query('select version, name, statements from supabase_migrations.schema_migrations order by version');
     expect(rows.map((row) => [row.version, row.name])).toEqual([
       ['20261128020000', 'profiles_and_emails'],
       ['20261128020100', 'email_webhook'],
+      ['20261128030000', 'private_functions_not_callable'],
     ]);
     expect(rows[0].statements).toContain('alter table public.emails enable row level security');
   });
@@ -49,6 +52,30 @@ describe('local Supabase database', () => {
     const { rows } = await db.query(`select relname, relrowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace
                                      where n.nspname = 'public' and relkind = 'r' order by relname`);
     expect(rows).toEqual([{ relname: 'emails', relrowsecurity: true }, { relname: 'profiles', relrowsecurity: true }]);
+  });
+
+  it('lets the API roles call no function in private but is_admin, which the policies need', async () => {
+    const { rows } = await db.query<{ role: string; name: string }>(
+      `select r.role, p.proname as name from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+       cross join unnest(array['anon', 'authenticated']) as r(role)
+       where n.nspname = 'private' and has_function_privilege(r.role, p.oid, 'execute') order by 1, 2`,
+    );
+    expect(rows).toEqual([{ role: 'authenticated', name: 'is_admin' }]);
+  });
+
+  it('still creates a profile for a user that a role without EXECUTE on the trigger function inserts', async () => {
+    // Supabase Auth inserts as its own role; the trigger must fire for it all the same.
+    await db.query('begin');
+    try {
+      await db.query(`create role tidings_auth_test; grant usage on schema auth to tidings_auth_test; grant insert on auth.users to tidings_auth_test`);
+      await db.query('set local role tidings_auth_test');
+      const id = crypto.randomUUID();
+      await db.query(`insert into auth.users (id, email, raw_app_meta_data, raw_user_meta_data) values ($1, 'trigger@tidings.test', '{}', '{}')`, [id]);
+      await db.query('reset role');
+      expect((await db.query('select email from public.profiles where id = $1', [id])).rows).toEqual([{ email: 'trigger@tidings.test' }]);
+    } finally {
+      await db.query('rollback');
+    }
   });
 
   it('keeps the webhook settings where the API roles cannot read them', async () => {

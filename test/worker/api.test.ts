@@ -81,6 +81,9 @@ describe('POST /api/emails validation', () => {
     ['a 201-character subject', { ...valid, subject: 's'.repeat(201) }, 'subject', 'subject must be at most 200 characters'],
     ['a missing subject', { recipient_ids: [grace], body: 'x' }, 'subject', 'subject must be text'],
     ['a 20,001-character body', { ...valid, body: 'b'.repeat(20_001) }, 'body', 'body must be at most 20000 characters'],
+    // Postgres text cannot store U+0000: the insert would fail with 22P05 and answer 500.
+    ['a NUL character in the subject', { ...valid, subject: 'Hi\u0000there' }, 'subject', 'subject must not contain the NUL character (\\u0000), which the database cannot store'],
+    ['a NUL character in the body', { ...valid, body: 'x\u0000' }, 'body', 'body must not contain the NUL character (\\u0000), which the database cannot store'],
   ])('answers 400 naming the field for %s', async (_case, body, path, message) => {
     const result = await send(body);
     expect(result.status).toBe(400);
@@ -91,6 +94,16 @@ describe('POST /api/emails validation', () => {
   it('answers 400 for a body that is not JSON', async () => {
     const result = await send('{"subject":', true);
     expect(result.status).toBe(400);
+  });
+
+  it('answers 415 naming the media type for a JSON body sent as a form', async () => {
+    const response = await call('/api/emails', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(await bearer()) },
+      body: JSON.stringify(valid),
+    });
+    expect(response.status).toBe(415);
+    expect(await response.json()).toEqual({ error: `Send the request body as JSON with "Content-Type: application/json", not 'application/x-www-form-urlencoded'` });
   });
 
   it('answers 413 for a body over 128 KB', async () => {
@@ -117,6 +130,8 @@ describe('GET /api/emails validation', () => {
     ['limit=ten', 'limit'],
     ['after=yesterday', 'after'],
     ['before=2026-11-28', 'before'],
+    ['before=2026-11-28T02:01:15.123Z&before_id=42', 'before_id'],
+    ['before_id=7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01', 'before_id'],
   ])('answers 400 naming the parameter for ?%s', async (query, field) => {
     const response = await call(`/api/emails?${query}`, { headers: await bearer() });
     expect(response.status).toBe(400);

@@ -88,6 +88,19 @@ describe('Supabase JWT verification', () => {
     expect((await probe(forged)).status).toBe(401);
   });
 
+  it('answers 503, not 401, when the project’s signing keys cannot be fetched, so a valid session is kept', async () => {
+    // Nothing listens on port 9: as when Supabase is down. A 401 would make the web client sign out.
+    const response = await probe(await es256Token(userClaims(ada)), authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }));
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ error: 'The signing keys could not be fetched from Supabase; try again shortly' });
+  });
+
+  it('answers 503 when Supabase answers its JWKS with an error page', async () => {
+    // The auth stub answers 404 for any other path: a project URL with a wrong path prefix.
+    const response = await probe(await es256Token(userClaims(ada)), authEnv({ SUPABASE_URL: `http://127.0.0.1:${env.SUPABASE_AUTH_STUB_PORT}/elsewhere` }));
+    expect(response.status).toBe(503);
+  });
+
   it('fetches the JWKS once and reuses it', async () => {
     const count = async () => ((await (await fetch(`http://127.0.0.1:${env.SUPABASE_AUTH_STUB_PORT}/__jwks-requests`)).json()) as { count: number }).count;
     await probe(await es256Token(userClaims(ada)));

@@ -61,6 +61,16 @@ describe('POST /broadcasting/auth', () => {
     expect((await json(response)).error).toBe('Invalid request body: channel_name: channel_name is required');
   });
 
+  it('says a JSON socket id that is not text must be text, rather than that it is missing', async () => {
+    const response = await call('/broadcasting/auth', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${await adaToken()}` },
+      body: JSON.stringify({ socket_id: 1.2, channel_name: `private-user.${ada}` }),
+    });
+    expect(response.status).toBe(400);
+    expect((await json(response)).error).toBe('Invalid request body: socket_id: socket_id must be text');
+  });
+
   it('answers 413 for an oversized body', async () => {
     const response = await call('/broadcasting/auth', formPost(await adaToken(), { socket_id: '1.2', channel_name: 'x'.repeat(10_000) }));
     expect(response.status).toBe(413);

@@ -98,11 +98,15 @@ export function createApi(token: () => string | null) {
   return {
     me: () => request<{ user: User }>('/api/me', { token: token() }).then((r) => r.user),
     users: () => request<{ users: User[] }>('/api/users', { token: token() }).then((r) => r.users),
-    /** Newest first; `after`/`before` are ISO `created_at` bounds (exclusive). */
-    emails: (query: { after?: string; before?: string; limit?: number } = {}) => {
+    /**
+     * Newest first; `after`/`before` are ISO `created_at` bounds (exclusive). `before_id` (with
+     * `before`) continues below that email when others share its `created_at`.
+     */
+    emails: (query: { after?: string; before?: string; before_id?: string; limit?: number } = {}) => {
       const params = new URLSearchParams();
       if (query.after) params.set('after', query.after);
       if (query.before) params.set('before', query.before);
+      if (query.before_id) params.set('before_id', query.before_id);
       if (query.limit) params.set('limit', String(query.limit));
       const suffix = params.size > 0 ? `?${params}` : '';
       return request<{ emails: Email[] }>(`/api/emails${suffix}`, { token: token() }).then((r) => r.emails);

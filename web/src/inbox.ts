@@ -38,7 +38,8 @@ export function createInbox(api: Api): Inbox {
    * Where "Load older" continues: the oldest `created_at` of the pages the API gave, not the oldest
    * email shown, because a late live event (a redelivery) can bring in a row from further back.
    */
-  let olderThan: string | undefined;
+  /** The last email of the pages the API gave: "Load older" continues below it. */
+  let olderThan: { created_at: string; id: string } | undefined;
   let openId: string | null = null;
   let syncing: Promise<void> = Promise.resolve();
   /** Rows to flash once, because they just arrived. */
@@ -163,7 +164,7 @@ export function createInbox(api: Api): Inbox {
     const emails = await api.emails({ limit: PAGE_SIZE });
     const added = mailbox.merge(emails.map(fromApi));
     hasOlder = emails.length === PAGE_SIZE;
-    olderThan = emails.at(-1)?.created_at;
+    olderThan = emails.at(-1);
     loaded = true;
     render();
     return added;
@@ -171,16 +172,19 @@ export function createInbox(api: Api): Inbox {
 
   /** Everything newer than the newest email shown, page by page (newest first, so walk down). */
   async function catchUp(): Promise<void> {
-    const after = mailbox.newest();
+    const newest = mailbox.newest();
     // An empty inbox has no cursor: whatever the newest page holds now arrived after the first load.
-    if (!after) return announceMissed(await loadFirstPage());
+    if (!newest) return announceMissed(await loadFirstPage());
+    // `after` is exclusive, and emails inserted in one transaction share `created_at`: ask from just
+    // before the newest one, so its peers that never arrived come too (the mailbox drops repeats).
+    const after = new Date(Date.parse(newest) - 1).toISOString();
     const added: MailboxEmail[] = [];
-    let before: string | undefined;
+    let below: { created_at: string; id: string } | undefined;
     for (;;) {
-      const batch = await api.emails({ after, before, limit: CATCH_UP_PAGE });
+      const batch = await api.emails({ after, before: below?.created_at, before_id: below?.id, limit: CATCH_UP_PAGE });
       added.push(...mailbox.merge(batch.map(fromApi)));
       if (batch.length < CATCH_UP_PAGE) break;
-      before = batch.at(-1)!.created_at;
+      below = batch.at(-1)!;
     }
     announceMissed(added);
   }
@@ -198,15 +202,15 @@ export function createInbox(api: Api): Inbox {
   }
 
   olderButton.addEventListener('click', async () => {
-    const before = olderThan;
-    if (!before) return;
+    const below = olderThan;
+    if (!below) return;
     olderButton.disabled = true;
     olderButton.textContent = 'Loading…';
     try {
-      const emails = await api.emails({ before, limit: PAGE_SIZE });
+      const emails = await api.emails({ before: below.created_at, before_id: below.id, limit: PAGE_SIZE });
       mailbox.merge(emails.map(fromApi));
       hasOlder = emails.length === PAGE_SIZE;
-      olderThan = emails.at(-1)?.created_at ?? olderThan;
+      olderThan = emails.at(-1) ?? olderThan;
       render();
     } catch (error) {
       toast(`Could not load older emails: ${(error as Error).message}`, { tone: 'error' });
