@@ -11,7 +11,7 @@ const files = readdirSync(dir).filter((name) => name.endsWith('.bench.ts') && na
 let failed = false;
 for (const file of files) {
   console.log(`\n== ${file}`);
-  const result = spawnSync(process.execPath, [`${dir}${file}`], {
+  const result = spawnSync(process.execPath, ['--experimental-strip-types', `${dir}${file}`], {
     stdio: 'inherit',
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
   });

@@ -17,6 +17,8 @@ const url = `http://${host}:${port}`;
 const cronIntervalSeconds = Number(process.env.CRON_INTERVAL_SECONDS ?? 60);
 const supabaseUrl = `http://127.0.0.1:${Number(process.env.SUPABASE_API_PORT ?? 54321)}`;
 const children = [];
+/** Node runs our .ts files itself; the flag is needed before 22.18 and harmless after. */
+const STRIP_TYPES = '--experimental-strip-types';
 let stopping = false;
 
 /** wrangler waits on network look-ups at start unless told it is offline. */
@@ -96,7 +98,7 @@ if ((await new Promise((resolve) => build.on('exit', resolve))) !== 0) {
   process.exit(1);
 }
 // The database first: the Worker talks to it, and it sends its webhooks to the Worker.
-start('supabase', process.execPath, [`${root}supabase/local/main.ts`]);
+start('supabase', process.execPath, [STRIP_TYPES, `${root}supabase/local/main.ts`]);
 if (!(await waitUntilHealthy(`${supabaseUrl}/auth/v1/.well-known/jwks.json`))) {
   if (!stopping) {
     log(`the local Supabase did not answer ${supabaseUrl} within 60 s`);

@@ -90,7 +90,7 @@ export async function startWranglerDev(options: { vars?: Record<string, string> 
 
 /** The floor: a minimal Node `ws` server (./baseline-server.ts) in its own process. */
 export async function startBaseline(): Promise<BenchServer> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./baseline-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--experimental-strip-types', fileURLToPath(new URL('./baseline-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the baseline server exited with ${code}`)));
     child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));

@@ -35,7 +35,7 @@ export class SocketPool {
   /** Starts `processes` client processes. */
   static start(processes: number): SocketPool {
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('../../../bench-results/profiles/', import.meta.url))}`] : [];
-    return new SocketPool(Array.from({ length: processes }, () => fork(childScript, { execArgv: profile, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
+    return new SocketPool(Array.from({ length: processes }, () => fork(childScript, { execArgv: ['--experimental-strip-types', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
   }
 
   /** Client process ids (their memory is not the server's). */
