@@ -5,7 +5,7 @@
 import type { BroadcastMessage } from './broadcasting/events.ts';
 import { emailModelEvents, type EmailRow } from './broadcasting/model-events.ts';
 import type { DeliveryStore } from './data/emails.ts';
-import { createLogger, type Logger } from './realtime/log.ts';
+import { createLogger, type Logger } from './log.ts';
 import type { WebhookPayload } from './webhooks/payload.ts';
 
 export interface DeliveryDeps {

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { cors } from './cors.ts';
 import type { AppEnv } from './env.ts';
+import { createLogger } from './log.ts';
 import { realtimeEndpoint } from './realtime/endpoint.ts';
 import { realtimeHttpApi } from './realtime/http-api.ts';
 import { RealtimeServer } from './realtime/server.ts';
@@ -38,7 +39,7 @@ app.onError((err, c) => {
     // A prepared response (validation errors with their `issues`) goes out as it is.
     return err.res ? err.getResponse() : c.json({ error: err.message }, err.status);
   }
-  console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', path: c.req.path, error: String(err) }));
+  createLogger(c.env.LOG_LEVEL).error('unhandled error', { path: c.req.path, error: String(err) });
   return c.json({ error: 'Internal server error' }, 500);
 });
 

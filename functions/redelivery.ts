@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { serviceClient } from './data/client.ts';
 import { supabaseDeliveryStore } from './data/emails.ts';
 import { redeliverUndelivered } from './delivery.ts';
-import { createLogger } from './realtime/log.ts';
+import { createLogger } from './log.ts';
 
 /** What one run did (also written to the log as one JSON line). */
 export interface RedeliveryRun {

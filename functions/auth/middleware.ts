@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { serviceClient } from '../data/client.ts';
 import { findProfile, type Profile } from '../data/profiles.ts';
 import type { AppEnv, AuthUser } from '../env.ts';
-import { createLogger } from '../realtime/log.ts';
+import { createLogger } from '../log.ts';
 import { InvalidTokenError, SigningKeysUnavailableError, verifyAccessToken } from './jwt.ts';
 
 /** Validates the bindings once per request (cached); a misconfiguration answers 500 with the fix. */

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../env.ts';
 import { loadApps, RealtimeConfigError, type RealtimeApps } from './apps.ts';
-import { createLogger } from './log.ts';
+import { createLogger } from '../log.ts';
 import { CloseCode, PROTOCOL_VERSION } from './protocol.ts';
 import { refuseWebSocket } from './refusal.ts';
 

@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { loadApps, type RealtimeApp } from './apps.ts';
 import { ChannelStore, type Member } from './channels.ts';
 import { activityVerdict, newConnectionState, takeClientEvent, type Connection, type ConnectionState } from './connection.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, type Logger } from '../log.ts';
 import {
   byteLength,
   channelKind,

@@ -1,5 +1,5 @@
 import type { RealtimeApp } from './apps.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../log.ts';
 import { webhookSignature } from './signatures.ts';
 
 /** One event of a webhook body, as Pusher documents it. */

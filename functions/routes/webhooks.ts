@@ -12,7 +12,7 @@ import { serviceClient } from '../data/client.ts';
 import { supabaseDeliveryStore } from '../data/emails.ts';
 import { deliverChange, PublishFailed } from '../delivery.ts';
 import type { AppEnv } from '../env.ts';
-import { createLogger } from '../realtime/log.ts';
+import { createLogger } from '../log.ts';
 import { validationError } from '../validation.ts';
 import { webhookPayload } from '../webhooks/payload.ts';
 import { verifyWebhookSignature, WebhookRefused } from '../webhooks/signature.ts';

@@ -5,9 +5,9 @@ import Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmailReceived, EmailUpdated, userChannel } from '../../functions/broadcasting/events.ts';
 import { readDevVars } from '../support/dev-vars.ts';
-import { seedUsers, startTestSupabase, type TestSupabase } from '../support/local-supabase.ts';
-import { freePort } from '../support/processes.ts';
+import { seedUsers, type TestSupabase } from '../support/local-supabase.ts';
 import { connected, nextEvent, subscribed } from '../support/realtime-clients.ts';
+import { startStack } from '../support/stack.ts';
 import { startWorker, type RunningWorker } from '../support/worker.ts';
 
 // The whole path on one machine: the local Supabase (Postgres, /rest/v1, /auth/v1, pg_net) sends
@@ -22,12 +22,12 @@ describe('email delivery end to end', () => {
   const tokens: Record<'admin' | 'ada' | 'grace', string> = { admin: '', ada: '', grace: '' };
   const clients: Pusher[] = [];
 
-  const workerVars = () => ({ SUPABASE_URL: supabase.apiUrl, BROADCAST_DRIVER: 'realtime', REDELIVERY_GRACE_SECONDS: '0', REDELIVERY_BATCH: '20' });
+  let workerVars: Record<string, string>;
 
   beforeAll(async () => {
-    port = await freePort();
-    supabase = await startTestSupabase({ webhookUrl: `http://127.0.0.1:${port}/webhooks/db`, webhookSecret: vars.DB_WEBHOOK_SECRET! });
-    worker = await startWorker({ port, vars: workerVars() });
+    const stack = await startStack({ workerVars: { BROADCAST_DRIVER: 'realtime', REDELIVERY_GRACE_SECONDS: '0', REDELIVERY_BATCH: '20' } });
+    ({ supabase, worker, vars: workerVars } = stack);
+    port = worker.port;
     db = new pg.Client({ connectionString: supabase.databaseUrl });
     await db.connect();
     const auth = createClient(supabase.apiUrl, supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
@@ -198,7 +198,7 @@ describe('email delivery end to end', () => {
       .toBeGreaterThanOrEqual(50);
     expect(await undelivered()).toBe(50);
 
-    worker = await startWorker({ port, vars: workerVars() });
+    worker = await startWorker({ port, vars: workerVars });
     const grace = browserClient(tokens.grace);
     await connected(grace);
     await subscribed(grace, userChannel(seedUsers.grace.id));

@@ -1,3 +1,5 @@
+import pg from 'pg';
+import { setWebhookSettings } from '../../supabase/local/index.ts';
 import { readDevVars } from './dev-vars.ts';
 import { startTestSupabase, type TestSupabase } from './local-supabase.ts';
 import { freePort } from './processes.ts';
@@ -14,36 +16,53 @@ export interface Stack {
 }
 
 /**
- * Starts a local Supabase on free ports whose database webhook points at a Worker under
- * `wrangler dev`, itself pointed back at that Supabase, exactly as `npm run dev` wires them.
+ * Starts a local Supabase on free ports and a Worker under `wrangler dev` pointed at it, then points
+ * the database webhook at the Worker, exactly as `npm run dev` wires them.
  */
 export async function startStack(options: { workerVars?: Record<string, string> } = {}): Promise<Stack> {
   const devVars = readDevVars();
-  const workerPort = await freePort();
-  const supabase = await startTestSupabase({
-    webhookUrl: `http://127.0.0.1:${workerPort}/webhooks/db`,
-    webhookSecret: devVars.DB_WEBHOOK_SECRET!,
-  });
-  const vars = {
-    ...devVars,
-    SUPABASE_URL: supabase.apiUrl,
-    PUSHER_PORT: String(workerPort),
-    ...options.workerVars,
-  };
-  let worker: RunningWorker;
+  const supabase = await startTestSupabase();
+  let worker: RunningWorker | undefined;
   try {
-    worker = await startWorker({ port: workerPort, vars });
+    // The Worker's port is picked only now: picked before Postgres started, one of Postgres's own
+    // connections could take it in the meantime.
+    worker = await startWorkerFor(supabase, devVars, options.workerVars);
+    const admin = new pg.Client({ connectionString: supabase.databaseUrl });
+    await admin.connect();
+    try {
+      await setWebhookSettings(admin, `${worker.url}/webhooks/db`, devVars.DB_WEBHOOK_SECRET!);
+    } finally {
+      await admin.end();
+    }
   } catch (error) {
+    await worker?.stop();
     await supabase.destroy();
     throw error;
   }
+  const running = worker;
   return {
     supabase,
-    worker,
-    vars,
+    worker: running,
+    vars: workerVarsFor(supabase, devVars, running.port, options.workerVars),
     stop: async () => {
-      await worker.stop();
+      await running.stop();
       await supabase.destroy();
     },
   };
+}
+
+function workerVarsFor(supabase: TestSupabase, devVars: Record<string, string>, port: number, overrides: Record<string, string> = {}) {
+  return { ...devVars, SUPABASE_URL: supabase.apiUrl, PUSHER_PORT: String(port), ...overrides };
+}
+
+/** Starts the Worker on a free port, trying another port if one is taken between pick and bind. */
+async function startWorkerFor(supabase: TestSupabase, devVars: Record<string, string>, overrides?: Record<string, string>): Promise<RunningWorker> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await startWorker({ port, vars: workerVarsFor(supabase, devVars, port, overrides) });
+    } catch (error) {
+      if (attempt === 3 || !/EADDRINUSE|address already in use/i.test(String(error))) throw error;
+    }
+  }
 }

@@ -1,3 +1,8 @@
+/**
+ * Structured logs for the whole Worker (routes, delivery, the realtime server): JSON lines at or
+ * above LOG_LEVEL, so a host can filter and search them.
+ */
+
 /** Log levels in order; LOG_LEVEL picks the lowest one written. */
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 export type LogLevel = keyof typeof LEVELS;
