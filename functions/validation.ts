@@ -12,6 +12,9 @@ export function validationError(error: { issues: ReadonlyArray<{ path: PropertyK
   return new HTTPException(400, { message, res: Response.json({ error: message, issues }, { status: 400 }) });
 }
 
+/** How an error names where the bad value was. */
+const TARGET_NAMES: Partial<Record<keyof ValidationTargets, string>> = { json: 'request body', query: 'query', param: 'path parameter', form: 'form' };
+
 /** Hono reads a JSON body only under a JSON media type (anything else validates as `{}`). */
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
@@ -25,5 +28,5 @@ export const validate = <T extends z.ZodType, Target extends keyof ValidationTar
     if (target === 'json' && !JSON_MEDIA_TYPE.test(mediaType)) {
       throw new HTTPException(415, { message: `Send the request body as JSON with "Content-Type: application/json", not '${mediaType.slice(0, 100) || 'no Content-Type'}'` });
     }
-    if (!result.success) throw validationError(result.error, target === 'json' ? 'request body' : target === 'query' ? 'query' : target);
+    if (!result.success) throw validationError(result.error, TARGET_NAMES[target] ?? target);
   });

@@ -144,6 +144,6 @@ describe('PATCH /api/emails/:id/read validation', () => {
   it('answers 400 for an id that is not a UUID', async () => {
     const response = await call('/api/emails/42/read', { method: 'PATCH', headers: await bearer() });
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ error: 'Invalid param: id: the email id must be a UUID' });
+    expect(await response.json()).toMatchObject({ error: 'Invalid path parameter: id: the email id must be a UUID' });
   });
 });
