@@ -25,6 +25,10 @@ function echoFor(id: string, name: string): Echo<'pusher'> {
 
 const unique = (prefix: string) => `${prefix}${Math.random().toString(36).slice(2, 10)}`;
 
+// Negative checks ("X never arrived") are proven by ordering, not by waiting: the realtime server is
+// one Durable Object that handles one request or frame at a time, and frames on one WebSocket arrive
+// in the order it sent them, so a marker sent after the action arrives behind anything the action sent.
+
 describe('Laravel Echo', () => {
   it('listens to a broadcast on a private channel with .listen(".name")', async () => {
     const id = unique('user-');
@@ -57,7 +61,13 @@ describe('Laravel Echo', () => {
     await expect.poll(() => joining).toEqual([{ name: 'Grace', role: 'user' }]);
 
     grace1.disconnect();
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // The server has handled grace1's close (and sent any member event) once it counts two sockets.
+    const sdk = serverSdk(worker);
+    const sockets = async () => ((await (await sdk.get({ path: `/channels/presence-${room}`, params: { info: 'subscription_count' } })).json()) as { subscription_count: number }).subscription_count;
+    await expect.poll(sockets, { timeout: 5000 }).toBe(2);
+    const marker = new Promise((resolve) => ada.join(room).listen('.marker', resolve));
+    await sdk.trigger(`presence-${room}`, 'marker', {});
+    await marker;
     expect(leaving).toEqual([]);
     grace2.disconnect();
     await expect.poll(() => leaving, { timeout: 5000 }).toEqual([{ name: 'Grace', role: 'user' }]);
@@ -75,7 +85,10 @@ describe('Laravel Echo', () => {
     ada.private(room).listenForWhisper('typing', () => (adaHeardHerself = true));
     ada.private(room).whisper('typing', { name: 'Ada' });
     expect(await heard).toEqual({ name: 'Ada' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Bob answers only after the server fanned Ada's whisper out, so an echo to Ada would precede it.
+    const answer = new Promise((resolve) => ada.private(room).listenForWhisper('seen', resolve));
+    bob.private(room).whisper('seen', {});
+    await answer;
     expect(adaHeardHerself).toBe(false);
   });
 });

@@ -22,8 +22,32 @@ function client(identity?: { id: string; info?: Record<string, unknown> }): Push
   return created;
 }
 
-const unique = (prefix: string) => `${prefix}${Math.random().toString(36).slice(2, 10)}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const unique = <Prefix extends string>(prefix: Prefix): `${Prefix}${string}` => `${prefix}${Math.random().toString(36).slice(2, 10)}`;
+
+// Negative checks ("X never arrived") are proven by ordering, not by waiting: the realtime server is
+// one Durable Object that handles one request or frame at a time, and frames on one WebSocket arrive
+// in the order it sent them. So once a marker sent after the action has arrived on a socket, anything
+// that action sent to that socket has arrived before it.
+
+/** Resolves once a client has received `event` on a channel (bind before causing it). */
+function arrival(client: Pusher, channelName: string, event: string): Promise<void> {
+  return nextEvent(client, channelName, event).then(() => undefined);
+}
+
+/** Subscriptions (sockets) on a channel as the server counts them. */
+async function subscriptionCount(channel: string): Promise<number> {
+  const response = await serverSdk(worker).get({ path: `/channels/${channel}`, params: { info: 'subscription_count' } });
+  return ((await response.json()) as { subscription_count: number }).subscription_count;
+}
+
+/** Resolves when pusher-js has signed in and subscribed to the user's server-to-user channel. */
+async function signedIn(c: Pusher): Promise<void> {
+  await new Promise<void>((resolve) => {
+    c.bind('pusher:signin_success', () => resolve());
+    c.signin();
+  });
+  await expect.poll(() => c.user.serverToUserChannel?.subscribed).toBe(true);
+}
 
 describe('public and private channels', () => {
   it('delivers an SDK trigger to a pusher-js subscriber of a public channel', async () => {
@@ -85,7 +109,10 @@ describe('public and private channels', () => {
     const received = nextEvent(other, channel, 'said');
     await serverSdk(worker).trigger(channel, 'said', { text: 'hi' }, { socket_id: sender.connection.socket_id });
     expect(await received).toEqual({ text: 'hi' });
-    await sleep(300);
+    // A marker to everyone, published after: had the sender been sent 'said', it would have come first.
+    const marker = arrival(sender, channel, 'marker');
+    await serverSdk(worker).trigger(channel, 'marker', {});
+    await marker;
     expect(senderGot).toBe(false);
   });
 });
@@ -115,7 +142,11 @@ describe('presence channels', () => {
     expect(await info.json()).toEqual({ occupied: true, user_count: 2, subscription_count: 3 });
 
     tab1.disconnect();
-    await sleep(500);
+    // The server has handled tab1's close (and sent any member event) once it counts two sockets.
+    await expect.poll(() => subscriptionCount(channel), { timeout: 5000 }).toBe(2);
+    const marker = arrival(watcher, channel, 'marker');
+    await serverSdk(worker).trigger(channel, 'marker', {});
+    await marker;
     expect(removed).toEqual([]);
     tab2.disconnect();
     await expect.poll(() => removed, { timeout: 5000 }).toEqual(['ada']);
@@ -138,7 +169,10 @@ describe('client events', () => {
     const received = nextEvent(bob, channel, 'client-typing');
     expect(alice.channel(channel).trigger('client-typing', { typing: true })).toBe(true);
     expect(await received).toEqual({ data: { typing: true }, metadata: { user_id: 'alice' } });
-    await sleep(300);
+    // Bob answers only after the server fanned alice's event out, so an echo to alice would precede it.
+    const answer = arrival(alice, channel, 'client-seen');
+    expect(bob.channel(channel).trigger('client-seen', {})).toBe(true);
+    await answer;
     expect(echoed).toBe(false);
   });
 });
@@ -148,13 +182,7 @@ describe('user authentication', () => {
     const laptop = client({ id: 'user-7' });
     const phone = client({ id: 'user-7' });
     const stranger = client({ id: 'user-8' });
-    const signedIn = (c: Pusher) => new Promise<void>((resolve) => {
-      c.bind('pusher:signin_success', () => resolve());
-      c.signin();
-    });
     await Promise.all([signedIn(laptop), signedIn(phone), signedIn(stranger)]);
-    // pusher-js subscribes to #server-to-user-{id} right after signin; give it a moment.
-    await sleep(300);
     const got = (c: Pusher) => new Promise((resolve) => c.user.bind('notice', resolve));
     const onLaptop = got(laptop);
     const onPhone = got(phone);
@@ -163,30 +191,34 @@ describe('user authentication', () => {
     await serverSdk(worker).sendToUser('user-7', 'notice', { text: 'for you' });
     expect(await onLaptop).toEqual({ text: 'for you' });
     expect(await onPhone).toEqual({ text: 'for you' });
-    await sleep(300);
+    // A marker to the stranger, sent after: had the notice reached the stranger, it would have come first.
+    const marker = new Promise((resolve) => stranger.user.bind('marker', resolve));
+    await serverSdk(worker).sendToUser('user-8', 'marker', {});
+    await marker;
     expect(strangerGot).toBe(false);
   });
 
   it('terminates every connection of a user', async () => {
     const target = client({ id: 'user-9' });
     const bystander = client({ id: 'user-10' });
-    const signedIn = (c: Pusher) => new Promise<void>((resolve) => {
-      c.bind('pusher:signin_success', () => resolve());
-      c.signin();
-    });
     await Promise.all([signedIn(target), signedIn(bystander)]);
+    const bystanderSocket = bystander.connection.socket_id;
+    const dropped = new Promise<never>((_resolve, reject) => {
+      bystander.connection.bind('state_change', (states: { current: string }) => reject(new Error(`the bystander went ${states.current}`)));
+    });
     await serverSdk(worker).terminateUserConnections('user-9');
     await expect.poll(() => target.connection.state, { timeout: 5000 }).not.toBe('connected');
+    // The bystander's socket still gets an event sent after the termination (a close would have come first).
+    const marker = new Promise((resolve) => bystander.user.bind('marker', resolve));
+    await serverSdk(worker).sendToUser('user-10', 'marker', {});
+    await Promise.race([marker, dropped]);
+    expect(bystander.connection.socket_id).toBe(bystanderSocket);
     expect(bystander.connection.state).toBe('connected');
   });
 });
 
 describe('watchlist events', () => {
   it('tells a watcher when a watched user comes online (first socket) and goes offline (last socket)', async () => {
-    const signedIn = (c: Pusher) => new Promise<void>((resolve) => {
-      c.bind('pusher:signin_success', () => resolve());
-      c.signin();
-    });
     const watched = unique('watched-');
     const watcher = client({ id: unique('watcher-'), info: { watchlist: [watched] } });
     const events: Array<{ name: string; user_ids: string[] }> = [];
@@ -200,8 +232,14 @@ describe('watchlist events', () => {
     await signedIn(tab1);
     await signedIn(tab2);
     await expect.poll(() => events.length).toBe(2);
+    // All three share a channel, so the server's socket count there shows when it has handled tab1's close.
+    const room = unique('watch-room-');
+    await Promise.all([subscribed(watcher, room), subscribed(tab1, room), subscribed(tab2, room)]);
     tab1.disconnect();
-    await sleep(400);
+    await expect.poll(() => subscriptionCount(room), { timeout: 5000 }).toBe(2);
+    const marker = arrival(watcher, room, 'marker');
+    await serverSdk(worker).trigger(room, 'marker', {});
+    await marker;
     expect(events).toHaveLength(2);
     tab2.disconnect();
     await expect.poll(() => events).toEqual([

@@ -1,5 +1,5 @@
 import PusherServer from 'pusher';
-import Pusher from 'pusher-js';
+import Pusher, { type Members } from 'pusher-js';
 import WebSocket from 'ws';
 import { readDevVars } from './dev-vars.ts';
 import type { RunningWorker } from './worker.ts';
@@ -79,8 +79,13 @@ export function connected(client: Pusher, timeoutMs = 10_000): Promise<string> {
   });
 }
 
-/** Subscribes and resolves with the subscription_succeeded data; rejects on subscription_error. */
-export function subscribed(client: Pusher, channelName: string, timeoutMs = 10_000): Promise<any> {
+/**
+ * Subscribes and resolves with what pusher-js hands to `pusher:subscription_succeeded` (the channel's
+ * Members on a presence channel); rejects on subscription_error.
+ */
+export function subscribed(client: Pusher, channelName: `presence-${string}`, timeoutMs?: number): Promise<Members>;
+export function subscribed(client: Pusher, channelName: string, timeoutMs?: number): Promise<unknown>;
+export function subscribed(client: Pusher, channelName: string, timeoutMs = 10_000): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const channel = client.subscribe(channelName);
     const timer = setTimeout(() => reject(new Error(`no subscription result for ${channelName}`)), timeoutMs);
@@ -114,7 +119,8 @@ export function nextEvent(client: Pusher, channelName: string, event: string, ti
 export interface RawFrame {
   event: string;
   channel?: string;
-  data?: any;
+  /** Decoded JSON when the server sent a JSON string; check its shape with expect(). */
+  data?: unknown;
   user_id?: string;
 }
 
@@ -193,7 +199,9 @@ export class RawSocket {
   async socketId(): Promise<string> {
     const frame = await this.next('pusher:connection_established');
     this.frames.unshift(frame);
-    return frame.data.socket_id;
+    const socketId = (frame.data as { socket_id?: unknown } | undefined)?.socket_id;
+    if (typeof socketId !== 'string') throw new Error(`connection_established without a socket_id: ${JSON.stringify(frame.data)}`);
+    return socketId;
   }
 
   send(message: unknown): void {

@@ -4,7 +4,8 @@ import { exports } from 'cloudflare:workers';
 export interface Frame {
   event: string;
   channel?: string;
-  data?: any;
+  /** Decoded JSON when the server sent a JSON string; check its shape with expect(). */
+  data?: unknown;
   user_id?: string;
 }
 
@@ -85,7 +86,9 @@ export class RawClient {
   async socketId(): Promise<string> {
     const frame = this.frames.find((f) => f.event === 'pusher:connection_established') ?? (await this.next('pusher:connection_established'));
     if (!this.frames.includes(frame)) this.frames.unshift(frame);
-    return frame.data.socket_id as string;
+    const socketId = (frame.data as { socket_id?: unknown } | undefined)?.socket_id;
+    if (typeof socketId !== 'string') throw new Error(`connection_established without a socket_id: ${JSON.stringify(frame.data)}`);
+    return socketId;
   }
 
   send(message: unknown): void {

@@ -41,6 +41,27 @@ async function join(client: RawClient, app: { key: string; secret: string }, cha
   await client.next('pusher_internal:subscription_succeeded', channel);
 }
 
+/**
+ * Proves by ordering that no leave webhook (channel_vacated, member_removed) queued so far is still to
+ * come: joins and leaves a fresh channel, then waits for that channel's channel_vacated. It is queued
+ * later with the same delay, so it is due no earlier than any leave event queued before it; the object
+ * sends due events oldest first in one body per alarm, and finishes an alarm's deliveries before the
+ * next alarm, so every such event reached the receiver no later than this marker.
+ */
+async function afterPendingLeaves(client: RawClient): Promise<void> {
+  const marker = `marker-${crypto.randomUUID()}`;
+  await join(client, hooks, marker);
+  client.send({ event: 'pusher:unsubscribe', data: { channel: marker } });
+  const events = await eventually(() => eventsFor(marker), (list) => list.some((e) => e.name === 'channel_vacated'));
+  expect(events).toContainEqual({ name: 'channel_vacated', channel: marker });
+}
+
+/** Subscriptions (sockets) on a channel of the hooks app, as its object counts them. */
+async function subscriptionCount(channel: string): Promise<number | undefined> {
+  const server = env.REALTIME.get(env.REALTIME.idFromName('hooks'));
+  return (await server.channelInfo(channel, ['subscription_count'])).subscription_count;
+}
+
 describe('webhooks', () => {
   it('signs each body with X-Pusher-Key and X-Pusher-Signature = HMAC(secret, body)', async () => {
     const channel = `signed-${crypto.randomUUID()}`;
@@ -61,7 +82,7 @@ describe('webhooks', () => {
     await join(first, hooks, channel);
     first.send({ event: 'pusher:unsubscribe', data: { channel } });
     await join(first, hooks, channel); // back within the 1 s delay
-    await new Promise((resolve) => setTimeout(resolve, 1800));
+    await afterPendingLeaves(first);
     expect(await eventsFor(channel)).toEqual([{ name: 'channel_occupied', channel }]);
 
     first.close();
@@ -77,7 +98,9 @@ describe('webhooks', () => {
     await join(tab1, hooks, channel, data);
     await join(tab2, hooks, channel, data);
     tab1.close();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The object has handled tab1's close (and queued any member_removed) once it counts one socket.
+    expect(await eventually(() => subscriptionCount(channel), (count) => count === 1)).toBe(1);
+    await afterPendingLeaves(tab2);
     expect((await eventsFor(channel)).map((e) => e.name).sort()).toEqual(['channel_occupied', 'member_added']);
     tab2.close();
     const events = await eventually(() => eventsFor(channel), (list) => list.length >= 4);
