@@ -123,7 +123,7 @@ describe('email delivery end to end', () => {
     expect(emails).toHaveLength(2);
     expect(emails.every((e) => e.sender_name === 'Tidings Admin')).toBe(true);
     const toAda = emails.find((e) => e.recipient_id === seedUsers.ada.id)!;
-    expect((await arrival).id).toBe(toAda.id);
+    expect(EmailReceived.schema.parse(await arrival).id).toBe(toAda.id);
 
     const inbox = (await (await api('/api/emails?limit=100', tokens.ada)).json()) as { emails: Array<{ id: string; recipient_id: string }> };
     expect(inbox.emails[0]!.id).toBe(toAda.id);
@@ -138,7 +138,7 @@ describe('email delivery end to end', () => {
     expect(read.status).toBe(200);
     const { email } = (await read.json()) as { email: { read_at: string } };
     expect(EmailUpdated.schema.parse(await update)).toEqual({ id: toAda.id, read_at: expect.any(String) });
-    expect(Date.parse((await update).read_at)).toBe(Date.parse(email.read_at));
+    expect(Date.parse(EmailUpdated.schema.parse(await update).read_at!)).toBe(Date.parse(email.read_at));
     const again = (await (await api(`/api/emails/${toAda.id}/read`, tokens.ada, { method: 'PATCH' })).json()) as { email: { read_at: string } };
     expect(again.email.read_at).toBe(email.read_at);
   });

@@ -100,8 +100,8 @@ export function subscribed(client: Pusher, channelName: string, timeoutMs = 10_0
   });
 }
 
-/** The next `event` on a channel of a client. */
-export function nextEvent(client: Pusher, channelName: string, event: string, timeoutMs = 10_000): Promise<any> {
+/** The next `event` on the channel (subscribing if needed); `T` is what the caller expects, unchecked. */
+export function nextEvent<T = unknown>(client: Pusher, channelName: string, event: string, timeoutMs = 10_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const channel = client.channel(channelName) ?? client.subscribe(channelName);
     const timer = setTimeout(() => reject(new Error(`no '${event}' on ${channelName}`)), timeoutMs);
@@ -109,7 +109,7 @@ export function nextEvent(client: Pusher, channelName: string, event: string, ti
     const handler = (data: unknown, metadata?: Record<string, unknown>) => {
       clearTimeout(timer);
       channel.unbind(event, handler);
-      resolve(metadata && Object.keys(metadata).length > 0 ? { data, metadata } : data);
+      resolve((metadata && Object.keys(metadata).length > 0 ? { data, metadata } : data) as T);
     };
     channel.bind(event, handler);
   });
