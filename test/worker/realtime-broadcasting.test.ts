@@ -45,7 +45,9 @@ describe('the realtime broadcaster with the realtime server', () => {
     const request = new Request('http://tidings.test/', { headers: { 'X-Socket-ID': sender.socketId } });
     await broadcast(authEnv({ BROADCAST_DRIVER: 'realtime' }), EmailUpdated.to(row, { id: row.id, read_at: row.read_at }), { toOthers: request });
     expect((await otherTab.client.next(EmailUpdated.name)).data).toEqual({ id: row.id, read_at: row.read_at });
-    expect(await sender.client.nothing(EmailUpdated.name)).toBe(true);
+    const server = env.REALTIME.get(env.REALTIME.idFromName(env.PUSHER_APP_ID));
+    await server.publish({ channels: [`private-user.${userId}`], name: 'marker', data: '{}' });
+    expect(await sender.client.noneBefore(EmailUpdated.name, 'marker')).toBe(true);
   });
 
   it('does not let a user subscribe to another user’s channel with a signature made for them', async () => {
@@ -59,6 +61,7 @@ describe('the realtime broadcaster with the realtime server', () => {
     client.send({ event: 'pusher:subscribe', data: { channel: grace, auth } });
     const error = await client.next('pusher:subscription_error', grace);
     expect(error.data).toMatchObject({ type: 'AuthError', status: 401 });
-    expect(await client.nothing('pusher_internal:subscription_succeeded')).toBe(true);
+    client.send({ event: 'pusher:ping', data: {} });
+    expect(await client.noneBefore('pusher_internal:subscription_succeeded', 'pusher:pong')).toBe(true);
   });
 });

@@ -95,10 +95,15 @@ export class RawClient {
     this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
-  /** Asserts nothing matching arrives within `ms`. */
-  async nothing(event: string, ms = 300): Promise<boolean> {
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    return !this.frames.some((frame) => frame.event === event);
+  /**
+   * Whether no `event` frame came before the `marker` frame (waiting for the marker). Frames on one
+   * socket arrive in the order the server sent them, and the object handles one message at a time,
+   * so once a marker sent after the action is here, whatever the action sent to this socket is too.
+   */
+  async noneBefore(event: string, marker: string, channel?: string, timeoutMs = 5000): Promise<boolean> {
+    const isMarker = (frame: Frame) => frame.event === marker && (channel === undefined || frame.channel === channel);
+    await this.until(() => this.frames.find(isMarker), `${marker}${channel ? ` on ${channel}` : ''}`, timeoutMs);
+    return !this.frames.slice(0, this.frames.findIndex(isMarker)).some((frame) => frame.event === event);
   }
 
   close(): void {

@@ -110,7 +110,8 @@ describe('publish() RPC', () => {
     await subscribe(other, 'private-others');
     await stub().publish({ channels: ['private-others'], name: 'said', data: '{}', socketId: await sender.socketId() });
     await other.next('said', 'private-others');
-    expect(await sender.nothing('said')).toBe(true);
+    await stub().publish({ channels: ['private-others'], name: 'marker', data: '{}' });
+    expect(await sender.noneBefore('said', 'marker', 'private-others')).toBe(true);
   });
 });
 
