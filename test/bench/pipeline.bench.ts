@@ -25,9 +25,9 @@ const stack = await startBenchStack();
 /** CPU used so far by workerd, by Postgres, and by this Node process (local Supabase API, pg_net worker, pusher-js). */
 const cpuNow = () => {
   const usage = process.cpuUsage();
-  return { workerd: cpuMs(stack.server.pids()), postgres: cpuMs(childProcessesNamed('postgres')), node: (usage.user + usage.system) / 1000 };
+  return { workerd: cpuMs(stack.worker.pids()), postgres: cpuMs(childProcessesNamed('postgres')), node: (usage.user + usage.system) / 1000 };
 };
-const { supabase, server } = stack;
+const { supabase, worker: server } = stack;
 const db = new pg.Client({ connectionString: supabase.databaseUrl });
 await db.connect();
 const results: Record<string, unknown> = {};

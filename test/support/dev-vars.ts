@@ -1,14 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { parseDevVarsFile } from '../../supabase/local/dev-vars.ts';
 
 /**
  * The documented development settings from .dev.vars.example, so tests run with exactly the
  * values a newcomer gets (and do not depend on a developer's own .dev.vars).
  */
 export function readDevVars(path = new URL('../../.dev.vars.example', import.meta.url)): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
-    if (match) vars[match[1]!] = match[2]!.replace(/^"(.*)"$/, '$1');
-  }
+  const vars = parseDevVarsFile(path);
+  if (!vars) throw new Error(`${path.pathname} is missing: the tests read the development settings from it`);
   return vars;
 }
