@@ -44,12 +44,15 @@ export interface Config {
 
 type Source = Record<string, unknown>;
 
+/** The sentence for a setting that is not set: how to set a secret, or where a plain var goes. */
+export function notSetMessage(name: string, secret: boolean): string {
+  return secret
+    ? `${name} is not set: run "wrangler secret put ${name}" or add it to .dev.vars`
+    : `${name} is not set: add it to [vars] in wrangler.toml or to .dev.vars`;
+}
+
 function missing(name: string, secret: boolean): ConfigError {
-  return new ConfigError(
-    secret
-      ? `${name} is not set: run "wrangler secret put ${name}" or add it to .dev.vars`
-      : `${name} is not set: add it to [vars] in wrangler.toml or to .dev.vars`,
-  );
+  return new ConfigError(notSetMessage(name, secret));
 }
 
 function text(source: Source, name: string, options: { secret?: boolean; optional?: boolean } = {}): string {

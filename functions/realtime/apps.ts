@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notSetMessage } from '../config.ts';
 
 /** One realtime app: its credentials, switches and limits. */
 export interface RealtimeApp {
@@ -77,11 +78,7 @@ function defaultApp(env: Bindings): RealtimeApp | null {
   if (present.length === 0) return null;
   const missing = names.find((name) => !present.includes(name));
   if (missing) {
-    throw new RealtimeConfigError(
-      missing === 'PUSHER_APP_SECRET'
-        ? 'PUSHER_APP_SECRET is not set: run "wrangler secret put PUSHER_APP_SECRET" or add it to .dev.vars'
-        : `${missing} is not set: add it to wrangler.toml [vars] or .dev.vars (see .dev.vars.example)`,
-    );
+    throw new RealtimeConfigError(notSetMessage(missing, missing === 'PUSHER_APP_SECRET'));
   }
   const parsed = appSchema.safeParse({
     id: env.PUSHER_APP_ID,
