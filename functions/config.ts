@@ -104,7 +104,7 @@ function readConfig(env: Source): Config {
     corsOrigins: text(env, 'CORS_ORIGINS', { optional: true }).split(',').map((origin) => origin.trim()).filter(Boolean),
     redelivery: {
       graceSeconds: parsed('REDELIVERY_GRACE_SECONDS', z.coerce.number().int().min(0), text(env, 'REDELIVERY_GRACE_SECONDS', { optional: true }) || '30', 'use a whole number of seconds'),
-      batch: parsed('REDELIVERY_BATCH', z.coerce.number().int().min(1).max(1000), text(env, 'REDELIVERY_BATCH', { optional: true }) || '40', 'use a whole number from 1 to 1000'),
+      batch: parsed('REDELIVERY_BATCH', z.coerce.number().int().min(1).max(1000), text(env, 'REDELIVERY_BATCH', { optional: true }) || '200', 'use a whole number from 1 to 1000'),
     },
     devUsers: [],
   };

@@ -2,6 +2,7 @@
  * Delivery: turning `emails` row changes into broadcasts, once per change, and recording it.
  * The webhook receiver calls {@link deliverChange}; the redelivery cron calls {@link redeliverUndelivered}.
  */
+import { BatchPublishError, publishEach } from './broadcasting/broadcaster.ts';
 import type { BroadcastMessage } from './broadcasting/events.ts';
 import { emailModelEvents, type EmailRow } from './broadcasting/model-events.ts';
 import type { DeliveryStore } from './data/emails.ts';
@@ -11,6 +12,18 @@ import type { WebhookPayload } from './webhooks/payload.ts';
 export interface DeliveryDeps {
   store: DeliveryStore;
   publish: (message: BroadcastMessage) => Promise<void>;
+  /**
+   * Publishes several messages in order in as few calls as the broadcaster allows, throwing a
+   * BatchPublishError that counts what went out. Without it, messages go one `publish` at a time.
+   */
+  publishBatch?: (messages: BroadcastMessage[]) => Promise<void>;
+  /**
+   * A one-row insert whose payload carries the sender's name, is undelivered, and was created less
+   * than this many ms ago is published straight from the payload, before any database read; 0 or
+   * unset: always read the row first. Keep it under the redelivery grace period: the cron never
+   * touches rows that young, so the webhook is the only publisher of such a row.
+   */
+  publishFromPayloadWithinMs?: number;
   now?: () => Date;
   log?: Logger;
 }
@@ -20,29 +33,66 @@ export class PublishFailed extends Error {
   override name = 'PublishFailed';
 }
 
+/** What a one-row change did. */
 export type DeliveryResult =
   | { status: 'published'; event: string; recorded: boolean }
   | { status: 'already_delivered' | 'gone'; event: null };
 
+/** What an insert of several rows did: how many were published, found delivered already, or gone, and how many were recorded. */
+export interface InsertsDeliveryResult {
+  status: 'published';
+  event: 'email.received';
+  published: number;
+  already_delivered: number;
+  gone: number;
+  recorded: number;
+}
+
 const defaultLog = createLogger('info', { component: 'delivery' });
 
-/** Publishes an inserted row's `email.received` and records it; false when publishing failed. */
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Publishes an inserted row's `email.received` and records it. */
 async function publishReceived(row: EmailRow, senderName: string, deps: DeliveryDeps): Promise<{ recorded: boolean }> {
   const now = deps.now ?? (() => new Date());
+  const log = deps.log ?? defaultLog;
   try {
     await deps.publish(emailModelEvents.created(row, senderName));
   } catch (error) {
     await deps.store.recordAttempt(row, false, now()).catch(() => {});
-    throw new PublishFailed(`Publishing email.received for ${row.id} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new PublishFailed(`Publishing email.received for ${row.id} failed: ${describeError(error)}`, { cause: error });
   }
   try {
-    await deps.store.recordAttempt(row, true, now());
-    return { recorded: true };
+    const recorded = await deps.store.recordAttempt(row, true, now());
+    // Delivered by someone else meanwhile (a repeated webhook) or deleted: clients de-duplicate by id.
+    if (!recorded) log.info('published an email already delivered or deleted', { email_id: row.id });
+    return { recorded };
   } catch (error) {
     // Published but not recorded: the cron will publish it again, and clients de-duplicate by id.
-    (deps.log ?? defaultLog).warn('delivery not recorded', { email_id: row.id, error: String(error) });
+    log.warn('delivery not recorded', { email_id: row.id, error: String(error) });
     return { recorded: false };
   }
+}
+
+/** Whether a one-row insert may be published from its payload (see {@link DeliveryDeps.publishFromPayloadWithinMs}). */
+function publishableFromPayload(record: EmailRow, senderName: string | undefined, deps: DeliveryDeps): senderName is string {
+  const within = deps.publishFromPayloadWithinMs ?? 0;
+  if (within <= 0 || senderName === undefined || record.delivered_at) return false;
+  const age = (deps.now ?? (() => new Date()))().getTime() - Date.parse(record.created_at);
+  return age < within;
+}
+
+/** Messages in order through `publishBatch`, or one `publish` at a time without it. */
+function publishAll(messages: BroadcastMessage[], deps: DeliveryDeps): Promise<void> {
+  if (messages.length === 0) return Promise.resolve();
+  return deps.publishBatch ? deps.publishBatch(messages) : publishEach(messages, deps.publish);
+}
+
+/** How many of a batch went out before `error` (none unless the broadcaster said otherwise). */
+function publishedBefore(error: unknown): number {
+  return error instanceof BatchPublishError ? error.published : 0;
 }
 
 /**
@@ -50,11 +100,18 @@ async function publishReceived(row: EmailRow, senderName: string, deps: Delivery
  * not published again), updates → `email.updated`, deletes → `email.deleted`.
  * @throws PublishFailed when the broadcaster refused; nothing is recorded as delivered then.
  */
-export async function deliverChange(change: WebhookPayload, deps: DeliveryDeps): Promise<DeliveryResult> {
+export async function deliverChange(change: WebhookPayload, deps: DeliveryDeps): Promise<DeliveryResult | InsertsDeliveryResult> {
   switch (change.type) {
     case 'INSERT': {
-      // The payload is a snapshot from insert time; the row's delivery state now is what counts.
-      const found = await deps.store.findEmail(change.record.id);
+      if (change.record_ids) return deliverInserted(change.record_ids, deps);
+      const record = change.record!;
+      const senderName = change.sender?.display_name;
+      if (publishableFromPayload(record, senderName, deps)) {
+        const { recorded } = await publishReceived(record, senderName, deps);
+        return { status: 'published', event: 'email.received', recorded };
+      }
+      // An older payload (a repeated or late webhook): the row's delivery state now is what counts.
+      const found = await deps.store.findEmail(record.id);
       if (!found) return { status: 'gone', event: null };
       const { sender_name, ...row } = found;
       if (row.delivered_at) return { status: 'already_delivered', event: null };
@@ -70,19 +127,53 @@ export async function deliverChange(change: WebhookPayload, deps: DeliveryDeps):
   }
 }
 
+/**
+ * The rows of a multi-row insert: one read for all of them, one batch publish of those not
+ * delivered yet (oldest first), one write recording what went out.
+ * @throws PublishFailed when the broadcaster refused part of the batch; what went out before is recorded.
+ */
+async function deliverInserted(ids: string[], deps: DeliveryDeps): Promise<InsertsDeliveryResult> {
+  const now = deps.now ?? (() => new Date());
+  const log = deps.log ?? defaultLog;
+  const found = await deps.store.findEmails([...new Set(ids)]);
+  const undelivered = found.filter((row) => !row.delivered_at);
+  let published = undelivered.length;
+  let failure: unknown = null;
+  try {
+    await publishAll(undelivered.map(({ sender_name, ...row }) => emailModelEvents.created(row, sender_name)), deps);
+  } catch (error) {
+    published = publishedBefore(error);
+    failure = error;
+  }
+  let recorded = 0;
+  try {
+    recorded = await deps.store.recordDeliveries(undelivered.slice(0, published), now());
+  } catch (error) {
+    // Published but not recorded: the cron will publish them again, and clients de-duplicate by id.
+    log.warn('deliveries not recorded', { count: published, error: String(error) });
+  }
+  if (failure) {
+    throw new PublishFailed(
+      `Publishing email.received failed for ${undelivered.length - published} of ${undelivered.length} emails (from ${undelivered[published]!.id}): ${describeError(failure)}`,
+      { cause: failure },
+    );
+  }
+  return { status: 'published', event: 'email.received', published, already_delivered: found.length - undelivered.length, gone: new Set(ids).size - found.length, recorded };
+}
+
 async function publishOrFail(message: BroadcastMessage, id: string, deps: DeliveryDeps): Promise<void> {
   try {
     await deps.publish(message);
   } catch (error) {
-    throw new PublishFailed(`Publishing ${message.event.name} for ${id} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new PublishFailed(`Publishing ${message.event.name} for ${id} failed: ${describeError(error)}`, { cause: error });
   }
 }
 
 /**
  * Publishes rows still undelivered `graceSeconds` after insert, oldest first, at most `batch` of
- * them, then records them in one write per attempt count (not one per row: a Worker invocation has
- * a subrequest budget). Stops at the first publishing failure (the broadcaster is likely down); the
- * next run retries.
+ * them, in one batch publish, then records them in one write per attempt count (not one per row:
+ * a Worker invocation has a subrequest budget). Stops at the first publishing failure (the
+ * broadcaster is likely down), counting an attempt for that row; the next run retries.
  */
 export async function redeliverUndelivered(
   deps: DeliveryDeps & { graceSeconds: number; batch: number },
@@ -91,24 +182,22 @@ export async function redeliverUndelivered(
   const log = deps.log ?? defaultLog;
   const rows = await deps.store.listUndelivered(new Date(now().getTime() - deps.graceSeconds * 1000), deps.batch);
   const names = await deps.store.senderNames(rows.map((row) => row.sender_id));
-  const published: EmailRow[] = [];
+  let published = rows.length;
   let failed = 0;
-  for (const row of rows) {
-    try {
-      await deps.publish(emailModelEvents.created(row, names.get(row.sender_id) ?? ''));
-      published.push(row);
-    } catch (error) {
-      log.error('redelivery failed', { email_id: row.id, error: error instanceof Error ? error.message : String(error) });
-      await deps.store.recordAttempt(row, false, now()).catch(() => {});
-      failed = 1;
-      break;
-    }
+  try {
+    await publishAll(rows.map((row) => emailModelEvents.created(row, names.get(row.sender_id) ?? '')), deps);
+  } catch (error) {
+    published = publishedBefore(error);
+    failed = 1;
+    const row = rows[published]!;
+    log.error('redelivery failed', { email_id: row.id, error: describeError(error) });
+    await deps.store.recordAttempt(row, false, now()).catch(() => {});
   }
   try {
-    await deps.store.recordDeliveries(published, now());
+    await deps.store.recordDeliveries(rows.slice(0, published), now());
   } catch (error) {
     // Published but not recorded: the next run publishes them again, and clients de-duplicate by id.
-    log.warn('deliveries not recorded', { count: published.length, error: String(error) });
+    log.warn('deliveries not recorded', { count: published, error: String(error) });
   }
-  return { published: published.length, failed, remaining: failed > 0 || rows.length === deps.batch };
+  return { published, failed, remaining: failed > 0 || rows.length === deps.batch };
 }

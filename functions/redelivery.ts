@@ -3,7 +3,7 @@
  * sends each request at most once and never retries. Together with the webhook this makes every
  * `email.received` arrive at least once (clients de-duplicate by email id).
  */
-import { broadcast } from './broadcasting/broadcast.ts';
+import { broadcast, broadcastBatch } from './broadcasting/broadcast.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { serviceClient } from './data/client.ts';
 import { supabaseDeliveryStore } from './data/emails.ts';
@@ -28,6 +28,7 @@ export async function redeliver(controller: Pick<ScheduledController, 'cron'>, e
     const run = await redeliverUndelivered({
       store: supabaseDeliveryStore(serviceClient(config)),
       publish: (message) => broadcast(env, message),
+      publishBatch: (messages) => broadcastBatch(env, messages),
       graceSeconds: config.redelivery.graceSeconds,
       batch: config.redelivery.batch,
       log,

@@ -6,7 +6,7 @@
  * await broadcast(c.env, EmailUpdated.to({ recipient_id }, { id, read_at }), { toOthers: c.req.raw });
  */
 import { loadConfig } from '../config.ts';
-import { broadcasterFor, type Broadcaster } from './broadcaster.ts';
+import { broadcasterFor, type Broadcaster, type PublishRequest } from './broadcaster.ts';
 import type { BroadcastMessage } from './events.ts';
 import { BroadcastFake } from './fake.ts';
 
@@ -46,6 +46,21 @@ export interface BroadcastOptions {
   via?: Broadcaster;
 }
 
+/** The request a broadcaster publishes for `message`. */
+function requestFor(message: BroadcastMessage, socketId?: string): PublishRequest {
+  return { channels: message.channels, name: message.event.name, data: JSON.stringify(message.data), ...(socketId ? { socketId } : {}) };
+}
+
+/**
+ * Publishes several messages in order, in as few calls as the broadcaster allows (one RPC to the
+ * realtime server, ten events per Pusher batch call).
+ * @throws BatchPublishError saying how many were published before a failure.
+ */
+export async function broadcastBatch(env: Env, messages: BroadcastMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  await (fake ?? currentBroadcaster(env)).publishBatch(messages.map((message) => requestFor(message)));
+}
+
 /** Publishes `message`; resolves once the broadcaster accepted it. */
 export async function broadcast(env: Env, message: BroadcastMessage, options: BroadcastOptions = {}): Promise<void> {
   const socketId =
@@ -54,10 +69,5 @@ export async function broadcast(env: Env, message: BroadcastMessage, options: Br
       : options.toOthers
         ? socketIdOf(options.toOthers)
         : undefined;
-  await (fake ?? options.via ?? currentBroadcaster(env)).publish({
-    channels: message.channels,
-    name: message.event.name,
-    data: JSON.stringify(message.data),
-    ...(socketId ? { socketId } : {}),
-  });
+  await (fake ?? options.via ?? currentBroadcaster(env)).publish(requestFor(message, socketId));
 }

@@ -41,6 +41,10 @@ export class BroadcastFake implements Broadcaster {
     this.#broadcasts.push({ name, channels: [...channels], data: JSON.parse(data), socketId });
   }
 
+  async publishBatch(requests: PublishRequest[]): Promise<void> {
+    for (const request of requests) await this.publish(request);
+  }
+
   /** Every recorded broadcast of `event` that matches `predicate` (all of them without one). */
   broadcasted<Payload>(event: Named<Payload>, predicate?: Predicate<Payload>): RecordedBroadcast[] {
     return this.#broadcasts.filter(

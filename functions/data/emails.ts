@@ -4,6 +4,7 @@
  */
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { EmailRow } from '../broadcasting/model-events.ts';
+import { chunks } from '../chunks.ts';
 import { unwrap } from './client.ts';
 import { displayNames } from './profiles.ts';
 import type { Email } from './shapes.ts';
@@ -12,6 +13,8 @@ export type { Email };
 
 const API_COLUMNS = 'id,sender_id,recipient_id,subject,body,created_at,read_at';
 const ROW_COLUMNS = `${API_COLUMNS},delivered_at,delivery_attempts`;
+/** Ids per `id=in.(...)` filter: 100 uuids keep a URL near 4 KB, far under any proxy's limit. */
+const IDS_PER_REQUEST = 100;
 
 /** Adds `sender_name` to rows (two plain queries rather than an embed, which any PostgREST serves). */
 export async function withSenderNames(db: SupabaseClient, rows: EmailRow[]): Promise<Email[]> {
@@ -103,31 +106,41 @@ export async function markRead(db: SupabaseClient, recipientId: string, id: stri
 export interface DeliveryStore {
   /** The row as it is now with its sender's display name ('' when unknown), or null when it was deleted. */
   findEmail(id: string): Promise<(EmailRow & { sender_name: string }) | null>;
+  /** {@link findEmail} for several ids in one read, oldest first; deleted rows are left out. */
+  findEmails(ids: string[]): Promise<(EmailRow & { sender_name: string })[]>;
   /** Display names by profile id. */
   senderNames(ids: string[]): Promise<Map<string, string>>;
   /** Rows never delivered and created before `createdBefore`, oldest first, at most `limit`. */
   listUndelivered(createdBefore: Date, limit: number): Promise<EmailRow[]>;
-  /** Counts an attempt; sets `delivered_at` when it succeeded (and it was not set yet). */
-  recordAttempt(row: EmailRow, delivered: boolean, now: Date): Promise<void>;
-  /** Records a successful attempt for each row, in as few writes as possible. */
-  recordDeliveries(rows: EmailRow[], now: Date): Promise<void>;
+  /**
+   * Counts an attempt. A successful one also sets `delivered_at`, only on a row not delivered yet:
+   * false when there was none (delivered by someone else meanwhile, or deleted).
+   */
+  recordAttempt(row: EmailRow, delivered: boolean, now: Date): Promise<boolean>;
+  /** Records a successful attempt for each row not delivered yet, in as few writes as possible; how many it recorded. */
+  recordDeliveries(rows: EmailRow[], now: Date): Promise<number>;
 }
 
 /** The {@link DeliveryStore} on Supabase. */
 export function supabaseDeliveryStore(db: SupabaseClient): DeliveryStore {
-  return {
-    async findEmail(id) {
-      // One request with the sender embedded: the webhook publishes only after this read, so each
-      // round trip here is latency every notification pays.
-      const found = unwrap(
-        await db.from('emails').select(`${ROW_COLUMNS},sender:profiles!sender_id(display_name)`).eq('id', id)
-          .maybeSingle<EmailRow & { sender: { display_name: string } | null }>(),
-        'reading an email',
+  const findEmails: DeliveryStore['findEmails'] = async (ids) => {
+    // One request per 100 ids with the sender embedded: the webhook publishes only after this
+    // read, so each round trip here is latency every notification pays.
+    const found: (EmailRow & { sender_name: string })[] = [];
+    for (const group of chunks(ids, IDS_PER_REQUEST)) {
+      const rows = unwrap(
+        await db.from('emails').select(`${ROW_COLUMNS},sender:profiles!sender_id(display_name)`).in('id', group)
+          .order('created_at', { ascending: true }).order('id', { ascending: true })
+          .returns<(EmailRow & { sender: { display_name: string } | null })[]>(),
+        'reading emails',
       );
-      if (!found) return null;
-      const { sender, ...row } = found;
-      return { ...row, sender_name: sender?.display_name ?? '' };
-    },
+      for (const { sender, ...row } of rows) found.push({ ...row, sender_name: sender?.display_name ?? '' });
+    }
+    return found;
+  };
+  return {
+    findEmail: async (id) => (await findEmails([id]))[0] ?? null,
+    findEmails,
     senderNames: (ids) => displayNames(db, ids),
     async listUndelivered(createdBefore, limit) {
       return unwrap(
@@ -146,22 +159,35 @@ export function supabaseDeliveryStore(db: SupabaseClient): DeliveryStore {
     async recordAttempt(row, delivered, now) {
       // PostgREST cannot increment in place; the attempt count is bookkeeping, so last writer wins.
       const attempts = (row.delivery_attempts ?? 0) + 1;
-      const update = delivered ? { delivery_attempts: attempts, delivered_at: now.toISOString() } : { delivery_attempts: attempts };
-      unwrap(await db.from('emails').update(update).eq('id', row.id).select('id').returns<unknown[]>(), 'recording a delivery');
+      if (!delivered) {
+        unwrap(await db.from('emails').update({ delivery_attempts: attempts }).eq('id', row.id).select('id').returns<unknown[]>(), 'recording an attempt');
+        return false;
+      }
+      const updated = unwrap(
+        await db.from('emails').update({ delivery_attempts: attempts, delivered_at: now.toISOString() })
+          .eq('id', row.id).is('delivered_at', null).select('id').returns<unknown[]>(),
+        'recording a delivery',
+      );
+      return updated.length > 0;
     },
     async recordDeliveries(rows, now) {
-      // One PATCH per distinct attempt count (usually one): the new count is the same for the group.
+      // One PATCH per distinct attempt count (usually one) and 100 ids: the new count is the same for the group.
       const byAttempts = new Map<number, string[]>();
       for (const row of rows) {
         const attempts = row.delivery_attempts ?? 0;
         byAttempts.set(attempts, [...(byAttempts.get(attempts) ?? []), row.id]);
       }
+      let recorded = 0;
       for (const [attempts, ids] of byAttempts) {
-        unwrap(
-          await db.from('emails').update({ delivery_attempts: attempts + 1, delivered_at: now.toISOString() }).in('id', ids).select('id').returns<unknown[]>(),
-          'recording deliveries',
-        );
+        for (const group of chunks(ids, IDS_PER_REQUEST)) {
+          recorded += unwrap(
+            await db.from('emails').update({ delivery_attempts: attempts + 1, delivered_at: now.toISOString() })
+              .in('id', group).is('delivered_at', null).select('id').returns<unknown[]>(),
+            'recording deliveries',
+          ).length;
+        }
       }
+      return recorded;
     },
   };
 }

@@ -1,13 +1,13 @@
 /**
  * `POST /webhooks/db`: the database webhook (the model observer on `public.emails`). Verifies the
- * signature over the raw body and the timestamp, parses the Supabase payload, publishes, records
- * delivery, and answers 2xx only once the event was published.
+ * signature over the raw body and the timestamp, parses the payload (one row, or the ids of a
+ * multi-row insert), publishes, records delivery, and answers 2xx only once the events were published.
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { withConfig } from '../auth/middleware.ts';
-import { broadcast } from '../broadcasting/broadcast.ts';
+import { broadcast, broadcastBatch } from '../broadcasting/broadcast.ts';
 import { serviceClient } from '../data/client.ts';
 import { supabaseDeliveryStore } from '../data/emails.ts';
 import { deliverChange, PublishFailed } from '../delivery.ts';
@@ -45,9 +45,13 @@ export const webhooks = new Hono<AppEnv>().use(
   if (!parsed.success) throw validationError(parsed.error, 'webhook payload');
   const log = createLogger(c.env.LOG_LEVEL, { component: 'webhooks' });
   try {
+    const config = c.get('config');
     const result = await deliverChange(parsed.data, {
-      store: supabaseDeliveryStore(serviceClient(c.get('config'))),
+      store: supabaseDeliveryStore(serviceClient(config)),
       publish: (message) => broadcast(c.env, message),
+      publishBatch: (messages) => broadcastBatch(c.env, messages),
+      // Half the grace period: a margin for clock skew between Postgres and the Worker.
+      publishFromPayloadWithinMs: (config.redelivery.graceSeconds * 1000) / 2,
       log,
     });
     return c.json(result, 200);

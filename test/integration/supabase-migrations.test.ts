@@ -21,12 +21,14 @@ describe('local Supabase database', () => {
   it('applies every migration in order and records it as the Supabase CLI does', async () => {
     expect(supabase.migrations.applied).toEqual([
       '20261128020000_profiles_and_emails.sql', '20261128020100_email_webhook.sql', '20261128030000_private_functions_not_callable.sql',
+      '20261128040000_email_webhook_per_statement.sql',
     ]);
     const { rows } = await db.query('select version, name, statements from supabase_migrations.schema_migrations order by version');
     expect(rows.map((row) => [row.version, row.name])).toEqual([
       ['20261128020000', 'profiles_and_emails'],
       ['20261128020100', 'email_webhook'],
       ['20261128030000', 'private_functions_not_callable'],
+      ['20261128040000', 'email_webhook_per_statement'],
     ]);
     expect(rows[0].statements).toContain('alter table public.emails enable row level security');
   });

@@ -35,7 +35,7 @@ describe('the emails model observer (database webhook through pg_net)', () => {
     return rows[0].row;
   }
 
-  it('sends one signed webhook with the exact Supabase payload for an insert from psql', async () => {
+  it('sends one signed webhook with the Supabase payload and the sender’s name for a one-row insert from psql', async () => {
     const row = await insertEmail('Welcome, Ada');
     const [webhook] = await receiver.waitFor(1);
     await supabase.webhooksIdle();
@@ -44,7 +44,9 @@ describe('the emails model observer (database webhook through pg_net)', () => {
     expect(webhook!.method).toBe('POST');
     expect(webhook!.path).toBe('/webhooks/db');
     expect(webhook!.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(webhook!.body)).toEqual({ type: 'INSERT', table: 'emails', schema: 'public', record: row, old_record: null });
+    expect(JSON.parse(webhook!.body)).toEqual({
+      type: 'INSERT', table: 'emails', schema: 'public', record: row, old_record: null, sender: { display_name: 'Tidings Admin' },
+    });
     expect(verifyWebhookSignature(webhook!.headers, webhook!.body, secret)).toBe(true);
     const timestamp = Number(webhook!.headers['x-tidings-timestamp']);
     expect(Math.abs(timestamp - Date.now() / 1000)).toBeLessThan(60);
@@ -118,18 +120,46 @@ describe('the emails model observer (database webhook through pg_net)', () => {
     expect(webhook!.body).toBe('{"direct": true}');
   });
 
-  it('delivers a burst of 1,000 inserts as 1,000 webhooks', async () => {
-    await psql.query(
+  it('sends one webhook with the ids of a multi-row insert, oldest first, and none per row', async () => {
+    const { rows } = await psql.query(
       `insert into emails (sender_id, recipient_id, subject, body)
-       select $1, $2, 'Burst ' || n, 'Body' from generate_series(1, 1000) as n`,
+       values ($1, $2, 'One', 'Body'), ($1, $3, 'Two', 'Body'), ($1, $2, 'Three', 'Body')
+       returning id, created_at`,
+      [seedUsers.admin.id, seedUsers.ada.id, seedUsers.grace.id],
+    );
+    const [webhook] = await receiver.waitFor(1);
+    await supabase.webhooksIdle();
+    expect(receiver.received).toHaveLength(1);
+    // One statement: one created_at for all, so the order is by id.
+    const ids = rows.map((row: { id: string }) => row.id).sort();
+    expect(JSON.parse(webhook!.body)).toEqual({ type: 'INSERT', table: 'emails', schema: 'public', record_ids: ids });
+    expect(verifyWebhookSignature(webhook!.headers, webhook!.body, secret)).toBe(true);
+  });
+
+  it('sends a 1,000-row insert as 10 webhooks of 100 ids, every row once', async () => {
+    const { rows } = await psql.query(
+      `insert into emails (sender_id, recipient_id, subject, body)
+       select $1, $2, 'Burst ' || n, 'Body' from generate_series(1, 1000) as n returning id`,
       [seedUsers.admin.id, seedUsers.grace.id],
+    );
+    const webhooks = await receiver.waitFor(10, 30_000);
+    await supabase.webhooksIdle();
+    expect(receiver.received).toHaveLength(10);
+    const batches = webhooks.map((webhook) => JSON.parse(webhook.body).record_ids as string[]);
+    expect(batches.map((ids) => ids.length)).toEqual(Array(10).fill(100));
+    expect(new Set(batches.flat())).toEqual(new Set(rows.map((row: { id: string }) => row.id)));
+    expect(webhooks.every((webhook) => verifyWebhookSignature(webhook.headers, webhook.body, secret))).toBe(true);
+  });
+
+  it('drains a burst of 1,000 queued requests completely, each once', async () => {
+    await psql.query(
+      `select net.http_post(url := $1, body := jsonb_build_object('n', n)) from generate_series(1, 1000) as n`,
+      [receiver.url],
     );
     const webhooks = await receiver.waitFor(1000, 60_000);
     await supabase.webhooksIdle();
     expect(webhooks).toHaveLength(1000);
-    const subjects = new Set(webhooks.map((webhook) => JSON.parse(webhook.body).record.subject));
-    expect(subjects.size).toBe(1000);
-    expect(webhooks.every((webhook) => verifyWebhookSignature(webhook.headers, webhook.body, secret))).toBe(true);
+    expect(new Set(webhooks.map((webhook) => JSON.parse(webhook.body).n)).size).toBe(1000);
     const queued = await psql.query('select count(*)::int as n from net.http_request_queue');
     expect(queued.rows[0].n).toBe(0);
   }, 90_000);

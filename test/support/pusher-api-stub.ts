@@ -45,10 +45,28 @@ export function checkSignedRequest(
   return null;
 }
 
+/** Pusher's published limits: 10 KB of data per event, 10 events per batch on multi-tenant clusters. */
+const EVENT_DATA_BYTES = 10_240;
+const EVENTS_PER_BATCH = 10;
+
+/** Checks an events or batch_events body against Pusher's limits; the status and problem, or null. */
+export function checkEventLimits(path: string, body: string): { status: 400 | 413; problem: string } | null {
+  const tooLarge = (data: unknown) => typeof data === 'string' && Buffer.byteLength(data) > EVENT_DATA_BYTES;
+  if (path.endsWith('/batch_events')) {
+    const { batch } = JSON.parse(body) as { batch: Array<{ channel?: unknown; data?: unknown }> };
+    if (batch.length > EVENTS_PER_BATCH) return { status: 400, problem: `Batch too large: ${batch.length} events (at most ${EVENTS_PER_BATCH})` };
+    if (batch.some((event) => typeof event.channel !== 'string')) return { status: 400, problem: 'Each batch event needs one channel' };
+    if (batch.some((event) => tooLarge(event.data))) return { status: 413, problem: 'Event data too large' };
+  } else if (path.endsWith('/events') && tooLarge((JSON.parse(body) as { data?: unknown }).data)) {
+    return { status: 413, problem: 'Event data too large' };
+  }
+  return null;
+}
+
 /**
  * A stand-in for Pusher Channels' HTTP API (hosted Pusher cannot run here): it verifies each
- * request's signature as Pusher documents it, answers 401 when it does not verify and 200 `{}`
- * when it does, and records what it accepted.
+ * request's signature as Pusher documents it, answers 401 when it does not verify, 400 or 413 when
+ * an event breaks Pusher's published limits, and 200 `{}` otherwise, and records what it accepted.
  */
 export async function startPusherApiStub(app: { key: string; secret: string }): Promise<{
   port: number;
@@ -69,6 +87,11 @@ export async function startPusherApiStub(app: { key: string; secret: string }): 
     const problem = checkSignedRequest(app, request.method ?? 'GET', url.pathname, query, body);
     if (problem) {
       response.writeHead(401).end(JSON.stringify({ error: problem }));
+      return;
+    }
+    const overLimit = request.method === 'POST' ? checkEventLimits(url.pathname, body) : null;
+    if (overLimit) {
+      response.writeHead(overLimit.status).end(JSON.stringify({ error: overLimit.problem }));
       return;
     }
     accepted.push({ method: request.method ?? 'GET', path: url.pathname, query, body });

@@ -46,4 +46,16 @@ describe('the mailbox (web client state)', () => {
     expect(mailbox.unreadCount).toBe(1);
     expect(mailbox.list().map((email) => email.id)).toEqual(['b', 'a']);
   });
+
+  it('keeps a deleted email out when its email.received comes late, but lets a signed-out inbox load again', () => {
+    const mailbox = new Mailbox();
+    const event = { id: 'late', sender_id: 's', sender_name: 'Ada', subject: 'Gone', preview: 'Gone', created_at: '2026-11-28T09:00:00Z' };
+    expect(mailbox.delete('late')).toBe(false);
+    expect(mailbox.merge([fromEvent(event)])).toEqual([]);
+    expect(mailbox.merge([fromApi(apiEmail('late', '2026-11-28T09:00:00Z'))])).toEqual([]);
+    expect(mailbox.size).toBe(0);
+    mailbox.merge([fromApi(apiEmail('kept', '2026-11-28T09:00:01Z'))]);
+    expect(mailbox.remove('kept')).toBe(true);
+    expect(mailbox.merge([fromApi(apiEmail('kept', '2026-11-28T09:00:01Z'))])).toHaveLength(1);
+  });
 });

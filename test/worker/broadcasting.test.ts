@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { broadcast, fakeBroadcasting, restoreBroadcasting, socketIdOf } from '../../functions/broadcasting/broadcast.ts';
 import {
+  BatchPublishError,
   broadcasterFor,
   LogBroadcaster,
   NullBroadcaster,
@@ -114,6 +115,28 @@ describe('the pusher broadcaster', () => {
     expect(requests.map((r) => JSON.parse(r.body).channels.length)).toEqual([100, 50]);
   });
 
+  it('publishes a batch ten events per signed batch_events request, one channel each, in order', async () => {
+    const tag = crypto.randomUUID();
+    const requests: PublishRequest[] = Array.from({ length: 12 }, (_, i) => ({ channels: [`batch-${tag}-${i}`], name: 'email.received', data: `{"n":${i}}` }));
+    requests.push({ channels: [`batch-${tag}-a`, `batch-${tag}-b`], name: 'tick', data: '{}', socketId: '123.456' });
+    await new PusherBroadcaster(pusherClient(loadConfig(pusherEnv()))).publishBatch(requests);
+    const batches = (await acceptedByStub()).filter((r) => r.body.includes(tag));
+    expect(batches.every((r) => r.path === `/apps/${env.PUSHER_APP_ID}/batch_events`)).toBe(true);
+    const sent = batches.map((r) => (JSON.parse(r.body) as { batch: Array<{ channel: string; data: string; socket_id?: string }> }).batch);
+    expect(sent.map((batch) => batch.length)).toEqual([10, 4]);
+    expect(sent.flat().map((event) => event.channel)).toEqual([...Array.from({ length: 12 }, (_, i) => `batch-${tag}-${i}`), `batch-${tag}-a`, `batch-${tag}-b`]);
+    expect(sent.flat().at(-1)).toMatchObject({ name: 'tick', socket_id: '123.456' });
+  });
+
+  it('says how many of a batch went out when Pusher refuses a later part of it', async () => {
+    const tag = crypto.randomUUID();
+    const requests: PublishRequest[] = Array.from({ length: 12 }, (_, i) => ({ channels: [`refused-${tag}-${i}`], name: 'tick', data: i === 11 ? `"${'x'.repeat(10_300)}"` : '{}' }));
+    const error = await new PusherBroadcaster(pusherClient(loadConfig(pusherEnv()))).publishBatch(requests).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BatchPublishError);
+    expect((error as BatchPublishError).published).toBe(10);
+    expect((error as Error).message).toMatch(/^Pusher refused a batch of 2 events: 413/);
+  });
+
   it('fails with the status when the server refuses, without leaking the secret', async () => {
     const broadcaster = new PusherBroadcaster(pusherClient(loadConfig(pusherEnv({ PUSHER_APP_SECRET: 'wrong-secret-value' }))));
     const error = await broadcaster.publish({ channels: ['news'], name: 'tick', data: '{}' }).catch((e: Error) => e);
@@ -132,10 +155,35 @@ describe('the realtime broadcaster', () => {
         publish: async (request: PublishRequest) => {
           calls.push({ name: (id as unknown as { name: string }).name, request });
         },
+        trigger: async () => [],
       }),
     };
     await new RealtimeBroadcaster(namespace, '1001').publish({ channels: ['private-user.a'], name: 'email.deleted', data: '{"id":"a"}' });
     expect(calls).toEqual([{ name: '1001', request: { channels: ['private-user.a'], name: 'email.deleted', data: '{"id":"a"}' } }]);
+  });
+
+  it('publishes a batch in one trigger RPC, and reports none published when the object refuses it', async () => {
+    const triggered: PublishRequest[][] = [];
+    let refuse = false;
+    const namespace = {
+      idFromName: (name: string) => ({ name }) as unknown as DurableObjectId,
+      get: () => ({
+        publish: async () => {},
+        trigger: async (requests: PublishRequest[]) => {
+          if (refuse) throw new Error('Invalid event name');
+          triggered.push(requests);
+          return [];
+        },
+      }),
+    };
+    const broadcaster = new RealtimeBroadcaster(namespace, '1001');
+    const requests = [{ channels: ['a'], name: 'x', data: '1' }, { channels: ['b'], name: 'y', data: '2', socketId: '1.2' }];
+    await broadcaster.publishBatch(requests);
+    expect(triggered).toEqual([requests]);
+    refuse = true;
+    const error = await broadcaster.publishBatch(requests).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BatchPublishError);
+    expect((error as BatchPublishError).published).toBe(0);
   });
 
   it('is what BROADCAST_DRIVER=realtime selects', () => {

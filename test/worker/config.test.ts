@@ -12,7 +12,7 @@ describe('configuration', () => {
       broadcastDriver: 'realtime',
       pusher: { appId: '1001', key: 'tidings-local-key', host: '127.0.0.1', port: 8787, useTLS: false },
       supabase: { url: 'http://127.0.0.1:54321' },
-      redelivery: { graceSeconds: 30, batch: 40 },
+      redelivery: { graceSeconds: 30, batch: 200 },
     });
     expect(config.devUsers.length).toBeGreaterThan(0);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EmailDeleted, EmailReceived, EmailUpdated, type BroadcastMessage } from '../../functions/broadcasting/events.ts';
+import { BatchPublishError } from '../../functions/broadcasting/broadcaster.ts';
 import { BroadcastFake } from '../../functions/broadcasting/fake.ts';
 import { deliverChange, PublishFailed, redeliverUndelivered } from '../../functions/delivery.ts';
 import { webhookPayload } from '../../functions/webhooks/payload.ts';
@@ -24,6 +25,15 @@ const change = (type: 'INSERT' | 'UPDATE' | 'DELETE', record: ReturnType<typeof 
 const failing = async () => {
   throw new Error('server down');
 };
+
+/** A one-row insert as the trigger sends it: Supabase's payload plus the sender's name. */
+const insertWithSender = (record: ReturnType<typeof emailRow>, displayName: string) =>
+  webhookPayload.parse({ type: 'INSERT', table: 'emails', schema: 'public', record, old_record: null, sender: { display_name: displayName } });
+
+/** The ids of a multi-row insert, as the trigger sends them. */
+const insertedIds = (...ids: string[]) => webhookPayload.parse({ type: 'INSERT', table: 'emails', schema: 'public', record_ids: ids });
+
+const secondsAgo = (seconds: number) => new Date(now.getTime() - seconds * 1000).toISOString();
 
 describe('delivering an inserted email', () => {
   it('publishes email.received with the sender’s name, then records the delivery', async () => {
@@ -67,6 +77,99 @@ describe('delivering an inserted email', () => {
     store.recordAttempt = failing;
     expect(await deliverChange(change('INSERT', row), deps)).toEqual({ status: 'published', event: 'email.received', recorded: false });
     fake.assertBroadcastTimes(EmailReceived, 1);
+  });
+});
+
+describe('publishing a one-row insert from its payload', () => {
+  const window = { publishFromPayloadWithinMs: 15_000 };
+
+  it('publishes a fresh row with the payload’s sender name before reading anything, then records it', async () => {
+    const { store, fake, deps } = setup();
+    const row = emailRow({ created_at: secondsAgo(1) });
+    store.add(row);
+    expect(await deliverChange(insertWithSender(row, 'Ada from the payload'), { ...deps, ...window })).toEqual({ status: 'published', event: 'email.received', recorded: true });
+    fake.assertBroadcast(EmailReceived, (data) => data.id === row.id && data.sender_name === 'Ada from the payload');
+    expect(store.reads).toBe(0);
+    expect(store.rows.get(row.id)).toMatchObject({ delivered_at: now.toISOString(), delivery_attempts: 1 });
+  });
+
+  it('reads the row first when the payload is older than the window, so a delivered row is not published again', async () => {
+    const { store, fake, deps } = setup();
+    const row = emailRow({ created_at: secondsAgo(20) });
+    store.add({ ...row, delivered_at: secondsAgo(19), delivery_attempts: 1 });
+    expect(await deliverChange(insertWithSender(row, 'Ada'), { ...deps, ...window })).toEqual({ status: 'already_delivered', event: null });
+    fake.assertNothingBroadcast();
+    expect(store.reads).toBe(1);
+  });
+
+  it('reads the row first when the window is off or the payload has no sender', async () => {
+    const { store, fake, deps } = setup();
+    const row = emailRow({ created_at: secondsAgo(1) });
+    store.add(row);
+    await deliverChange(insertWithSender(row, 'Ada from the payload'), deps);
+    await deliverChange(change('INSERT', { ...row, delivered_at: null }), { ...deps, ...window });
+    expect(store.reads).toBe(2);
+    fake.assertBroadcast(EmailReceived, (data) => data.sender_name === 'Grace Hopper');
+    fake.assertBroadcastTimes(EmailReceived, 1);
+  });
+
+  it('says the delivery was not recorded when a repeated fresh webhook published the row again (clients drop it by id)', async () => {
+    const { store, fake, deps } = setup();
+    const row = emailRow({ created_at: secondsAgo(1) });
+    store.add(row);
+    await deliverChange(insertWithSender(row, 'Ada'), { ...deps, ...window });
+    expect(await deliverChange(insertWithSender(row, 'Ada'), { ...deps, ...window })).toEqual({ status: 'published', event: 'email.received', recorded: false });
+    fake.assertBroadcastTimes(EmailReceived, 2);
+    expect(store.rows.get(row.id)!.delivery_attempts).toBe(1);
+  });
+});
+
+describe('delivering a multi-row insert', () => {
+  it('reads the rows once, publishes the undelivered ones in one batch, oldest first, and records them in one write', async () => {
+    const { store, fake, deps } = setup();
+    const newer = emailRow({ created_at: secondsAgo(1) });
+    const older = emailRow({ created_at: secondsAgo(2) });
+    const delivered = emailRow({ created_at: secondsAgo(3), delivered_at: secondsAgo(2), delivery_attempts: 1 });
+    const deleted = emailRow();
+    store.add(newer, older, delivered);
+    const batches: BroadcastMessage[][] = [];
+    const publishBatch = async (messages: BroadcastMessage[]) => {
+      batches.push(messages);
+      for (const message of messages) await deps.publish(message);
+    };
+    expect(await deliverChange(insertedIds(newer.id, deleted.id, older.id, delivered.id), { ...deps, publishBatch })).toEqual({
+      status: 'published', event: 'email.received', published: 2, already_delivered: 1, gone: 1, recorded: 2,
+    });
+    expect(batches).toHaveLength(1);
+    expect(fake.broadcasted(EmailReceived).map((b) => (b.data as { id: string }).id)).toEqual([older.id, newer.id]);
+    expect(fake.broadcasted(EmailReceived).every((b) => (b.data as { sender_name: string }).sender_name === 'Grace Hopper')).toBe(true);
+    expect(store.reads).toBe(1);
+    expect(store.deliveryWrites).toBe(1);
+    expect(store.rows.get(newer.id)).toMatchObject({ delivered_at: now.toISOString(), delivery_attempts: 1 });
+  });
+
+  it('records what went out before a batch failed, leaves the rest undelivered and fails', async () => {
+    const { store, fake, deps } = setup();
+    const rows = [emailRow({ created_at: secondsAgo(3) }), emailRow({ created_at: secondsAgo(2) }), emailRow({ created_at: secondsAgo(1) })];
+    store.add(...rows);
+    const failsAfterOne = async (messages: BroadcastMessage[]) => {
+      await deps.publish(messages[0]!);
+      throw new BatchPublishError(1, new Error('server down'));
+    };
+    await expect(deliverChange(insertedIds(...rows.map((row) => row.id)), { ...deps, publishBatch: failsAfterOne }))
+      .rejects.toThrow(`Publishing email.received failed for 2 of 3 emails (from ${rows[1]!.id}): server down`);
+    fake.assertBroadcastTimes(EmailReceived, 1);
+    expect(store.rows.get(rows[0]!.id)!.delivered_at).toBe(now.toISOString());
+    expect(store.rows.get(rows[1]!.id)!.delivered_at).toBeNull();
+    expect(store.rows.get(rows[2]!.id)!.delivered_at).toBeNull();
+  });
+
+  it('publishes one at a time without a batch call', async () => {
+    const { store, fake, deps } = setup();
+    const rows = [emailRow({ created_at: secondsAgo(2) }), emailRow({ created_at: secondsAgo(1) })];
+    store.add(...rows);
+    expect(await deliverChange(insertedIds(...rows.map((row) => row.id)), deps)).toMatchObject({ published: 2, recorded: 2 });
+    fake.assertBroadcastTimes(EmailReceived, 2);
   });
 });
 

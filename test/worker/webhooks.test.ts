@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeBroadcasting, restoreBroadcasting } from '../../functions/broadcasting/broadcast.ts';
-import { EmailDeleted, EmailUpdated } from '../../functions/broadcasting/events.ts';
+import { EmailDeleted, EmailReceived, EmailUpdated } from '../../functions/broadcasting/events.ts';
 import { authEnv, call } from './support/auth.ts';
 import { emailRow, payload, signedWebhook } from './support/webhooks.ts';
 
@@ -143,6 +143,38 @@ describe('POST /webhooks/db', () => {
     const result = await post(await signedWebhook(payload('INSERT', emailRow())), authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }));
     expect(result.status).toBe(503);
     expect(result.body.error).toMatch(/^The database cannot be reached/);
+    broadcasts.assertNothingBroadcast();
+  });
+  it('publishes a fresh one-row insert from its payload first, so a database outage delays only the bookkeeping', async () => {
+    const broadcasts = fakeBroadcasting();
+    const row = emailRow({ created_at: new Date(Date.now() - 1000).toISOString() });
+    const body = JSON.stringify({ type: 'INSERT', table: 'emails', schema: 'public', record: row, old_record: null, sender: { display_name: 'Grace Hopper' } });
+    const result = await post(await signedWebhook(body), authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }));
+    expect(result).toEqual({ status: 200, body: { status: 'published', event: 'email.received', recorded: false } });
+    broadcasts.assertBroadcast(EmailReceived, (data) => data.id === row.id && data.sender_name === 'Grace Hopper');
+  });
+
+  it('reads the rows of a multi-row insert first: 503 and nothing published while the database cannot be reached', async () => {
+    const broadcasts = fakeBroadcasting();
+    const body = JSON.stringify({ type: 'INSERT', table: 'emails', schema: 'public', record_ids: [crypto.randomUUID(), crypto.randomUUID()] });
+    const result = await post(await signedWebhook(body), authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }));
+    expect(result.status).toBe(503);
+    broadcasts.assertNothingBroadcast();
+  });
+
+  it('answers 400 for an insert with neither or both of record and record_ids, or too many ids', async () => {
+    const broadcasts = fakeBroadcasting();
+    const insert = (extra: object) => JSON.stringify({ type: 'INSERT', table: 'emails', schema: 'public', ...extra });
+    let result = await post(await signedWebhook(insert({})));
+    expect(result.status).toBe(400);
+    expect(result.body.error).toMatch(/^Invalid webhook payload: record: An INSERT needs either record or record_ids/);
+    result = await post(await signedWebhook(insert({ record: emailRow(), record_ids: [crypto.randomUUID()] })));
+    expect(result.status).toBe(400);
+    result = await post(await signedWebhook(insert({ record_ids: Array.from({ length: 501 }, () => crypto.randomUUID()) })));
+    expect(result.status).toBe(400);
+    expect(result.body.error).toMatch(/^Invalid webhook payload: record_ids/);
+    result = await post(await signedWebhook(insert({ record_ids: ['not-an-id'] })));
+    expect(result.status).toBe(400);
     broadcasts.assertNothingBroadcast();
   });
 });

@@ -246,7 +246,7 @@ export function createInbox(api: Api): Inbox {
       if (openId === change.id) renderReader();
     },
     deleted(id) {
-      if (!mailbox.remove(id)) return;
+      if (!mailbox.delete(id)) return;
       if (openId === id) openId = null;
       render();
       renderReader();

@@ -42,11 +42,18 @@ function newestFirst(a: MailboxEmail, b: MailboxEmail): number {
 /** The emails this page knows, de-duplicated by id. */
 export class Mailbox {
   private readonly byId = new Map<string, MailboxEmail>();
+  /**
+   * Emails deleted while this page was open. The server may publish an email.received after its
+   * email.deleted (a webhook published from its payload for a row deleted a moment later), so a
+   * late copy of a deleted email must not bring it back.
+   */
+  private readonly deletedIds = new Set<string>();
 
-  /** Adds or refreshes emails; returns the ones that were not known before. */
+  /** Adds or refreshes emails; returns the ones that were not known before. Deleted ones stay out. */
   merge(emails: MailboxEmail[]): MailboxEmail[] {
     const added: MailboxEmail[] = [];
     for (const email of emails) {
+      if (this.deletedIds.has(email.id)) continue;
       const known = this.byId.get(email.id);
       if (!known) {
         this.byId.set(email.id, email);
@@ -72,7 +79,14 @@ export class Mailbox {
     return true;
   }
 
+  /** Forgets an email (signing out); it may be merged again later. */
   remove(id: string): boolean {
+    return this.byId.delete(id);
+  }
+
+  /** An email was deleted: forgets it and keeps it out for good; false when it was not known. */
+  delete(id: string): boolean {
+    this.deletedIds.add(id);
     return this.byId.delete(id);
   }
 

@@ -14,9 +14,19 @@ export class MemoryDeliveryStore implements DeliveryStore {
     return this;
   }
 
+  /** How many times rows were read (findEmail and findEmails each count one). */
+  reads = 0;
+
   async findEmail(id: string): Promise<(EmailRow & { sender_name: string }) | null> {
-    const row = this.rows.get(id);
-    return row ? { ...row, sender_name: this.names.get(row.sender_id) ?? '' } : null;
+    return (await this.findEmails([id]))[0] ?? null;
+  }
+
+  async findEmails(ids: string[]): Promise<(EmailRow & { sender_name: string })[]> {
+    this.reads++;
+    return ids
+      .flatMap((id) => (this.rows.has(id) ? [this.rows.get(id)!] : []))
+      .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || a.id.localeCompare(b.id))
+      .map((row) => ({ ...row, sender_name: this.names.get(row.sender_id) ?? '' }));
   }
 
   async senderNames(ids: string[]): Promise<Map<string, string>> {
@@ -34,15 +44,24 @@ export class MemoryDeliveryStore implements DeliveryStore {
   /** How many times recordDeliveries was called (the cron should call it once per run). */
   deliveryWrites = 0;
 
-  async recordDeliveries(rows: EmailRow[], now: Date): Promise<void> {
+  async recordDeliveries(rows: EmailRow[], now: Date): Promise<number> {
     this.deliveryWrites++;
-    for (const row of rows) await this.recordAttempt(row, true, now);
+    let recorded = 0;
+    for (const row of rows) if (await this.recordAttempt(row, true, now)) recorded++;
+    return recorded;
   }
 
-  async recordAttempt(row: EmailRow, delivered: boolean, now: Date): Promise<void> {
+  async recordAttempt(row: EmailRow, delivered: boolean, now: Date): Promise<boolean> {
     const stored = this.rows.get(row.id);
-    if (!stored) return;
+    if (!stored) return false;
+    if (!delivered) {
+      stored.delivery_attempts = (row.delivery_attempts ?? 0) + 1;
+      return false;
+    }
+    // As the Supabase store: only a row not delivered yet is recorded.
+    if (stored.delivered_at) return false;
     stored.delivery_attempts = (row.delivery_attempts ?? 0) + 1;
-    if (delivered) stored.delivered_at = now.toISOString();
+    stored.delivered_at = now.toISOString();
+    return true;
   }
 }
