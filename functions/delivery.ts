@@ -24,6 +24,11 @@ export interface DeliveryDeps {
    * touches rows that young, so the webhook is the only publisher of such a row.
    */
   publishFromPayloadWithinMs?: number;
+  /**
+   * Records a row published from its payload after the answer, together with other webhooks'
+   * rows (see DeliveryRecorder); without it, the webhook records the row before answering.
+   */
+  recordLater?: (row: EmailRow) => void;
   now?: () => Date;
   log?: Logger;
 }
@@ -33,9 +38,9 @@ export class PublishFailed extends Error {
   override name = 'PublishFailed';
 }
 
-/** What a one-row change did. */
+/** What a one-row change did; `recorded: 'later'` when the recording was queued (DeliveryDeps.recordLater). */
 export type DeliveryResult =
-  | { status: 'published'; event: string; recorded: boolean }
+  | { status: 'published'; event: string; recorded: boolean | 'later' }
   | { status: 'already_delivered' | 'gone'; event: null };
 
 /** What an insert of several rows did: how many were published, found delivered already, or gone, and how many were recorded. */
@@ -54,8 +59,13 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Publishes an inserted row's `email.received` and records it. */
-async function publishReceived(row: EmailRow, senderName: string, deps: DeliveryDeps): Promise<{ recorded: boolean }> {
+/** Publishes an inserted row's `email.received` and records it, or queues the recording with `recordLater`. */
+async function publishReceived(
+  row: EmailRow,
+  senderName: string,
+  deps: DeliveryDeps,
+  recordLater?: (row: EmailRow) => void,
+): Promise<{ recorded: boolean | 'later' }> {
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? defaultLog;
   try {
@@ -63,6 +73,10 @@ async function publishReceived(row: EmailRow, senderName: string, deps: Delivery
   } catch (error) {
     await deps.store.recordAttempt(row, false, now()).catch(() => {});
     throw new PublishFailed(`Publishing email.received for ${row.id} failed: ${describeError(error)}`, { cause: error });
+  }
+  if (recordLater) {
+    recordLater(row);
+    return { recorded: 'later' };
   }
   try {
     const recorded = await deps.store.recordAttempt(row, true, now());
@@ -107,7 +121,7 @@ export async function deliverChange(change: WebhookPayload, deps: DeliveryDeps):
       const record = change.record!;
       const senderName = change.sender?.display_name;
       if (publishableFromPayload(record, senderName, deps)) {
-        const { recorded } = await publishReceived(record, senderName, deps);
+        const { recorded } = await publishReceived(record, senderName, deps, deps.recordLater);
         return { status: 'published', event: 'email.received', recorded };
       }
       // An older payload (a repeated or late webhook): the row's delivery state now is what counts.

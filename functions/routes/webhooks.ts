@@ -3,13 +3,16 @@
  * signature over the raw body and the timestamp, parses the payload (one row, or the ids of a
  * multi-row insert), publishes, records delivery, and answers 2xx only once the events were published.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { withConfig } from '../auth/middleware.ts';
 import { broadcast, broadcastBatch } from '../broadcasting/broadcast.ts';
+import type { EmailRow } from '../broadcasting/model-events.ts';
+import type { Config } from '../config.ts';
 import { serviceClient } from '../data/client.ts';
 import { supabaseDeliveryStore } from '../data/emails.ts';
+import { DeliveryRecorder } from '../delivery-recorder.ts';
 import { deliverChange, PublishFailed } from '../delivery.ts';
 import type { AppEnv } from '../env.ts';
 import { createLogger } from '../log.ts';
@@ -17,7 +20,30 @@ import { validationError } from '../validation.ts';
 import { webhookPayload } from '../webhooks/payload.ts';
 import { verifyWebhookSignature, WebhookRefused } from '../webhooks/signature.ts';
 
-/** The trigger sends one row; anything much larger is not ours. */
+/** One recorder per configuration (isolate-wide), so concurrent webhooks share its writes. */
+const recorders = new WeakMap<Config, DeliveryRecorder>();
+
+function recorderFor(config: Config, env: Env): DeliveryRecorder {
+  let recorder = recorders.get(config);
+  if (!recorder) {
+    const store = supabaseDeliveryStore(serviceClient(config));
+    recorder = new DeliveryRecorder((rows, now) => store.recordDeliveries(rows, now), createLogger(env.LOG_LEVEL, { component: 'webhooks' }));
+    recorders.set(config, recorder);
+  }
+  return recorder;
+}
+
+/** The request's `waitUntil`, or null where there is no execution context (`app.request` in tests). */
+function waitUntilOf(c: Context<AppEnv>): ((promise: Promise<unknown>) => void) | null {
+  try {
+    const ctx = c.executionCtx;
+    return (promise) => ctx.waitUntil(promise);
+  } catch {
+    return null;
+  }
+}
+
+/** The trigger sends one row, or 100 ids; anything much larger is not ours. */
 const MAX_BODY_BYTES = 256 * 1024;
 
 export const webhooks = new Hono<AppEnv>().use(
@@ -46,12 +72,14 @@ export const webhooks = new Hono<AppEnv>().use(
   const log = createLogger(c.env.LOG_LEVEL, { component: 'webhooks' });
   try {
     const config = c.get('config');
+    const waitUntil = waitUntilOf(c);
     const result = await deliverChange(parsed.data, {
       store: supabaseDeliveryStore(serviceClient(config)),
       publish: (message) => broadcast(c.env, message),
       publishBatch: (messages) => broadcastBatch(c.env, messages),
       // Half the grace period: a margin for clock skew between Postgres and the Worker.
       publishFromPayloadWithinMs: (config.redelivery.graceSeconds * 1000) / 2,
+      ...(waitUntil ? { recordLater: (row: EmailRow) => recorderFor(config, c.env).add(row, waitUntil) } : {}),
       log,
     });
     return c.json(result, 200);

@@ -113,6 +113,29 @@ describe('publishing a one-row insert from its payload', () => {
     fake.assertBroadcastTimes(EmailReceived, 1);
   });
 
+  it('queues the recording with recordLater instead of writing before it answers', async () => {
+    const { store, fake, deps } = setup();
+    const row = emailRow({ created_at: secondsAgo(1) });
+    store.add(row);
+    const queued: string[] = [];
+    expect(await deliverChange(insertWithSender(row, 'Ada'), { ...deps, ...window, recordLater: (published) => queued.push(published.id) }))
+      .toEqual({ status: 'published', event: 'email.received', recorded: 'later' });
+    fake.assertBroadcastTimes(EmailReceived, 1);
+    expect(queued).toEqual([row.id]);
+    expect(store.rows.get(row.id)!.delivered_at).toBeNull();
+  });
+
+  it('queues nothing and counts the attempt when publishing a fresh row fails', async () => {
+    const { store, deps } = setup();
+    const row = emailRow({ created_at: secondsAgo(1) });
+    store.add(row);
+    const queued: string[] = [];
+    await expect(deliverChange(insertWithSender(row, 'Ada'), { ...deps, ...window, publish: failing, recordLater: (published) => queued.push(published.id) }))
+      .rejects.toThrow(PublishFailed);
+    expect(queued).toEqual([]);
+    expect(store.rows.get(row.id)).toMatchObject({ delivered_at: null, delivery_attempts: 1 });
+  });
+
   it('says the delivery was not recorded when a repeated fresh webhook published the row again (clients drop it by id)', async () => {
     const { store, fake, deps } = setup();
     const row = emailRow({ created_at: secondsAgo(1) });

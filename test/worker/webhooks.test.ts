@@ -1,7 +1,9 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeBroadcasting, restoreBroadcasting } from '../../functions/broadcasting/broadcast.ts';
 import { EmailDeleted, EmailReceived, EmailUpdated } from '../../functions/broadcasting/events.ts';
+import { app } from '../../functions/index.ts';
 import { authEnv, call } from './support/auth.ts';
 import { emailRow, payload, signedWebhook } from './support/webhooks.ts';
 
@@ -152,6 +154,27 @@ describe('POST /webhooks/db', () => {
     const result = await post(await signedWebhook(body), authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }));
     expect(result).toEqual({ status: 200, body: { status: 'published', event: 'email.received', recorded: false } });
     broadcasts.assertBroadcast(EmailReceived, (data) => data.id === row.id && data.sender_name === 'Grace Hopper');
+  });
+
+  it('answers once published and records the row after the answer when the request has an execution context', async () => {
+    const broadcasts = fakeBroadcasting();
+    const row = emailRow({ created_at: new Date(Date.now() - 1000).toISOString() });
+    const body = JSON.stringify({ type: 'INSERT', table: 'emails', schema: 'public', record: row, old_record: null, sender: { display_name: 'Grace Hopper' } });
+    const ctx = createExecutionContext();
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (line: string) => void warnings.push(line);
+    try {
+      const response = await app.fetch(new Request('http://tidings.test/webhooks/db', await signedWebhook(body)), authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }), ctx);
+      expect(await response.json()).toEqual({ status: 'published', event: 'email.received', recorded: 'later' });
+      broadcasts.assertBroadcast(EmailReceived, (data) => data.id === row.id);
+      expect(warnings).toEqual([]);
+      // The recording runs behind the answer; with the database down it is logged, and the cron republishes.
+      await waitOnExecutionContext(ctx);
+      expect(warnings.map((line) => JSON.parse(line))).toMatchObject([{ msg: 'deliveries not recorded', count: 1 }]);
+    } finally {
+      console.warn = warn;
+    }
   });
 
   it('reads the rows of a multi-row insert first: 503 and nothing published while the database cannot be reached', async () => {
