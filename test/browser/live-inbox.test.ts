@@ -257,4 +257,26 @@ describe('the live inbox', () => {
     expect(new Set(subjects).size).toBe(61);
     await eventually(() => page.getByRole('button', { name: 'Load older' }).isHidden()).toBe(true);
   });
+
+  it('shows an import of many emails at once, rendered together under one summary toast', async () => {
+    const reader = await live.createUser('Annie Easley');
+    const context = await live.newContext();
+    const shownToasts = await recordToasts(context);
+    const page = await live.signIn(context, reader);
+    await live.insertEmail(live.admin, reader, 'Before the import', 'One on its own.');
+    await toastWith(page, 'New email from').waitFor();
+    await live.db.query(
+      `insert into public.emails (sender_id, recipient_id, subject, body)
+       select $1, $2, 'Imported ' || n, 'Body ' || n from generate_series(1, 40) as n`,
+      [live.admin.id, reader.id],
+    );
+    await eventually(() => rows(page).count()).toBe(41);
+    await eventually(() => unreadCount(page)).toBe(41);
+    // The forty arrive within milliseconds of each other: one summary (the page may see them in
+    // two bursts on a slow machine, hence the sum), never a toast per email.
+    const toasts = await shownToasts(page);
+    expect(toasts.filter((text) => text.includes('Imported'))).toEqual([]);
+    const summaries = toasts.flatMap((text) => /(\d+) new emails arrived\./.exec(text)?.[1] ?? []);
+    expect(summaries.reduce((sum, count) => sum + Number(count), 0)).toBe(40);
+  });
 });

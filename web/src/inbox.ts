@@ -9,8 +9,13 @@ import { notifyDesktop, toast } from './toast.ts';
 const PAGE_SIZE = 50;
 /** The API's largest page, used when catching up so a long absence needs few requests. */
 const CATCH_UP_PAGE = 100;
-/** More missed emails than this get one summary toast instead of one each. */
-const MAX_CATCH_UP_TOASTS = 3;
+/** More new emails at once than this get one summary toast (and notification) instead of one each. */
+const MAX_TOASTS_AT_ONCE = 3;
+/**
+ * Live arrivals within this many ms are shown together: an import of a thousand rows reaches the
+ * page within a few ms, and renders once, with one summary, instead of a thousand times.
+ */
+const ARRIVAL_BATCH_MS = 20;
 
 /** The inbox controller; the realtime layer and main.ts call these. */
 export interface Inbox {
@@ -35,15 +40,17 @@ export function createInbox(api: Api): Inbox {
   let loaded = false;
   let hasOlder = false;
   /**
-   * Where "Load older" continues: the oldest `created_at` of the pages the API gave, not the oldest
-   * email shown, because a late live event (a redelivery) can bring in a row from further back.
+   * Where "Load older" continues: the last email of the pages the API gave, not the oldest email
+   * shown, because a late live event (a redelivery) can bring in a row from further back.
    */
-  /** The last email of the pages the API gave: "Load older" continues below it. */
   let olderThan: { created_at: string; id: string } | undefined;
   let openId: string | null = null;
   let syncing: Promise<void> = Promise.resolve();
   /** Rows to flash once, because they just arrived. */
   const fresh = new Set<string>();
+  /** Live arrivals not shown yet (see ARRIVAL_BATCH_MS). */
+  let arriving: MailboxEmail[] = [];
+  let arrivalTimer: ReturnType<typeof setTimeout> | undefined;
 
   function render(): void {
     const emails = mailbox.list();
@@ -189,16 +196,31 @@ export function createInbox(api: Api): Inbox {
     announceMissed(added);
   }
 
-  /** Flashes and announces emails a catch-up found (one summary toast for many). */
-  function announceMissed(added: MailboxEmail[]): void {
+  /** Flashes and announces new emails: one each, or one summary for many. */
+  function announceAll(added: MailboxEmail[], summary: string): void {
     if (added.length === 0) return;
     for (const email of added) fresh.add(email.id);
     render();
-    if (added.length > MAX_CATCH_UP_TOASTS) {
-      toast(`${added.length} new emails arrived while you were away.`);
+    if (added.length > MAX_TOASTS_AT_ONCE) {
+      toast(summary);
+      notifyDesktop(summary, 'Open Tidings to read them.', closeReader);
     } else {
       for (const email of added) announce(email);
     }
+  }
+
+  /** Emails a catch-up found. */
+  function announceMissed(added: MailboxEmail[]): void {
+    announceAll(added, `${added.length} new emails arrived while you were away.`);
+  }
+
+  /** Shows the live arrivals gathered since the first of them. */
+  function showArrivals(): void {
+    arrivalTimer = undefined;
+    // Deleted meanwhile: not worth announcing.
+    const batch = arriving.filter((email) => mailbox.get(email.id));
+    arriving = [];
+    announceAll(batch, `${batch.length} new emails arrived.`);
   }
 
   olderButton.addEventListener('click', async () => {
@@ -236,9 +258,8 @@ export function createInbox(api: Api): Inbox {
     received(event) {
       const added = mailbox.merge([fromEvent(event)]);
       if (added.length === 0) return; // a redelivery, or already fetched by a catch-up
-      fresh.add(event.id);
-      render();
-      announce(added[0]!);
+      arriving.push(...added);
+      arrivalTimer ??= setTimeout(showArrivals, ARRIVAL_BATCH_MS);
     },
     updated(change) {
       if (!mailbox.setReadAt(change.id, change.read_at)) return;
@@ -252,6 +273,9 @@ export function createInbox(api: Api): Inbox {
       renderReader();
     },
     clear() {
+      clearTimeout(arrivalTimer);
+      arrivalTimer = undefined;
+      arriving = [];
       for (const email of mailbox.list()) mailbox.remove(email.id);
       loaded = false;
       hasOlder = false;
