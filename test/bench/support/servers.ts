@@ -10,6 +10,7 @@ import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { readDevVars } from '../../support/dev-vars.ts';
 import { descendantsOf, freePort } from '../../support/processes.ts';
 import { startWorker } from '../../support/worker.ts';
+import { wranglerRuntimeConfig } from '../../support/wrangler-config.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -50,21 +51,13 @@ function workerdPids(parent: number): number[] {
   });
 }
 
-/** `[vars]` of wrangler.toml (plain `NAME = "value"` lines), which the deploy bundle does not carry. */
-function wranglerVars(): Record<string, string> {
-  const toml = readFileSync(`${root}wrangler.toml`, 'utf8');
-  const section = /^\[vars\]$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(toml)?.[1] ?? '';
-  const vars: Record<string, string> = {};
-  for (const match of section.matchAll(/^([A-Z0-9_]+)\s*=\s*"(.*)"\s*$/gm)) vars[match[1]!] = match[2]!;
-  return vars;
-}
-
 /**
  * The deploy bundle served by workerd through Miniflare and reached on workerd's own port: no dev
  * proxy, as production has none. `vars` override the development settings.
  */
 export async function startWorkerd(options: { vars?: Record<string, string>; port?: number } = {}): Promise<BenchServer> {
   const outdir = deployBundle();
+  const wrangler = wranglerRuntimeConfig();
   const port = options.port ?? (await freePort());
   // Miniflare 5 takes a new options shape; it converts the classic (v4) one.
   const mf = new Miniflare(convertV4MiniflareOptions({
@@ -73,10 +66,10 @@ export async function startWorkerd(options: { vars?: Record<string, string>; por
     modules: true,
     scriptPath: join(outdir, 'index.js'),
     modulesRoot: outdir,
-    compatibilityDate: '2026-11-02',
-    compatibilityFlags: ['nodejs_compat'],
+    compatibilityDate: wrangler.compatibilityDate,
+    compatibilityFlags: wrangler.compatibilityFlags,
     durableObjects: { REALTIME: { className: 'RealtimeServer', useSQLite: true } },
-    bindings: { ...wranglerVars(), ...readDevVars(), PUSHER_PORT: String(port), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', REALTIME_MAX_CONNECTIONS: '20000', ...options.vars },
+    bindings: { ...wrangler.vars, ...readDevVars(), PUSHER_PORT: String(port), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', REALTIME_MAX_CONNECTIONS: '20000', ...options.vars },
   }));
   await mf.ready;
   return { name: 'workerd (Miniflare, no proxy)', port, pids: () => workerdPids(process.pid), stop: () => mf.dispose() };

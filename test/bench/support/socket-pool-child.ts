@@ -2,6 +2,9 @@
 // command, subscribes them to a channel with the Pusher protocol (or not, for the baseline), and
 // reports when every socket has received round N of an event, with each receipt's time.
 // Receipt times come from stats.now(), comparable with the parent's clock.
+// The sockets do not offer permessage-deflate: production declines it (wrangler.toml's
+// no_web_socket_compression), but locally Miniflare's entry worker answers the handshake and would
+// accept it. BENCH_DEFLATE=1 makes them offer it, as browsers do, to measure what it costs.
 import WebSocket from 'ws';
 import { now } from './stats.ts';
 
@@ -33,7 +36,7 @@ function onFrame(text: string, at: number): void {
 /** Opens one socket; with a channel, resolves once the server confirmed the subscription. */
 function openOne(url: string, channel: string | null): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const ws = new WebSocket(url, { perMessageDeflate: process.env.BENCH_DEFLATE === '1' });
     ws.once('error', reject);
     if (channel === null) ws.once('open', () => resolve(ws));
     let ready = channel === null;
