@@ -10,6 +10,7 @@ import type { Logger } from './log.ts';
 /** How long a scheduled write waits for concurrent webhooks to join it. */
 const JOIN_MS = 5;
 
+/** Queues rows published by webhooks and records them in shared writes (see the module comment). */
 export class DeliveryRecorder {
   readonly #write: (rows: EmailRow[], now: Date) => Promise<number>;
   readonly #log: Logger;

@@ -143,7 +143,7 @@ export async function deliverChange(change: WebhookPayload, deps: DeliveryDeps):
 
 /**
  * The rows of a multi-row insert: one read for all of them, one batch publish of those not
- * delivered yet (oldest first), one write recording what went out.
+ * delivered yet (by created_at, then id), one write recording what went out.
  * @throws PublishFailed when the broadcaster refused part of the batch; what went out before is recorded.
  */
 async function deliverInserted(ids: string[], deps: DeliveryDeps): Promise<InsertsDeliveryResult> {
@@ -167,6 +167,8 @@ async function deliverInserted(ids: string[], deps: DeliveryDeps): Promise<Inser
     log.warn('deliveries not recorded', { count: published, error: String(error) });
   }
   if (failure) {
+    // As the cron does: the attempt counts against the first row that did not go out.
+    await deps.store.recordAttempt(undelivered[published]!, false, now()).catch(() => {});
     throw new PublishFailed(
       `Publishing email.received failed for ${undelivered.length - published} of ${undelivered.length} emails (from ${undelivered[published]!.id}): ${describeError(failure)}`,
       { cause: failure },
@@ -195,16 +197,15 @@ export async function redeliverUndelivered(
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? defaultLog;
   const rows = await deps.store.listUndelivered(new Date(now().getTime() - deps.graceSeconds * 1000), deps.batch);
-  const names = await deps.store.senderNames(rows.map((row) => row.sender_id));
   let published = rows.length;
   let failed = 0;
   try {
-    await publishAll(rows.map((row) => emailModelEvents.created(row, names.get(row.sender_id) ?? '')), deps);
+    await publishAll(rows.map(({ sender_name, ...row }) => emailModelEvents.created(row, sender_name)), deps);
   } catch (error) {
     published = publishedBefore(error);
     failed = 1;
     const row = rows[published]!;
-    log.error('redelivery failed', { email_id: row.id, error: describeError(error) });
+    log.error('redelivery failed', { unpublished: rows.length - published, from_email_id: row.id, error: describeError(error) });
     await deps.store.recordAttempt(row, false, now()).catch(() => {});
   }
   try {

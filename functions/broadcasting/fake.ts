@@ -9,7 +9,7 @@
  * broadcasts.assertBroadcast(EmailReceived, (email, channels) => email.subject === 'Hi' && channels.includes(`private-user.${id}`));
  * restoreBroadcasting();
  */
-import type { Broadcaster, PublishRequest } from './broadcaster.ts';
+import { publishEach, type Broadcaster, type PublishRequest } from './broadcaster.ts';
 
 /** What an assertion can match on: the event's name (an event definition has one). */
 interface Named<Payload> {
@@ -41,8 +41,8 @@ export class BroadcastFake implements Broadcaster {
     this.#broadcasts.push({ name, channels: [...channels], data: JSON.parse(data), socketId });
   }
 
-  async publishBatch(requests: PublishRequest[]): Promise<void> {
-    for (const request of requests) await this.publish(request);
+  publishBatch(requests: PublishRequest[]): Promise<void> {
+    return publishEach(requests, (request) => this.publish(request));
   }
 
   /** Every recorded broadcast of `event` that matches `predicate` (all of them without one). */

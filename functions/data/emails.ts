@@ -100,59 +100,68 @@ export async function markRead(db: SupabaseClient, recipientId: string, id: stri
 }
 
 /**
+ * An email as delivery announces it, from the `email_announcements` view: `body` holds only the
+ * start of the body (its first 400 characters, whitespace collapsed: enough for the preview), and
+ * `sender_name` the sender's display name ('' when unknown).
+ */
+export type AnnouncedEmail = EmailRow & { sender_name: string };
+
+/**
  * What delivery (the webhook receiver and the redelivery cron) needs from storage.
  * {@link supabaseDeliveryStore} is the real one.
  */
 export interface DeliveryStore {
-  /** The row as it is now with its sender's display name ('' when unknown), or null when it was deleted. */
-  findEmail(id: string): Promise<(EmailRow & { sender_name: string }) | null>;
-  /** {@link findEmail} for several ids in one read, oldest first; deleted rows are left out. */
-  findEmails(ids: string[]): Promise<(EmailRow & { sender_name: string })[]>;
-  /** Display names by profile id. */
-  senderNames(ids: string[]): Promise<Map<string, string>>;
+  /** The row as it is now, or null when it was deleted. */
+  findEmail(id: string): Promise<AnnouncedEmail | null>;
+  /** {@link findEmail} for several ids in one read per 100, by `created_at` then id; deleted rows are left out. */
+  findEmails(ids: string[]): Promise<AnnouncedEmail[]>;
   /** Rows never delivered and created before `createdBefore`, oldest first, at most `limit`. */
-  listUndelivered(createdBefore: Date, limit: number): Promise<EmailRow[]>;
+  listUndelivered(createdBefore: Date, limit: number): Promise<AnnouncedEmail[]>;
   /**
    * Counts an attempt. A successful one also sets `delivered_at`, only on a row not delivered yet:
    * false when there was none (delivered by someone else meanwhile, or deleted).
    */
   recordAttempt(row: EmailRow, delivered: boolean, now: Date): Promise<boolean>;
-  /** Records a successful attempt for each row not delivered yet, in as few writes as possible; how many it recorded. */
+  /**
+   * Records a successful attempt for each row not delivered yet: one write per 100 rows with the
+   * same attempt count. Says how many it recorded.
+   */
   recordDeliveries(rows: EmailRow[], now: Date): Promise<number>;
 }
+
+/** The columns of `email_announcements`, with `body_start` read as `body`. */
+const ANNOUNCED_COLUMNS = 'id,sender_id,recipient_id,subject,body:body_start,created_at,read_at,delivered_at,delivery_attempts,sender_name';
 
 /** The {@link DeliveryStore} on Supabase. */
 export function supabaseDeliveryStore(db: SupabaseClient): DeliveryStore {
   const findEmails: DeliveryStore['findEmails'] = async (ids) => {
-    // One request per 100 ids with the sender embedded: the webhook publishes only after this
-    // read, so each round trip here is latency every notification pays.
-    const found: (EmailRow & { sender_name: string })[] = [];
+    // One request per 100 ids: the webhook publishes only after this read, so each round trip
+    // here is latency every notification pays.
+    const found: AnnouncedEmail[] = [];
     for (const group of chunks(ids, IDS_PER_REQUEST)) {
-      const rows = unwrap(
-        await db.from('emails').select(`${ROW_COLUMNS},sender:profiles!sender_id(display_name)`).in('id', group)
+      found.push(...unwrap(
+        await db.from('email_announcements').select(ANNOUNCED_COLUMNS).in('id', group)
           .order('created_at', { ascending: true }).order('id', { ascending: true })
-          .returns<(EmailRow & { sender: { display_name: string } | null })[]>(),
+          .returns<AnnouncedEmail[]>(),
         'reading emails',
-      );
-      for (const { sender, ...row } of rows) found.push({ ...row, sender_name: sender?.display_name ?? '' });
+      ));
     }
     return found;
   };
   return {
     findEmail: async (id) => (await findEmails([id]))[0] ?? null,
     findEmails,
-    senderNames: (ids) => displayNames(db, ids),
     async listUndelivered(createdBefore, limit) {
       return unwrap(
         await db
-          .from('emails')
-          .select(ROW_COLUMNS)
+          .from('email_announcements')
+          .select(ANNOUNCED_COLUMNS)
           .is('delivered_at', null)
           .lt('created_at', createdBefore.toISOString())
           .order('created_at', { ascending: true })
           .order('id', { ascending: true })
           .limit(limit)
-          .returns<EmailRow[]>(),
+          .returns<AnnouncedEmail[]>(),
         'listing undelivered emails',
       );
     },

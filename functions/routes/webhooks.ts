@@ -77,7 +77,8 @@ export const webhooks = new Hono<AppEnv>().use(
       store: supabaseDeliveryStore(serviceClient(config)),
       publish: (message) => broadcast(c.env, message),
       publishBatch: (messages) => broadcastBatch(c.env, messages),
-      // Half the grace period: a margin for clock skew between Postgres and the Worker.
+      // The cron leaves rows younger than the grace period alone; half of it leaves room for the
+      // time between this check and the recording (published rows are recorded a moment later).
       publishFromPayloadWithinMs: (config.redelivery.graceSeconds * 1000) / 2,
       ...(waitUntil ? { recordLater: (row: EmailRow) => recorderFor(config, c.env).add(row, waitUntil) } : {}),
       log,

@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 
-/** Ids per insert webhook at most (the trigger sends 100). */
-export const MAX_IDS_PER_WEBHOOK = 500;
+/** Ids per insert webhook at most, as the trigger sends them: the Worker's work per webhook stays bounded. */
+export const MAX_IDS_PER_WEBHOOK = 100;
 
 const id = z.guid();
 const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'Invalid timestamp' });

@@ -7,7 +7,8 @@
 --     without reading the row first:
 --     {"type": "INSERT", "table": "emails", "schema": "public", "record": {...}, "old_record": null,
 --      "sender": {"display_name": "..."}}
---   a larger INSERT: the new rows' ids, at most 100 per webhook, oldest first (rows may be large;
+--   a larger INSERT: the new rows' ids, at most 100 per webhook, by created_at then id (one
+--     statement's rows share created_at; rows may be large;
 --     the Worker reads them in one request):
 --     {"type": "INSERT", "table": "emails", "schema": "public", "record_ids": ["...", ...]}
 --

@@ -3,7 +3,7 @@ import Echo from 'laravel-echo';
 import pg from 'pg';
 import Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EmailReceived, EmailUpdated, userChannel } from '../../functions/broadcasting/events.ts';
+import { EmailReceived, EmailUpdated, previewOf, userChannel } from '../../functions/broadcasting/events.ts';
 import { readDevVars } from '../support/dev-vars.ts';
 import { seedUsers, type TestSupabase } from '../support/local-supabase.ts';
 import { connected, nextEvent, subscribed } from '../support/realtime-clients.ts';
@@ -86,19 +86,39 @@ describe('email delivery end to end', () => {
     const ada = browserClient(tokens.ada);
     await connected(ada);
     await subscribed(ada, userChannel(seedUsers.ada.id));
-    const received: string[] = [];
-    ada.channel(userChannel(seedUsers.ada.id))!.bind(EmailReceived.name, (data: unknown) => received.push(EmailReceived.schema.parse(data).id));
-    const { rows } = await db.query<{ id: string }>(
+    const received: Array<{ id: string; preview: string }> = [];
+    ada.channel(userChannel(seedUsers.ada.id))!.bind(EmailReceived.name, (data: unknown) => received.push(EmailReceived.schema.parse(data)));
+    // Long bodies with runs of whitespace: delivery reads only their start, and the preview must not change.
+    const { rows } = await db.query<{ id: string; body: string }>(
       `insert into public.emails (sender_id, recipient_id, subject, body)
-       select $1, $2, 'Import ' || n, 'Imported in one statement' from generate_series(1, 150) as n returning id`,
+       select $1, $2, 'Import ' || n, 'Imported   in ' || repeat(E' \n', n) || 'one statement ' || repeat('and more text ', 1200)
+       from generate_series(1, 150) as n returning id, body`,
       [seedUsers.admin.id, seedUsers.ada.id],
     );
     const ids = rows.map((row) => row.id);
     await expect.poll(() => received.length, { timeout: 10_000 }).toBe(150);
-    // Oldest first: one statement shares created_at, so by id; two webhooks (100 + 50) may interleave.
-    expect(new Set(received)).toEqual(new Set(ids));
+    // Two webhooks (100 + 50 ids) may interleave, so compare as sets.
+    expect(new Set(received.map((email) => email.id))).toEqual(new Set(ids));
+    const bodies = new Map(rows.map((row) => [row.id, row.body]));
+    expect(received.filter((email) => email.preview !== previewOf(bodies.get(email.id)!))).toEqual([]);
     await expect.poll(async () => (await db.query('select count(*)::int as n from public.emails where id = any($1) and delivered_at is not null and delivery_attempts = 1', [ids])).rows[0].n)
       .toBe(150);
+  });
+
+  it('publishes the rows of one multi-row webhook in order: by created_at, then id', async () => {
+    const grace = browserClient(tokens.grace);
+    await connected(grace);
+    await subscribed(grace, userChannel(seedUsers.grace.id));
+    const received: string[] = [];
+    grace.channel(userChannel(seedUsers.grace.id))!.bind(EmailReceived.name, (data: unknown) => received.push(EmailReceived.schema.parse(data).id));
+    const { rows } = await db.query<{ id: string }>(
+      `insert into public.emails (sender_id, recipient_id, subject, body)
+       select $1, $2, 'Ordered ' || n, 'Body' from generate_series(1, 20) as n returning id`,
+      [seedUsers.admin.id, seedUsers.grace.id],
+    );
+    await expect.poll(() => received.length, { timeout: 10_000 }).toBe(20);
+    // One statement: one created_at, so the order is the ids'.
+    expect(received).toEqual(rows.map((row) => row.id).sort());
   });
 
   it('refuses a private channel of another user with the reason, and never subscribes', async () => {

@@ -21,7 +21,7 @@ describe('local Supabase database', () => {
   it('applies every migration in order and records it as the Supabase CLI does', async () => {
     expect(supabase.migrations.applied).toEqual([
       '20261128020000_profiles_and_emails.sql', '20261128020100_email_webhook.sql', '20261128030000_private_functions_not_callable.sql',
-      '20261128040000_email_webhook_per_statement.sql',
+      '20261128040000_email_webhook_per_statement.sql', '20261128050000_email_announcements_view.sql',
     ]);
     const { rows } = await db.query('select version, name, statements from supabase_migrations.schema_migrations order by version');
     expect(rows.map((row) => [row.version, row.name])).toEqual([
@@ -29,6 +29,7 @@ describe('local Supabase database', () => {
       ['20261128020100', 'email_webhook'],
       ['20261128030000', 'private_functions_not_callable'],
       ['20261128040000', 'email_webhook_per_statement'],
+      ['20261128050000', 'email_announcements_view'],
     ]);
     expect(rows[0].statements).toContain('alter table public.emails enable row level security');
   });
@@ -85,6 +86,29 @@ describe('local Supabase database', () => {
     try {
       await db.query('set local role authenticated');
       await expect(db.query('select * from private.settings')).rejects.toThrow(/permission denied/);
+    } finally {
+      await db.query('rollback');
+    }
+  });
+
+  it('lets only the service role read email_announcements: the body’s start, whitespace collapsed, and the sender’s name', async () => {
+    await db.query('begin');
+    try {
+      const { rows } = await db.query<{ id: string }>(
+        `insert into emails (sender_id, recipient_id, subject, body) values ($1, $2, 'Long', $3) returning id`,
+        [seedUsers.admin.id, seedUsers.ada.id, `Dear   Ada,\n\n${'word '.repeat(3900)}`],
+      );
+      for (const role of ['anon', 'authenticated']) {
+        await db.query('savepoint as_api_role');
+        await db.query(`set local role ${role}`);
+        await expect(db.query('select * from email_announcements')).rejects.toThrow(/permission denied/);
+        await db.query('rollback to savepoint as_api_role');
+      }
+      await db.query('set local role service_role');
+      const announced = await db.query('select body_start, sender_name from email_announcements where id = $1', [rows[0]!.id]);
+      expect(announced.rows[0].sender_name).toBe('Tidings Admin');
+      expect(announced.rows[0].body_start).toHaveLength(400);
+      expect(announced.rows[0].body_start.startsWith('Dear Ada, word word ')).toBe(true);
     } finally {
       await db.query('rollback');
     }

@@ -183,8 +183,8 @@ describe('delivering a multi-row insert', () => {
       .rejects.toThrow(`Publishing email.received failed for 2 of 3 emails (from ${rows[1]!.id}): server down`);
     fake.assertBroadcastTimes(EmailReceived, 1);
     expect(store.rows.get(rows[0]!.id)!.delivered_at).toBe(now.toISOString());
-    expect(store.rows.get(rows[1]!.id)!.delivered_at).toBeNull();
-    expect(store.rows.get(rows[2]!.id)!.delivered_at).toBeNull();
+    expect(store.rows.get(rows[1]!.id)).toMatchObject({ delivered_at: null, delivery_attempts: 1 });
+    expect(store.rows.get(rows[2]!.id)).toMatchObject({ delivered_at: null, delivery_attempts: 0 });
   });
 
   it('publishes one at a time without a batch call', async () => {

@@ -1,5 +1,5 @@
 import type { EmailRow } from '../../../functions/broadcasting/model-events.ts';
-import type { DeliveryStore } from '../../../functions/data/emails.ts';
+import type { AnnouncedEmail, DeliveryStore } from '../../../functions/data/emails.ts';
 
 /**
  * An in-memory DeliveryStore, to test the delivery rules (once per row, oldest first, bounded)
@@ -17,28 +17,29 @@ export class MemoryDeliveryStore implements DeliveryStore {
   /** How many times rows were read (findEmail and findEmails each count one). */
   reads = 0;
 
-  async findEmail(id: string): Promise<(EmailRow & { sender_name: string }) | null> {
+  async findEmail(id: string): Promise<AnnouncedEmail | null> {
     return (await this.findEmails([id]))[0] ?? null;
   }
 
-  async findEmails(ids: string[]): Promise<(EmailRow & { sender_name: string })[]> {
+  async findEmails(ids: string[]): Promise<AnnouncedEmail[]> {
     this.reads++;
     return ids
       .flatMap((id) => (this.rows.has(id) ? [this.rows.get(id)!] : []))
-      .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || a.id.localeCompare(b.id))
-      .map((row) => ({ ...row, sender_name: this.names.get(row.sender_id) ?? '' }));
+      .sort(byCreatedAtThenId)
+      .map((row) => this.announced(row));
   }
 
-  async senderNames(ids: string[]): Promise<Map<string, string>> {
-    return new Map(ids.filter((id) => this.names.has(id)).map((id) => [id, this.names.get(id)!]));
-  }
-
-  async listUndelivered(createdBefore: Date, limit: number): Promise<EmailRow[]> {
+  async listUndelivered(createdBefore: Date, limit: number): Promise<AnnouncedEmail[]> {
     return [...this.rows.values()]
       .filter((row) => !row.delivered_at && Date.parse(row.created_at) < createdBefore.getTime())
-      .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || a.id.localeCompare(b.id))
+      .sort(byCreatedAtThenId)
       .slice(0, limit)
-      .map((row) => ({ ...row }));
+      .map((row) => this.announced(row));
+  }
+
+  /** As the email_announcements view reads a row: whitespace collapsed, the first 400 characters, and the sender's name. */
+  private announced(row: EmailRow): AnnouncedEmail {
+    return { ...row, body: row.body.replace(/\s+/g, ' ').slice(0, 400), sender_name: this.names.get(row.sender_id) ?? '' };
   }
 
   /** How many times recordDeliveries was called (the cron should call it once per run). */
@@ -64,4 +65,8 @@ export class MemoryDeliveryStore implements DeliveryStore {
     stored.delivered_at = now.toISOString();
     return true;
   }
+}
+
+function byCreatedAtThenId(a: EmailRow, b: EmailRow): number {
+  return Date.parse(a.created_at) - Date.parse(b.created_at) || a.id.localeCompare(b.id);
 }
