@@ -46,7 +46,8 @@ const newEmail = z.object({
  */
 function unknownRecipientsError(unknown: string[]): HTTPException {
   const message = `Unknown recipient(s): ${unknown.join(', ')}`;
-  const issues = unknown.map((id) => ({ path: 'recipient_ids', message: `No user has the id ${id} (any more).` }));
+  // `value` lets a client name the person it listed instead of quoting the id.
+  const issues = unknown.map((id) => ({ path: 'recipient_ids', message: `No user has the id ${id} (any more).`, value: id }));
   return new HTTPException(422, { message, res: Response.json({ error: message, issues }, { status: 422 }) });
 }
 

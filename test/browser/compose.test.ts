@@ -30,7 +30,7 @@ describe('compose (admin)', () => {
     const subject = 'Welcome aboard';
     await admin.getByLabel('Subject').fill(subject);
     await admin.getByRole('button', { name: 'Send' }).click();
-    await eventually(() => admin.locator('#compose-recipients-error').textContent()).toBe(`No user has the id ${leaving.id} (any more).`);
+    await eventually(() => admin.locator('#compose-recipients-error').textContent()).toBe(`${leaving.name} (${leaving.email}) no longer has an account: untick them to send.`);
     await eventually(() => admin.locator('#compose-subject-error').textContent()).toBe('');
     await eventually(() => admin.getByRole('dialog').isVisible()).toBe(true);
     const { rows: [stored] } = await live.db.query('select count(*)::int as n from public.emails where subject = $1', [subject]);

@@ -148,7 +148,7 @@ describe('email delivery end to end', () => {
     expect(unknown.status).toBe(422);
     expect(await unknown.json()).toEqual({
       error: `Unknown recipient(s): ${nobody}`,
-      issues: [{ path: 'recipient_ids', message: `No user has the id ${nobody} (any more).` }],
+      issues: [{ path: 'recipient_ids', message: `No user has the id ${nobody} (any more).`, value: nobody }],
     });
 
     const ada = browserClient(tokens.ada);
@@ -193,7 +193,10 @@ describe('email delivery end to end', () => {
       body: JSON.stringify({ recipient_ids: [seedUsers.ada.id, nobody, seedUsers.grace.id], subject: 'All or nothing', body: 'x' }),
     });
     expect(response.status).toBe(422);
-    expect(((await response.json()) as { error: string }).error).toBe(`Unknown recipient(s): ${nobody}`);
+    expect(await response.json()).toEqual({
+      error: `Unknown recipient(s): ${nobody}`,
+      issues: [{ path: 'recipient_ids', message: `No user has the id ${nobody} (any more).`, value: nobody }],
+    });
     expect(await count()).toBe(before);
   });
 

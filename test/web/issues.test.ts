@@ -21,6 +21,13 @@ describe('validation issues shown next to compose fields', () => {
     expect(normaliseIssues(undefined)).toEqual([]);
   });
 
+  it('keeps the value an issue names (an unknown recipient\'s id), and drops one that is not text', () => {
+    expect(normaliseIssues([{ path: 'recipient_ids', message: 'No user has the id x (any more).', value: 'x' }, { path: 'subject', message: 'Bad', value: 3 }])).toEqual([
+      { field: 'recipient_ids', message: 'No user has the id x (any more).', value: 'x' },
+      { field: 'subject', message: 'Bad' },
+    ]);
+  });
+
   it('checks a draft against the contract limits before sending', () => {
     expect(validateDraft({ recipient_ids: ['a'], subject: 'Hello', body: '' })).toEqual([]);
     expect(validateDraft({ recipient_ids: [], subject: '  ', body: 'x'.repeat(20_001) }).map((issue) => issue.field)).toEqual(['recipient_ids', 'subject', 'body']);

@@ -24,6 +24,8 @@ export interface ClientConfig {
 export interface FieldIssue {
   field: string;
   message: string;
+  /** The offending value, when the server names one (an unknown recipient's id). */
+  value?: string;
 }
 
 /** A non-2xx answer from the API, carrying the server's sentence and any field issues. */
@@ -47,11 +49,11 @@ export function normaliseIssues(issues: unknown): FieldIssue[] {
   if (Array.isArray(issues)) {
     return issues.flatMap((issue): FieldIssue[] => {
       if (!issue || typeof issue !== 'object') return [];
-      const { path, message, field } = issue as { path?: unknown; message?: unknown; field?: unknown };
+      const { path, message, field, value } = issue as { path?: unknown; message?: unknown; field?: unknown; value?: unknown };
       // The Worker sends `path` as a dotted string ("recipient_ids.0"); zod itself gives an array.
       const first = Array.isArray(path) ? path[0] : typeof path === 'string' ? path.split('.')[0] : field;
       const name = first === undefined || first === null ? '' : String(first);
-      return [{ field: name, message: typeof message === 'string' ? message : 'Invalid value.' }];
+      return [{ field: name, message: typeof message === 'string' ? message : 'Invalid value.', ...(typeof value === 'string' ? { value } : {}) }];
     });
   }
   if (issues && typeof issues === 'object') {

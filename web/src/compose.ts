@@ -56,6 +56,12 @@ export function setUpCompose(api: Api): { open(): void } {
     if (first) byId(FIELD_INPUTS[first.field]!).focus();
   }
 
+  /** A recipient the server does not know any more, named as the form listed them rather than by id. */
+  function namingRecipients(issue: FieldIssue): FieldIssue {
+    const user = issue.field === 'recipient_ids' && issue.value ? users.find((candidate) => candidate.id === issue.value) : undefined;
+    return user ? { ...issue, message: `${user.display_name} (${user.email}) no longer has an account: untick them to send.` } : issue;
+  }
+
   function chosen(): string[] {
     return Array.from(list.querySelectorAll<HTMLInputElement>('input[type="checkbox"]:checked')).map((box) => box.value);
   }
@@ -115,7 +121,7 @@ export function setUpCompose(api: Api): { open(): void } {
       const names = draft.recipient_ids.map((id) => users.find((user) => user.id === id)?.display_name ?? 'someone');
       toast(`Sent “${draft.subject.trim()}” to ${sent.length === 1 ? names[0] : `${sent.length} people`}.`, { tone: 'success' });
     } catch (error) {
-      if (error instanceof ApiError && error.issues.length > 0) showIssues(error.issues);
+      if (error instanceof ApiError && error.issues.length > 0) showIssues(error.issues.map(namingRecipients));
       else formError.textContent = (error as Error).message;
     } finally {
       send.disabled = false;
