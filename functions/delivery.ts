@@ -5,7 +5,7 @@
 import { BatchPublishError, publishEach } from './broadcasting/broadcaster.ts';
 import type { BroadcastMessage } from './broadcasting/events.ts';
 import { emailModelEvents, type EmailRow } from './broadcasting/model-events.ts';
-import type { DeliveryStore } from './data/emails.ts';
+import type { AnnouncedEmail, DeliveryStore } from './data/emails.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { WebhookPayload } from './webhooks/payload.ts';
 
@@ -141,40 +141,58 @@ export async function deliverChange(change: WebhookPayload, deps: DeliveryDeps):
   }
 }
 
+/** What {@link publishAndRecord} did: how many of the rows went out and were recorded, and why it stopped. */
+interface BatchOutcome {
+  published: number;
+  recorded: number;
+  /** Why part of the batch did not go out; null when all of it did. */
+  failure: { error: unknown } | null;
+}
+
+/**
+ * Publishes `email.received` for `rows` in order in one batch, records what went out in as few
+ * writes as possible, and counts a failed attempt against the first row that did not go out.
+ * Shared by multi-row webhooks and the redelivery cron.
+ */
+async function publishAndRecord(rows: AnnouncedEmail[], deps: DeliveryDeps): Promise<BatchOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const log = deps.log ?? defaultLog;
+  let published = rows.length;
+  let failure: BatchOutcome['failure'] = null;
+  try {
+    await publishAll(rows.map(({ sender_name, ...row }) => emailModelEvents.created(row, sender_name)), deps);
+  } catch (error) {
+    published = publishedBefore(error);
+    failure = { error };
+    await deps.store.recordAttempt(rows[published]!, false, now()).catch(() => {});
+  }
+  let recorded = 0;
+  try {
+    recorded = await deps.store.recordDeliveries(rows.slice(0, published), now());
+  } catch (error) {
+    // Published but not recorded: the cron publishes them again, and clients de-duplicate by id.
+    log.warn('deliveries not recorded', { count: published, error: String(error) });
+  }
+  return { published, recorded, failure };
+}
+
 /**
  * The rows of a multi-row insert: one read for all of them, one batch publish of those not
  * delivered yet (by created_at, then id), one write recording what went out.
  * @throws PublishFailed when the broadcaster refused part of the batch; what went out before is recorded.
  */
 async function deliverInserted(ids: string[], deps: DeliveryDeps): Promise<InsertsDeliveryResult> {
-  const now = deps.now ?? (() => new Date());
-  const log = deps.log ?? defaultLog;
-  const found = await deps.store.findEmails([...new Set(ids)]);
+  const unique = [...new Set(ids)];
+  const found = await deps.store.findEmails(unique);
   const undelivered = found.filter((row) => !row.delivered_at);
-  let published = undelivered.length;
-  let failure: unknown = null;
-  try {
-    await publishAll(undelivered.map(({ sender_name, ...row }) => emailModelEvents.created(row, sender_name)), deps);
-  } catch (error) {
-    published = publishedBefore(error);
-    failure = error;
-  }
-  let recorded = 0;
-  try {
-    recorded = await deps.store.recordDeliveries(undelivered.slice(0, published), now());
-  } catch (error) {
-    // Published but not recorded: the cron will publish them again, and clients de-duplicate by id.
-    log.warn('deliveries not recorded', { count: published, error: String(error) });
-  }
+  const { published, recorded, failure } = await publishAndRecord(undelivered, deps);
   if (failure) {
-    // As the cron does: the attempt counts against the first row that did not go out.
-    await deps.store.recordAttempt(undelivered[published]!, false, now()).catch(() => {});
     throw new PublishFailed(
-      `Publishing email.received failed for ${undelivered.length - published} of ${undelivered.length} emails (from ${undelivered[published]!.id}): ${describeError(failure)}`,
-      { cause: failure },
+      `Publishing email.received failed for ${undelivered.length - published} of ${undelivered.length} emails (from ${undelivered[published]!.id}): ${describeError(failure.error)}`,
+      { cause: failure.error },
     );
   }
-  return { status: 'published', event: 'email.received', published, already_delivered: found.length - undelivered.length, gone: new Set(ids).size - found.length, recorded };
+  return { status: 'published', event: 'email.received', published, already_delivered: found.length - undelivered.length, gone: unique.length - found.length, recorded };
 }
 
 async function publishOrFail(message: BroadcastMessage, id: string, deps: DeliveryDeps): Promise<void> {
@@ -197,22 +215,10 @@ export async function redeliverUndelivered(
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? defaultLog;
   const rows = await deps.store.listUndelivered(new Date(now().getTime() - deps.graceSeconds * 1000), deps.batch);
-  let published = rows.length;
-  let failed = 0;
-  try {
-    await publishAll(rows.map(({ sender_name, ...row }) => emailModelEvents.created(row, sender_name)), deps);
-  } catch (error) {
-    published = publishedBefore(error);
-    failed = 1;
-    const row = rows[published]!;
-    log.error('redelivery failed', { unpublished: rows.length - published, from_email_id: row.id, error: describeError(error) });
-    await deps.store.recordAttempt(row, false, now()).catch(() => {});
+  const { published, failure } = await publishAndRecord(rows, deps);
+  if (failure) {
+    log.error('redelivery failed', { unpublished: rows.length - published, from_email_id: rows[published]!.id, error: describeError(failure.error) });
   }
-  try {
-    await deps.store.recordDeliveries(rows.slice(0, published), now());
-  } catch (error) {
-    // Published but not recorded: the next run publishes them again, and clients de-duplicate by id.
-    log.warn('deliveries not recorded', { count: published, error: String(error) });
-  }
+  const failed = failure ? 1 : 0;
   return { published, failed, remaining: failed > 0 || rows.length === deps.batch };
 }

@@ -148,6 +148,26 @@ export function supabaseDeliveryStore(db: SupabaseClient): DeliveryStore {
     }
     return found;
   };
+  const recordDeliveries: DeliveryStore['recordDeliveries'] = async (rows, now) => {
+    // One PATCH per distinct attempt count (usually one) and 100 ids: the new count is the same
+    // for the group. PostgREST cannot increment in place; last writer wins.
+    const byAttempts = new Map<number, string[]>();
+    for (const row of rows) {
+      const attempts = row.delivery_attempts ?? 0;
+      byAttempts.set(attempts, [...(byAttempts.get(attempts) ?? []), row.id]);
+    }
+    let recorded = 0;
+    for (const [attempts, ids] of byAttempts) {
+      for (const group of chunks(ids, IDS_PER_REQUEST)) {
+        recorded += unwrap(
+          await db.from('emails').update({ delivery_attempts: attempts + 1, delivered_at: now.toISOString() })
+            .in('id', group).is('delivered_at', null).select('id').returns<unknown[]>(),
+          'recording deliveries',
+        ).length;
+      }
+    }
+    return recorded;
+  };
   return {
     findEmail: async (id) => (await findEmails([id]))[0] ?? null,
     findEmails,
@@ -166,37 +186,14 @@ export function supabaseDeliveryStore(db: SupabaseClient): DeliveryStore {
       );
     },
     async recordAttempt(row, delivered, now) {
+      if (delivered) return (await recordDeliveries([row], now)) > 0;
       // PostgREST cannot increment in place; the attempt count is bookkeeping, so last writer wins.
-      const attempts = (row.delivery_attempts ?? 0) + 1;
-      if (!delivered) {
-        unwrap(await db.from('emails').update({ delivery_attempts: attempts }).eq('id', row.id).select('id').returns<unknown[]>(), 'recording an attempt');
-        return false;
-      }
-      const updated = unwrap(
-        await db.from('emails').update({ delivery_attempts: attempts, delivered_at: now.toISOString() })
-          .eq('id', row.id).is('delivered_at', null).select('id').returns<unknown[]>(),
-        'recording a delivery',
+      unwrap(
+        await db.from('emails').update({ delivery_attempts: (row.delivery_attempts ?? 0) + 1 }).eq('id', row.id).select('id').returns<unknown[]>(),
+        'recording an attempt',
       );
-      return updated.length > 0;
+      return false;
     },
-    async recordDeliveries(rows, now) {
-      // One PATCH per distinct attempt count (usually one) and 100 ids: the new count is the same for the group.
-      const byAttempts = new Map<number, string[]>();
-      for (const row of rows) {
-        const attempts = row.delivery_attempts ?? 0;
-        byAttempts.set(attempts, [...(byAttempts.get(attempts) ?? []), row.id]);
-      }
-      let recorded = 0;
-      for (const [attempts, ids] of byAttempts) {
-        for (const group of chunks(ids, IDS_PER_REQUEST)) {
-          recorded += unwrap(
-            await db.from('emails').update({ delivery_attempts: attempts + 1, delivered_at: now.toISOString() })
-              .in('id', group).is('delivered_at', null).select('id').returns<unknown[]>(),
-            'recording deliveries',
-          ).length;
-        }
-      }
-      return recorded;
-    },
+    recordDeliveries,
   };
 }
