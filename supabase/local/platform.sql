@@ -180,7 +180,8 @@ begin
     select pg_notify('pg_net_wake', '')
   $f$;
 
-  -- Also for rows queued without net.http_* (pg_net's worker polls its table; ours listens).
+  -- Every insert into the queue wakes the worker: net.http_* and rows queued directly alike
+  -- (pg_net's worker polls its table; ours listens).
   create or replace function net._wake_after_queue_insert() returns trigger language plpgsql as $f$
   begin
     perform net.wake();
@@ -235,6 +236,15 @@ begin
     end
   $f$;
 
+  -- The URL with `params` appended as an encoded query string, as pg_net builds it.
+  create or replace function net._url_with_params(url text, params jsonb) returns text
+    language sql immutable as $f$
+    select net._encode_url_with_params_array(url, (
+      select coalesce(array_agg(net._urlencode_string(key) || '=' || net._urlencode_string(value)), '{}')
+      from jsonb_each_text(params)
+    ))
+  $f$;
+
   create or replace function net.http_get(
     url text,
     params jsonb default '{}'::jsonb,
@@ -243,14 +253,10 @@ begin
   ) returns bigint language plpgsql as $f$
   declare
     request_id bigint;
-    params_array text[];
   begin
-    select coalesce(array_agg(net._urlencode_string(key) || '=' || net._urlencode_string(value)), '{}')
-      into params_array from jsonb_each_text(params);
     insert into net.http_request_queue (method, url, headers, timeout_milliseconds)
-      values ('GET', net._encode_url_with_params_array(url, params_array), headers, timeout_milliseconds)
+      values ('GET', net._url_with_params(url, params), headers, timeout_milliseconds)
       returning id into request_id;
-    perform net.wake();
     return request_id;
   end
   $f$;
@@ -264,7 +270,6 @@ begin
   ) returns bigint language plpgsql as $f$
   declare
     request_id bigint;
-    params_array text[];
     content_type text;
   begin
     select header_value into content_type
@@ -277,13 +282,10 @@ begin
     if content_type <> 'application/json' then
       raise exception 'Content-Type header must be "application/json"';
     end if;
-    select coalesce(array_agg(net._urlencode_string(key) || '=' || net._urlencode_string(value)), '{}')
-      into params_array from jsonb_each_text(params);
     insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-      values ('POST', net._encode_url_with_params_array(url, params_array), headers,
+      values ('POST', net._url_with_params(url, params), headers,
               convert_to(body::text, 'UTF8'), timeout_milliseconds)
       returning id into request_id;
-    perform net.wake();
     return request_id;
   end
   $f$;
@@ -297,15 +299,11 @@ begin
   ) returns bigint language plpgsql as $f$
   declare
     request_id bigint;
-    params_array text[];
   begin
-    select coalesce(array_agg(net._urlencode_string(key) || '=' || net._urlencode_string(value)), '{}')
-      into params_array from jsonb_each_text(params);
     insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-      values ('DELETE', net._encode_url_with_params_array(url, params_array), headers,
+      values ('DELETE', net._url_with_params(url, params), headers,
               convert_to(body::text, 'UTF8'), timeout_milliseconds)
       returning id into request_id;
-    perform net.wake();
     return request_id;
   end
   $f$;

@@ -108,6 +108,17 @@ describe('the emails model observer (database webhook through pg_net)', () => {
     expect(response.rows).toEqual([{ status_code: 200, content: '{"ok":true}', timed_out: false, error_msg: null }]);
   });
 
+  it('appends params to the URL percent-encoded, as pg_net does, for GET and POST', async () => {
+    await psql.query(`select net.http_get(url := $1, params := '{"a b": "c&d", "é": "1"}'::jsonb)`, [`${receiver.url}?x=1`]);
+    await psql.query(`select net.http_post(url := $1, body := '{}'::jsonb, params := '{"q": "ü"}'::jsonb)`, [receiver.url]);
+    const webhooks = await receiver.waitFor(2);
+    await supabase.webhooksIdle();
+    expect(webhooks.map((webhook) => [webhook.method, webhook.path]).sort()).toEqual([
+      ['GET', '/webhooks/db?x=1&%C3%A9=1&a%20b=c%26d'],
+      ['POST', '/webhooks/db?q=%C3%BC'],
+    ]);
+  });
+
   it('sends a request queued directly in net.http_request_queue, once', async () => {
     await psql.query(
       `insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
