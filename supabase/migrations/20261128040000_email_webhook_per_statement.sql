@@ -15,17 +15,24 @@
 -- Headers and signature are unchanged. Updates and deletes stay one webhook per row (Supabase's
 -- payload); private.send_email_webhook() now queues through the same function as inserts.
 
-create function private.queue_signed_webhook(payload jsonb, webhook_url text, webhook_secret text)
-returns void
+create function private.queue_signed_webhook(payload jsonb)
+returns boolean
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
+  webhook_url text := private.webhook_setting('webhook_url');
+  webhook_secret text := private.webhook_setting('webhook_secret');
   -- clock_timestamp, not now(): the request leaves after commit, which may be long after the
   -- transaction began.
   sent_at text := floor(extract(epoch from clock_timestamp()))::bigint::text;
 begin
+  if webhook_url is null or webhook_secret is null then
+    raise warning 'tidings: webhook_url or webhook_secret is not set; % on %.% not sent (run "npm run db:webhook")',
+      payload ->> 'type', payload ->> 'schema', payload ->> 'table';
+    return false;
+  end if;
   perform net.http_post(
     url := webhook_url,
     body := payload,
@@ -37,12 +44,13 @@ begin
     ),
     timeout_milliseconds := 5000
   );
+  return true;
 end;
 $$;
 
-comment on function private.queue_signed_webhook(jsonb, text, text) is 'Queues one signed Database Webhook with net.http_post.';
+comment on function private.queue_signed_webhook(jsonb) is 'Queues one signed Database Webhook with net.http_post; false (with a warning) when the webhook URL or secret is not set.';
 
-revoke all on function private.queue_signed_webhook(jsonb, text, text) from public, anon, authenticated, service_role;
+revoke all on function private.queue_signed_webhook(jsonb) from public, anon, authenticated, service_role;
 
 create function private.send_email_insert_webhooks()
 returns trigger
@@ -51,8 +59,6 @@ security definer
 set search_path = ''
 as $$
 declare
-  webhook_url text := private.webhook_setting('webhook_url');
-  webhook_secret text := private.webhook_setting('webhook_secret');
   -- Pusher's batch trigger takes 10 events; 100 rows keep a webhook's work to one read, ten
   -- publishes and one write, and its body far under the Worker's limit.
   ids_per_webhook constant int := 100;
@@ -64,12 +70,6 @@ begin
   if row_count = 0 then
     return null;
   end if;
-  if webhook_url is null or webhook_secret is null then
-    raise warning 'tidings: webhook_url or webhook_secret is not set; INSERT of % rows on %.% not sent (run "npm run db:webhook")',
-      row_count, tg_table_schema, tg_table_name;
-    return null;
-  end if;
-
   if row_count = 1 then
     select * into only_row from inserted;
     perform private.queue_signed_webhook(
@@ -80,9 +80,7 @@ begin
         'record', to_jsonb(only_row),
         'old_record', null,
         'sender', (select jsonb_build_object('display_name', p.display_name) from public.profiles p where p.id = only_row.sender_id)
-      ),
-      webhook_url,
-      webhook_secret
+      )
     );
     return null;
   end if;
@@ -93,10 +91,9 @@ begin
     group by numbered.n / ids_per_webhook
     order by min(numbered.n)
   loop
-    perform private.queue_signed_webhook(
-      jsonb_build_object('type', 'INSERT', 'table', tg_table_name, 'schema', tg_table_schema, 'record_ids', ids),
-      webhook_url,
-      webhook_secret
+    -- Without a webhook URL or secret, one warning is enough.
+    exit when not private.queue_signed_webhook(
+      jsonb_build_object('type', 'INSERT', 'table', tg_table_name, 'schema', tg_table_schema, 'record_ids', ids)
     );
   end loop;
   return null;
@@ -114,15 +111,7 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  webhook_url text := private.webhook_setting('webhook_url');
-  webhook_secret text := private.webhook_setting('webhook_secret');
 begin
-  if webhook_url is null or webhook_secret is null then
-    raise warning 'tidings: webhook_url or webhook_secret is not set; % on %.% not sent (run "npm run db:webhook")',
-      tg_op, tg_table_schema, tg_table_name;
-    return null;
-  end if;
   -- The payload of supabase_functions.http_request, Supabase's own Database Webhook.
   perform private.queue_signed_webhook(
     jsonb_build_object(
@@ -131,9 +120,7 @@ begin
       'schema', tg_table_schema,
       'record', case when tg_op = 'DELETE' then null else to_jsonb(new) end,
       'old_record', case when tg_op = 'INSERT' then null else to_jsonb(old) end
-    ),
-    webhook_url,
-    webhook_secret
+    )
   );
   return null;
 end;

@@ -183,6 +183,35 @@ describe('the emails model observer (database webhook through pg_net)', () => {
     expect(JSON.parse(webhook!.body).record.subject).toBe('After reconnect');
   });
 
+  it('writes rows but sends nothing, with one warning per statement, while the webhook URL is not set', async () => {
+    const warnings: string[] = [];
+    const onNotice = (notice: { severity?: string; message?: string }) => {
+      if (notice.severity === 'WARNING') warnings.push(notice.message ?? '');
+    };
+    psql.on('notice', onNotice);
+    await psql.query(`delete from private.settings where name = 'webhook_url'`);
+    try {
+      await psql.query(
+        `insert into emails (sender_id, recipient_id, subject, body)
+         select $1, $2, 'Unsent ' || n, 'Body' from generate_series(1, 250) as n`,
+        [seedUsers.admin.id, seedUsers.ada.id],
+      );
+      const row = await insertEmail('Unsent alone');
+      await psql.query('delete from emails where id = $1', [row.id]);
+      await supabase.webhooksIdle();
+      expect(receiver.received).toEqual([]);
+      expect(warnings).toEqual([
+        'tidings: webhook_url or webhook_secret is not set; INSERT on public.emails not sent (run "npm run db:webhook")',
+        'tidings: webhook_url or webhook_secret is not set; INSERT on public.emails not sent (run "npm run db:webhook")',
+        'tidings: webhook_url or webhook_secret is not set; DELETE on public.emails not sent (run "npm run db:webhook")',
+      ]);
+      expect((await psql.query(`select count(*)::int as n from emails where subject like 'Unsent %'`)).rows[0].n).toBe(250);
+    } finally {
+      psql.off('notice', onNotice);
+      await setWebhookSettings(psql, receiver.url, secret);
+    }
+  });
+
   it('uses the URL and secret set later (npm run db:webhook)', async () => {
     await setWebhookSettings(psql, receiver.url.replace('/webhooks/db', '/elsewhere'), 'rotated-secret');
     try {
