@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import type { ChannelUser } from './broadcasting/channel-rules.ts';
+import type { ChannelUser } from './broadcast/channel-rules.ts';
 import type { Config } from './config.ts';
 import type { Profile } from './data/profiles.ts';
 

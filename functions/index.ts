@@ -1,18 +1,18 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { cors } from './cors.ts';
+import { cors } from './http/cors.ts';
 import type { AppEnv } from './env.ts';
 import { createLogger } from './log.ts';
 import { realtimeEndpoint } from './realtime/endpoint.ts';
 import { realtimeHttpApi } from './realtime/http-api.ts';
 import { RealtimeServer } from './realtime/server.ts';
-import { redeliver } from './redelivery.ts';
-import { broadcasting } from './routes/broadcasting.ts';
+import { redeliver } from './redeliver/cron.ts';
+import { channelAuth } from './routes/channel-auth.ts';
 import { clientConfig } from './routes/client-config.ts';
 import { emails } from './routes/emails.ts';
 import { me } from './routes/me.ts';
 import { users } from './routes/users.ts';
-import { webhooks } from './routes/webhooks.ts';
+import { dbWebhook } from './routes/db-webhook.ts';
 
 const app = new Hono<AppEnv>();
 
@@ -23,8 +23,8 @@ app.route('/api/config', clientConfig);
 app.route('/api/me', me);
 app.route('/api/emails', emails);
 app.route('/api/users', users);
-app.route('/broadcasting', broadcasting);
-app.route('/webhooks', webhooks);
+app.route('/broadcasting', channelAuth);
+app.route('/webhooks', dbWebhook);
 
 // The Pusher-compatible realtime server: WebSocket endpoint /app/{key} and HTTP API /apps/{id}/...
 app.route('/', realtimeEndpoint);

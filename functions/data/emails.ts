@@ -3,8 +3,8 @@
  * redelivery cron reach the database only through here and ./profiles.ts.
  */
 import type { SupabaseClient } from '@supabase/supabase-js';
-import type { EmailRow } from '../broadcasting/model-events.ts';
-import { chunks } from '../chunks.ts';
+import type { EmailRow } from '../broadcast/model-events.ts';
+import { chunks } from './chunks.ts';
 import { unwrap } from './client.ts';
 import { displayNames } from './profiles.ts';
 import type { Email } from './shapes.ts';

@@ -11,7 +11,7 @@ import { serviceClient } from '../data/client.ts';
 import { insertEmails, listInbox, markRead, MissingProfileError, withSenderNames } from '../data/emails.ts';
 import { existingProfileIds } from '../data/profiles.ts';
 import type { AppEnv } from '../env.ts';
-import { validate } from '../validation.ts';
+import { validate } from '../http/validation.ts';
 
 /** Limits match the database's checks (subject 1..200 characters, body at most 20,000). */
 export const MAX_RECIPIENTS = 100;

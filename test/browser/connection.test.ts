@@ -84,7 +84,7 @@ describe('reconnecting after part of a batch arrived', () => {
 
 describe('a refused channel', () => {
   it('says so instead of failing silently when the server refuses presence', async () => {
-    // presence-inbox admits users with a profile (functions/channels.ts). Remove this user's
+    // presence-inbox admits users with a profile (functions/broadcast/mailbox-channels.ts). Remove this user's
     // profile while they are signed in; on the next connection the server refuses the channel.
     // (Their own private-user.{id} is never refused: its rule needs only the verified token.)
     const reader = await live.createUser('Radia Perlman');

@@ -3,7 +3,7 @@
 // SQL on `public.emails`, as psql or an import would insert them.
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { EmailReceived, userChannel } from '../../functions/broadcasting/events.ts';
+import { EmailReceived, userChannel } from '../../functions/broadcast/events.ts';
 import { eventually, ready, recordToasts, rows, saveScreenshot, toastWith, unreadCount, useLiveStack, viewports } from '../support/browser.ts';
 
 // No grace period, so a test can have the redelivery cron republish a row at once.

@@ -3,7 +3,7 @@ import Echo from 'laravel-echo';
 import pg from 'pg';
 import Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EmailReceived, EmailUpdated, previewOf, userChannel } from '../../functions/broadcasting/events.ts';
+import { EmailReceived, EmailUpdated, previewOf, userChannel } from '../../functions/broadcast/events.ts';
 import { readDevVars } from '../support/dev-vars.ts';
 import { seedUsers, type TestSupabase } from '../support/local-supabase.ts';
 import { connected, nextEvent, subscribed } from '../support/realtime-clients.ts';

@@ -2,10 +2,10 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-/** Bundles functions/broadcasting/events.ts for the browser, minified, as scripts/build-web.mjs does. */
+/** Bundles functions/broadcast/events.ts for the browser, minified, as scripts/build-web.mjs does. */
 async function bundleEvents() {
   const result = await build({
-    entryPoints: [fileURLToPath(new URL('../../functions/broadcasting/events.ts', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL('../../functions/broadcast/events.ts', import.meta.url))],
     bundle: true,
     platform: 'browser',
     format: 'esm',
@@ -24,7 +24,7 @@ async function bundleEvents() {
   };
 }
 
-describe('functions/broadcasting/events.ts', () => {
+describe('functions/broadcast/events.ts', () => {
   it('bundles for the browser, so web/ can import the same event definitions', async () => {
     const { inputs, code } = await bundleEvents();
     expect(inputs.filter((path) => /^(node:|cloudflare:)/.test(path) || path.includes('functions/') && !path.endsWith('events.ts'))).toEqual([]);
@@ -40,7 +40,7 @@ describe('functions/broadcasting/events.ts', () => {
 
   it('stays small in the browser bundle (zod/mini, not the whole of zod)', async () => {
     const result = await build({
-      entryPoints: [fileURLToPath(new URL('../../functions/broadcasting/events.ts', import.meta.url))],
+      entryPoints: [fileURLToPath(new URL('../../functions/broadcast/events.ts', import.meta.url))],
       bundle: true, minify: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent',
     });
     // About 17 KB with zod/mini; `import { z } from 'zod'` would make it about 450 KB.

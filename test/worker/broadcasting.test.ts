@@ -1,19 +1,14 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { broadcast, fakeBroadcasting, restoreBroadcasting, socketIdOf } from '../../functions/broadcasting/broadcast.ts';
-import {
-  BatchPublishError,
-  broadcasterFor,
-  LogBroadcaster,
-  NullBroadcaster,
-  PusherBroadcaster,
-  pusherClient,
-  RealtimeBroadcaster,
-  type PublishRequest,
-} from '../../functions/broadcasting/broadcaster.ts';
-import { EmailDeleted, EmailReceived, EmailUpdated, MAX_EVENT_DATA_BYTES, previewOf } from '../../functions/broadcasting/events.ts';
-import { BroadcastFake } from '../../functions/broadcasting/fake.ts';
-import { emailModelEvents, type EmailRow } from '../../functions/broadcasting/model-events.ts';
+import { broadcast, broadcasterFor, fakeBroadcasting, restoreBroadcasting, socketIdOf } from '../../functions/broadcast/broadcast.ts';
+import { BatchPublishError, type PublishRequest } from '../../functions/broadcast/broadcaster.ts';
+import { LogBroadcaster } from '../../functions/broadcast/drivers/log.ts';
+import { NullBroadcaster } from '../../functions/broadcast/drivers/null.ts';
+import { pusherClient, PusherBroadcaster } from '../../functions/broadcast/drivers/pusher.ts';
+import { RealtimeBroadcaster } from '../../functions/broadcast/drivers/realtime.ts';
+import { EmailDeleted, EmailReceived, EmailUpdated, MAX_EVENT_DATA_BYTES, previewOf } from '../../functions/broadcast/events.ts';
+import { BroadcastFake } from '../../functions/broadcast/drivers/fake.ts';
+import { emailModelEvents, type EmailRow } from '../../functions/broadcast/model-events.ts';
 import { loadConfig } from '../../functions/config.ts';
 import { envWith } from './support/env.ts';
 

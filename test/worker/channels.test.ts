@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ChannelRules, type ChannelUser } from '../../functions/broadcasting/channel-rules.ts';
-import { channels } from '../../functions/channels.ts';
+import { ChannelRules, type ChannelUser } from '../../functions/broadcast/channel-rules.ts';
+import { mailboxChannels as channels } from '../../functions/broadcast/mailbox-channels.ts';
 
 const ada = '7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01';
 const grace = '9c3f6a70-2b1d-4c55-8f0e-6a1b2c3d4e5f';

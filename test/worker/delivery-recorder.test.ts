@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { EmailRow } from '../../functions/broadcasting/model-events.ts';
-import { DeliveryRecorder } from '../../functions/delivery-recorder.ts';
+import type { EmailRow } from '../../functions/broadcast/model-events.ts';
+import { DeliveryRecorder } from '../../functions/broadcast/delivery-recorder.ts';
 import type { Logger } from '../../functions/log.ts';
 import { emailRow } from './support/webhooks.ts';
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { EmailDeleted, EmailReceived, EmailUpdated, type BroadcastMessage } from '../../functions/broadcasting/events.ts';
-import { BatchPublishError } from '../../functions/broadcasting/broadcaster.ts';
-import { BroadcastFake } from '../../functions/broadcasting/fake.ts';
-import { deliverChange, PublishFailed, redeliverUndelivered } from '../../functions/delivery.ts';
-import { webhookPayload } from '../../functions/webhooks/payload.ts';
+import { EmailDeleted, EmailReceived, EmailUpdated, type BroadcastMessage } from '../../functions/broadcast/events.ts';
+import { BatchPublishError } from '../../functions/broadcast/broadcaster.ts';
+import { BroadcastFake } from '../../functions/broadcast/drivers/fake.ts';
+import { deliverChange, PublishFailed } from '../../functions/broadcast/delivery.ts';
+import { redeliverUndelivered } from '../../functions/redeliver/undelivered.ts';
+import { webhookPayload } from '../../functions/observe/payload.ts';
 import { MemoryDeliveryStore } from './support/memory-delivery-store.ts';
 import { emailRow, payload } from './support/webhooks.ts';
 

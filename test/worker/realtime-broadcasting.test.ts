@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { broadcast } from '../../functions/broadcasting/broadcast.ts';
-import { EmailUpdated } from '../../functions/broadcasting/events.ts';
+import { broadcast } from '../../functions/broadcast/broadcast.ts';
+import { EmailUpdated } from '../../functions/broadcast/events.ts';
 import { RawClient } from './realtime-client.ts';
 import { authEnv, call, es256Token, formPost, userClaims } from './support/auth.ts';
 import { emailRow, payload, signedWebhook } from './support/webhooks.ts';

@@ -1,7 +1,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
 import worker from '../../functions/index.ts';
-import { redeliver } from '../../functions/redelivery.ts';
+import { redeliver } from '../../functions/redeliver/cron.ts';
 import { envWith } from './support/env.ts';
 
 function captureLogs() {

@@ -1,8 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fakeBroadcasting, restoreBroadcasting } from '../../functions/broadcasting/broadcast.ts';
-import { EmailDeleted, EmailReceived, EmailUpdated } from '../../functions/broadcasting/events.ts';
+import { fakeBroadcasting, restoreBroadcasting } from '../../functions/broadcast/broadcast.ts';
+import { EmailDeleted, EmailReceived, EmailUpdated } from '../../functions/broadcast/events.ts';
 import { app } from '../../functions/index.ts';
 import { authEnv, call } from './support/auth.ts';
 import { emailRow, payload, signedWebhook } from './support/webhooks.ts';

@@ -2,7 +2,7 @@
 // the header and the tab title, live updates, catch-up after a reconnect and older pages.
 import type { Api } from './api.ts';
 import { byId, el, initials, longTime, shortTime } from './dom.ts';
-import type { EmailReceivedPayload, EmailUpdatedPayload } from '../../functions/broadcasting/events.ts';
+import type { EmailReceivedPayload, EmailUpdatedPayload } from '../../functions/broadcast/events.ts';
 import { fromApi, fromEvent, Mailbox, type MailboxEmail } from './mailbox.ts';
 import { notifyDesktop, toast } from './toast.ts';
 

@@ -2,7 +2,7 @@
 // by the Worker with the user's Supabase token.
 import Pusher, { type Channel, type PresenceChannel } from 'pusher-js';
 import type { ClientConfig } from './api.ts';
-import { EmailDeleted, EmailReceived, EmailUpdated, INBOX_PRESENCE_CHANNEL, userChannel, type EmailDeletedPayload, type EmailReceivedPayload, type EmailUpdatedPayload, type EventDefinition } from '../../functions/broadcasting/events.ts';
+import { EmailDeleted, EmailReceived, EmailUpdated, INBOX_PRESENCE_CHANNEL, userChannel, type EmailDeletedPayload, type EmailReceivedPayload, type EmailUpdatedPayload, type EventDefinition } from '../../functions/broadcast/events.ts';
 
 /** What a presence member shares with the others (`user_info`, from the Worker's channel rules). */
 export interface PresenceMemberInfo {

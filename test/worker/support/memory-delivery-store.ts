@@ -1,4 +1,4 @@
-import type { EmailRow } from '../../../functions/broadcasting/model-events.ts';
+import type { EmailRow } from '../../../functions/broadcast/model-events.ts';
 import type { AnnouncedEmail, DeliveryStore } from '../../../functions/data/emails.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers';
-import type { EmailRow } from '../../../functions/broadcasting/model-events.ts';
+import type { EmailRow } from '../../../functions/broadcast/model-events.ts';
 import { hmacHex } from './auth.ts';
 
 /** A webhook request signed as the database trigger signs it. */

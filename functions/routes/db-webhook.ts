@@ -7,18 +7,18 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { withConfig } from '../auth/middleware.ts';
-import { broadcast, broadcastBatch } from '../broadcasting/broadcast.ts';
-import type { EmailRow } from '../broadcasting/model-events.ts';
+import { broadcast, broadcastBatch } from '../broadcast/broadcast.ts';
+import type { EmailRow } from '../broadcast/model-events.ts';
 import type { Config } from '../config.ts';
 import { serviceClient } from '../data/client.ts';
 import { supabaseDeliveryStore } from '../data/emails.ts';
-import { DeliveryRecorder } from '../delivery-recorder.ts';
-import { deliverChange, PublishFailed } from '../delivery.ts';
+import { DeliveryRecorder } from '../broadcast/delivery-recorder.ts';
+import { deliverChange, PublishFailed } from '../broadcast/delivery.ts';
 import type { AppEnv } from '../env.ts';
 import { createLogger } from '../log.ts';
-import { validationError } from '../validation.ts';
-import { webhookPayload } from '../webhooks/payload.ts';
-import { verifyWebhookSignature, WebhookRefused } from '../webhooks/signature.ts';
+import { validationError } from '../http/validation.ts';
+import { webhookPayload } from '../observe/payload.ts';
+import { verifyWebhookSignature, WebhookRefused } from '../observe/signature.ts';
 
 /** One recorder per configuration (isolate-wide), so concurrent webhooks share its writes. */
 const recorders = new WeakMap<Config, DeliveryRecorder>();
@@ -46,7 +46,7 @@ function waitUntilOf(c: Context<AppEnv>): ((promise: Promise<unknown>) => void) 
 /** The trigger sends one row, or 100 ids; anything much larger is not ours. */
 const MAX_BODY_BYTES = 256 * 1024;
 
-export const webhooks = new Hono<AppEnv>().use(
+export const dbWebhook = new Hono<AppEnv>().use(
   withConfig,
   bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HTTPException(413, { message: `The webhook body is over ${MAX_BODY_BYTES} bytes` }); } }),
 ).post('/db', async (c) => {

@@ -3,12 +3,12 @@
  * sends each request at most once and never retries. Together with the webhook this makes every
  * `email.received` arrive at least once (clients de-duplicate by email id).
  */
-import { broadcast, broadcastBatch } from './broadcasting/broadcast.ts';
-import { ConfigError, loadConfig } from './config.ts';
-import { serviceClient } from './data/client.ts';
-import { supabaseDeliveryStore } from './data/emails.ts';
-import { redeliverUndelivered } from './delivery.ts';
-import { createLogger } from './log.ts';
+import { broadcast, broadcastBatch } from '../broadcast/broadcast.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import { serviceClient } from '../data/client.ts';
+import { supabaseDeliveryStore } from '../data/emails.ts';
+import { redeliverUndelivered } from './undelivered.ts';
+import { createLogger } from '../log.ts';
 
 /** What one run did (also written to the log as one JSON line). */
 export interface RedeliveryRun {

@@ -9,7 +9,7 @@
  * broadcasts.assertBroadcast(EmailReceived, (email, channels) => email.subject === 'Hi' && channels.includes(`private-user.${id}`));
  * restoreBroadcasting();
  */
-import { publishEach, type Broadcaster, type PublishRequest } from './broadcaster.ts';
+import { publishEach, type Broadcaster, type PublishRequest } from '../broadcaster.ts';
 
 /** What an assertion can match on: the event's name (an event definition has one). */
 interface Named<Payload> {

@@ -5,8 +5,8 @@
  */
 import { cors as honoCors } from 'hono/cors';
 import { createMiddleware } from 'hono/factory';
-import { loadConfig } from './config.ts';
-import type { AppEnv } from './env.ts';
+import { loadConfig } from '../config.ts';
+import type { AppEnv } from '../env.ts';
 
 const handler = honoCors({
   origin: (origin, c) => {

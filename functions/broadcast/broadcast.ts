@@ -5,10 +5,28 @@
  * @example
  * await broadcast(c.env, EmailUpdated.to({ recipient_id }, { id, read_at }), { toOthers: c.req.raw });
  */
-import { loadConfig } from '../config.ts';
-import { broadcasterFor, type Broadcaster, type PublishRequest } from './broadcaster.ts';
+import { loadConfig, type Config } from '../config.ts';
+import type { Broadcaster, PublishRequest } from './broadcaster.ts';
+import { BroadcastFake } from './drivers/fake.ts';
+import { LogBroadcaster } from './drivers/log.ts';
+import { NullBroadcaster } from './drivers/null.ts';
+import { pusherClient, PusherBroadcaster } from './drivers/pusher.ts';
+import { RealtimeBroadcaster } from './drivers/realtime.ts';
 import type { BroadcastMessage } from './events.ts';
-import { BroadcastFake } from './fake.ts';
+
+/** The broadcaster BROADCAST_DRIVER names. */
+export function broadcasterFor(config: Config, env: Pick<Env, 'REALTIME'>): Broadcaster {
+  switch (config.broadcastDriver) {
+    case 'pusher':
+      return new PusherBroadcaster(pusherClient(config));
+    case 'realtime':
+      return new RealtimeBroadcaster(env.REALTIME, config.pusher.appId);
+    case 'log':
+      return new LogBroadcaster();
+    case 'null':
+      return new NullBroadcaster();
+  }
+}
 
 let fake: BroadcastFake | undefined;
 

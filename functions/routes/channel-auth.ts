@@ -1,7 +1,7 @@
 /**
  * Channel authorization for pusher-js and Laravel Echo: `POST /broadcasting/auth` (private,
  * presence and encrypted channels) and `POST /broadcasting/user-auth` (`pusher:signin`).
- * Signatures come from the official `pusher` SDK with the app secret; the rules are in ../channels.ts.
+ * Signatures come from the official `pusher` SDK with the app secret; the rules are in ../broadcast/mailbox-channels.ts.
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
@@ -9,11 +9,11 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { requireUser, withConfig } from '../auth/middleware.ts';
-import { pusherClient } from '../broadcasting/broadcaster.ts';
-import { CHANNEL_NAME } from '../broadcasting/channel-rules.ts';
-import { channels } from '../channels.ts';
+import { pusherClient } from '../broadcast/drivers/pusher.ts';
+import { CHANNEL_NAME } from '../broadcast/channel-rules.ts';
+import { mailboxChannels } from '../broadcast/mailbox-channels.ts';
 import type { AppEnv } from '../env.ts';
-import { validationError } from '../validation.ts';
+import { validationError } from '../http/validation.ts';
 
 /** "is required" only when the field is absent: a JSON number or object is there, just not text. */
 const requiredText = (field: string) => (issue: { input: unknown }) => (issue.input === undefined ? `${field} is required` : `${field} must be text`);
@@ -42,7 +42,7 @@ async function readBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Pro
 /** A socket id and a channel name need a few hundred bytes. */
 const MAX_BODY_BYTES = 8 * 1024;
 
-export const broadcasting = new Hono<AppEnv>()
+export const channelAuth = new Hono<AppEnv>()
   .use(
     withConfig,
     bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HTTPException(413, { message: `The request body is over ${MAX_BODY_BYTES} bytes` }); } }),
@@ -51,7 +51,7 @@ export const broadcasting = new Hono<AppEnv>()
   .post('/auth', async (c) => {
     const { socket_id, channel_name } = await readBody(c, z.object({ socket_id: socketId, channel_name: channelName }));
     const user = c.get('user');
-    const decision = await channels.authorize(user, channel_name);
+    const decision = await mailboxChannels.authorize(user, channel_name);
     if (!decision.allowed) throw new HTTPException(403, { message: decision.reason });
     const config = c.get('config');
     if (decision.kind === 'encrypted' && !config.pusher.encryptionMasterKeyBase64) {

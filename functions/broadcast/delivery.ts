@@ -1,13 +1,13 @@
 /**
  * Delivery: turning `emails` row changes into broadcasts, once per change, and recording it.
- * The webhook receiver calls {@link deliverChange}; the redelivery cron calls {@link redeliverUndelivered}.
+ * The database webhook calls {@link deliverChange}; the redelivery cron (../redeliver/) shares {@link publishAndRecord}.
  */
-import { BatchPublishError, publishEach } from './broadcasting/broadcaster.ts';
-import type { BroadcastMessage } from './broadcasting/events.ts';
-import { emailModelEvents, type EmailRow } from './broadcasting/model-events.ts';
-import type { AnnouncedEmail, DeliveryStore } from './data/emails.ts';
-import { createLogger, type Logger } from './log.ts';
-import type { WebhookPayload } from './webhooks/payload.ts';
+import { BatchPublishError, publishEach } from './broadcaster.ts';
+import type { BroadcastMessage } from './events.ts';
+import { emailModelEvents, type EmailRow } from './model-events.ts';
+import type { AnnouncedEmail, DeliveryStore } from '../data/emails.ts';
+import { createLogger, type Logger } from '../log.ts';
+import type { WebhookPayload } from '../observe/payload.ts';
 
 export interface DeliveryDeps {
   store: DeliveryStore;
@@ -53,9 +53,9 @@ export interface InsertsDeliveryResult {
   recorded: number;
 }
 
-const defaultLog = createLogger('info', { component: 'delivery' });
+export const defaultLog = createLogger('info', { component: 'delivery' });
 
-function describeError(error: unknown): string {
+export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -142,7 +142,7 @@ export async function deliverChange(change: WebhookPayload, deps: DeliveryDeps):
 }
 
 /** What {@link publishAndRecord} did: how many of the rows went out and were recorded, and why it stopped. */
-interface BatchOutcome {
+export interface BatchOutcome {
   published: number;
   recorded: number;
   /** Why part of the batch did not go out; null when all of it did. */
@@ -154,7 +154,7 @@ interface BatchOutcome {
  * writes as possible, and counts a failed attempt against the first row that did not go out.
  * Shared by multi-row webhooks and the redelivery cron.
  */
-async function publishAndRecord(rows: AnnouncedEmail[], deps: DeliveryDeps): Promise<BatchOutcome> {
+export async function publishAndRecord(rows: AnnouncedEmail[], deps: DeliveryDeps): Promise<BatchOutcome> {
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? defaultLog;
   let published = rows.length;
@@ -201,24 +201,4 @@ async function publishOrFail(message: BroadcastMessage, id: string, deps: Delive
   } catch (error) {
     throw new PublishFailed(`Publishing ${message.event.name} for ${id} failed: ${describeError(error)}`, { cause: error });
   }
-}
-
-/**
- * Publishes rows still undelivered `graceSeconds` after insert, oldest first, at most `batch` of
- * them, in one batch publish, then records them in one write per attempt count (not one per row:
- * a Worker invocation has a subrequest budget). Stops at the first publishing failure (the
- * broadcaster is likely down), counting an attempt for that row; the next run retries.
- */
-export async function redeliverUndelivered(
-  deps: DeliveryDeps & { graceSeconds: number; batch: number },
-): Promise<{ published: number; failed: number; remaining: boolean }> {
-  const now = deps.now ?? (() => new Date());
-  const log = deps.log ?? defaultLog;
-  const rows = await deps.store.listUndelivered(new Date(now().getTime() - deps.graceSeconds * 1000), deps.batch);
-  const { published, failure } = await publishAndRecord(rows, deps);
-  if (failure) {
-    log.error('redelivery failed', { unpublished: rows.length - published, from_email_id: rows[published]!.id, error: describeError(failure.error) });
-  }
-  const failed = failure ? 1 : 0;
-  return { published, failed, remaining: failed > 0 || rows.length === deps.batch };
 }

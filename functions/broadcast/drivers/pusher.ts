@@ -1,0 +1,64 @@
+/** The `pusher` broadcaster: Pusher Channels, or any Pusher-compatible host, through the official SDK. */
+import Pusher from 'pusher';
+import type { Config } from '../../config.ts';
+import { chunks } from '../../data/chunks.ts';
+import { BatchPublishError, type Broadcaster, type PublishRequest } from '../broadcaster.ts';
+
+/** Pusher accepts at most 100 channels per trigger; larger fan-outs are split, as Laravel does. */
+const CHANNELS_PER_TRIGGER = 100;
+/** Pusher's batch trigger takes at most 10 events, each on one channel. */
+const EVENTS_PER_BATCH = 10;
+
+/**
+ * The official `pusher` SDK for this app's settings: hosted Pusher by cluster when PUSHER_HOST is
+ * empty, otherwise any Pusher-compatible host (our realtime server, Reverb, soketi).
+ * Also signs channel authorizations, whatever the broadcaster.
+ */
+export function pusherClient(config: Config): Pusher {
+  const { appId, key, secret, host, port, useTLS, cluster, encryptionMasterKeyBase64 } = config.pusher;
+  const base = { appId, key, secret, useTLS, ...(encryptionMasterKeyBase64 ? { encryptionMasterKeyBase64 } : {}) };
+  return host ? new Pusher({ ...base, host, ...(port ? { port: String(port) } : {}) }) : new Pusher({ ...base, cluster });
+}
+
+/** `pusher`: publishes through Pusher's signed HTTP API with the official SDK. */
+export class PusherBroadcaster implements Broadcaster {
+  readonly #pusher: Pusher;
+  constructor(pusher: Pusher) {
+    this.#pusher = pusher;
+  }
+
+  async publish({ channels, name, data, socketId }: PublishRequest): Promise<void> {
+    for (const group of chunks(channels, CHANNELS_PER_TRIGGER)) {
+      try {
+        await this.#pusher.trigger(group, name, data, socketId ? { socket_id: socketId } : undefined);
+      } catch (error) {
+        throw pusherRefused(error, `${name} on ${group.join(', ')}`);
+      }
+    }
+  }
+
+  /** `POST /apps/{id}/batch_events`, ten events (one channel each) per call. */
+  async publishBatch(requests: PublishRequest[]): Promise<void> {
+    const events = requests.flatMap(({ channels, name, data, socketId }) =>
+      channels.map((channel) => ({ channel, name, data, ...(socketId ? { socket_id: socketId } : {}) })));
+    // A request is published once the events of all its channels are: request i's end is the
+    // number of events up to and including its own.
+    let end = 0;
+    const ends = requests.map((request) => (end += request.channels.length));
+    let sent = 0;
+    for (const group of chunks(events, EVENTS_PER_BATCH)) {
+      try {
+        await this.#pusher.triggerBatch(group);
+      } catch (error) {
+        throw new BatchPublishError(ends.filter((requestEnd) => requestEnd <= sent).length, pusherRefused(error, `a batch of ${group.length} events`));
+      }
+      sent += group.length;
+    }
+  }
+}
+
+/** The SDK's RequestError carries the HTTP status and body but also the signed URL; keep only the former. */
+function pusherRefused(error: unknown, what: string): Error {
+  const { status, body } = error as { status?: number; body?: string };
+  return new Error(`Pusher refused ${what}: ${status ?? 'no response'} ${body ?? String(error)}`.trim());
+}
