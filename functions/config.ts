@@ -1,7 +1,7 @@
 /**
- * The Worker's configuration, read from its bindings and validated with zod, so a misconfigured
- * deployment fails on its first request with a sentence that says what to set, instead of failing
- * later in a way that hides the cause.
+ * The Worker's configuration: one zod schema over the bindings (`Env`) produces {@link Config}, so a
+ * misconfigured deployment fails on its first request with a sentence that says what to set,
+ * instead of failing later in a way that hides the cause.
  */
 import { z } from 'zod';
 
@@ -20,30 +20,6 @@ export interface DevUser {
   role: 'admin' | 'user';
 }
 
-export interface Config {
-  appEnv: 'development' | 'production' | 'test';
-  broadcastDriver: BroadcastDriver;
-  pusher: {
-    appId: string;
-    key: string;
-    secret: string;
-    /** Empty when talking to hosted Pusher by cluster. */
-    host: string;
-    port: number | undefined;
-    useTLS: boolean;
-    cluster: string;
-    /** Base64 of 32 bytes; without it `private-encrypted-` channels are refused. */
-    encryptionMasterKeyBase64: string | undefined;
-  };
-  supabase: { url: string; anonKey: string; serviceRoleKey: string; jwtSecret: string | undefined };
-  webhookSecret: string;
-  corsOrigins: string[];
-  redelivery: { graceSeconds: number; batch: number };
-  devUsers: DevUser[];
-}
-
-type Source = Record<string, unknown>;
-
 /** The sentence for a setting that is not set: how to set a secret, or where a plain var goes. */
 export function notSetMessage(name: string, secret: boolean): string {
   return secret
@@ -51,76 +27,137 @@ export function notSetMessage(name: string, secret: boolean): string {
     : `${name} is not set: add it to [vars] in wrangler.toml or to .dev.vars`;
 }
 
-function missing(name: string, secret: boolean): ConfigError {
-  return new ConfigError(notSetMessage(name, secret));
+/** The sentence for a setting whose value is unusable: the value (never a secret's) and the fix. */
+export function invalidMessage(name: string, value: unknown, hint: string): string {
+  return `${name} is invalid (${JSON.stringify(value)}): ${hint}`;
 }
 
-function text(source: Source, name: string, options: { secret?: boolean; optional?: boolean } = {}): string {
-  const value = source[name];
-  if (typeof value === 'string' && value.trim() !== '') return value.trim();
-  if (options.optional) return '';
-  throw missing(name, options.secret ?? false);
+/** Bindings are text; an empty or blank value counts as unset. */
+const unsetIfBlank = (value: unknown) => (typeof value === 'string' ? value.trim() || undefined : value);
+
+function wholeNumber(name: string, bounds: { min: number; max?: number }, hint: string) {
+  const error = (issue: { input: unknown }) => invalidMessage(name, issue.input, hint);
+  const number = z.coerce.number({ error }).int({ error }).min(bounds.min, { error });
+  return bounds.max === undefined ? number : number.max(bounds.max, { error });
 }
 
-function parsed<T>(name: string, schema: z.ZodType<T>, value: unknown, hint: string): T {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new ConfigError(`${name} is invalid (${JSON.stringify(value)}): ${hint}`);
+/**
+ * Builders for one binding each, shared by the Worker's schema and the realtime server's
+ * (realtime/apps.ts). Each names its binding in its messages.
+ */
+export const setting = {
+  /** Required text; a secret's message says `wrangler secret put`. */
+  text: (name: string, options: { secret?: boolean } = {}) =>
+    z.preprocess(unsetIfBlank, z.string({ error: notSetMessage(name, options.secret ?? false) })),
+  /** Optional text, `fallback` when unset. */
+  optional: (name: string, fallback = '') => z.preprocess(unsetIfBlank, z.string().default(fallback)),
+  /** One of `values`, `fallback` when unset. */
+  oneOf: <const T extends readonly [string, ...string[]]>(name: string, values: T, fallback: T[number], hint = `use one of ${values.join(', ')}`) =>
+    z.preprocess(unsetIfBlank, z.enum(values, { error: (issue) => invalidMessage(name, issue.input, hint) }).default(fallback as never)),
+  /** A whole number in [min, max], `fallback` when unset. */
+  integer: (name: string, bounds: { min: number; max?: number }, fallback: number, hint: string) =>
+    z.preprocess(unsetIfBlank, wholeNumber(name, bounds, hint).default(fallback)),
+  /** A whole number in [min, max], undefined when unset. */
+  optionalInteger: (name: string, bounds: { min: number; max?: number }, hint: string) =>
+    z.preprocess(unsetIfBlank, wholeNumber(name, bounds, hint).optional()),
+  /** "true"/"1" or "false"/"0"; undefined when unset. */
+  flag: (name: string) =>
+    z.preprocess(
+      unsetIfBlank,
+      z
+        .enum(['true', 'false', '1', '0'], { error: (issue) => `${name} must be "true" or "false", got '${String(issue.input)}': fix it in wrangler.toml [vars] or .dev.vars` })
+        .transform((value) => value === 'true' || value === '1')
+        .optional(),
+    ),
+};
+
+const devUserList = z.array(z.object({ email: z.string(), password: z.string(), role: z.enum(['admin', 'user']) }));
+const DEV_USERS_HINT = 'use [{"email":"...","password":"...","role":"admin"}]';
+
+/** The DEV_USERS logins; only read in development, so production never depends on them. */
+function parseDevUsers(text: string, ctx: z.RefinementCtx): DevUser[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `DEV_USERS is not JSON: ${DEV_USERS_HINT}` });
+    return [];
+  }
+  const parsed = devUserList.safeParse(json);
+  if (!parsed.success) ctx.addIssue({ code: 'custom', message: invalidMessage('DEV_USERS', json, DEV_USERS_HINT) });
+  return parsed.data ?? [];
+}
+
+const MASTER_KEY = /^[A-Za-z0-9+/]{43}=$/;
+
+/** Every binding the Worker reads, by its name in `Env`. */
+const bindings = z.object({
+  APP_ENV: setting.oneOf('APP_ENV', ['development', 'production', 'test'], 'production', 'use development, production or test'),
+  BROADCAST_DRIVER: setting.oneOf('BROADCAST_DRIVER', DRIVERS, 'realtime'),
+  PUSHER_APP_ID: setting.text('PUSHER_APP_ID'),
+  PUSHER_APP_KEY: setting.text('PUSHER_APP_KEY'),
+  PUSHER_APP_SECRET: setting.text('PUSHER_APP_SECRET', { secret: true }),
+  PUSHER_HOST: setting.optional('PUSHER_HOST'),
+  PUSHER_PORT: setting.optionalInteger('PUSHER_PORT', { min: 1, max: 65535 }, 'use a TCP port number'),
+  PUSHER_SCHEME: setting.oneOf('PUSHER_SCHEME', ['http', 'https'], 'https', 'use http or https'),
+  PUSHER_APP_CLUSTER: setting.optional('PUSHER_APP_CLUSTER', 'mt1'),
+  PUSHER_ENCRYPTION_MASTER_KEY_BASE64: setting
+    .optional('PUSHER_ENCRYPTION_MASTER_KEY_BASE64')
+    .refine((key) => key === '' || MASTER_KEY.test(key), {
+      error: 'PUSHER_ENCRYPTION_MASTER_KEY_BASE64 must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)',
+    }),
+  SUPABASE_URL: setting
+    .text('SUPABASE_URL')
+    .pipe(z.url({ protocol: /^https?$/, error: (issue) => invalidMessage('SUPABASE_URL', issue.input, 'use the project URL, e.g. https://abc.supabase.co') })),
+  SUPABASE_ANON_KEY: setting.text('SUPABASE_ANON_KEY'),
+  SUPABASE_SERVICE_ROLE_KEY: setting.text('SUPABASE_SERVICE_ROLE_KEY', { secret: true }),
+  SUPABASE_JWT_SECRET: setting.optional('SUPABASE_JWT_SECRET'),
+  DB_WEBHOOK_SECRET: setting.text('DB_WEBHOOK_SECRET', { secret: true }),
+  CORS_ORIGINS: setting.optional('CORS_ORIGINS'),
+  REDELIVERY_GRACE_SECONDS: setting.integer('REDELIVERY_GRACE_SECONDS', { min: 0 }, 30, 'use a whole number of seconds'),
+  REDELIVERY_BATCH: setting.integer('REDELIVERY_BATCH', { min: 1, max: 1000 }, 200, 'use a whole number from 1 to 1000'),
+  DEV_USERS: setting.optional('DEV_USERS'),
+} satisfies Partial<Record<keyof Env, z.ZodType>>);
+
+/** The Worker's configuration, built from its bindings by {@link configSchema}. */
+export const configSchema = bindings.transform((env, ctx) => ({
+  appEnv: env.APP_ENV,
+  broadcastDriver: env.BROADCAST_DRIVER,
+  pusher: {
+    appId: env.PUSHER_APP_ID,
+    key: env.PUSHER_APP_KEY,
+    secret: env.PUSHER_APP_SECRET,
+    /** Empty when talking to hosted Pusher by cluster. */
+    host: env.PUSHER_HOST,
+    port: env.PUSHER_PORT,
+    useTLS: env.PUSHER_SCHEME === 'https',
+    cluster: env.PUSHER_APP_CLUSTER,
+    /** Base64 of 32 bytes; without it `private-encrypted-` channels are refused. */
+    encryptionMasterKeyBase64: env.PUSHER_ENCRYPTION_MASTER_KEY_BASE64 || undefined,
+  },
+  supabase: {
+    url: env.SUPABASE_URL.replace(/\/+$/, ''),
+    anonKey: env.SUPABASE_ANON_KEY,
+    serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY,
+    jwtSecret: env.SUPABASE_JWT_SECRET || undefined,
+  },
+  webhookSecret: env.DB_WEBHOOK_SECRET,
+  corsOrigins: env.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+  redelivery: { graceSeconds: env.REDELIVERY_GRACE_SECONDS, batch: env.REDELIVERY_BATCH },
+  // The seeded logins are offered only in development.
+  devUsers: env.APP_ENV === 'development' && env.DEV_USERS ? parseDevUsers(env.DEV_USERS, ctx) : [],
+}));
+
+export type Config = z.output<typeof configSchema>;
+
+/**
+ * Parses `source` with `schema`, or throws a ConfigError with the first problem's sentence.
+ * Messages name settings and quote plain values only: secrets are never invalid, only unset.
+ */
+export function parseSettings<T extends z.ZodType>(schema: T, source: unknown): z.output<T> {
+  const result = schema.safeParse(source);
+  if (!result.success) throw new ConfigError(result.error.issues[0]!.message);
   return result.data;
-}
-
-const devUsersSchema = z.array(z.object({ email: z.string(), password: z.string(), role: z.enum(['admin', 'user']) }));
-
-function readConfig(env: Source): Config {
-  const appEnv = parsed('APP_ENV', z.enum(['development', 'production', 'test']), text(env, 'APP_ENV', { optional: true }) || 'production', 'use development, production or test');
-  const broadcastDriver = parsed('BROADCAST_DRIVER', z.enum(DRIVERS), text(env, 'BROADCAST_DRIVER', { optional: true }) || 'realtime', `use one of ${DRIVERS.join(', ')}`);
-  const host = text(env, 'PUSHER_HOST', { optional: true });
-  const port = text(env, 'PUSHER_PORT', { optional: true });
-  const scheme = parsed('PUSHER_SCHEME', z.enum(['http', 'https']), text(env, 'PUSHER_SCHEME', { optional: true }) || 'https', 'use http or https');
-  const masterKey = text(env, 'PUSHER_ENCRYPTION_MASTER_KEY_BASE64', { optional: true });
-  if (masterKey && !/^[A-Za-z0-9+/]{43}=$/.test(masterKey)) {
-    throw new ConfigError('PUSHER_ENCRYPTION_MASTER_KEY_BASE64 must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)');
-  }
-  const supabaseUrl = parsed('SUPABASE_URL', z.url({ protocol: /^https?$/ }), text(env, 'SUPABASE_URL'), 'use the project URL, e.g. https://abc.supabase.co');
-  const config: Config = {
-    appEnv,
-    broadcastDriver,
-    pusher: {
-      appId: text(env, 'PUSHER_APP_ID'),
-      key: text(env, 'PUSHER_APP_KEY'),
-      secret: text(env, 'PUSHER_APP_SECRET', { secret: true }),
-      host,
-      port: port ? parsed('PUSHER_PORT', z.coerce.number().int().min(1).max(65535), port, 'use a TCP port number') : undefined,
-      useTLS: scheme === 'https',
-      cluster: text(env, 'PUSHER_APP_CLUSTER', { optional: true }) || 'mt1',
-      encryptionMasterKeyBase64: masterKey || undefined,
-    },
-    supabase: {
-      url: supabaseUrl.replace(/\/+$/, ''),
-      anonKey: text(env, 'SUPABASE_ANON_KEY'),
-      serviceRoleKey: text(env, 'SUPABASE_SERVICE_ROLE_KEY', { secret: true }),
-      jwtSecret: text(env, 'SUPABASE_JWT_SECRET', { optional: true }) || undefined,
-    },
-    webhookSecret: text(env, 'DB_WEBHOOK_SECRET', { secret: true }),
-    corsOrigins: text(env, 'CORS_ORIGINS', { optional: true }).split(',').map((origin) => origin.trim()).filter(Boolean),
-    redelivery: {
-      graceSeconds: parsed('REDELIVERY_GRACE_SECONDS', z.coerce.number().int().min(0), text(env, 'REDELIVERY_GRACE_SECONDS', { optional: true }) || '30', 'use a whole number of seconds'),
-      batch: parsed('REDELIVERY_BATCH', z.coerce.number().int().min(1).max(1000), text(env, 'REDELIVERY_BATCH', { optional: true }) || '200', 'use a whole number from 1 to 1000'),
-    },
-    devUsers: [],
-  };
-  if (appEnv === 'development') {
-    const devUsers = text(env, 'DEV_USERS', { optional: true });
-    if (devUsers) {
-      let json: unknown;
-      try {
-        json = JSON.parse(devUsers);
-      } catch {
-        throw new ConfigError('DEV_USERS is not JSON: use [{"email":"...","password":"...","role":"admin"}]');
-      }
-      config.devUsers = parsed('DEV_USERS', devUsersSchema, json, 'use [{"email":"...","password":"...","role":"admin"}]');
-    }
-  }
-  return config;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -132,7 +169,7 @@ const cache = new WeakMap<object, Config>();
 export function loadConfig(env: Env): Config {
   let config = cache.get(env);
   if (!config) {
-    config = readConfig(env as unknown as Source);
+    config = parseSettings(configSchema, env);
     cache.set(env, config);
   }
   return config;

@@ -1,8 +1,7 @@
 import { Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { cors } from './http/cors.ts';
+import { onError } from './http/errors.ts';
 import type { AppEnv } from './env.ts';
-import { createLogger } from './log.ts';
 import { realtimeEndpoint } from './realtime/endpoint.ts';
 import { realtimeHttpApi } from './realtime/http-api.ts';
 import { RealtimeServer } from './realtime/server.ts';
@@ -32,16 +31,9 @@ app.route('/', realtimeHttpApi);
 
 app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
-// The one error path: expected failures are HTTPExceptions with a message for the caller;
+// The one error path (http/errors.ts): HTTPExceptions and domain errors answer with their status;
 // anything else is logged and answered with a generic 500 that leaks no stack trace.
-app.onError((err, c) => {
-  if (err instanceof HTTPException) {
-    // A prepared response (validation errors with their `issues`) goes out as it is.
-    return err.res ? err.getResponse() : c.json({ error: err.message }, err.status);
-  }
-  createLogger(c.env.LOG_LEVEL).error('unhandled error', { path: c.req.path, error: String(err) });
-  return c.json({ error: 'Internal server error' }, 500);
-});
+app.onError(onError);
 
 export { app, RealtimeServer };
 

@@ -1,24 +1,10 @@
-/** Middleware that every authenticated route shares: configuration, the caller, their role. */
+/** Middleware that every authenticated route shares: the caller and their role. */
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
-import { ConfigError, loadConfig } from '../config.ts';
 import { serviceClient } from '../data/client.ts';
 import { findProfile, type Profile } from '../data/profiles.ts';
 import type { AppEnv, AuthUser } from '../env.ts';
-import { createLogger } from '../log.ts';
-import { InvalidTokenError, SigningKeysUnavailableError, verifyAccessToken } from './jwt.ts';
-
-/** Validates the bindings once per request (cached); a misconfiguration answers 500 with the fix. */
-export const withConfig = createMiddleware<AppEnv>(async (c, next) => {
-  try {
-    c.set('config', loadConfig(c.env));
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    createLogger(c.env.LOG_LEVEL, { component: 'config' }).error('configuration error', { error: error.message });
-    throw new HTTPException(500, { message: `The server is misconfigured: ${error.message}`, cause: error });
-  }
-  await next();
-});
+import { verifyAccessToken } from './jwt.ts';
 
 function bearerToken(header: string | undefined): string {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
@@ -26,17 +12,10 @@ function bearerToken(header: string | undefined): string {
   return match[1]!;
 }
 
-/** Requires a valid Supabase access token; sets `user` (401 otherwise). Needs {@link withConfig} first. */
+/** Requires a valid Supabase access token; sets `user` (401 otherwise). Needs `withConfig` (../http/with-config.ts) first. */
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   const config = c.get('config');
-  let verified;
-  try {
-    verified = await verifyAccessToken(bearerToken(c.req.header('Authorization')), config);
-  } catch (error) {
-    if (error instanceof InvalidTokenError) throw new HTTPException(401, { message: error.message, cause: error });
-    if (error instanceof SigningKeysUnavailableError) throw new HTTPException(503, { message: error.message, cause: error });
-    throw error;
-  }
+  const verified = await verifyAccessToken(bearerToken(c.req.header('Authorization')), config);
   let profile: Promise<Profile | null> | undefined;
   const user: AuthUser = {
     id: verified.userId,

@@ -5,7 +5,6 @@
  * supabase-js directly.
  */
 import { createClient, type PostgrestError, type SupabaseClient } from '@supabase/supabase-js';
-import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../config.ts';
 
 const clients = new WeakMap<Config, SupabaseClient>();
@@ -25,14 +24,19 @@ export function serviceClient(config: Config): SupabaseClient {
   return client;
 }
 
+/** The database did not answer (no PostgREST error code): worth retrying shortly. */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+}
+
 /**
- * The data of a supabase-js result, or an error: 503 when the database cannot be reached (no
- * PostgREST error code), otherwise an Error that the app logs and answers with a generic 500.
+ * The data of a supabase-js result, or an error: a DatabaseUnavailableError when the database
+ * cannot be reached, otherwise an Error that the app logs and answers with a generic 500.
  */
 export function unwrap<T>(result: { data: T | null; error: PostgrestError | null }, what: string): T {
   if (!result.error) return result.data as T;
   if (!result.error.code) {
-    throw new HTTPException(503, { message: `The database cannot be reached (${what}); try again shortly`, cause: result.error });
+    throw new DatabaseUnavailableError(`The database cannot be reached (${what}); try again shortly`, { cause: result.error });
   }
   throw new Error(`${what} failed: ${result.error.code} ${result.error.message}`);
 }

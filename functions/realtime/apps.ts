@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { notSetMessage } from '../config.ts';
+import { ConfigError, invalidMessage, parseSettings, setting } from '../config.ts';
 
 /** One realtime app: its credentials, switches and limits. */
 export interface RealtimeApp {
@@ -35,11 +35,6 @@ const appSchema = z.object({
   webhookLeaveDelay: z.number().min(0).max(60).default(3),
 });
 
-/** Thrown when the bindings do not describe a usable app; the message says what to set. */
-export class RealtimeConfigError extends Error {
-  override name = 'RealtimeConfigError';
-}
-
 /** Every configured app, found by id or by key. */
 export interface RealtimeApps {
   all: RealtimeApp[];
@@ -47,98 +42,100 @@ export interface RealtimeApps {
   byKey(key: string): RealtimeApp | undefined;
 }
 
-type Bindings = Record<string, unknown>;
-
-function flag(env: Bindings, name: string): boolean | undefined {
-  const value = env[name];
-  if (value === undefined || value === '') return undefined;
-  if (value === true || value === 'true' || value === '1') return true;
-  if (value === false || value === 'false' || value === '0') return false;
-  throw new RealtimeConfigError(`${name} must be "true" or "false", got '${String(value)}': fix it in wrangler.toml [vars] or .dev.vars`);
-}
-
-function integer(env: Bindings, name: string): number | undefined {
-  const value = env[name];
-  if (value === undefined || value === '') return undefined;
-  const number = Number(value);
-  if (!Number.isFinite(number)) {
-    throw new RealtimeConfigError(`${name} must be a number, got '${String(value)}': fix it in wrangler.toml [vars] or .dev.vars`);
-  }
-  return number;
-}
+const INVALID_NUMBER = 'fix it in wrangler.toml [vars] or .dev.vars';
+const APPS_EXAMPLE = 'set it to a JSON array like [{"id":"2","key":"k","secret":"..."}]';
 
 function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || 'value'}: ${issue.message}`).join('; ');
 }
 
-/** The default app, from the names Laravel users know (PUSHER_APP_ID/KEY/SECRET) plus REALTIME_* settings. */
-function defaultApp(env: Bindings): RealtimeApp | null {
-  const names = ['PUSHER_APP_ID', 'PUSHER_APP_KEY', 'PUSHER_APP_SECRET'] as const;
-  const present = names.filter((name) => typeof env[name] === 'string' && env[name] !== '');
-  if (present.length === 0) return null;
-  const missing = names.find((name) => !present.includes(name));
-  if (missing) {
-    throw new RealtimeConfigError(notSetMessage(missing, missing === 'PUSHER_APP_SECRET'));
-  }
+/** The bindings of the default app: the names Laravel users know (PUSHER_APP_ID/KEY/SECRET) plus REALTIME_* settings. */
+const defaultAppBindings = z.object({
+  PUSHER_APP_ID: setting.text('PUSHER_APP_ID'),
+  PUSHER_APP_KEY: setting.text('PUSHER_APP_KEY'),
+  PUSHER_APP_SECRET: setting.text('PUSHER_APP_SECRET', { secret: true }),
+  REALTIME_ENABLED: setting.flag('REALTIME_ENABLED'),
+  REALTIME_CLIENT_EVENTS: setting.flag('REALTIME_CLIENT_EVENTS'),
+  REALTIME_USER_AUTHENTICATION: setting.flag('REALTIME_USER_AUTHENTICATION'),
+  REALTIME_SUBSCRIPTION_COUNT: setting.flag('REALTIME_SUBSCRIPTION_COUNT'),
+  REALTIME_WEBHOOK_URL: setting.optional('REALTIME_WEBHOOK_URL'),
+  REALTIME_MAX_CONNECTIONS: setting.optionalInteger('REALTIME_MAX_CONNECTIONS', { min: 0 }, INVALID_NUMBER),
+  REALTIME_MAX_PRESENCE_MEMBERS: setting.optionalInteger('REALTIME_MAX_PRESENCE_MEMBERS', { min: 0 }, INVALID_NUMBER),
+  REALTIME_ACTIVITY_TIMEOUT: setting.optionalInteger('REALTIME_ACTIVITY_TIMEOUT', { min: 0 }, INVALID_NUMBER),
+  REALTIME_WEBHOOK_LEAVE_DELAY: z.preprocess(
+    (value) => (typeof value === 'string' ? value.trim() || undefined : value),
+    z.coerce.number({ error: (issue) => invalidMessage('REALTIME_WEBHOOK_LEAVE_DELAY', issue.input, INVALID_NUMBER) }).optional(),
+  ),
+});
+
+/** The default app from {@link defaultAppBindings}, checked by {@link appSchema}; null when PUSHER_APP_* are all unset. */
+function defaultApp(env: Record<string, unknown>): RealtimeApp | null {
+  const credentials = ['PUSHER_APP_ID', 'PUSHER_APP_KEY', 'PUSHER_APP_SECRET'];
+  if (credentials.every((name) => env[name] === undefined || env[name] === '')) return null;
+  const settings = parseSettings(defaultAppBindings, env);
   const parsed = appSchema.safeParse({
-    id: env.PUSHER_APP_ID,
-    key: env.PUSHER_APP_KEY,
-    secret: env.PUSHER_APP_SECRET,
-    enabled: flag(env, 'REALTIME_ENABLED'),
-    clientEvents: flag(env, 'REALTIME_CLIENT_EVENTS'),
-    userAuthentication: flag(env, 'REALTIME_USER_AUTHENTICATION'),
-    subscriptionCount: flag(env, 'REALTIME_SUBSCRIPTION_COUNT'),
-    webhookUrl: (env.REALTIME_WEBHOOK_URL as string | undefined) || undefined,
-    maxConnections: integer(env, 'REALTIME_MAX_CONNECTIONS'),
-    maxPresenceMembers: integer(env, 'REALTIME_MAX_PRESENCE_MEMBERS'),
-    activityTimeout: integer(env, 'REALTIME_ACTIVITY_TIMEOUT'),
-    webhookLeaveDelay: integer(env, 'REALTIME_WEBHOOK_LEAVE_DELAY'),
+    id: settings.PUSHER_APP_ID,
+    key: settings.PUSHER_APP_KEY,
+    secret: settings.PUSHER_APP_SECRET,
+    enabled: settings.REALTIME_ENABLED,
+    clientEvents: settings.REALTIME_CLIENT_EVENTS,
+    userAuthentication: settings.REALTIME_USER_AUTHENTICATION,
+    subscriptionCount: settings.REALTIME_SUBSCRIPTION_COUNT,
+    webhookUrl: settings.REALTIME_WEBHOOK_URL || undefined,
+    maxConnections: settings.REALTIME_MAX_CONNECTIONS,
+    maxPresenceMembers: settings.REALTIME_MAX_PRESENCE_MEMBERS,
+    activityTimeout: settings.REALTIME_ACTIVITY_TIMEOUT,
+    webhookLeaveDelay: settings.REALTIME_WEBHOOK_LEAVE_DELAY,
   });
   if (!parsed.success) {
-    throw new RealtimeConfigError(
+    throw new ConfigError(
       `The realtime app from PUSHER_APP_ID/PUSHER_APP_KEY/PUSHER_APP_SECRET and REALTIME_* is invalid (${describeIssues(parsed.error)}): fix it in wrangler.toml [vars] or .dev.vars`,
     );
   }
   return parsed.data;
 }
 
-/** Extra apps from REALTIME_APPS, a JSON array of {id, key, secret, ...the fields of RealtimeApp}. */
-function extraApps(env: Bindings): RealtimeApp[] {
-  const raw = env.REALTIME_APPS;
-  if (raw === undefined || raw === '') return [];
-  let json: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      throw new RealtimeConfigError('REALTIME_APPS is not valid JSON: set it to a JSON array like [{"id":"2","key":"k","secret":"..."}]');
-    }
-  }
-  const parsed = z.array(appSchema).safeParse(json);
-  if (!parsed.success) {
-    throw new RealtimeConfigError(`REALTIME_APPS is invalid (${describeIssues(parsed.error)}): set it to a JSON array like [{"id":"2","key":"k","secret":"..."}]`);
-  }
-  return parsed.data;
-}
+/** REALTIME_APPS: more apps, a JSON array of {id, key, secret, ...the fields of RealtimeApp}. */
+const extraAppsBinding = z.preprocess(
+  (value) => (value === '' ? undefined : value),
+  z
+    .union([z.string(), z.array(z.unknown())])
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return [];
+      try {
+        return typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `REALTIME_APPS is not valid JSON: ${APPS_EXAMPLE}` });
+        return z.NEVER;
+      }
+    })
+    .transform((json, ctx) => {
+      const parsed = z.array(appSchema).safeParse(json);
+      if (parsed.success) return parsed.data;
+      ctx.addIssue({ code: 'custom', message: `REALTIME_APPS is invalid (${describeIssues(parsed.error)}): ${APPS_EXAMPLE}` });
+      return z.NEVER;
+    }),
+);
 
 const cache = new WeakMap<object, RealtimeApps>();
 
 /**
  * Reads the realtime apps from the bindings (memoised per bindings object).
- * Throws a RealtimeConfigError naming the setting to fix when something is missing or invalid.
+ * Throws a ConfigError (../config.ts) naming the setting to fix when something is missing or invalid.
  */
 export function loadApps(env: object): RealtimeApps {
   const cached = cache.get(env);
   if (cached) return cached;
-  const bindings = env as Bindings;
+  const bindings = env as Record<string, unknown>;
   const first = defaultApp(bindings);
-  const all = [...(first ? [first] : []), ...extraApps(bindings)];
+  const all = [...(first ? [first] : []), ...parseSettings(extraAppsBinding, bindings.REALTIME_APPS)];
   if (all.length === 0) {
-    throw new RealtimeConfigError('No realtime app is configured: set PUSHER_APP_ID, PUSHER_APP_KEY and PUSHER_APP_SECRET (see .dev.vars.example)');
+    throw new ConfigError('No realtime app is configured: set PUSHER_APP_ID, PUSHER_APP_KEY and PUSHER_APP_SECRET (see .dev.vars.example)');
   }
   for (const [index, app] of all.entries()) {
     const clash = all.findIndex((other) => other.id === app.id || other.key === app.key);
-    if (clash !== index) throw new RealtimeConfigError(`Two realtime apps share the id '${app.id}' or key '${app.key}': give each app its own in REALTIME_APPS`);
+    if (clash !== index) throw new ConfigError(`Two realtime apps share the id '${app.id}' or key '${app.key}': give each app its own in REALTIME_APPS`);
   }
   const apps: RealtimeApps = {
     all,

@@ -1,23 +1,17 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../env.ts';
-import { loadApps, RealtimeConfigError, type RealtimeApps } from './apps.ts';
+import { loadApps, type RealtimeApps } from './apps.ts';
 import { createLogger } from '../log.ts';
 import { CloseCode, PROTOCOL_VERSION } from './protocol.ts';
 import { refuseWebSocket } from './refusal.ts';
 
 /**
- * The apps from the bindings; a misconfiguration becomes a 500 whose message says what to set
- * (it names settings, never their values), and is logged.
+ * The apps from the bindings; a misconfiguration is a ConfigError, which the app's one error path
+ * answers with a 500 that says what to set (it names settings, never their values), and logs.
  */
 export function configuredApps(env: Env): RealtimeApps {
-  try {
-    return loadApps(env);
-  } catch (error) {
-    if (!(error instanceof RealtimeConfigError)) throw error;
-    createLogger(env.LOG_LEVEL, { component: 'realtime' }).error(error.message);
-    throw new HTTPException(500, { message: error.message });
-  }
+  return loadApps(env);
 }
 
 /**

@@ -2,10 +2,11 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import type { AppEnv } from '../env.ts';
+import { limitBody } from '../http/body-limit.ts';
 import type { RealtimeApp } from './apps.ts';
 import { configuredApps } from './endpoint.ts';
 import { channelKind, channelNameProblem, Limits } from './protocol.ts';
-import { PublishError, validatePublish, type PublishRequest } from './publishing.ts';
+import { validatePublish, type PublishRequest } from './publishing.ts';
 import { constantTimeEqual, md5Hex, requestSignature } from './signatures.ts';
 
 /** How far `auth_timestamp` may be from the server's clock, in seconds. */
@@ -22,14 +23,12 @@ type ApiEnv = AppEnv & { Variables: { app: RealtimeApp; body: string } };
  */
 export const realtimeHttpApi = new Hono<ApiEnv>();
 
+realtimeHttpApi.use('/apps/:appId/*', limitBody(MAX_BODY_BYTES));
 realtimeHttpApi.use('/apps/:appId/*', async (c, next) => {
   const app = configuredApps(c.env).byId(c.req.param('appId'));
   if (!app) throw new HTTPException(404, { message: `Unknown app id '${c.req.param('appId')}'` });
   if (!app.enabled) throw new HTTPException(403, { message: `App '${app.id}' is disabled` });
-  const declared = Number(c.req.header('content-length') ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new HTTPException(413, { message: `Request body too large: ${declared} bytes (at most ${MAX_BODY_BYTES})` });
   const body = await c.req.text();
-  if (body.length > MAX_BODY_BYTES) throw new HTTPException(413, { message: `Request body too large (at most ${MAX_BODY_BYTES} bytes)` });
   verifySignedRequest(app, c.req.method, new URL(c.req.url), body);
   c.set('app', app);
   c.set('body', body);
@@ -80,12 +79,8 @@ function publishRequest(body: Record<string, unknown>): { request: PublishReques
   const info = infoList(body.info);
   const unknown = info.find((item) => !KNOWN_EVENT_INFO.includes(item));
   if (unknown) throw new HTTPException(400, { message: `Unknown info attribute '${unknown}' (use user_count, subscription_count)` });
-  try {
-    return { request: validatePublish({ channels, name: body.name, data: body.data, socketId: body.socket_id }), info };
-  } catch (error) {
-    if (error instanceof PublishError) throw new HTTPException(error.status, { message: error.message });
-    throw error;
-  }
+  // A PublishError answers with its own status (400 or 413) through the app's one error path.
+  return { request: validatePublish({ channels, name: body.name, data: body.data, socketId: body.socket_id }), info };
 }
 
 const objectBody = z.record(z.string(), z.unknown());

@@ -4,7 +4,8 @@
  * `email.received` arrive at least once (clients de-duplicate by email id).
  */
 import { broadcast, broadcastBatch } from '../broadcast/broadcast.ts';
-import { ConfigError, loadConfig } from '../config.ts';
+import { loadConfig } from '../config.ts';
+import { domainErrorResponse } from '../http/errors.ts';
 import { serviceClient } from '../data/client.ts';
 import { supabaseDeliveryStore } from '../data/emails.ts';
 import { redeliverUndelivered } from './undelivered.ts';
@@ -37,7 +38,8 @@ export async function redeliver(controller: Pick<ScheduledController, 'cron'>, e
     log[run.failed > 0 ? 'warn' : run.published > 0 ? 'info' : 'debug']('redelivery run', { ...run });
     return run;
   } catch (error) {
-    const reason = error instanceof ConfigError ? `The server is misconfigured: ${error.message}` : error instanceof Error ? error.message : String(error);
+    // The sentence the API would answer with (a misconfiguration says what to set).
+    const reason = domainErrorResponse(error)?.message ?? (error instanceof Error ? error.message : String(error));
     log.error('redelivery run failed', { error: reason });
     return null;
   }

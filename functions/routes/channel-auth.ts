@@ -5,10 +5,11 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
-import { requireUser, withConfig } from '../auth/middleware.ts';
+import { requireUser } from '../auth/middleware.ts';
+import { limitBody } from '../http/body-limit.ts';
+import { withConfig } from '../http/with-config.ts';
 import { pusherClient } from '../broadcast/drivers/pusher.ts';
 import { CHANNEL_NAME } from '../broadcast/channel-rules.ts';
 import { mailboxChannels } from '../broadcast/mailbox-channels.ts';
@@ -45,7 +46,7 @@ const MAX_BODY_BYTES = 8 * 1024;
 export const channelAuth = new Hono<AppEnv>()
   .use(
     withConfig,
-    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HTTPException(413, { message: `The request body is over ${MAX_BODY_BYTES} bytes` }); } }),
+    limitBody(MAX_BODY_BYTES),
     requireUser,
   )
   .post('/auth', async (c) => {

@@ -3,7 +3,7 @@
  * Supabase URL and anon key). Development adds the seeded logins.
  */
 import { Hono } from 'hono';
-import { withConfig } from '../auth/middleware.ts';
+import { withConfig } from '../http/with-config.ts';
 import type { Config } from '../config.ts';
 import type { AppEnv } from '../env.ts';
 

@@ -4,21 +4,21 @@
  * multi-row insert), publishes, records delivery, and answers 2xx only once the events were published.
  */
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { withConfig } from '../auth/middleware.ts';
+import { limitBody } from '../http/body-limit.ts';
+import { withConfig } from '../http/with-config.ts';
 import { broadcast, broadcastBatch } from '../broadcast/broadcast.ts';
 import type { EmailRow } from '../broadcast/model-events.ts';
 import type { Config } from '../config.ts';
 import { serviceClient } from '../data/client.ts';
 import { supabaseDeliveryStore } from '../data/emails.ts';
 import { DeliveryRecorder } from '../broadcast/delivery-recorder.ts';
-import { deliverChange, PublishFailed } from '../broadcast/delivery.ts';
+import { deliverChange } from '../broadcast/delivery.ts';
 import type { AppEnv } from '../env.ts';
 import { createLogger } from '../log.ts';
 import { validationError } from '../http/validation.ts';
 import { webhookPayload } from '../observe/payload.ts';
-import { verifyWebhookSignature, WebhookRefused } from '../observe/signature.ts';
+import { verifyWebhookSignature } from '../observe/signature.ts';
 
 /** One recorder per configuration (isolate-wide), so concurrent webhooks share its writes. */
 const recorders = new WeakMap<Config, DeliveryRecorder>();
@@ -48,19 +48,14 @@ const MAX_BODY_BYTES = 256 * 1024;
 
 export const dbWebhook = new Hono<AppEnv>().use(
   withConfig,
-  bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HTTPException(413, { message: `The webhook body is over ${MAX_BODY_BYTES} bytes` }); } }),
+  limitBody(MAX_BODY_BYTES, 'The webhook body'),
 ).post('/db', async (c) => {
   const rawBody = await c.req.text();
-  try {
-    await verifyWebhookSignature(
-      c.get('config').webhookSecret,
-      { timestamp: c.req.header('X-Tidings-Timestamp'), signature: c.req.header('X-Tidings-Signature') },
-      rawBody,
-    );
-  } catch (error) {
-    if (error instanceof WebhookRefused) throw new HTTPException(401, { message: error.message });
-    throw error;
-  }
+  await verifyWebhookSignature(
+    c.get('config').webhookSecret,
+    { timestamp: c.req.header('X-Tidings-Timestamp'), signature: c.req.header('X-Tidings-Signature') },
+    rawBody,
+  );
   let json: unknown;
   try {
     json = JSON.parse(rawBody);
@@ -69,26 +64,18 @@ export const dbWebhook = new Hono<AppEnv>().use(
   }
   const parsed = webhookPayload.safeParse(json);
   if (!parsed.success) throw validationError(parsed.error, 'webhook payload');
-  const log = createLogger(c.env.LOG_LEVEL, { component: 'webhooks' });
-  try {
-    const config = c.get('config');
-    const waitUntil = waitUntilOf(c);
-    const result = await deliverChange(parsed.data, {
-      store: supabaseDeliveryStore(serviceClient(config)),
-      publish: (message) => broadcast(c.env, message),
-      publishBatch: (messages) => broadcastBatch(c.env, messages),
-      // The cron leaves rows younger than the grace period alone; half of it leaves room for the
-      // time between this check and the recording (published rows are recorded a moment later).
-      publishFromPayloadWithinMs: (config.redelivery.graceSeconds * 1000) / 2,
-      ...(waitUntil ? { recordLater: (row: EmailRow) => recorderFor(config, c.env).add(row, waitUntil) } : {}),
-      log,
-    });
-    return c.json(result, 200);
-  } catch (error) {
-    if (error instanceof PublishFailed) {
-      log.error('webhook publish failed', { error: error.message });
-      throw new HTTPException(502, { message: error.message });
-    }
-    throw error;
-  }
+  const config = c.get('config');
+  const waitUntil = waitUntilOf(c);
+  // A PublishFailed becomes a 502 (../http/errors.ts), so pg_net's log shows the failure.
+  const result = await deliverChange(parsed.data, {
+    store: supabaseDeliveryStore(serviceClient(config)),
+    publish: (message) => broadcast(c.env, message),
+    publishBatch: (messages) => broadcastBatch(c.env, messages),
+    // The cron leaves rows younger than the grace period alone; half of it leaves room for the
+    // time between this check and the recording (published rows are recorded a moment later).
+    publishFromPayloadWithinMs: (config.redelivery.graceSeconds * 1000) / 2,
+    ...(waitUntil ? { recordLater: (row: EmailRow) => recorderFor(config, c.env).add(row, waitUntil) } : {}),
+    log: createLogger(c.env.LOG_LEVEL, { component: 'webhooks' }),
+  });
+  return c.json(result, 200);
 });

@@ -3,14 +3,15 @@
  * the database webhook on `public.emails` does it for every insert, whatever its source.
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
-import { requireAdmin, requireUser, withConfig } from '../auth/middleware.ts';
+import { requireAdmin, requireUser } from '../auth/middleware.ts';
+import { withConfig } from '../http/with-config.ts';
 import { serviceClient } from '../data/client.ts';
 import { insertEmails, listInbox, markRead, MissingProfileError, withSenderNames } from '../data/emails.ts';
 import { existingProfileIds } from '../data/profiles.ts';
 import type { AppEnv } from '../env.ts';
+import { limitBody } from '../http/body-limit.ts';
 import { validate } from '../http/validation.ts';
 
 /** Limits match the database's checks (subject 1..200 characters, body at most 20,000). */
@@ -67,7 +68,7 @@ export const emails = new Hono<AppEnv>()
   .post(
     '/',
     // Generous for 100 ids and a 20,000-character body (up to 4 bytes a character in JSON).
-    bodyLimit({ maxSize: 128 * 1024, onError: () => { throw new HTTPException(413, { message: 'The request body is over 128 KB' }); } }),
+    limitBody(128 * 1024),
     validate('json', newEmail),
     requireAdmin,
     async (c) => {

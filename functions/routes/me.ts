@@ -1,6 +1,7 @@
 /** `/api/me`: the signed-in user's profile. */
 import { Hono } from 'hono';
-import { requireProfile, requireUser, withConfig } from '../auth/middleware.ts';
+import { requireProfile, requireUser } from '../auth/middleware.ts';
+import { withConfig } from '../http/with-config.ts';
 import type { AppEnv } from '../env.ts';
 
 export const me = new Hono<AppEnv>()

@@ -94,7 +94,7 @@ describe('POST /webhooks/db', () => {
 
   it('answers 413 for a body far larger than any row', async () => {
     const result = await post(await signedWebhook(payload('DELETE', null, emailRow({ body: 'x'.repeat(300 * 1024) }))));
-    expect(result).toEqual({ status: 413, body: { error: 'The webhook body is over 262144 bytes' } });
+    expect(result).toEqual({ status: 413, body: { error: 'The webhook body is over 256 KB' } });
   });
 
   it('answers 400 for a signed body that is not JSON', async () => {

@@ -1,0 +1,62 @@
+/**
+ * The one error path. Routes and middleware throw; `onError` answers. An HTTPException carries its
+ * own status; a domain error gets its status from {@link DOMAIN_ERRORS}, the one table of what each
+ * error means over HTTP; anything else is logged and answered with a generic 500 that leaks no
+ * stack trace.
+ */
+import type { Context, ErrorHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { InvalidTokenError, SigningKeysUnavailableError } from '../auth/jwt.ts';
+import { PublishFailed } from '../broadcast/delivery.ts';
+import { ConfigError } from '../config.ts';
+import { DatabaseUnavailableError } from '../data/client.ts';
+import type { AppEnv } from '../env.ts';
+import { createLogger } from '../log.ts';
+import { WebhookRefused } from '../observe/signature.ts';
+import { PublishError } from '../realtime/publishing.ts';
+
+interface DomainError {
+  type: abstract new (...args: never[]) => Error;
+  status: (error: Error) => ContentfulStatusCode;
+  /** What the caller reads; the error's own message when absent. */
+  message?: (error: Error) => string;
+  /** Logged at error level as well: the operator must act (a misconfiguration, a broadcaster down). */
+  log?: string;
+}
+
+/** Each domain error and what it means over HTTP. */
+const DOMAIN_ERRORS: DomainError[] = [
+  { type: ConfigError, status: () => 500, message: (error) => `The server is misconfigured: ${error.message}`, log: 'configuration error' },
+  { type: InvalidTokenError, status: () => 401 },
+  // The token may well be valid: a 401 would sign the user out.
+  { type: SigningKeysUnavailableError, status: () => 503 },
+  { type: DatabaseUnavailableError, status: () => 503 },
+  { type: WebhookRefused, status: () => 401 },
+  { type: PublishFailed, status: () => 502, log: 'publish failed' },
+  { type: PublishError, status: (error) => (error as PublishError).status },
+];
+
+/** The status and caller-safe message of a domain error, or null for anything unexpected. */
+export function domainErrorResponse(error: unknown): { status: ContentfulStatusCode; message: string; log?: string } | null {
+  if (!(error instanceof Error)) return null;
+  const known = DOMAIN_ERRORS.find((entry) => error instanceof entry.type);
+  if (!known) return null;
+  return { status: known.status(error), message: known.message?.(error) ?? error.message, ...(known.log ? { log: known.log } : {}) };
+}
+
+/** The app's `onError`. */
+export const onError: ErrorHandler<AppEnv> = (error, c: Context<AppEnv>) => {
+  if (error instanceof HTTPException) {
+    // A prepared response (validation errors with their `issues`) goes out as it is.
+    return error.res ? error.getResponse() : c.json({ error: error.message }, error.status);
+  }
+  const log = createLogger(c.env.LOG_LEVEL, { path: c.req.path });
+  const known = domainErrorResponse(error);
+  if (known) {
+    if (known.log) log.error(known.log, { error: known.message });
+    return c.json({ error: known.message }, known.status);
+  }
+  log.error('unhandled error', { error: String(error) });
+  return c.json({ error: 'Internal server error' }, 500);
+};
