@@ -1,15 +1,15 @@
 // The connection indicator in the header: connected / reconnecting / offline, as text and colour.
 import { byId } from './dom.ts';
-import type { ConnectionState } from './realtime.ts';
+import type { ConnectionStatus } from './realtime.ts';
 
-const LABELS: Record<ConnectionState, string> = {
+const LABELS: Record<ConnectionStatus, string> = {
   connecting: 'Connecting…',
   connected: 'Live',
   reconnecting: 'Reconnecting…',
   offline: 'Offline',
 };
 
-const TITLES: Record<ConnectionState, string> = {
+const TITLES: Record<ConnectionStatus, string> = {
   connecting: 'Connecting to the realtime server',
   connected: 'Connected: new email appears at once',
   reconnecting: 'Connection lost; trying again. Missed email will be fetched when back.',
@@ -17,7 +17,7 @@ const TITLES: Record<ConnectionState, string> = {
 };
 
 /** Shows the connection state; `data-state` carries it for styling and tests. */
-export function showConnection(state: ConnectionState): void {
+export function showConnection(state: ConnectionStatus): void {
   const indicator = byId('connection');
   indicator.dataset.state = state;
   indicator.title = TITLES[state];

@@ -11,7 +11,7 @@ export interface PresenceMemberInfo {
 }
 
 /** What the page shows about the live connection. */
-export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 
 /** A person in the presence channel (one entry per user, however many tabs they have open). */
 export interface OnlineMember {
@@ -21,7 +21,7 @@ export interface OnlineMember {
 
 /** What the realtime layer tells the page. */
 export interface RealtimeHandlers {
-  state(state: ConnectionState): void;
+  state(state: ConnectionStatus): void;
   /** The mailbox channel has answered on a new connection: anything sent meanwhile must be fetched now. */
   synced(): void;
   received(email: EmailReceivedPayload): void;
@@ -124,7 +124,7 @@ function describe(error: unknown): string {
 }
 
 /** Maps pusher-js connection states to what the user needs to know. */
-function connectionState(pusherState: string, everConnected: boolean): ConnectionState {
+function connectionState(pusherState: string, everConnected: boolean): ConnectionStatus {
   switch (pusherState) {
     case 'connected':
       return 'connected';
