@@ -4,11 +4,11 @@ import pg from 'pg';
 import Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmailReceived, EmailUpdated, previewOf, userChannel } from '../../functions/broadcast/events.ts';
-import { readDevVars } from '../support/dev-vars.ts';
-import { seedUsers, type TestSupabase } from '../support/local-supabase.ts';
-import { connected, nextEvent, subscribed } from '../support/realtime-clients.ts';
-import { startStack } from '../support/stack.ts';
-import { startWorker, type RunningWorker } from '../support/worker.ts';
+import { readDevVars } from '../support/node/dev-vars.ts';
+import { seedUsers, type TestSupabase } from '../support/node/local-supabase.ts';
+import { connected, nextEvent, subscribed } from '../support/node/realtime-clients.ts';
+import { startStack } from '../support/node/stack.ts';
+import { startWorker, type RunningWorker } from '../support/node/worker.ts';
 
 // The whole path on one machine: the local Supabase (Postgres, /rest/v1, /auth/v1, pg_net) sends
 // signed webhooks to the Worker under `wrangler dev`, which publishes through the `realtime`

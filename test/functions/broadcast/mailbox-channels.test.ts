@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { ChannelRules, type ChannelUser } from '../../../functions/broadcast/channel-rules.ts';
+import { mailboxChannels as channels } from '../../../functions/broadcast/mailbox-channels.ts';
+
+const ada = '7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01';
+const grace = '9c3f6a70-2b1d-4c55-8f0e-6a1b2c3d4e5f';
+
+function user(id: string, profile: { display_name: string; role: 'admin' | 'user' } | null = { display_name: 'Ada', role: 'user' }): ChannelUser & { profileReads: number } {
+  const u = {
+    id,
+    email: 'ada@tidings.test',
+    profileReads: 0,
+    profile: async () => {
+      u.profileReads++;
+      return profile;
+    },
+  };
+  return u;
+}
+
+describe('Tidings channel rules', () => {
+  it('lets a user into their own private-user channel', async () => {
+    expect(await channels.authorize(user(ada), `private-user.${ada}`)).toEqual({ allowed: true, kind: 'private' });
+  });
+
+  it('refuses another user’s private-user channel, with a reason', async () => {
+    expect(await channels.authorize(user(ada), `private-user.${grace}`)).toEqual({ allowed: false, reason: `You may not join private-user.${grace}` });
+  });
+
+  it('applies the same rule to the encrypted variant', async () => {
+    expect(await channels.authorize(user(ada), `private-encrypted-user.${ada}`)).toEqual({ allowed: true, kind: 'encrypted' });
+    expect(await channels.authorize(user(ada), `private-encrypted-user.${grace}`)).toMatchObject({ allowed: false });
+  });
+
+  it('lets any user with a profile into presence-inbox with only their name and role', async () => {
+    expect(await channels.authorize(user(ada, { display_name: 'Ada Lovelace', role: 'admin' }), 'presence-inbox')).toEqual({
+      allowed: true,
+      kind: 'presence',
+      memberInfo: { name: 'Ada Lovelace', role: 'admin' },
+    });
+  });
+
+  it('refuses presence-inbox to a signed-in user without a profile', async () => {
+    expect(await channels.authorize(user(ada, null), 'presence-inbox')).toEqual({ allowed: false, reason: 'You may not join presence-inbox' });
+  });
+
+  it('reads the profile only for rules that need it', async () => {
+    const u = user(ada);
+    await channels.authorize(u, `private-user.${ada}`);
+    expect(u.profileReads).toBe(0);
+  });
+
+  it('refuses channels no rule covers, public channels and malformed names', async () => {
+    expect(await channels.authorize(user(ada), 'private-admin')).toEqual({ allowed: false, reason: 'No rule allows private-admin' });
+    expect(await channels.authorize(user(ada), 'private-user.a.b')).toEqual({ allowed: false, reason: 'No rule allows private-user.a.b' });
+    expect(await channels.authorize(user(ada), 'news')).toEqual({ allowed: false, reason: 'news is a public channel: it needs no authorization' });
+    expect(await channels.authorize(user(ada), 'private-user.<script>')).toMatchObject({ allowed: false, reason: expect.stringMatching(/^Invalid channel name: 'private-user.<script>'/) });
+  });
+});
+
+describe('ChannelRules', () => {
+  it('passes each {placeholder} to the rule in order, like routes/channels.php', async () => {
+    const seen: string[][] = [];
+    const rules = new ChannelRules().channel('team.{team}.room.{room}', (_u, ...params) => (seen.push(params), true));
+    expect(await rules.authorize(user(ada), 'private-team.7.room.lobby')).toMatchObject({ allowed: true });
+    expect(seen).toEqual([['7', 'lobby']]);
+  });
+
+  it('refuses a presence channel whose rule returns true instead of member info', async () => {
+    const rules = new ChannelRules().channel('room', () => true);
+    expect(await rules.authorize(user(ada), 'presence-room')).toEqual({
+      allowed: false,
+      reason: 'The rule for presence-room returned no member info, which a presence channel needs',
+    });
+    expect(await rules.authorize(user(ada), 'private-room')).toEqual({ allowed: true, kind: 'private' });
+  });
+
+  it('treats dots in patterns literally', async () => {
+    const rules = new ChannelRules().channel('a.b', () => true);
+    expect(await rules.authorize(user(ada), 'private-aXb')).toMatchObject({ allowed: false });
+  });
+});
