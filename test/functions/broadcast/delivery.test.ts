@@ -1,31 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { EmailDeleted, EmailReceived, EmailUpdated, type BroadcastMessage } from '../../../functions/broadcast/events.ts';
 import { BatchPublishError } from '../../../functions/broadcast/broadcaster.ts';
-import { BroadcastFake } from '../../../functions/broadcast/drivers/fake.ts';
 import { deliverChange, PublishFailed } from '../../../functions/broadcast/delivery.ts';
-import { redeliverUndelivered } from '../../../functions/redeliver/undelivered.ts';
 import { webhookPayload } from '../../../functions/observe/payload.ts';
-import { MemoryDeliveryStore } from '../../support/workerd/memory-delivery-store.ts';
+import { failing, now, secondsAgo, setup } from '../../support/workerd/memory-delivery-store.ts';
 import { emailRow, payload } from '../../support/workerd/webhooks.ts';
-
-const sender = '00000000-0000-0000-0000-000000000001';
-const now = new Date('2026-11-28T03:00:00Z');
-
-function setup() {
-  const store = new MemoryDeliveryStore();
-  store.names.set(sender, 'Grace Hopper');
-  const fake = new BroadcastFake();
-  const publish = (message: BroadcastMessage) =>
-    fake.publish({ channels: message.channels, name: message.event.name, data: JSON.stringify(message.data) });
-  return { store, fake, deps: { store, publish, now: () => now } };
-}
 
 const change = (type: 'INSERT' | 'UPDATE' | 'DELETE', record: ReturnType<typeof emailRow> | null, old: ReturnType<typeof emailRow> | null = null) =>
   webhookPayload.parse(JSON.parse(payload(type, record, old)));
-
-const failing = async () => {
-  throw new Error('server down');
-};
 
 /** A one-row insert as the trigger sends it: Supabase's payload plus the sender's name. */
 const insertWithSender = (record: ReturnType<typeof emailRow>, displayName: string) =>
@@ -33,8 +15,6 @@ const insertWithSender = (record: ReturnType<typeof emailRow>, displayName: stri
 
 /** The ids of a multi-row insert, as the trigger sends them. */
 const insertedIds = (...ids: string[]) => webhookPayload.parse({ type: 'INSERT', table: 'emails', schema: 'public', record_ids: ids });
-
-const secondsAgo = (seconds: number) => new Date(now.getTime() - seconds * 1000).toISOString();
 
 describe('delivering an inserted email', () => {
   it('publishes email.received with the sender’s name, then records the delivery', async () => {
@@ -212,56 +192,5 @@ describe('delivering updates and deletes', () => {
   it('fails with PublishFailed when the broadcaster refuses', async () => {
     const { deps } = setup();
     await expect(deliverChange(change('DELETE', null, emailRow()), { ...deps, publish: failing })).rejects.toThrow(/^Publishing email.deleted for .* failed: server down$/);
-  });
-});
-
-describe('redelivery', () => {
-  const at = (secondsAgo: number) => new Date(now.getTime() - secondsAgo * 1000).toISOString();
-
-  it('publishes undelivered rows older than the grace period, oldest first, and records them', async () => {
-    const { store, fake, deps } = setup();
-    const newest = emailRow({ created_at: at(40) });
-    const oldest = emailRow({ created_at: at(300) });
-    const tooRecent = emailRow({ created_at: at(5) });
-    const delivered = emailRow({ created_at: at(500), delivered_at: at(499), delivery_attempts: 1 });
-    store.add(newest, oldest, tooRecent, delivered);
-    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 10 })).toEqual({ published: 2, failed: 0, remaining: false });
-    expect(fake.broadcasted(EmailReceived).map((b) => (b.data as { id: string }).id)).toEqual([oldest.id, newest.id]);
-    expect(store.rows.get(oldest.id)!.delivered_at).toBe(now.toISOString());
-    expect(store.rows.get(oldest.id)!.delivery_attempts).toBe(1);
-    expect(store.rows.get(tooRecent.id)!.delivered_at).toBeNull();
-    expect(store.deliveryWrites).toBe(1);
-  });
-
-  it('reports success when publishing worked but recording failed (the next run republishes)', async () => {
-    const { store, fake, deps } = setup();
-    store.add(emailRow({ created_at: at(100) }));
-    store.recordDeliveries = failing;
-    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 10 })).toEqual({ published: 1, failed: 0, remaining: false });
-    fake.assertBroadcastTimes(EmailReceived, 1);
-  });
-
-  it('publishes at most a batch per run and says more remain', async () => {
-    const { store, fake, deps } = setup();
-    store.add(...Array.from({ length: 5 }, (_, i) => emailRow({ created_at: at(100 + i) })));
-    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 3 })).toEqual({ published: 3, failed: 0, remaining: true });
-    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 3 })).toEqual({ published: 2, failed: 0, remaining: false });
-    fake.assertBroadcastTimes(EmailReceived, 5);
-    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 3 })).toEqual({ published: 0, failed: 0, remaining: false });
-  });
-
-  it('stops at the first publishing failure, counting the attempt and recording what was published before it', async () => {
-    const { store, deps } = setup();
-    const rows = [emailRow({ created_at: at(300) }), emailRow({ created_at: at(200) }), emailRow({ created_at: at(100) })];
-    store.add(...rows);
-    let calls = 0;
-    const failsSecond = async (message: BroadcastMessage) => {
-      if (++calls === 2) throw new Error('server down');
-      await deps.publish(message);
-    };
-    expect(await redeliverUndelivered({ ...deps, publish: failsSecond, graceSeconds: 30, batch: 10 })).toEqual({ published: 1, failed: 1, remaining: true });
-    expect(store.rows.get(rows[0]!.id)).toMatchObject({ delivered_at: now.toISOString(), delivery_attempts: 1 });
-    expect(store.rows.get(rows[1]!.id)).toMatchObject({ delivered_at: null, delivery_attempts: 1 });
-    expect(store.rows.get(rows[2]!.id)).toMatchObject({ delivered_at: null, delivery_attempts: 0 });
   });
 });

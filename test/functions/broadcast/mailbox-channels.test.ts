@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChannelRules, type ChannelUser } from '../../../functions/broadcast/channel-rules.ts';
+import type { ChannelUser } from '../../../functions/broadcast/channel-rules.ts';
 import { mailboxChannels as channels } from '../../../functions/broadcast/mailbox-channels.ts';
 
 const ada = '7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01';
@@ -55,28 +55,5 @@ describe('Tidings channel rules', () => {
     expect(await channels.authorize(user(ada), 'private-user.a.b')).toEqual({ allowed: false, reason: 'No rule allows private-user.a.b' });
     expect(await channels.authorize(user(ada), 'news')).toEqual({ allowed: false, reason: 'news is a public channel: it needs no authorization' });
     expect(await channels.authorize(user(ada), 'private-user.<script>')).toMatchObject({ allowed: false, reason: expect.stringMatching(/^Invalid channel name: 'private-user.<script>'/) });
-  });
-});
-
-describe('ChannelRules', () => {
-  it('passes each {placeholder} to the rule in order, like routes/channels.php', async () => {
-    const seen: string[][] = [];
-    const rules = new ChannelRules().channel('team.{team}.room.{room}', (_u, ...params) => (seen.push(params), true));
-    expect(await rules.authorize(user(ada), 'private-team.7.room.lobby')).toMatchObject({ allowed: true });
-    expect(seen).toEqual([['7', 'lobby']]);
-  });
-
-  it('refuses a presence channel whose rule returns true instead of member info', async () => {
-    const rules = new ChannelRules().channel('room', () => true);
-    expect(await rules.authorize(user(ada), 'presence-room')).toEqual({
-      allowed: false,
-      reason: 'The rule for presence-room returned no member info, which a presence channel needs',
-    });
-    expect(await rules.authorize(user(ada), 'private-room')).toEqual({ allowed: true, kind: 'private' });
-  });
-
-  it('treats dots in patterns literally', async () => {
-    const rules = new ChannelRules().channel('a.b', () => true);
-    expect(await rules.authorize(user(ada), 'private-aXb')).toMatchObject({ allowed: false });
   });
 });

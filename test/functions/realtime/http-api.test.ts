@@ -1,8 +1,5 @@
 import { env, exports } from 'cloudflare:workers';
-import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { RealtimeServer } from '../../../functions/realtime/server.ts';
-import { validatePublish } from '../../../functions/realtime/publishing.ts';
 import { md5Hex, requestSignature } from '../../../functions/realtime/signatures.ts';
 import { RawClient } from '../../support/workerd/realtime-client.ts';
 
@@ -109,18 +106,11 @@ describe('GET /apps/{id}/channels', () => {
   });
 });
 
-describe('validatePublish (the RPC contract)', () => {
-  it('throws an error that quotes the problem', () => {
-    expect(() => validatePublish({ channels: ['ok'], name: 'x', data: {} })).toThrow("Invalid data for event 'x': expected a string (JSON-encode objects)");
-    expect(() => validatePublish({ channels: [], name: 'x', data: '' })).toThrow('Invalid channels: expected 1 to 100 channel names');
-    expect(() => validatePublish({ channels: ['a'], name: 'x'.repeat(201), data: '' })).toThrow('Event name too long: 201 characters (at most 200)');
-    expect(validatePublish({ channels: ['a', 'a', '#server-to-user-42'], name: 'x', data: '' })).toEqual({ channels: ['a', '#server-to-user-42'], name: 'x', data: '' });
-  });
-
-  it('is what the Durable Object publish() enforces', async () => {
-    // Called in the object, not over RPC: the vitest pool reports an RPC rejection as unhandled.
-    await runInDurableObject(env.REALTIME.get(env.REALTIME.idFromName(appId)), async (server: RealtimeServer) => {
-      await expect(server.publish({ channels: ['bad channel'], name: 'x', data: '' })).rejects.toThrow(/Invalid channel name: 'bad channel'/);
-    });
+describe('a disabled app', () => {
+  it('answers its HTTP API with 403', async () => {
+    const params: Record<string, string> = { auth_key: 'disabled-key', auth_timestamp: String(Math.floor(Date.now() / 1000)), auth_version: '1.0', body_md5: md5Hex('{}') };
+    params.auth_signature = requestSignature('disabled-secret-for-tests', 'POST', '/apps/disabled/events', params);
+    const response = await exports.default.fetch(`http://tidings.test/apps/disabled/events?${new URLSearchParams(params)}`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(403);
   });
 });

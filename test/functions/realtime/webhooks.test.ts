@@ -1,6 +1,6 @@
-import { env, exports } from 'cloudflare:workers';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { md5Hex, requestSignature, webhookSignature, channelAuth } from '../../../functions/realtime/signatures.ts';
+import { channelAuth, webhookSignature } from '../../../functions/realtime/signatures.ts';
 import { retryDelayMs } from '../../../functions/realtime/webhooks.ts';
 import type { ReceivedWebhook } from '../../support/node/webhook-receiver.ts';
 import { RawClient } from '../../support/workerd/realtime-client.ts';
@@ -158,19 +158,5 @@ describe('webhooks', () => {
 
   it('backs off 1 s, 2 s, 4 s ... up to a minute', () => {
     expect([1, 2, 3, 4, 7, 20].map(retryDelayMs)).toEqual([1000, 2000, 4000, 8000, 60000, 60000]);
-  });
-});
-
-describe('a disabled app', () => {
-  it('refuses WebSocket connections with 4003', async () => {
-    const client = await RawClient.connect('disabled-key');
-    expect((await client.waitClosed()).code).toBe(4003);
-  });
-
-  it('answers its HTTP API with 403', async () => {
-    const params: Record<string, string> = { auth_key: 'disabled-key', auth_timestamp: String(Math.floor(Date.now() / 1000)), auth_version: '1.0', body_md5: md5Hex('{}') };
-    params.auth_signature = requestSignature('disabled-secret-for-tests', 'POST', '/apps/disabled/events', params);
-    const response = await exports.default.fetch(`http://tidings.test/apps/disabled/events?${new URLSearchParams(params)}`, { method: 'POST', body: '{}' });
-    expect(response.status).toBe(403);
   });
 });

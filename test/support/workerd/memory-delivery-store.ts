@@ -1,5 +1,7 @@
 import type { EmailRow } from '../../../functions/broadcast/model-events.ts';
 import type { AnnouncedEmail, DeliveryStore } from '../../../functions/data/emails.ts';
+import { BroadcastFake } from '../../../functions/broadcast/drivers/fake.ts';
+import type { BroadcastMessage } from '../../../functions/broadcast/events.ts';
 
 /**
  * An in-memory DeliveryStore, to test the delivery rules (once per row, oldest first, bounded)
@@ -69,4 +71,27 @@ export class MemoryDeliveryStore implements DeliveryStore {
 
 function byCreatedAtThenId(a: EmailRow, b: EmailRow): number {
   return Date.parse(a.created_at) - Date.parse(b.created_at) || a.id.localeCompare(b.id);
+}
+
+const sender = '00000000-0000-0000-0000-000000000001';
+
+/** The clock the delivery and redelivery tests run at. */
+export const now = new Date('2026-11-28T03:00:00Z');
+
+/** An ISO timestamp `seconds` before {@link now}. */
+export const secondsAgo = (seconds: number) => new Date(now.getTime() - seconds * 1000).toISOString();
+
+/** A publish (or store write) that always fails, as when the broadcaster or the database is down. */
+export const failing = async () => {
+  throw new Error('server down');
+};
+
+/** A memory store (the sender named Grace Hopper), a broadcast fake, and the deps delivery and redelivery take. */
+export function setup() {
+  const store = new MemoryDeliveryStore();
+  store.names.set(sender, 'Grace Hopper');
+  const fake = new BroadcastFake();
+  const publish = (message: BroadcastMessage) =>
+    fake.publish({ channels: message.channels, name: message.event.name, data: JSON.stringify(message.data) });
+  return { store, fake, deps: { store, publish, now: () => now } };
 }

@@ -1,10 +1,53 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { broadcast } from '../../../../functions/broadcast/broadcast.ts';
+import { BatchPublishError, type PublishRequest } from '../../../../functions/broadcast/broadcaster.ts';
+import { RealtimeBroadcaster } from '../../../../functions/broadcast/drivers/realtime.ts';
 import { EmailUpdated } from '../../../../functions/broadcast/events.ts';
 import { RawClient } from '../../../support/workerd/realtime-client.ts';
 import { authEnv, call, es256Token, formPost, userClaims } from '../../../support/workerd/auth.ts';
 import { emailRow, payload, signedWebhook } from '../../../support/workerd/webhooks.ts';
+
+describe('the realtime broadcaster', () => {
+  it('calls publish on the app’s one Durable Object, named by the app id', async () => {
+    const calls: Array<{ name: string; request: PublishRequest }> = [];
+    const namespace = {
+      idFromName: (name: string) => ({ name }) as unknown as DurableObjectId,
+      get: (id: DurableObjectId) => ({
+        publish: async (request: PublishRequest) => {
+          calls.push({ name: (id as unknown as { name: string }).name, request });
+        },
+        trigger: async () => [],
+      }),
+    };
+    await new RealtimeBroadcaster(namespace, '1001').publish({ channels: ['private-user.a'], name: 'email.deleted', data: '{"id":"a"}' });
+    expect(calls).toEqual([{ name: '1001', request: { channels: ['private-user.a'], name: 'email.deleted', data: '{"id":"a"}' } }]);
+  });
+
+  it('publishes a batch in one trigger RPC, and reports none published when the object refuses it', async () => {
+    const triggered: PublishRequest[][] = [];
+    let refuse = false;
+    const namespace = {
+      idFromName: (name: string) => ({ name }) as unknown as DurableObjectId,
+      get: () => ({
+        publish: async () => {},
+        trigger: async (requests: PublishRequest[]) => {
+          if (refuse) throw new Error('Invalid event name');
+          triggered.push(requests);
+          return [];
+        },
+      }),
+    };
+    const broadcaster = new RealtimeBroadcaster(namespace, '1001');
+    const requests = [{ channels: ['a'], name: 'x', data: '1' }, { channels: ['b'], name: 'y', data: '2', socketId: '1.2' }];
+    await broadcaster.publishBatch(requests);
+    expect(triggered).toEqual([requests]);
+    refuse = true;
+    const error = await broadcaster.publishBatch(requests).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BatchPublishError);
+    expect((error as BatchPublishError).published).toBe(0);
+  });
+});
 
 // The `realtime` broadcaster with the real RealtimeServer Durable Object, and the channel auth of
 // /broadcasting/auth accepted by that server: the whole path inside workerd, without a database.

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { call } from '../../support/workerd/auth.ts';
+
+const ada = '7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01';
+
+describe('authentication on /api', () => {
+  it.each([
+    ['GET', '/api/me'],
+    ['GET', '/api/emails'],
+    ['POST', '/api/emails'],
+    ['PATCH', `/api/emails/${ada}/read`],
+    ['GET', '/api/users'],
+  ])('%s %s answers 401 without a valid token', async (method, path) => {
+    for (const headers of [{}, { Authorization: 'Bearer forged.token.here' }] as Array<Record<string, string>>) {
+      const response = await call(path, { method, headers });
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { error: string }).error).toBeTruthy();
+    }
+  });
+});
