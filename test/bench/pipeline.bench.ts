@@ -13,7 +13,8 @@ import { connectedPusher, subscribed } from '../support/bench/pusher.ts';
 import { printTable, writeResults } from '../support/bench/report.ts';
 import { childProcessesNamed, cpuMs } from '../support/bench/servers.ts';
 import { latencySummary, now, spreads } from '../support/bench/stats.ts';
-import { seedUsers, signIn, startBenchStack } from '../support/bench/supabase.ts';
+import { signIn, startBenchStack } from '../support/bench/supabase.ts';
+import { seedUsers } from '../support/seed-users.ts';
 
 const SEQUENTIAL = Number(process.env.BENCH_INSERTS ?? 500);
 const REPEATS = 3;

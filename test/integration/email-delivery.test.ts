@@ -5,10 +5,11 @@ import Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmailReceived, EmailUpdated, previewOf, userChannel } from '../../functions/broadcast/events.ts';
 import { readDevVars } from '../support/node/dev-vars.ts';
-import { seedUsers, type TestSupabase } from '../support/node/local-supabase.ts';
+import type { TestSupabase } from '../support/node/local-supabase.ts';
 import { connected, nextEvent, subscribed } from '../support/node/realtime-clients.ts';
 import { startStack } from '../support/node/stack.ts';
 import { startWorker, type RunningWorker } from '../support/node/worker.ts';
+import { seedUsers } from '../support/seed-users.ts';
 
 // The whole path on one machine: the local Supabase (Postgres, /rest/v1, /auth/v1, pg_net) sends
 // signed webhooks to the Worker under `wrangler dev`, which publishes through the `realtime`
@@ -76,7 +77,7 @@ describe('email delivery end to end', () => {
       [seedUsers.admin.id, seedUsers.ada.id, 'Inserted by a plain Postgres client. '.repeat(10)],
     );
     const email = EmailReceived.schema.parse(await arrival);
-    expect(email).toMatchObject({ id: rows[0]!.id, sender_id: seedUsers.admin.id, sender_name: 'Tidings Admin', subject: 'From psql' });
+    expect(email).toMatchObject({ id: rows[0]!.id, sender_id: seedUsers.admin.id, sender_name: seedUsers.admin.name, subject: 'From psql' });
     expect(email.preview.length).toBeLessThanOrEqual(141);
     await expect.poll(async () => (await db.query('select delivered_at, delivery_attempts from public.emails where id = $1', [rows[0]!.id])).rows[0])
       .toMatchObject({ delivered_at: expect.any(Date), delivery_attempts: 1 });
@@ -134,11 +135,11 @@ describe('email delivery end to end', () => {
     await subscribed(admin, 'presence-inbox');
     const joined = nextEvent(admin, 'presence-inbox', 'pusher:member_added');
     await subscribed(ada, 'presence-inbox');
-    expect(await joined).toMatchObject({ id: seedUsers.ada.id, info: { name: 'Ada Lovelace', role: 'user' } });
+    expect(await joined).toMatchObject({ id: seedUsers.ada.id, info: { name: seedUsers.ada.name, role: 'user' } });
   });
 
   it('serves the email API to an admin and a user, and broadcasts sends and reads through the database', async () => {
-    expect(await (await api('/api/me', tokens.ada)).json()).toEqual({ user: { id: seedUsers.ada.id, email: seedUsers.ada.email, display_name: 'Ada Lovelace', role: 'user' } });
+    expect(await (await api('/api/me', tokens.ada)).json()).toEqual({ user: { id: seedUsers.ada.id, email: seedUsers.ada.email, display_name: seedUsers.ada.name, role: 'user' } });
     const users = (await (await api('/api/users', tokens.admin)).json()) as { users: Array<{ id: string }> };
     expect(users.users.map((u) => u.id).sort()).toEqual([seedUsers.ada.id, seedUsers.admin.id, seedUsers.grace.id].sort());
     expect((await api('/api/users', tokens.ada)).status).toBe(403);
@@ -162,7 +163,7 @@ describe('email delivery end to end', () => {
     expect(sent.status).toBe(201);
     const { emails } = (await sent.json()) as { emails: Array<{ id: string; recipient_id: string; sender_name: string; created_at: string }> };
     expect(emails).toHaveLength(2);
-    expect(emails.every((e) => e.sender_name === 'Tidings Admin')).toBe(true);
+    expect(emails.every((e) => e.sender_name === seedUsers.admin.name)).toBe(true);
     const toAda = emails.find((e) => e.recipient_id === seedUsers.ada.id)!;
     expect(EmailReceived.schema.parse(await arrival).id).toBe(toAda.id);
 

@@ -1,9 +1,9 @@
-import { SignJWT } from 'jose';
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDevVars } from '../support/node/dev-vars.ts';
 import { startPusherApiStub } from '../support/node/pusher-api-stub.ts';
 import { startWorker, type RunningWorker } from '../support/node/worker.ts';
+import { hs256Token } from '../support/tokens.ts';
 
 // The Worker as `wrangler dev` bundles it (aliases, jose, supabase-js, the pusher SDK), publishing
 // through the `pusher` broadcaster to a signature-checking Pusher HTTP API. Needs no database:
@@ -46,10 +46,7 @@ describe('the Worker under wrangler dev', () => {
 
   it('authorizes a user’s own private channel for a Supabase (HS256) token', async () => {
     const userId = randomUUID();
-    const token = await new SignJWT({ sub: userId, aud: 'authenticated', role: 'authenticated' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setExpirationTime('5m')
-      .sign(new TextEncoder().encode(vars.SUPABASE_JWT_SECRET!));
+    const token = await hs256Token({ sub: userId, aud: 'authenticated', role: 'authenticated' }, vars.SUPABASE_JWT_SECRET!, 300);
     const response = await fetch(`${worker.url}/broadcasting/auth`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-www-form-urlencoded' },

@@ -1,7 +1,8 @@
 import { createClient } from '@supabase/supabase-js';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedUsers, startTestSupabase, type TestSupabase } from '../support/node/local-supabase.ts';
+import { startTestSupabase, type TestSupabase } from '../support/node/local-supabase.ts';
+import { seedUsers } from '../support/seed-users.ts';
 
 describe('local Supabase /auth/v1', () => {
   let supabase: TestSupabase;
@@ -18,7 +19,7 @@ describe('local Supabase /auth/v1', () => {
     const { data, error } = await client().auth.signInWithPassword({ email: seedUsers.grace.email, password: seedUsers.grace.password });
     expect(error).toBeNull();
     expect(data.session).toMatchObject({ token_type: 'bearer', expires_in: 3600 });
-    expect(data.user).toMatchObject({ id: seedUsers.grace.id, email: seedUsers.grace.email, role: 'authenticated', user_metadata: { display_name: 'Grace Hopper' } });
+    expect(data.user).toMatchObject({ id: seedUsers.grace.id, email: seedUsers.grace.email, role: 'authenticated', user_metadata: { display_name: seedUsers.grace.name } });
 
     const jwks = createRemoteJWKSet(new URL(`${supabase.apiUrl}/auth/v1/.well-known/jwks.json`));
     const { payload, protectedHeader } = await jwtVerify(data.session!.access_token, jwks, { audience: 'authenticated', issuer: `${supabase.apiUrl}/auth/v1` });

@@ -2,7 +2,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalSupabase } from '../../supabase/local/index.ts';
 import { applyMigrations, splitStatements } from '../../supabase/local/migrations.ts';
-import { seedUsers, startTestSupabase, type TestSupabase } from '../support/node/local-supabase.ts';
+import { startTestSupabase, type TestSupabase } from '../support/node/local-supabase.ts';
+import { seedUsers } from '../support/seed-users.ts';
 
 describe('local Supabase database', () => {
   let supabase: TestSupabase;
@@ -34,13 +35,13 @@ describe('local Supabase database', () => {
     expect(rows[0].statements).toContain('alter table public.emails enable row level security');
   });
 
-  it('seeds the admin and two users once, each with a profile', async () => {
+  it('seeds the admin and two users once, each with a profile, as test/support/seed-users.ts lists them', async () => {
     expect(supabase.migrations.seeded).toBe(true);
-    const { rows } = await db.query('select id, email, role from public.profiles order by email');
+    const { rows } = await db.query('select id, email, display_name as name, role from public.profiles order by email');
     expect(rows).toEqual([
-      { id: seedUsers.ada.id, email: seedUsers.ada.email, role: 'user' },
-      { id: seedUsers.admin.id, email: seedUsers.admin.email, role: 'admin' },
-      { id: seedUsers.grace.id, email: seedUsers.grace.email, role: 'user' },
+      { id: seedUsers.ada.id, email: seedUsers.ada.email, name: seedUsers.ada.name, role: 'user' },
+      { id: seedUsers.admin.id, email: seedUsers.admin.email, name: seedUsers.admin.name, role: 'admin' },
+      { id: seedUsers.grace.id, email: seedUsers.grace.email, name: seedUsers.grace.name, role: 'user' },
     ]);
   });
 
@@ -106,7 +107,7 @@ describe('local Supabase database', () => {
       }
       await db.query('set local role service_role');
       const announced = await db.query('select body_start, sender_name from email_announcements where id = $1', [rows[0]!.id]);
-      expect(announced.rows[0].sender_name).toBe('Tidings Admin');
+      expect(announced.rows[0].sender_name).toBe(seedUsers.admin.name);
       expect(announced.rows[0].body_start).toHaveLength(400);
       expect(announced.rows[0].body_start.startsWith('Dear Ada, word word ')).toBe(true);
     } finally {

@@ -1,13 +1,15 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setWebhookSettings } from '../../supabase/local/index.ts';
-import { seedUsers, startTestSupabase, startWebhookReceiver, verifyWebhookSignature, type TestSupabase } from '../support/node/local-supabase.ts';
+import { startTestSupabase, type TestSupabase } from '../support/node/local-supabase.ts';
+import { startWebhookReceiver, verifyWebhookSignature, type WebhookReceiver } from '../support/node/webhook-receiver.ts';
+import { seedUsers } from '../support/seed-users.ts';
 
 const secret = 'test-webhook-secret';
 
 describe('the emails model observer (database webhook through pg_net)', () => {
   let supabase: TestSupabase;
-  let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  let receiver: WebhookReceiver;
   // A plain connection, as psql or any other client would insert rows.
   let psql: pg.Client;
 
@@ -45,7 +47,7 @@ describe('the emails model observer (database webhook through pg_net)', () => {
     expect(webhook!.path).toBe('/webhooks/db');
     expect(webhook!.headers['content-type']).toBe('application/json');
     expect(JSON.parse(webhook!.body)).toEqual({
-      type: 'INSERT', table: 'emails', schema: 'public', record: row, old_record: null, sender: { display_name: 'Tidings Admin' },
+      type: 'INSERT', table: 'emails', schema: 'public', record: row, old_record: null, sender: { display_name: seedUsers.admin.name },
     });
     expect(verifyWebhookSignature(webhook!.headers, webhook!.body, secret)).toBe(true);
     const timestamp = Number(webhook!.headers['x-tidings-timestamp']);

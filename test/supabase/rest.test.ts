@@ -1,6 +1,7 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedUsers, startTestSupabase, type TestSupabase } from '../support/node/local-supabase.ts';
+import { startTestSupabase, type TestSupabase } from '../support/node/local-supabase.ts';
+import { seedUsers } from '../support/seed-users.ts';
 
 describe('local Supabase /rest/v1 with supabase-js', () => {
   let supabase: TestSupabase;
@@ -76,10 +77,10 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
     const select = 'subject, sender:profiles!sender_id(display_name), recipient:profiles!emails_recipient_id_fkey(display_name)';
     const asAdmin = await admin.from('emails').select(select).eq('subject', 'First').single();
     expect(asAdmin.error).toBeNull();
-    expect(asAdmin.data).toEqual({ subject: 'First', sender: { display_name: 'Tidings Admin' }, recipient: { display_name: 'Ada Lovelace' } });
+    expect(asAdmin.data).toEqual({ subject: 'First', sender: { display_name: seedUsers.admin.name }, recipient: { display_name: seedUsers.ada.name } });
     // Ada may read only her own profile, embedded or not.
     const asAda = await ada.from('emails').select(select).eq('subject', 'First').single();
-    expect(asAda.data).toEqual({ subject: 'First', sender: null, recipient: { display_name: 'Ada Lovelace' } });
+    expect(asAda.data).toEqual({ subject: 'First', sender: null, recipient: { display_name: seedUsers.ada.name } });
     const ambiguous = await admin.from('emails').select('subject, profiles(display_name)');
     expect(ambiguous.status).toBe(300);
     expect(ambiguous.error?.code).toBe('PGRST201');
@@ -144,7 +145,7 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
     expect(all.count).toBeGreaterThan(0);
     expect(adas.count).toBe(all.count); // every email so far went to Ada
     const { data } = await service.from('profiles').select('email').order('email');
-    expect(data).toEqual([{ email: 'ada@tidings.local' }, { email: 'admin@tidings.local' }, { email: 'grace@tidings.local' }]);
+    expect(data).toEqual([{ email: seedUsers.ada.email }, { email: seedUsers.admin.email }, { email: seedUsers.grace.email }]);
   });
 
   it('upserts and deletes as service_role, and refuses a user deleting', async () => {

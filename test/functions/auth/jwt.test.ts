@@ -1,9 +1,10 @@
 import { env } from 'cloudflare:workers';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { authEnv, call, es256Token, formPost, hs256Token, stubSigningKey, userClaims } from '../../support/workerd/auth.ts';
+import { authEnv, call, es256Token, formPost, hs256Token, signingKeyId, userClaims } from '../../support/workerd/auth.ts';
+import { seedUsers } from '../../support/seed-users.ts';
 
-const ada = '7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01';
+const ada = seedUsers.ada.id;
 
 /** Authorizing one's own private channel needs nothing but a valid token: the probe for these tests. */
 function probe(token: string | undefined, testEnv = authEnv(), headers: Record<string, string> = {}): Promise<Response> {
@@ -35,7 +36,7 @@ describe('Supabase JWT verification', () => {
   });
 
   it('refuses an expired token', async () => {
-    const expired = await es256Token(userClaims(ada), Math.floor(Date.now() / 1000) - 120);
+    const expired = await es256Token(userClaims(ada), -120);
     expect(await refused(await probe(expired))).toBe('The access token has expired: sign in again');
   });
 
@@ -46,8 +47,7 @@ describe('Supabase JWT verification', () => {
 
   it('refuses an ES256 token signed by a key the project did not publish, even with its kid', async () => {
     const { privateKey } = await generateKeyPair('ES256');
-    const { kid } = await stubSigningKey();
-    const forged = await new SignJWT(userClaims(ada)).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt().setExpirationTime('1h').sign(privateKey);
+    const forged = await new SignJWT(userClaims(ada)).setProtectedHeader({ alg: 'ES256', kid: signingKeyId }).setIssuedAt().setExpirationTime('1h').sign(privateKey);
     expect(await refused(await probe(forged))).toBe('The access token is invalid');
     const unknownKid = await new SignJWT(userClaims(ada)).setProtectedHeader({ alg: 'ES256', kid: 'elsewhere' }).setIssuedAt().setExpirationTime('1h').sign(privateKey);
     expect(await refused(await probe(unknownKid))).toBe('The access token is signed with an unknown key');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { call } from '../../support/workerd/auth.ts';
+import { seedUsers } from '../../support/seed-users.ts';
 
-const ada = '7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01';
+const ada = seedUsers.ada.id;
 
 describe('authentication on /api', () => {
   it.each([

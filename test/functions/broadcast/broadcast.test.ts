@@ -5,27 +5,13 @@ import { LogBroadcaster } from '../../../functions/broadcast/drivers/log.ts';
 import { NullBroadcaster } from '../../../functions/broadcast/drivers/null.ts';
 import { RealtimeBroadcaster } from '../../../functions/broadcast/drivers/realtime.ts';
 import { EmailDeleted, EmailReceived, EmailUpdated } from '../../../functions/broadcast/events.ts';
-import { emailModelEvents, type EmailRow } from '../../../functions/broadcast/model-events.ts';
+import { emailModelEvents } from '../../../functions/broadcast/model-events.ts';
 import { loadConfig } from '../../../functions/config.ts';
 import { envWith } from '../../support/workerd/env.ts';
+import { emailRow } from '../../support/workerd/webhooks.ts';
+import { seedUsers } from '../../support/seed-users.ts';
 
-const recipient = '7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01';
-const sender = '00000000-0000-0000-0000-000000000001';
-
-function row(overrides: Partial<EmailRow> = {}): EmailRow {
-  return {
-    id: crypto.randomUUID(),
-    sender_id: sender,
-    recipient_id: recipient,
-    subject: 'Quarterly numbers',
-    body: 'Hello Ada,\n\nthe numbers are in.',
-    created_at: '2026-11-28T02:01:15.123456+00:00',
-    read_at: null,
-    delivered_at: null,
-    delivery_attempts: 0,
-    ...overrides,
-  };
-}
+const recipient = seedUsers.ada.id;
 
 afterEach(() => restoreBroadcasting());
 
@@ -47,7 +33,7 @@ describe('the broadcast fake', () => {
   it('records what broadcast() publishes and asserts on it', async () => {
     const fake = fakeBroadcasting();
     fake.assertNothingBroadcast();
-    const email = row();
+    const email = emailRow();
     await broadcast(env, emailModelEvents.created(email, 'Grace'));
     fake.assertBroadcast(EmailReceived);
     fake.assertBroadcast(EmailReceived, (data) => data.id === email.id && data.sender_name === 'Grace');
@@ -59,7 +45,7 @@ describe('the broadcast fake', () => {
 
   it('honours toOthers with the request’s X-Socket-ID header, and ignores a malformed one', async () => {
     const fake = fakeBroadcasting();
-    const email = row();
+    const email = emailRow();
     const request = new Request('http://tidings.test/', { headers: { 'X-Socket-ID': '1234.5678' } });
     await broadcast(env, emailModelEvents.updated(email), { toOthers: request });
     fake.assertBroadcastToOthers(EmailUpdated, '1234.5678');
@@ -71,7 +57,7 @@ describe('the broadcast fake', () => {
   it('stops intercepting after restoreBroadcasting', async () => {
     const fake = fakeBroadcasting();
     restoreBroadcasting();
-    await broadcast(envWith({ BROADCAST_DRIVER: 'null' }), emailModelEvents.deleted(row()));
+    await broadcast(envWith({ BROADCAST_DRIVER: 'null' }), emailModelEvents.deleted(emailRow()));
     fake.assertNothingBroadcast();
   });
 });

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ChannelRules, type ChannelUser } from '../../../functions/broadcast/channel-rules.ts';
+import { ChannelRules } from '../../../functions/broadcast/channel-rules.ts';
+import { seedUsers } from '../../support/seed-users.ts';
+import { channelUser as user } from '../../support/workerd/auth.ts';
 
-const ada = '7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01';
-
-function user(id: string, profile: { display_name: string; role: 'admin' | 'user' } | null = { display_name: 'Ada', role: 'user' }): ChannelUser & { profileReads: number } {
-  const u = {
-    id,
-    email: 'ada@tidings.test',
-    profileReads: 0,
-    profile: async () => {
-      u.profileReads++;
-      return profile;
-    },
-  };
-  return u;
-}
+const ada = seedUsers.ada.id;
 
 describe('ChannelRules', () => {
   it('passes each {placeholder} to the rule in order, like routes/channels.php', async () => {

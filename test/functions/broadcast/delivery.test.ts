@@ -5,6 +5,7 @@ import { deliverChange, PublishFailed } from '../../../functions/broadcast/deliv
 import { webhookPayload } from '../../../functions/observe/payload.ts';
 import { failing, now, secondsAgo, setup } from '../../support/workerd/memory-delivery-store.ts';
 import { emailRow, payload } from '../../support/workerd/webhooks.ts';
+import { seedUsers } from '../../support/seed-users.ts';
 
 const change = (type: 'INSERT' | 'UPDATE' | 'DELETE', record: ReturnType<typeof emailRow> | null, old: ReturnType<typeof emailRow> | null = null) =>
   webhookPayload.parse(JSON.parse(payload(type, record, old)));
@@ -23,7 +24,7 @@ describe('delivering an inserted email', () => {
     store.add(row);
     expect(await deliverChange(change('INSERT', row), deps)).toEqual({ status: 'published', event: 'email.received', recorded: true });
     fake.assertBroadcast(EmailReceived, (data, channels) =>
-      data.id === row.id && data.sender_name === 'Grace Hopper' && data.preview.length === 141 && channels[0] === `private-user.${row.recipient_id}`);
+      data.id === row.id && data.sender_name === seedUsers.admin.name && data.preview.length === 141 && channels[0] === `private-user.${row.recipient_id}`);
     expect(store.rows.get(row.id)).toMatchObject({ delivered_at: now.toISOString(), delivery_attempts: 1 });
   });
 
@@ -90,7 +91,7 @@ describe('publishing a one-row insert from its payload', () => {
     await deliverChange(insertWithSender(row, 'Ada from the payload'), deps);
     await deliverChange(change('INSERT', { ...row, delivered_at: null }), { ...deps, ...window });
     expect(store.reads).toBe(2);
-    fake.assertBroadcast(EmailReceived, (data) => data.sender_name === 'Grace Hopper');
+    fake.assertBroadcast(EmailReceived, (data) => data.sender_name === seedUsers.admin.name);
     fake.assertBroadcastTimes(EmailReceived, 1);
   });
 
@@ -146,7 +147,7 @@ describe('delivering a multi-row insert', () => {
     });
     expect(batches).toHaveLength(1);
     expect(fake.broadcasted(EmailReceived).map((b) => (b.data as { id: string }).id)).toEqual([older.id, newer.id]);
-    expect(fake.broadcasted(EmailReceived).every((b) => (b.data as { sender_name: string }).sender_name === 'Grace Hopper')).toBe(true);
+    expect(fake.broadcasted(EmailReceived).every((b) => (b.data as { sender_name: string }).sender_name === seedUsers.admin.name)).toBe(true);
     expect(store.reads).toBe(1);
     expect(store.deliveryWrites).toBe(1);
     expect(store.rows.get(newer.id)).toMatchObject({ delivered_at: now.toISOString(), delivery_attempts: 1 });

@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ChannelUser } from '../../../functions/broadcast/channel-rules.ts';
 import { mailboxChannels as channels } from '../../../functions/broadcast/mailbox-channels.ts';
+import { seedUsers } from '../../support/seed-users.ts';
+import { channelUser as user } from '../../support/workerd/auth.ts';
 
-const ada = '7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01';
-const grace = '9c3f6a70-2b1d-4c55-8f0e-6a1b2c3d4e5f';
-
-function user(id: string, profile: { display_name: string; role: 'admin' | 'user' } | null = { display_name: 'Ada', role: 'user' }): ChannelUser & { profileReads: number } {
-  const u = {
-    id,
-    email: 'ada@tidings.test',
-    profileReads: 0,
-    profile: async () => {
-      u.profileReads++;
-      return profile;
-    },
-  };
-  return u;
-}
+const ada = seedUsers.ada.id;
+const grace = seedUsers.grace.id;
 
 describe('Tidings channel rules', () => {
   it('lets a user into their own private-user channel', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { authEnv, call, es256Token, formPost, userClaims } from '../../support/workerd/auth.ts';
+import { seedUsers } from '../../support/seed-users.ts';
 
 describe('CORS', () => {
   const origin = 'https://mail.example.com';
@@ -17,7 +18,7 @@ describe('CORS', () => {
 
   it('adds the header to real responses, errors included', async () => {
     const testEnv = authEnv({ CORS_ORIGINS: origin });
-    const ada = '7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01';
+    const ada = seedUsers.ada.id;
     const init = formPost(await es256Token(userClaims(ada)), { socket_id: '1.2', channel_name: `private-user.${ada}` });
     const ok = await call('/broadcasting/auth', { ...init, headers: { ...(init.headers as Record<string, string>), Origin: origin } }, testEnv);
     expect(ok.status).toBe(200);

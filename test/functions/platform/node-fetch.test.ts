@@ -1,6 +1,7 @@
 import Pusher from 'pusher';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { acceptedByPusherStub } from '../../support/workerd/pusher-api-stub.ts';
 
 function pusherFor(secret: string): Pusher {
   return new Pusher({
@@ -13,11 +14,6 @@ function pusherFor(secret: string): Pusher {
   });
 }
 
-async function acceptedByStub(): Promise<Array<{ method: string; path: string; body: string }>> {
-  const response = await fetch(`http://127.0.0.1:${env.PUSHER_API_STUB_PORT}/__accepted`);
-  return response.json();
-}
-
 // Proves the `node-fetch` alias in wrangler.toml: without it the SDK fails in workerd with
 // "fetch2 is not a function".
 describe('the pusher SDK inside workerd', () => {
@@ -26,7 +22,7 @@ describe('the pusher SDK inside workerd', () => {
     const response = await pusherFor(env.PUSHER_APP_SECRET).trigger(channel, 'email.received', { id: 'e1' });
     expect(response.status).toBe(200);
 
-    const accepted = await acceptedByStub();
+    const accepted = await acceptedByPusherStub();
     const request = accepted.find((r) => r.body.includes(channel));
     expect(request).toMatchObject({ method: 'POST', path: `/apps/${env.PUSHER_APP_ID}/events` });
     expect(JSON.parse(request!.body)).toEqual({

@@ -20,7 +20,7 @@ describe('WebSocket handshake inside workerd', () => {
     const client = await connect();
     const frame = await client.next('pusher:connection_established');
     expect(frame.data).toEqual({ socket_id: expect.stringMatching(/^\d+\.\d+$/), activity_timeout: 30 });
-    expect(JSON.parse(client.rawFrames[0]!).data).toBeTypeOf('string');
+    expect(JSON.parse(client.raw[0]!).data).toBeTypeOf('string');
   });
 
   it('closes an unknown key with 4001 after a pusher:error naming it', async () => {

@@ -4,8 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fakeBroadcasting, restoreBroadcasting } from '../../../functions/broadcast/broadcast.ts';
 import { EmailDeleted, EmailReceived, EmailUpdated } from '../../../functions/broadcast/events.ts';
 import { app } from '../../../functions/index.ts';
-import { authEnv, call } from '../../support/workerd/auth.ts';
+import { authEnv, call, hmacHex } from '../../support/workerd/auth.ts';
+import { acceptedByPusherStub, pusherStubVars } from '../../support/workerd/pusher-api-stub.ts';
 import { emailRow, payload, signedWebhook } from '../../support/workerd/webhooks.ts';
+import { seedUsers } from '../../support/seed-users.ts';
 
 afterEach(() => restoreBroadcasting());
 
@@ -43,14 +45,13 @@ describe('POST /webhooks/db', () => {
     const broadcasts = fakeBroadcasting();
     const row = emailRow();
     const init = await signedWebhook(payload('DELETE', null, row));
-    const tampered = { ...init, body: payload('DELETE', null, { ...row, recipient_id: '9c3f6a70-2b1d-4c55-8f0e-6a1b2c3d4e5f' }) };
+    const tampered = { ...init, body: payload('DELETE', null, { ...row, recipient_id: seedUsers.grace.id }) };
     expect((await post(tampered)).status).toBe(401);
     broadcasts.assertNothingBroadcast();
   });
 
   it('refuses a signature computed over the body without the timestamp', async () => {
     const body = payload('DELETE', null, emailRow());
-    const { hmacHex } = await import('../../support/workerd/auth.ts');
     expect((await post(await signedWebhook(body, { signature: `v1=${await hmacHex(env.DB_WEBHOOK_SECRET, body)}` }))).status).toBe(401);
   });
 
@@ -119,13 +120,7 @@ describe('POST /webhooks/db', () => {
   });
 
   it('answers 502 and not 2xx when the broadcaster refuses the event', async () => {
-    const testEnv = authEnv({
-      BROADCAST_DRIVER: 'pusher',
-      PUSHER_HOST: '127.0.0.1',
-      PUSHER_PORT: env.PUSHER_API_STUB_PORT,
-      PUSHER_SCHEME: 'http',
-      PUSHER_APP_SECRET: 'a-secret-the-pusher-api-does-not-know',
-    });
+    const testEnv = authEnv({ ...pusherStubVars, PUSHER_APP_SECRET: 'a-secret-the-pusher-api-does-not-know' });
     const result = await post(await signedWebhook(payload('DELETE', null, emailRow())), testEnv);
     expect(result.status).toBe(502);
     expect(result.body.error).toMatch(/^Publishing email.deleted for .* failed: Pusher refused email.deleted on private-user\..*: 401/);
@@ -133,9 +128,9 @@ describe('POST /webhooks/db', () => {
 
   it('publishes through the pusher broadcaster to a Pusher HTTP API', async () => {
     const row = emailRow();
-    const testEnv = authEnv({ BROADCAST_DRIVER: 'pusher', PUSHER_HOST: '127.0.0.1', PUSHER_PORT: env.PUSHER_API_STUB_PORT, PUSHER_SCHEME: 'http' });
+    const testEnv = authEnv(pusherStubVars);
     expect((await post(await signedWebhook(payload('DELETE', null, row)), testEnv)).status).toBe(200);
-    const accepted = (await (await fetch(`http://127.0.0.1:${env.PUSHER_API_STUB_PORT}/__accepted`)).json()) as Array<{ body: string }>;
+    const accepted = await acceptedByPusherStub();
     const published = accepted.map((r) => JSON.parse(r.body)).find((b) => b.data === JSON.stringify({ id: row.id }));
     expect(published).toEqual({ name: 'email.deleted', channels: [`private-user.${row.recipient_id}`], data: JSON.stringify({ id: row.id }) });
   });
@@ -151,16 +146,16 @@ describe('POST /webhooks/db', () => {
   it('publishes a fresh one-row insert from its payload first, so a database outage delays only the bookkeeping', async () => {
     const broadcasts = fakeBroadcasting();
     const row = emailRow({ created_at: new Date(Date.now() - 1000).toISOString() });
-    const body = JSON.stringify({ type: 'INSERT', table: 'emails', schema: 'public', record: row, old_record: null, sender: { display_name: 'Grace Hopper' } });
+    const body = JSON.stringify({ type: 'INSERT', table: 'emails', schema: 'public', record: row, old_record: null, sender: { display_name: seedUsers.admin.name } });
     const result = await post(await signedWebhook(body), authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }));
     expect(result).toEqual({ status: 200, body: { status: 'published', event: 'email.received', recorded: false } });
-    broadcasts.assertBroadcast(EmailReceived, (data) => data.id === row.id && data.sender_name === 'Grace Hopper');
+    broadcasts.assertBroadcast(EmailReceived, (data) => data.id === row.id && data.sender_name === seedUsers.admin.name);
   });
 
   it('answers once published and records the row after the answer when the request has an execution context', async () => {
     const broadcasts = fakeBroadcasting();
     const row = emailRow({ created_at: new Date(Date.now() - 1000).toISOString() });
-    const body = JSON.stringify({ type: 'INSERT', table: 'emails', schema: 'public', record: row, old_record: null, sender: { display_name: 'Grace Hopper' } });
+    const body = JSON.stringify({ type: 'INSERT', table: 'emails', schema: 'public', record: row, old_record: null, sender: { display_name: seedUsers.admin.name } });
     const ctx = createExecutionContext();
     const warnings: string[] = [];
     const warn = console.warn;

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { authEnv, call, es256Token, hs256Token, userClaims } from '../../support/workerd/auth.ts';
+import { seedUsers } from '../../support/seed-users.ts';
 
-const ada = '7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01';
-const grace = '9c3f6a70-2b1d-4c55-8f0e-6a1b2c3d4e5f';
+const ada = seedUsers.ada.id;
+const grace = seedUsers.grace.id;
 
 async function bearer(): Promise<Record<string, string>> {
   return { Authorization: `Bearer ${await es256Token(userClaims(ada))}` };

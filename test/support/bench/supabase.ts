@@ -1,8 +1,6 @@
-import { seedUsers, type TestSupabase } from '../node/local-supabase.ts';
+import type { TestSupabase } from '../node/local-supabase.ts';
 import { startStackWith, type Stack } from '../node/stack.ts';
 import { startWorkerd, type BenchServer } from './servers.ts';
-
-export { seedUsers };
 
 /** The local Supabase and the Worker in workerd (no proxy), wired together as `npm run dev` wires them. */
 export type BenchStack = Stack<BenchServer>;

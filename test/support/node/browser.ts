@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { seedUsers, type SeedUser } from '../seed-users.ts';
 import { serverSdk } from './realtime-clients.ts';
 import { startStack, type Stack } from './stack.ts';
 
@@ -37,14 +38,7 @@ export function launchBrowser(): Promise<Browser> {
 }
 
 /** Someone who can sign in: a seeded development account or one a test made. */
-export interface Account {
-  id: string;
-  email: string;
-  password: string;
-  /** The profile's display name, as the page shows it. */
-  name: string;
-  role: 'admin' | 'user';
-}
+export type Account = SeedUser;
 
 /** A seeded login as `GET /api/config` lists it under `devUsers` (development only). */
 export interface DevUser {
@@ -66,9 +60,9 @@ export class LiveStack {
   db!: pg.Client;
   /** The seeded logins the sign-in page lists. */
   devUsers: DevUser[] = [];
-  /** The seeded admin and users (supabase/seed.sql). */
-  admin!: Account;
-  users: Account[] = [];
+  /** The seeded admin and users (test/support/seed-users.ts). */
+  readonly admin: Account = seedUsers.admin;
+  readonly users: Account[] = [seedUsers.ada, seedUsers.grace];
   readonly #contexts: BrowserContext[] = [];
 
   async start(options: { workerVars?: Record<string, string> }): Promise<void> {
@@ -78,11 +72,9 @@ export class LiveStack {
     await this.db.connect();
     const config = (await (await fetch(`${this.url}/api/config`)).json()) as { devUsers?: DevUser[] };
     this.devUsers = config.devUsers ?? [];
-    const seeded = await Promise.all(this.devUsers.map((user) => this.#account(user)));
-    this.admin = seeded.find((account) => account.role === 'admin')!;
-    this.users = seeded.filter((account) => account.role === 'user');
-    expect(this.admin, 'the seed has an admin').toBeDefined();
-    expect(this.users.length, 'the seed has at least two users').toBeGreaterThanOrEqual(2);
+    expect(this.devUsers, 'the development logins are the seeded accounts').toEqual(
+      [seedUsers.admin, seedUsers.ada, seedUsers.grace].map(({ email, password, role }) => ({ email, password, role })),
+    );
   }
 
   async stop(): Promise<void> {
@@ -158,12 +150,6 @@ export class LiveStack {
   /** Runs the redelivery Cron Trigger once (wrangler dev `--test-scheduled`); it finishes in the background. */
   async runCron(): Promise<void> {
     expect((await fetch(`${this.url}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
-  }
-
-  async #account(user: DevUser): Promise<Account> {
-    const { rows } = await this.db.query<{ id: string; display_name: string }>('select id, display_name from public.profiles where email = $1', [user.email]);
-    if (!rows[0]) throw new Error(`the seeded ${user.email} has no profile`);
-    return { ...user, id: rows[0].id, name: rows[0].display_name };
   }
 }
 

@@ -1,6 +1,7 @@
 import PusherServer from 'pusher';
 import Pusher, { type Members } from 'pusher-js';
 import WebSocket from 'ws';
+import { FrameLog } from '../pusher-frames.ts';
 import { readDevVars } from './dev-vars.ts';
 import type { RunningWorker } from './worker.ts';
 
@@ -115,44 +116,16 @@ export function nextEvent<T = unknown>(client: Pusher, channelName: string, even
   });
 }
 
-/** A frame from a raw socket, with `data` decoded when it is a JSON string. */
-export interface RawFrame {
-  event: string;
-  channel?: string;
-  /** Decoded JSON when the server sent a JSON string; check its shape with expect(). */
-  data?: unknown;
-  user_id?: string;
-}
-
-/** A raw `ws` socket for exact frames and close codes. */
-export class RawSocket {
+/** A raw `ws` socket for exact frames and close codes (see {@link FrameLog}). */
+export class RawSocket extends FrameLog {
   readonly ws: WebSocket;
-  readonly frames: RawFrame[] = [];
-  readonly raw: string[] = [];
-  closed: { code: number; reason: string } | null = null;
-  private listeners: Array<() => void> = [];
 
   constructor(url: string) {
+    super();
     this.ws = new WebSocket(url);
-    this.ws.on('message', (data, isBinary) => {
-      const text = isBinary ? '<binary>' : data.toString();
-      this.raw.push(text);
-      try {
-        const frame = JSON.parse(text) as RawFrame;
-        if (typeof frame.data === 'string') {
-          try { frame.data = JSON.parse(frame.data); } catch { /* plain string */ }
-        }
-        this.frames.push(frame);
-      } catch {
-        this.frames.push({ event: '<not json>', data: text });
-      }
-      this.notify();
-    });
-    this.ws.on('close', (code, reason) => {
-      this.closed = { code, reason: reason.toString() };
-      this.notify();
-    });
-    this.ws.on('error', () => this.notify());
+    this.ws.on('message', (data, isBinary) => this.received(isBinary ? '<binary>' : data.toString()));
+    this.ws.on('close', (code, reason) => this.closedWith(code, reason.toString()));
+    this.ws.on('error', () => this.wake());
   }
 
   /** Opens `/app/{key}` on the Worker with protocol 7 (or the given query). */
@@ -163,45 +136,6 @@ export class RawSocket {
       socket.ws.once('error', reject);
     });
     return socket;
-  }
-
-  private notify(): void {
-    const listeners = this.listeners;
-    this.listeners = [];
-    for (const listener of listeners) listener();
-  }
-
-  private async until<T>(check: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = check();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.raw)}; closed ${JSON.stringify(this.closed)}`);
-      await new Promise<void>((resolve) => {
-        this.listeners.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-  }
-
-  /** Waits for and removes the first frame with this event (and channel). */
-  next(event: string, channel?: string, timeoutMs = 5000): Promise<RawFrame> {
-    return this.until(() => {
-      const index = this.frames.findIndex((frame) => frame.event === event && (channel === undefined || frame.channel === channel));
-      return index === -1 ? undefined : this.frames.splice(index, 1)[0];
-    }, event, timeoutMs);
-  }
-
-  waitClosed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
-    return this.until(() => this.closed ?? undefined, 'close', timeoutMs);
-  }
-
-  async socketId(): Promise<string> {
-    const frame = await this.next('pusher:connection_established');
-    this.frames.unshift(frame);
-    const socketId = (frame.data as { socket_id?: unknown } | undefined)?.socket_id;
-    if (typeof socketId !== 'string') throw new Error(`connection_established without a socket_id: ${JSON.stringify(frame.data)}`);
-    return socketId;
   }
 
   send(message: unknown): void {

@@ -1,27 +1,22 @@
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { publicUserTokenJwk } from '../../../supabase/local/keys.ts';
 
 /**
- * Publishes a signing key the way Supabase Auth does (`/auth/v1/.well-known/jwks.json`), so the
- * Worker's JWT verification fetches real keys over HTTP. Only the JWKS: no PostgREST, no sign-in.
- * Test-only paths: `GET /__signing-key` (the private JWK, for tests inside workerd to sign tokens
- * with) and `GET /__jwks-requests` (how often the key set was fetched).
+ * The local Supabase's JWKS (`/auth/v1/.well-known/jwks.json`, the same key set `npm run supabase`
+ * publishes) without its database, so the Worker's JWT verification inside workerd fetches real keys
+ * over HTTP. Tests sign with the matching private key through test/support/tokens.ts. Only the
+ * JWKS: no PostgREST, no sign-in. Test-only path: `GET /__jwks-requests` (how often the key set was
+ * fetched).
  */
 export async function startSupabaseAuthStub(): Promise<{ port: number; close: () => Promise<void> }> {
-  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const kid = 'tidings-test-es256';
-  const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
-  const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: 'ES256' };
   let jwksRequests = 0;
   const server: Server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
     response.setHeader('content-type', 'application/json');
     if (path === '/auth/v1/.well-known/jwks.json') {
       jwksRequests++;
-      response.writeHead(200).end(JSON.stringify({ keys: [publicJwk] }));
-    } else if (path === '/__signing-key') {
-      response.writeHead(200).end(JSON.stringify(privateJwk));
+      response.writeHead(200).end(JSON.stringify({ keys: [publicUserTokenJwk()] }));
     } else if (path === '/__jwks-requests') {
       response.writeHead(200).end(JSON.stringify({ count: jwksRequests }));
     } else {

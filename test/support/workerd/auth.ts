@@ -1,38 +1,20 @@
 import { env } from 'cloudflare:workers';
-import { importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import type { ChannelUser } from '../../../functions/broadcast/channel-rules.ts';
 import { app } from '../../../functions/index.ts';
+import { hs256Token as signHs256 } from '../tokens.ts';
 import { envWith } from './env.ts';
+
+export { es256Token, signingKeyId, userClaims } from '../tokens.ts';
 
 /** The test bindings, with Supabase's JWKS served by the Node-side auth stub (test/support/node/global-setup.ts). */
 export function authEnv(overrides: Partial<Record<keyof Env, string>> = {}): Env {
   return envWith({ SUPABASE_URL: `http://127.0.0.1:${env.SUPABASE_AUTH_STUB_PORT}`, ...overrides });
 }
 
-let signingKey: Promise<{ key: CryptoKey; kid: string }> | undefined;
-
-/** The ES256 private key whose public half the auth stub publishes as JWKS. */
-export function stubSigningKey(): Promise<{ key: CryptoKey; kid: string }> {
-  signingKey ??= (async () => {
-    const jwk = (await (await fetch(`http://127.0.0.1:${env.SUPABASE_AUTH_STUB_PORT}/__signing-key`)).json()) as JWK;
-    return { key: (await importJWK(jwk, 'ES256')) as CryptoKey, kid: jwk.kid! };
-  })();
-  return signingKey;
-}
-
-/** Claims as Supabase Auth issues them for a signed-in user. */
-export function userClaims(sub: string, extra: JWTPayload = {}): JWTPayload {
-  return { sub, aud: 'authenticated', role: 'authenticated', email: 'ada@tidings.test', session_id: crypto.randomUUID(), ...extra };
-}
-
-/** An access token signed like a new Supabase project's (ES256 via JWKS). */
-export async function es256Token(claims: JWTPayload, expiresIn: string | number = '1h'): Promise<string> {
-  const { key, kid } = await stubSigningKey();
-  return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' }).setIssuedAt().setExpirationTime(expiresIn).sign(key);
-}
-
-/** An access token signed like a legacy Supabase project's (HS256 with the JWT secret). */
-export async function hs256Token(claims: JWTPayload, secret = env.SUPABASE_JWT_SECRET, expiresIn: string | number = '1h'): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt().setExpirationTime(expiresIn).sign(new TextEncoder().encode(secret));
+/** An HS256 access token signed with the Worker's SUPABASE_JWT_SECRET (or `secret`), as legacy projects sign them. */
+export function hs256Token(claims: JWTPayload, secret = env.SUPABASE_JWT_SECRET): Promise<string> {
+  return signHs256(claims, secret);
 }
 
 /** Sends a request to the Worker's Hono app with `testEnv` as its bindings. */
@@ -54,4 +36,21 @@ export async function hmacHex(secret: string, message: string): Promise<string> 
   const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const signature = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(message)));
   return [...signature].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A signed-in user as the channel rules see it, counting how often its profile is read. */
+export function channelUser(
+  id: string,
+  profile: { display_name: string; role: 'admin' | 'user' } | null = { display_name: 'Ada', role: 'user' },
+): ChannelUser & { profileReads: number } {
+  const user = {
+    id,
+    email: 'ada@tidings.test',
+    profileReads: 0,
+    profile: async () => {
+      user.profileReads++;
+      return profile;
+    },
+  };
+  return user;
 }

@@ -2,6 +2,7 @@ import type { EmailRow } from '../../../functions/broadcast/model-events.ts';
 import type { AnnouncedEmail, DeliveryStore } from '../../../functions/data/emails.ts';
 import { BroadcastFake } from '../../../functions/broadcast/drivers/fake.ts';
 import type { BroadcastMessage } from '../../../functions/broadcast/events.ts';
+import { seedUsers } from '../seed-users.ts';
 
 /**
  * An in-memory DeliveryStore, to test the delivery rules (once per row, oldest first, bounded)
@@ -73,8 +74,6 @@ function byCreatedAtThenId(a: EmailRow, b: EmailRow): number {
   return Date.parse(a.created_at) - Date.parse(b.created_at) || a.id.localeCompare(b.id);
 }
 
-const sender = '00000000-0000-0000-0000-000000000001';
-
 /** The clock the delivery and redelivery tests run at. */
 export const now = new Date('2026-11-28T03:00:00Z');
 
@@ -86,10 +85,10 @@ export const failing = async () => {
   throw new Error('server down');
 };
 
-/** A memory store (the sender named Grace Hopper), a broadcast fake, and the deps delivery and redelivery take. */
+/** A memory store that knows the seeded admin's name, a broadcast fake, and the deps delivery and redelivery take. */
 export function setup() {
   const store = new MemoryDeliveryStore();
-  store.names.set(sender, 'Grace Hopper');
+  store.names.set(seedUsers.admin.id, seedUsers.admin.name);
   const fake = new BroadcastFake();
   const publish = (message: BroadcastMessage) =>
     fake.publish({ channels: message.channels, name: message.event.name, data: JSON.stringify(message.data) });

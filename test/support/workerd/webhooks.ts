@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import type { EmailRow } from '../../../functions/broadcast/model-events.ts';
+import { seedUsers } from '../seed-users.ts';
 import { hmacHex } from './auth.ts';
 
 /** A webhook request signed as the database trigger signs it. */
@@ -16,11 +17,12 @@ export async function signedWebhook(
   };
 }
 
+/** A row of public.emails from the seeded admin to Ada, not delivered yet. */
 export function emailRow(overrides: Partial<EmailRow> = {}): EmailRow {
   return {
     id: crypto.randomUUID(),
-    sender_id: '00000000-0000-0000-0000-000000000001',
-    recipient_id: '7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01',
+    sender_id: seedUsers.admin.id,
+    recipient_id: seedUsers.ada.id,
     subject: 'Welcome',
     body: 'Hello and welcome to Tidings.',
     created_at: '2026-11-28T02:01:15.123456+00:00',

@@ -5,13 +5,10 @@ import { BatchPublishError, type PublishRequest } from '../../../../functions/br
 import { pusherClient, PusherBroadcaster } from '../../../../functions/broadcast/drivers/pusher.ts';
 import { loadConfig } from '../../../../functions/config.ts';
 import { envWith } from '../../../support/workerd/env.ts';
-
-async function acceptedByStub(): Promise<Array<{ method: string; path: string; query: Record<string, string>; body: string }>> {
-  return (await fetch(`http://127.0.0.1:${env.PUSHER_API_STUB_PORT}/__accepted`)).json();
-}
+import { acceptedByPusherStub, pusherStubVars } from '../../../support/workerd/pusher-api-stub.ts';
 
 function pusherEnv(overrides: Partial<Record<keyof Env, string>> = {}): Env {
-  return envWith({ BROADCAST_DRIVER: 'pusher', PUSHER_HOST: '127.0.0.1', PUSHER_PORT: env.PUSHER_API_STUB_PORT, PUSHER_SCHEME: 'http', ...overrides });
+  return envWith({ ...pusherStubVars, ...overrides });
 }
 
 describe('the pusher broadcaster', () => {
@@ -21,7 +18,7 @@ describe('the pusher broadcaster', () => {
     const broadcaster = broadcasterFor(loadConfig(testEnv), testEnv);
     expect(broadcaster).toBeInstanceOf(PusherBroadcaster);
     await broadcaster.publish({ channels: [channel], name: 'email.updated', data: '{"id":"x"}', socketId: '123.456' });
-    const request = (await acceptedByStub()).find((r) => r.body.includes(channel));
+    const request = (await acceptedByPusherStub()).find((r) => r.body.includes(channel));
     expect(request).toMatchObject({ method: 'POST', path: `/apps/${env.PUSHER_APP_ID}/events` });
     expect(JSON.parse(request!.body)).toEqual({ name: 'email.updated', data: '{"id":"x"}', channels: [channel], socket_id: '123.456' });
   });
@@ -30,7 +27,7 @@ describe('the pusher broadcaster', () => {
     const tag = crypto.randomUUID();
     const channels = Array.from({ length: 150 }, (_, i) => `fanout-${tag}-${i}`);
     await new PusherBroadcaster(pusherClient(loadConfig(pusherEnv()))).publish({ channels, name: 'tick', data: '{}' });
-    const requests = (await acceptedByStub()).filter((r) => r.body.includes(tag));
+    const requests = (await acceptedByPusherStub()).filter((r) => r.body.includes(tag));
     expect(requests.map((r) => JSON.parse(r.body).channels.length)).toEqual([100, 50]);
   });
 
@@ -39,7 +36,7 @@ describe('the pusher broadcaster', () => {
     const requests: PublishRequest[] = Array.from({ length: 12 }, (_, i) => ({ channels: [`batch-${tag}-${i}`], name: 'email.received', data: `{"n":${i}}` }));
     requests.push({ channels: [`batch-${tag}-a`, `batch-${tag}-b`], name: 'tick', data: '{}', socketId: '123.456' });
     await new PusherBroadcaster(pusherClient(loadConfig(pusherEnv()))).publishBatch(requests);
-    const batches = (await acceptedByStub()).filter((r) => r.body.includes(tag));
+    const batches = (await acceptedByPusherStub()).filter((r) => r.body.includes(tag));
     expect(batches.every((r) => r.path === `/apps/${env.PUSHER_APP_ID}/batch_events`)).toBe(true);
     const sent = batches.map((r) => (JSON.parse(r.body) as { batch: Array<{ channel: string; data: string; socket_id?: string }> }).batch);
     expect(sent.map((batch) => batch.length)).toEqual([10, 4]);
