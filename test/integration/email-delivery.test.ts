@@ -252,9 +252,11 @@ describe('email delivery end to end', () => {
     grace.channel(userChannel(seedUsers.grace.id))!.bind(EmailReceived.name, (data: unknown) => received.add(EmailReceived.schema.parse(data).id));
 
     // REDELIVERY_BATCH=20: each run publishes the 20 oldest, so three runs deliver all 50.
-    // The cron leaves rows alone for REDELIVERY_GRACE_SECONDS (2) after insert.
-    const youngest = (await db.query<{ ms: number }>('select (extract(epoch from now() - max(created_at)) * 1000)::float8 as ms from public.emails where delivered_at is null')).rows[0]!.ms;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 2100 - youngest)));
+    // The cron leaves rows alone for REDELIVERY_GRACE_SECONDS (2) after insert: wait until none is younger.
+    const youngerThanGrace = async () => (await db.query<{ n: number }>(
+      `select count(*)::int as n from public.emails where delivered_at is null and created_at > clock_timestamp() - interval '2100 milliseconds'`,
+    )).rows[0]!.n;
+    await expect.poll(youngerThanGrace, { timeout: 10_000, interval: 100 }).toBe(0);
     for (const left of [30, 10, 0]) {
       expect((await fetch(`${worker.url}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
       await expect.poll(undelivered, { timeout: 15_000 }).toBe(left);

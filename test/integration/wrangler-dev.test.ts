@@ -61,8 +61,8 @@ describe('the Worker under wrangler dev', () => {
     // No database runs here, so the run can only fail; what matters is that the trigger reaches it.
     const response = await fetch(`${worker.url}/__scheduled?cron=*+*+*+*+*`);
     expect(response.status).toBe(200);
-    const deadline = Date.now() + 10_000;
-    while (!worker.output().includes('redelivery run') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // The run finishes after the trigger's answer: wait for its log line.
+    await expect.poll(() => worker.output(), { timeout: 10_000, interval: 100 }).toContain('"msg":"redelivery run failed"');
     const line = worker.output().split('\n').find((l) => l.includes('"msg":"redelivery run failed"'));
     // wrangler prefixes error lines with a coloured "[ERROR]" and appends a colour reset.
     expect(JSON.parse(line!.slice(line!.indexOf('{'), line!.lastIndexOf('}') + 1))).toMatchObject({

@@ -47,12 +47,11 @@ const worker :Workerd.Worker = (
   started.push({ child, dir });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (child.exitCode !== null) throw new Error(`workerd exited: ${stderr}`);
-    if (await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false)) return port;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`workerd did not listen on ${port}: ${stderr}`);
+  // Listening, or why not: a workerd that exited shows its stderr in the failure.
+  const state = async () =>
+    child.exitCode !== null ? `exited with ${child.exitCode}: ${stderr}` : (await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false)) ? 'listening' : 'starting';
+  await expect.poll(state, { timeout: 5000, interval: 50 }).toBe('listening');
+  return port;
 }
 
 /** The extensions a browser-like client (offering permessage-deflate) ends up with. */

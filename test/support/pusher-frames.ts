@@ -19,7 +19,8 @@ export class FrameLog {
   /** Every text frame exactly as sent (`<binary>` for a binary one). */
   readonly raw: string[] = [];
   closed: { code: number; reason: string } | null = null;
-  private waiters: Array<() => void> = [];
+  /** Pending waits, each re-checked whenever a frame, a close or an error arrives. */
+  private readonly waiters = new Set<() => void>();
 
   /** Records a frame the socket received. */
   protected received(text: string): void {
@@ -48,22 +49,28 @@ export class FrameLog {
 
   /** Wakes the waits, e.g. on a socket error, so they fail fast rather than at their timeout. */
   protected wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter();
+    for (const waiter of [...this.waiters]) waiter();
   }
 
-  private async until<T>(check: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = check();
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; frames: ${JSON.stringify(this.raw)} closed: ${JSON.stringify(this.closed)}`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
+  /** Resolves with what `check` finds, checking now and on every frame, close or error; rejects after `timeoutMs`. */
+  private until<T>(check: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const settle = (outcome: () => void) => {
+        this.waiters.delete(attempt);
+        clearTimeout(timer);
+        outcome();
+      };
+      const attempt = () => {
+        const found = check();
+        if (found !== undefined) settle(() => resolve(found));
+      };
+      const timer = setTimeout(
+        () => settle(() => reject(new Error(`Timed out waiting for ${what}; frames: ${JSON.stringify(this.raw)} closed: ${JSON.stringify(this.closed)}`))),
+        timeoutMs,
+      );
+      this.waiters.add(attempt);
+      attempt();
+    });
   }
 
   /** Waits for (and removes) the first frame matching `event` (and channel). */

@@ -24,13 +24,9 @@ async function eventsFor(channel: string, path = '/hooks'): Promise<WebhookEvent
     .filter((event) => event.channel === channel);
 }
 
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** Polls until the value matches: webhooks reach the receiver after the object's alarm, later than the action. */
+function eventually<T>(read: () => Promise<T>, timeout = 10_000) {
+  return expect.poll(read, { timeout, interval: 100 });
 }
 
 async function join(client: RawClient, app: { key: string; secret: string }, channel: string, channelData?: string) {
@@ -54,8 +50,7 @@ async function afterPendingLeaves(client: RawClient): Promise<void> {
   const marker = `marker-${crypto.randomUUID()}`;
   await join(client, hooks, marker);
   client.send({ event: 'pusher:unsubscribe', data: { channel: marker } });
-  const events = await eventually(() => eventsFor(marker), (list) => list.some((e) => e.name === 'channel_vacated'));
-  expect(events).toContainEqual({ name: 'channel_vacated', channel: marker });
+  await eventually(() => eventsFor(marker)).toContainEqual({ name: 'channel_vacated', channel: marker });
 }
 
 /** Subscriptions (sockets) on a channel of the hooks app, as its object counts them. */
@@ -69,8 +64,7 @@ describe('webhooks', () => {
     const channel = `signed-${crypto.randomUUID()}`;
     const client = await RawClient.connect(hooks.key);
     await join(client, hooks, channel);
-    const events = await eventually(() => eventsFor(channel), (list) => list.length > 0);
-    expect(events).toEqual([{ name: 'channel_occupied', channel }]);
+    await eventually(() => eventsFor(channel)).toEqual([{ name: 'channel_occupied', channel }]);
     const hook = (await received('/hooks')).find((h) => h.body.includes(channel))!;
     expect(hook.headers['x-pusher-key']).toBe(hooks.key);
     expect(hook.headers['x-pusher-signature']).toBe(webhookSignature(hooks.secret, hook.body));
@@ -88,8 +82,7 @@ describe('webhooks', () => {
     expect(await eventsFor(channel)).toEqual([{ name: 'channel_occupied', channel }]);
 
     first.close();
-    const events = await eventually(() => eventsFor(channel), (list) => list.length > 1);
-    expect(events).toEqual([{ name: 'channel_occupied', channel }, { name: 'channel_vacated', channel }]);
+    await eventually(() => eventsFor(channel)).toEqual([{ name: 'channel_occupied', channel }, { name: 'channel_vacated', channel }]);
   });
 
   it('sends member_added on a user\'s first socket and member_removed after its last', async () => {
@@ -101,12 +94,12 @@ describe('webhooks', () => {
     await join(tab2, hooks, channel, data);
     tab1.close();
     // The object has handled tab1's close (and queued any member_removed) once it counts one socket.
-    expect(await eventually(() => subscriptionCount(channel), (count) => count === 1)).toBe(1);
+    await eventually(() => subscriptionCount(channel)).toBe(1);
     await afterPendingLeaves(tab2);
     expect((await eventsFor(channel)).map((e) => e.name).sort()).toEqual(['channel_occupied', 'member_added']);
     tab2.close();
-    const events = await eventually(() => eventsFor(channel), (list) => list.length >= 4);
-    expect(events.filter((e) => e.name.startsWith('member_'))).toEqual([
+    await eventually(async () => (await eventsFor(channel)).length).toBeGreaterThanOrEqual(4);
+    expect((await eventsFor(channel)).filter((e) => e.name.startsWith('member_'))).toEqual([
       { name: 'member_added', channel, user_id: 'u1' },
       { name: 'member_removed', channel, user_id: 'u1' },
     ]);
@@ -118,14 +111,13 @@ describe('webhooks', () => {
     await join(sender, hooks, channel);
     sender.send({ event: 'client-typing', channel, data: { who: 'me' } });
     const socketId = await sender.socketId();
-    const events = await eventually(() => eventsFor(channel), (list) => list.some((e) => e.name === 'client_event'));
-    expect(events.find((e) => e.name === 'client_event')).toEqual({ name: 'client_event', channel, event: 'client-typing', data: '{"who":"me"}', socket_id: socketId });
+    await eventually(async () => (await eventsFor(channel)).find((e) => e.name === 'client_event'))
+      .toEqual({ name: 'client_event', channel, event: 'client-typing', data: '{"who":"me"}', socket_id: socketId });
 
     const cacheChannel = `cache-${crypto.randomUUID()}`;
     await join(sender, hooks, cacheChannel);
     await sender.next('pusher:cache_miss', cacheChannel);
-    const cacheEvents = await eventually(() => eventsFor(cacheChannel), (list) => list.some((e) => e.name === 'cache_miss'));
-    expect(cacheEvents.map((e) => e.name)).toContain('cache_miss');
+    await eventually(async () => (await eventsFor(cacheChannel)).map((e) => e.name)).toContain('cache_miss');
     sender.close();
   });
 
@@ -133,8 +125,8 @@ describe('webhooks', () => {
     const channel = `retry-${crypto.randomUUID()}`;
     const client = await RawClient.connect('flaky-hooks-key');
     await join(client, { key: 'flaky-hooks-key', secret: 'flaky-hooks-secret-for-tests' }, channel);
-    const attempts = await eventually(() => received('/flaky/hooks'), (list) => list.some((hook) => hook.status < 300), 15_000);
-    expect(attempts.map((hook) => hook.status)).toEqual([500, 500, 200]);
+    await eventually(async () => (await received('/flaky/hooks')).map((hook) => hook.status), 15_000).toEqual([500, 500, 200]);
+    const attempts = await received('/flaky/hooks');
     // The same signed body each time.
     expect(new Set(attempts.map((hook) => hook.body)).size).toBe(1);
     expect(JSON.parse(attempts[2]!.body).events).toEqual([{ name: 'channel_occupied', channel }]);
@@ -152,8 +144,9 @@ describe('webhooks', () => {
     expect((await first.next('pusher_internal:subscription_count', channel)).data).toEqual({ subscription_count: 2 });
     second.send({ event: 'pusher:unsubscribe', data: { channel } });
     expect((await first.next('pusher_internal:subscription_count', channel)).data).toEqual({ subscription_count: 1 });
-    const events = await eventually(() => eventsFor(channel, '/counted'), (list) => list.filter((e) => e.name === 'subscription_count').length >= 3);
-    expect(events.filter((e) => e.name === 'subscription_count').map((e) => (e as { subscription_count?: number }).subscription_count)).toEqual([1, 2, 1]);
+    await eventually(async () =>
+      (await eventsFor(channel, '/counted')).filter((e) => e.name === 'subscription_count').map((e) => (e as { subscription_count?: number }).subscription_count),
+    ).toEqual([1, 2, 1]);
     first.close();
     second.close();
   });
