@@ -15,7 +15,8 @@ describe('the wrangler dev test harness', () => {
     const pids = [worker.pid, ...descendantsOf(worker.pid)];
     expect(pids.length).toBeGreaterThan(1);
     await worker.stop();
-    await expect(fetch(`${worker.url}/healthz`)).rejects.toThrow();
+    // Nothing listens on the port any more.
+    await expect(fetch(`${worker.url}/healthz`)).rejects.toMatchObject({ message: 'fetch failed', cause: { code: 'ECONNREFUSED' } });
     expect(pids.filter(isAlive)).toEqual([]);
   });
 });

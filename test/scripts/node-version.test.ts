@@ -1,5 +1,8 @@
-import { readFile, readdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -9,11 +12,27 @@ const read = (path: string) => readFile(`${root}${path}`, 'utf8');
 const STRIP_TYPES = '--experimental-strip-types';
 
 describe('the Node version the project asks for', () => {
-  it('is >= 22.12 (wrangler, vitest and supabase-js) in package.json, .ci/run and the README', async () => {
+  it('is >= 22.12 (wrangler, vitest and supabase-js): package.json says so and .ci/run installs Node 24 under anything older', async () => {
     const engines = (JSON.parse(await read('package.json')) as { engines: { node: string } }).engines.node;
     expect(engines).toBe('>=22.12');
-    expect(await read('.ci/run')).toContain('a > 22 || (a === 22 && b >= 12)');
-    expect(await read('README.md')).toContain('Node.js 22.12 or newer');
+    // .ci/run's own check, run against the node on PATH reporting each version (a preload fakes it).
+    const check = /^node_is_recent_enough\(\) \{\n[\s\S]*?\n\}$/m.exec(await read('.ci/run'))?.[0];
+    expect(check, '.ci/run defines node_is_recent_enough').toBeDefined();
+    const dir = await mkdtemp(join(tmpdir(), 'tidings-node-version-'));
+    try {
+      const preload = join(dir, 'fake-version.mjs');
+      await writeFile(preload, `Object.defineProperty(process.versions, 'node', { value: process.env.FAKE_NODE_VERSION });\n`);
+      const recentEnough = (version: string) =>
+        spawnSync('bash', ['-c', `${check}\nnode_is_recent_enough`], {
+          env: { ...process.env, NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`, FAKE_NODE_VERSION: version },
+        }).status === 0;
+      const versions = ['20.18.0', '21.7.3', '22.11.0', '22.12.0', '22.18.1', '23.0.0', '24.1.0'];
+      expect(Object.fromEntries(versions.map((version) => [version, recentEnough(version)]))).toEqual({
+        '20.18.0': false, '21.7.3': false, '22.11.0': false, '22.12.0': true, '22.18.1': true, '23.0.0': true, '24.1.0': true,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('starts every Node-side .ts file with --experimental-strip-types, so 22.12-22.17 run them too', async () => {
