@@ -2,7 +2,7 @@ import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { fileURLToPath } from 'node:url';
 import { unstable_readConfig } from 'wrangler';
 import { defineConfig } from 'vitest/config';
-import { readDevVars } from './test/support/dev-vars.ts';
+import { readDevVars } from './test/support/node/dev-vars.ts';
 
 // The vitest plugin bundles with Vite, which ignores wrangler.toml's [alias] table; apply the same
 // aliases here, read from wrangler.toml, so tests run exactly what `wrangler deploy` bundles.
@@ -37,7 +37,8 @@ export default defineConfig({
   test: {
     projects: [
       {
-        // Unit and route tests inside workerd, with the bindings from wrangler.toml.
+        // test/functions/: unit and route tests inside workerd, one file per module of functions/, with
+        // the bindings from wrangler.toml.
         plugins: [
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: './wrangler.toml' },
@@ -47,7 +48,7 @@ export default defineConfig({
                 PUSHER_API_STUB_PORT: String(inject('pusherApiStubPort')),
                 SUPABASE_AUTH_STUB_PORT: String(inject('supabaseAuthStubPort')),
                 WEBHOOK_RECEIVER_PORT: String(inject('webhookReceiverPort')),
-                // Extra realtime apps for the realtime-* tests (webhooks, a disabled app).
+                // Extra realtime apps for test/functions/realtime/ (webhooks, a disabled app).
                 REALTIME_APPS: JSON.stringify(realtimeTestApps(inject('webhookReceiverPort'))),
               },
             },
@@ -55,16 +56,24 @@ export default defineConfig({
         ],
         test: {
           name: 'worker',
-          include: ['test/worker/**/*.test.ts'],
-          globalSetup: ['test/global-setup.ts'],
+          include: ['test/functions/**/*.test.ts'],
+          globalSetup: ['test/support/node/global-setup.ts'],
         },
       },
       {
-        // Integration and browser tests in Node, against the real local stack; test/web/ unit-tests the
-        // web client's DOM-free modules.
+        // Node-side tests: the real local stack (integration/, realtime/, supabase/, scripts/), the web
+        // client in Chromium (browser/) and its DOM-free modules (web/), and the test helpers (harness/).
         test: {
           name: 'node',
-          include: ['test/integration/**/*.test.ts', 'test/browser/**/*.test.ts', 'test/web/**/*.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/realtime/**/*.test.ts',
+            'test/supabase/**/*.test.ts',
+            'test/scripts/**/*.test.ts',
+            'test/browser/**/*.test.ts',
+            'test/web/**/*.test.ts',
+            'test/harness/**/*.test.ts',
+          ],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,

@@ -7,11 +7,11 @@
 // workerd holds two file descriptors per WebSocket; where one server process's open-files limit
 // cannot hold SOCKETS of them, the sockets are spread over more server processes (the table says
 // how many), and memory is the sum over all of them.
-import { socketUrl } from './support/pusher.ts';
-import { printTable, writeResults } from './support/report.ts';
-import { fileDescriptors, rssMb, startBaseline, startWorkerd, type BenchServer } from './support/servers.ts';
-import { SocketPool } from './support/socket-pool.ts';
-import { ratio, spreads } from './support/stats.ts';
+import { socketUrl } from '../support/bench/pusher.ts';
+import { printTable, writeResults } from '../support/bench/report.ts';
+import { fileDescriptors, rssMb, startBaseline, startWorkerd, type BenchServer } from '../support/bench/servers.ts';
+import { SocketPool } from '../support/bench/socket-pool.ts';
+import { ratio, spreads } from '../support/bench/stats.ts';
 
 const SOCKETS = Number(process.env.BENCH_IDLE_SOCKETS ?? 10_000);
 const CLIENT_PROCESSES = 4;

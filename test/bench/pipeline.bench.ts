@@ -9,11 +9,12 @@
 //   5. channel auth: POST /broadcasting/auth requests per second and latency, with autocannon.
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { connectedPusher, subscribed } from './support/pusher.ts';
-import { printTable, writeResults } from './support/report.ts';
-import { childProcessesNamed, cpuMs } from './support/servers.ts';
-import { latencySummary, now, spreads } from './support/stats.ts';
-import { seedUsers, signIn, startBenchStack } from './support/supabase.ts';
+import { connectedPusher, subscribed } from '../support/bench/pusher.ts';
+import { printTable, writeResults } from '../support/bench/report.ts';
+import { childProcessesNamed, cpuMs } from '../support/bench/servers.ts';
+import { latencySummary, now, spreads } from '../support/bench/stats.ts';
+import { signIn, startBenchStack } from '../support/bench/supabase.ts';
+import { seedUsers } from '../support/seed-users.ts';
 
 const SEQUENTIAL = Number(process.env.BENCH_INSERTS ?? 500);
 const REPEATS = 3;

@@ -8,11 +8,11 @@
 // overhead is measured once under `wrangler dev`. The baseline, a minimal Node `ws` server doing
 // the same with no protocol, runs in the same run; Tidings' medians are printed as ratios to it.
 import WebSocket from 'ws';
-import { connectedPusher, serverSdk, socketUrl, subscribed } from './support/pusher.ts';
-import { printTable, writeResults } from './support/report.ts';
-import { startBaseline, startWorkerd, startWranglerDev, type BenchServer } from './support/servers.ts';
-import { SocketPool } from './support/socket-pool.ts';
-import { latencySummary, now, ratio, round, spreads, type Spread } from './support/stats.ts';
+import { connectedPusher, serverSdk, socketUrl, subscribed } from '../support/bench/pusher.ts';
+import { printTable, writeResults } from '../support/bench/report.ts';
+import { startBaseline, startWorkerd, startWranglerDev, type BenchServer } from '../support/bench/servers.ts';
+import { SocketPool } from '../support/bench/socket-pool.ts';
+import { latencySummary, now, ratio, round, spreads, type Spread } from '../support/bench/stats.ts';
 
 const LATENCY_EVENTS = Number(process.env.BENCH_LATENCY_EVENTS ?? 1000);
 const LATENCY_REPEATS = 3;

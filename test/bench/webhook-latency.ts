@@ -5,8 +5,10 @@
 // Each single-row insert commits on a plain pg connection; latency is from commit returning to the
 // receiver (a Node HTTP server, as the Worker would be) getting the POST.
 import pg from 'pg';
-import { seedUsers, startTestSupabase, startWebhookReceiver } from '../support/local-supabase.ts';
-import { percentile } from './support/stats.ts';
+import { startTestSupabase } from '../support/node/local-supabase.ts';
+import { startWebhookReceiver } from '../support/node/webhook-receiver.ts';
+import { seedUsers } from '../support/seed-users.ts';
+import { percentile } from '../support/bench/stats.ts';
 
 const inserts = Number(process.argv[2] ?? 500);
 const burst = Number(process.argv[3] ?? 1000);

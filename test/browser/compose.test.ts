@@ -2,7 +2,7 @@
 // database, whose webhook announces each email to its recipient's open page.
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { eventually, rows, saveScreenshot, toastWith, unreadCount, useLiveStack, viewports } from '../support/browser.ts';
+import { eventually, rows, saveScreenshot, toastWith, unreadCount, useLiveStack, viewports } from '../support/node/browser.ts';
 
 const live = useLiveStack();
 

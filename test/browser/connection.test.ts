@@ -2,7 +2,7 @@
 // coming back after an outage, and a channel the server refuses.
 import { describe, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { eventually, nameOf, networkSwitch, ready, rows, toastWith, unreadCount, useLiveStack } from '../support/browser.ts';
+import { eventually, nameOf, networkSwitch, ready, rows, toastWith, unreadCount, useLiveStack } from '../support/node/browser.ts';
 
 const live = useLiveStack();
 

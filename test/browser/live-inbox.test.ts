@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { EmailReceived, userChannel } from '../../functions/broadcast/events.ts';
-import { eventually, ready, recordToasts, rows, saveScreenshot, toastWith, unreadCount, useLiveStack, viewports } from '../support/browser.ts';
+import { eventually, ready, recordToasts, rows, saveScreenshot, toastWith, unreadCount, useLiveStack, viewports } from '../support/node/browser.ts';
 
 // No grace period, so a test can have the redelivery cron republish a row at once.
 const live = useLiveStack({ workerVars: { REDELIVERY_GRACE_SECONDS: '0' } });

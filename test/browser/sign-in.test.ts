@@ -1,6 +1,6 @@
 // Signing in and out in headless Chromium, against the local Supabase's Auth through the real page.
 import { describe, expect, it } from 'vitest';
-import { collectPageErrors, eventually, ready, saveScreenshot, useLiveStack, viewports } from '../support/browser.ts';
+import { collectPageErrors, eventually, ready, saveScreenshot, useLiveStack, viewports } from '../support/node/browser.ts';
 
 const live = useLiveStack();
 

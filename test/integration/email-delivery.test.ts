@@ -4,11 +4,12 @@ import pg from 'pg';
 import Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmailReceived, EmailUpdated, previewOf, userChannel } from '../../functions/broadcast/events.ts';
-import { readDevVars } from '../support/dev-vars.ts';
-import { seedUsers, type TestSupabase } from '../support/local-supabase.ts';
-import { connected, nextEvent, subscribed } from '../support/realtime-clients.ts';
-import { startStack } from '../support/stack.ts';
-import { startWorker, type RunningWorker } from '../support/worker.ts';
+import { readDevVars } from '../support/node/dev-vars.ts';
+import type { TestSupabase } from '../support/node/local-supabase.ts';
+import { connected, nextEvent, subscribed } from '../support/node/realtime-clients.ts';
+import { startStack } from '../support/node/stack.ts';
+import { startWorker, type RunningWorker } from '../support/node/worker.ts';
+import { seedUsers } from '../support/seed-users.ts';
 
 // The whole path on one machine: the local Supabase (Postgres, /rest/v1, /auth/v1, pg_net) sends
 // signed webhooks to the Worker under `wrangler dev`, which publishes through the `realtime`
@@ -76,7 +77,7 @@ describe('email delivery end to end', () => {
       [seedUsers.admin.id, seedUsers.ada.id, 'Inserted by a plain Postgres client. '.repeat(10)],
     );
     const email = EmailReceived.schema.parse(await arrival);
-    expect(email).toMatchObject({ id: rows[0]!.id, sender_id: seedUsers.admin.id, sender_name: 'Tidings Admin', subject: 'From psql' });
+    expect(email).toMatchObject({ id: rows[0]!.id, sender_id: seedUsers.admin.id, sender_name: seedUsers.admin.name, subject: 'From psql' });
     expect(email.preview.length).toBeLessThanOrEqual(141);
     await expect.poll(async () => (await db.query('select delivered_at, delivery_attempts from public.emails where id = $1', [rows[0]!.id])).rows[0])
       .toMatchObject({ delivered_at: expect.any(Date), delivery_attempts: 1 });
@@ -134,11 +135,11 @@ describe('email delivery end to end', () => {
     await subscribed(admin, 'presence-inbox');
     const joined = nextEvent(admin, 'presence-inbox', 'pusher:member_added');
     await subscribed(ada, 'presence-inbox');
-    expect(await joined).toMatchObject({ id: seedUsers.ada.id, info: { name: 'Ada Lovelace', role: 'user' } });
+    expect(await joined).toMatchObject({ id: seedUsers.ada.id, info: { name: seedUsers.ada.name, role: 'user' } });
   });
 
   it('serves the email API to an admin and a user, and broadcasts sends and reads through the database', async () => {
-    expect(await (await api('/api/me', tokens.ada)).json()).toEqual({ user: { id: seedUsers.ada.id, email: seedUsers.ada.email, display_name: 'Ada Lovelace', role: 'user' } });
+    expect(await (await api('/api/me', tokens.ada)).json()).toEqual({ user: { id: seedUsers.ada.id, email: seedUsers.ada.email, display_name: seedUsers.ada.name, role: 'user' } });
     const users = (await (await api('/api/users', tokens.admin)).json()) as { users: Array<{ id: string }> };
     expect(users.users.map((u) => u.id).sort()).toEqual([seedUsers.ada.id, seedUsers.admin.id, seedUsers.grace.id].sort());
     expect((await api('/api/users', tokens.ada)).status).toBe(403);
@@ -162,7 +163,7 @@ describe('email delivery end to end', () => {
     expect(sent.status).toBe(201);
     const { emails } = (await sent.json()) as { emails: Array<{ id: string; recipient_id: string; sender_name: string; created_at: string }> };
     expect(emails).toHaveLength(2);
-    expect(emails.every((e) => e.sender_name === 'Tidings Admin')).toBe(true);
+    expect(emails.every((e) => e.sender_name === seedUsers.admin.name)).toBe(true);
     const toAda = emails.find((e) => e.recipient_id === seedUsers.ada.id)!;
     expect(EmailReceived.schema.parse(await arrival).id).toBe(toAda.id);
 
@@ -251,9 +252,11 @@ describe('email delivery end to end', () => {
     grace.channel(userChannel(seedUsers.grace.id))!.bind(EmailReceived.name, (data: unknown) => received.add(EmailReceived.schema.parse(data).id));
 
     // REDELIVERY_BATCH=20: each run publishes the 20 oldest, so three runs deliver all 50.
-    // The cron leaves rows alone for REDELIVERY_GRACE_SECONDS (2) after insert.
-    const youngest = (await db.query<{ ms: number }>('select (extract(epoch from now() - max(created_at)) * 1000)::float8 as ms from public.emails where delivered_at is null')).rows[0]!.ms;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 2100 - youngest)));
+    // The cron leaves rows alone for REDELIVERY_GRACE_SECONDS (2) after insert: wait until none is younger.
+    const youngerThanGrace = async () => (await db.query<{ n: number }>(
+      `select count(*)::int as n from public.emails where delivered_at is null and created_at > clock_timestamp() - interval '2100 milliseconds'`,
+    )).rows[0]!.n;
+    await expect.poll(youngerThanGrace, { timeout: 10_000, interval: 100 }).toBe(0);
     for (const left of [30, 10, 0]) {
       expect((await fetch(`${worker.url}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
       await expect.poll(undelivered, { timeout: 15_000 }).toBe(left);

@@ -1,0 +1,157 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { channelAuth, webhookSignature } from '../../../functions/realtime/signatures.ts';
+import { retryDelayMs } from '../../../functions/realtime/webhooks.ts';
+import { RawClient } from '../../support/workerd/realtime-client.ts';
+
+const hooks = { key: 'hooks-key', secret: 'hooks-secret-for-tests' };
+
+/** A request as the Node-side receiver (support/node/webhook-receiver.ts) lists it at GET /__received. */
+type ReceivedWebhook = { path: string; headers: Record<string, string | undefined>; body: string; status: number };
+
+type WebhookEvent = { name: string; channel: string; user_id?: string; event?: string; data?: string; socket_id?: string };
+
+async function received(path: string): Promise<ReceivedWebhook[]> {
+  const response = await fetch(`http://127.0.0.1:${env.WEBHOOK_RECEIVER_PORT}/__received`);
+  return ((await response.json()) as ReceivedWebhook[]).filter((hook) => hook.path === path);
+}
+
+/** Every event the receiver accepted (2xx) for a channel, in order. */
+async function eventsFor(channel: string, path = '/hooks'): Promise<WebhookEvent[]> {
+  return (await received(path))
+    .filter((hook) => hook.status < 300)
+    .flatMap((hook) => (JSON.parse(hook.body) as { events: WebhookEvent[] }).events)
+    .filter((event) => event.channel === channel);
+}
+
+/** Polls until the value matches: webhooks reach the receiver after the object's alarm, later than the action. */
+function eventually<T>(read: () => Promise<T>, timeout = 10_000) {
+  return expect.poll(read, { timeout, interval: 100 });
+}
+
+async function join(client: RawClient, app: { key: string; secret: string }, channel: string, channelData?: string) {
+  const socketId = await client.socketId();
+  const needsAuth = channel.startsWith('private-') || channel.startsWith('presence-');
+  client.send({
+    event: 'pusher:subscribe',
+    data: { channel, ...(needsAuth ? { auth: channelAuth(app.key, app.secret, socketId, channel, channelData) } : {}), ...(channelData ? { channel_data: channelData } : {}) },
+  });
+  await client.next('pusher_internal:subscription_succeeded', channel);
+}
+
+/**
+ * Proves by ordering that no leave webhook (channel_vacated, member_removed) queued so far is still to
+ * come: joins and leaves a fresh channel, then waits for that channel's channel_vacated. It is queued
+ * later with the same delay, so it is due no earlier than any leave event queued before it; the object
+ * sends due events oldest first in one body per alarm, and finishes an alarm's deliveries before the
+ * next alarm, so every such event reached the receiver no later than this marker.
+ */
+async function afterPendingLeaves(client: RawClient): Promise<void> {
+  const marker = `marker-${crypto.randomUUID()}`;
+  await join(client, hooks, marker);
+  client.send({ event: 'pusher:unsubscribe', data: { channel: marker } });
+  await eventually(() => eventsFor(marker)).toContainEqual({ name: 'channel_vacated', channel: marker });
+}
+
+/** Subscriptions (sockets) on a channel of the hooks app, as its object counts them. */
+async function subscriptionCount(channel: string): Promise<number | undefined> {
+  const server = env.REALTIME.get(env.REALTIME.idFromName('hooks'));
+  return (await server.channelInfo(channel, ['subscription_count'])).subscription_count;
+}
+
+describe('webhooks', () => {
+  it('signs each body with X-Pusher-Key and X-Pusher-Signature = HMAC(secret, body)', async () => {
+    const channel = `signed-${crypto.randomUUID()}`;
+    const client = await RawClient.connect(hooks.key);
+    await join(client, hooks, channel);
+    await eventually(() => eventsFor(channel)).toEqual([{ name: 'channel_occupied', channel }]);
+    const hook = (await received('/hooks')).find((h) => h.body.includes(channel))!;
+    expect(hook.headers['x-pusher-key']).toBe(hooks.key);
+    expect(hook.headers['x-pusher-signature']).toBe(webhookSignature(hooks.secret, hook.body));
+    expect(JSON.parse(hook.body).time_ms).toBeTypeOf('number');
+    client.close();
+  });
+
+  it('sends channel_vacated after the delay, and a quick rejoin cancels it instead of flapping', async () => {
+    const channel = `flap-${crypto.randomUUID()}`;
+    const first = await RawClient.connect(hooks.key);
+    await join(first, hooks, channel);
+    first.send({ event: 'pusher:unsubscribe', data: { channel } });
+    await join(first, hooks, channel); // back within the 1 s delay
+    await afterPendingLeaves(first);
+    expect(await eventsFor(channel)).toEqual([{ name: 'channel_occupied', channel }]);
+
+    first.close();
+    await eventually(() => eventsFor(channel)).toEqual([{ name: 'channel_occupied', channel }, { name: 'channel_vacated', channel }]);
+  });
+
+  it('sends member_added on a user\'s first socket and member_removed after its last', async () => {
+    const channel = `presence-hooks-${crypto.randomUUID()}`;
+    const data = JSON.stringify({ user_id: 'u1' });
+    const tab1 = await RawClient.connect(hooks.key);
+    const tab2 = await RawClient.connect(hooks.key);
+    await join(tab1, hooks, channel, data);
+    await join(tab2, hooks, channel, data);
+    tab1.close();
+    // The object has handled tab1's close (and queued any member_removed) once it counts one socket.
+    await eventually(() => subscriptionCount(channel)).toBe(1);
+    await afterPendingLeaves(tab2);
+    expect((await eventsFor(channel)).map((e) => e.name).sort()).toEqual(['channel_occupied', 'member_added']);
+    tab2.close();
+    await eventually(async () => (await eventsFor(channel)).length).toBeGreaterThanOrEqual(4);
+    expect((await eventsFor(channel)).filter((e) => e.name.startsWith('member_'))).toEqual([
+      { name: 'member_added', channel, user_id: 'u1' },
+      { name: 'member_removed', channel, user_id: 'u1' },
+    ]);
+  });
+
+  it('reports client events with socket_id, and cache misses', async () => {
+    const channel = `private-chat-${crypto.randomUUID()}`;
+    const sender = await RawClient.connect(hooks.key);
+    await join(sender, hooks, channel);
+    sender.send({ event: 'client-typing', channel, data: { who: 'me' } });
+    const socketId = await sender.socketId();
+    await eventually(async () => (await eventsFor(channel)).find((e) => e.name === 'client_event'))
+      .toEqual({ name: 'client_event', channel, event: 'client-typing', data: '{"who":"me"}', socket_id: socketId });
+
+    const cacheChannel = `cache-${crypto.randomUUID()}`;
+    await join(sender, hooks, cacheChannel);
+    await sender.next('pusher:cache_miss', cacheChannel);
+    await eventually(async () => (await eventsFor(cacheChannel)).map((e) => e.name)).toContain('cache_miss');
+    sender.close();
+  });
+
+  it('retries a webhook answered 500 with back-off until it is accepted', { timeout: 20_000 }, async () => {
+    const channel = `retry-${crypto.randomUUID()}`;
+    const client = await RawClient.connect('flaky-hooks-key');
+    await join(client, { key: 'flaky-hooks-key', secret: 'flaky-hooks-secret-for-tests' }, channel);
+    await eventually(async () => (await received('/flaky/hooks')).map((hook) => hook.status), 15_000).toEqual([500, 500, 200]);
+    const attempts = await received('/flaky/hooks');
+    // The same signed body each time.
+    expect(new Set(attempts.map((hook) => hook.body)).size).toBe(1);
+    expect(JSON.parse(attempts[2]!.body).events).toEqual([{ name: 'channel_occupied', channel }]);
+    client.close();
+  });
+
+  it('reports subscription counts to subscribers and the webhook when the app counts them', async () => {
+    const app = { key: 'counted-hooks-key', secret: 'counted-hooks-secret-for-tests' };
+    const channel = `counted-${crypto.randomUUID()}`;
+    const first = await RawClient.connect(app.key);
+    const second = await RawClient.connect(app.key);
+    await join(first, app, channel);
+    expect((await first.next('pusher_internal:subscription_count', channel)).data).toEqual({ subscription_count: 1 });
+    await join(second, app, channel);
+    expect((await first.next('pusher_internal:subscription_count', channel)).data).toEqual({ subscription_count: 2 });
+    second.send({ event: 'pusher:unsubscribe', data: { channel } });
+    expect((await first.next('pusher_internal:subscription_count', channel)).data).toEqual({ subscription_count: 1 });
+    await eventually(async () =>
+      (await eventsFor(channel, '/counted')).filter((e) => e.name === 'subscription_count').map((e) => (e as { subscription_count?: number }).subscription_count),
+    ).toEqual([1, 2, 1]);
+    first.close();
+    second.close();
+  });
+
+  it('backs off 1 s, 2 s, 4 s ... up to a minute', () => {
+    expect([1, 2, 3, 4, 7, 20].map(retryDelayMs)).toEqual([1000, 2000, 4000, 8000, 60000, 60000]);
+  });
+});

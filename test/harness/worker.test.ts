@@ -1,0 +1,22 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAlive, descendantsOf } from '../support/node/processes.ts';
+import { startWorker, type RunningWorker } from '../support/node/worker.ts';
+
+describe('the wrangler dev test harness', () => {
+  let worker: RunningWorker;
+  beforeAll(async () => {
+    worker = await startWorker();
+  });
+  afterAll(() => worker?.stop());
+
+  it('serves the Worker with overridden vars and stops without leaving processes', async () => {
+    const response = await fetch(`${worker.url}/healthz`);
+    expect(response.status).toBe(200);
+    const pids = [worker.pid, ...descendantsOf(worker.pid)];
+    expect(pids.length).toBeGreaterThan(1);
+    await worker.stop();
+    // Nothing listens on the port any more.
+    await expect(fetch(`${worker.url}/healthz`)).rejects.toMatchObject({ message: 'fetch failed', cause: { code: 'ECONNREFUSED' } });
+    expect(pids.filter(isAlive)).toEqual([]);
+  });
+});

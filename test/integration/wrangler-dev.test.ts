@@ -1,0 +1,72 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDevVars } from '../support/node/dev-vars.ts';
+import { startPusherApiStub } from '../support/node/pusher-api-stub.ts';
+import { startWorker, type RunningWorker } from '../support/node/worker.ts';
+import { hs256Token } from '../support/tokens.ts';
+
+// The Worker as `wrangler dev` bundles it (aliases, jose, supabase-js, the pusher SDK), publishing
+// through the `pusher` broadcaster to a signature-checking Pusher HTTP API. Needs no database:
+// updates and deletes are published straight from the webhook payload.
+describe('the Worker under wrangler dev', () => {
+  const vars = readDevVars();
+  let stub: Awaited<ReturnType<typeof startPusherApiStub>>;
+  let worker: RunningWorker;
+
+  beforeAll(async () => {
+    stub = await startPusherApiStub({ key: vars.PUSHER_APP_KEY!, secret: vars.PUSHER_APP_SECRET! });
+    worker = await startWorker({
+      // Port 9 (discard) is closed: no database here, even if someone runs `npm run dev` on 54321.
+      vars: { BROADCAST_DRIVER: 'pusher', PUSHER_HOST: '127.0.0.1', PUSHER_PORT: String(stub.port), PUSHER_SCHEME: 'http', SUPABASE_URL: 'http://127.0.0.1:9' },
+    });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await stub?.close();
+  });
+
+  it('publishes a signed database webhook’s update through the pusher broadcaster', async () => {
+    const recipient = randomUUID();
+    const row = {
+      id: randomUUID(), sender_id: randomUUID(), recipient_id: recipient, subject: 'Hi', body: 'Hello',
+      created_at: '2026-11-28T02:00:00.000001+00:00', read_at: '2026-11-28T02:05:00+00:00', delivered_at: null, delivery_attempts: 1,
+    };
+    const body = JSON.stringify({ type: 'UPDATE', table: 'emails', schema: 'public', record: row, old_record: { ...row, read_at: null } });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = createHmac('sha256', vars.DB_WEBHOOK_SECRET!).update(`${timestamp}.${body}`).digest('hex');
+    const response = await fetch(`${worker.url}/webhooks/db`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Tidings-Timestamp': timestamp, 'X-Tidings-Signature': `v1=${signature}` },
+      body,
+    });
+    expect(response.status).toBe(200);
+    const published = stub.accepted.map((r) => JSON.parse(r.body)).find((b) => b.channels?.includes(`private-user.${recipient}`));
+    expect(published).toEqual({ name: 'email.updated', channels: [`private-user.${recipient}`], data: JSON.stringify({ id: row.id, read_at: row.read_at }) });
+  });
+
+  it('authorizes a user’s own private channel for a Supabase (HS256) token', async () => {
+    const userId = randomUUID();
+    const token = await hs256Token({ sub: userId, aud: 'authenticated', role: 'authenticated' }, vars.SUPABASE_JWT_SECRET!, 300);
+    const response = await fetch(`${worker.url}/broadcasting/auth`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ socket_id: '1.1', channel_name: `private-user.${userId}` }),
+    });
+    expect(response.status).toBe(200);
+    const expected = createHmac('sha256', vars.PUSHER_APP_SECRET!).update(`1.1:private-user.${userId}`).digest('hex');
+    expect(await response.json()).toEqual({ auth: `${vars.PUSHER_APP_KEY}:${expected}` });
+  });
+
+  it('runs the redelivery cron from its Cron Trigger and logs the run', async () => {
+    // No database runs here, so the run can only fail; what matters is that the trigger reaches it.
+    const response = await fetch(`${worker.url}/__scheduled?cron=*+*+*+*+*`);
+    expect(response.status).toBe(200);
+    // The run finishes after the trigger's answer: wait for its log line.
+    await expect.poll(() => worker.output(), { timeout: 10_000, interval: 100 }).toContain('"msg":"redelivery run failed"');
+    const line = worker.output().split('\n').find((l) => l.includes('"msg":"redelivery run failed"'));
+    // wrangler prefixes error lines with a coloured "[ERROR]" and appends a colour reset.
+    expect(JSON.parse(line!.slice(line!.indexOf('{'), line!.lastIndexOf('}') + 1))).toMatchObject({
+      level: 'error', component: 'redelivery', cron: '* * * * *', error: expect.stringMatching(/^The database cannot be reached/),
+    });
+  });
+});

@@ -1,0 +1,41 @@
+import PusherServer from 'pusher';
+import Pusher from 'pusher-js';
+import { readDevVars } from '../node/dev-vars.ts';
+
+const vars = readDevVars();
+
+/** The development app's credentials (.dev.vars.example). */
+export const app = { id: vars.PUSHER_APP_ID!, key: vars.PUSHER_APP_KEY!, secret: vars.PUSHER_APP_SECRET! };
+
+/** The official server SDK pointed at a server on 127.0.0.1. */
+export function serverSdk(port: number): PusherServer {
+  return new PusherServer({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(port), useTLS: false });
+}
+
+/** The WebSocket URL pusher-js would open. */
+export function socketUrl(port: number): string {
+  return `ws://127.0.0.1:${port}/app/${app.key}?protocol=7&client=js&version=8.6.0`;
+}
+
+/** A connected pusher-js client; `authorization` is passed through (e.g. /broadcasting/auth with a bearer token). */
+export async function connectedPusher(port: number, authorization?: { endpoint: string; headers: Record<string, string> }): Promise<Pusher> {
+  const client = new Pusher(app.key, {
+    cluster: 'mt1', wsHost: '127.0.0.1', wsPort: port, forceTLS: false, enabledTransports: ['ws'], disableStats: true,
+    ...(authorization ? { channelAuthorization: { endpoint: authorization.endpoint, transport: 'ajax' as const, headers: authorization.headers } } : {}),
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.connection.bind('connected', () => resolve());
+    client.connection.bind('failed', () => reject(new Error('pusher-js could not connect')));
+  });
+  return client;
+}
+
+/** Subscribes and waits for pusher:subscription_succeeded (rejects on subscription_error). */
+export async function subscribed(client: Pusher, name: string): Promise<ReturnType<Pusher['subscribe']>> {
+  const channel = client.subscribe(name);
+  await new Promise<void>((resolve, reject) => {
+    channel.bind('pusher:subscription_succeeded', () => resolve());
+    channel.bind('pusher:subscription_error', (error: unknown) => reject(new Error(`subscribing to ${name} failed: ${JSON.stringify(error)}`)));
+  });
+  return channel;
+}

@@ -1,0 +1,261 @@
+// The browser tests' shared parts: headless Chromium, the real local stack behind it, and the few
+// page helpers every feature's test file needs. Nothing here stands in for a server: the page talks
+// to the Worker under wrangler dev, the local Supabase and the realtime server on Durable Objects.
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { seedUsers, type SeedUser } from '../seed-users.ts';
+import { serverSdk } from './realtime-clients.ts';
+import { startStack, type Stack } from './stack.ts';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** Where the browser tests save screenshots (git-ignored; CI keeps them as artifacts). */
+export const artifactsDir = `${root}artifacts`;
+
+/** Debian's Chromium: the tests never download a browser. */
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Viewports the screenshots are taken at. */
+export const viewports = {
+  desktop: { width: 1280, height: 800 },
+  phone: { width: 390, height: 844 },
+} as const;
+
+/**
+ * Launches headless Chromium. Each `newContext` is a fresh, isolated profile (its own storage,
+ * cookies and cache), so two contexts are two different people on two different computers.
+ */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Someone who can sign in: a seeded development account or one a test made. */
+export type Account = SeedUser;
+
+/** A seeded login as `GET /api/config` lists it under `devUsers` (development only). */
+export interface DevUser {
+  email: string;
+  password: string;
+  role: 'admin' | 'user';
+}
+
+/**
+ * One real stack, one browser and one database connection for a test file, with the steps the
+ * tests take on it. Get one with {@link useLiveStack}.
+ */
+export class LiveStack {
+  /** The Worker's URL: the page, the API and the realtime WebSocket. */
+  url = '';
+  stack!: Stack;
+  browser!: Browser;
+  /** A plain Postgres connection to the local Supabase's database, as `psql` would use. */
+  db!: pg.Client;
+  /** The seeded logins the sign-in page lists. */
+  devUsers: DevUser[] = [];
+  /** The seeded admin and users (test/support/seed-users.ts). */
+  readonly admin: Account = seedUsers.admin;
+  readonly users: Account[] = [seedUsers.ada, seedUsers.grace];
+  readonly #contexts: BrowserContext[] = [];
+
+  async start(options: { workerVars?: Record<string, string> }): Promise<void> {
+    [this.stack, this.browser] = await Promise.all([startStack(options), launchBrowser()]);
+    this.url = this.stack.worker.url;
+    this.db = new pg.Client({ connectionString: this.stack.supabase.databaseUrl });
+    await this.db.connect();
+    const config = (await (await fetch(`${this.url}/api/config`)).json()) as { devUsers?: DevUser[] };
+    this.devUsers = config.devUsers ?? [];
+    expect(this.devUsers, 'the development logins are the seeded accounts').toEqual(
+      [seedUsers.admin, seedUsers.ada, seedUsers.grace].map(({ email, password, role }) => ({ email, password, role })),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.db?.end();
+    await this.browser?.close();
+    await this.stack?.stop();
+  }
+
+  /** Closes every context a test opened, so its people leave presence before the next test. */
+  async closeContexts(): Promise<void> {
+    await Promise.all(this.#contexts.splice(0).map((context) => context.close()));
+  }
+
+  /** A fresh profile at a viewport; closed after the test. */
+  async newContext(options: { viewport?: keyof typeof viewports; colorScheme?: 'light' | 'dark' } = {}): Promise<BrowserContext> {
+    const context = await this.browser.newContext({ viewport: viewports[options.viewport ?? 'desktop'], reducedMotion: 'reduce', colorScheme: options.colorScheme ?? 'light' });
+    this.#contexts.push(context);
+    return context;
+  }
+
+  /** Another tab in `context` with the page loaded. */
+  async open(context: BrowserContext): Promise<Page> {
+    const page = await context.newPage();
+    await page.goto(this.url);
+    return page;
+  }
+
+  /** Signs in through the form and waits until the inbox is loaded and live. */
+  async signIn(context: BrowserContext, account: Pick<Account, 'email' | 'password'>): Promise<Page> {
+    const page = await this.open(context);
+    await page.getByRole('textbox', { name: 'Email' }).fill(account.email);
+    await page.getByLabel('Password', { exact: true }).fill(account.password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await ready(page);
+    return page;
+  }
+
+  /**
+   * A new account made with plain SQL, as supabase/seed.sql makes the seeded ones (the profile
+   * comes from the `on_auth_user_created` trigger), so a test starts from an empty inbox.
+   */
+  async createUser(name: string, role: 'admin' | 'user' = 'user'): Promise<Account> {
+    const email = `${name.toLowerCase().replace(/\W+/g, '.')}.${randomBytes(3).toString('hex')}@tidings.test`;
+    const password = randomBytes(9).toString('base64url');
+    const { rows } = await this.db.query<{ id: string }>(
+      `insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+         raw_app_meta_data, raw_user_meta_data, created_at, updated_at, confirmation_token, recovery_token, email_change, email_change_token_new)
+       values ('00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', 'authenticated', $1,
+         extensions.crypt($2, extensions.gen_salt('bf')), now(),
+         jsonb_build_object('provider', 'email', 'providers', jsonb_build_array('email'), 'role', $4::text),
+         jsonb_build_object('display_name', $3::text), now(), now(), '', '', '', '')
+       returning id`,
+      [email, password, name, role],
+    );
+    return { id: rows[0]!.id, email, password, name, role };
+  }
+
+  /** Inserts an email with plain SQL, as any source other than the API would (psql, an import). */
+  async insertEmail(from: Account, to: Account, subject: string, body: string): Promise<string> {
+    const { rows } = await this.db.query<{ id: string }>(
+      'insert into public.emails (sender_id, recipient_id, subject, body) values ($1, $2, $3, $4) returning id',
+      [from.id, to.id, subject, body],
+    );
+    return rows[0]!.id;
+  }
+
+  /** Publishes an event as it is, through the realtime server's HTTP API (the official SDK). */
+  async publishRaw(channel: string, event: string, data: unknown): Promise<void> {
+    const response = await serverSdk(this.stack.worker).trigger(channel, event, data);
+    expect(response.status).toBe(200);
+  }
+
+  /** Runs the redelivery Cron Trigger once (wrangler dev `--test-scheduled`); it finishes in the background. */
+  async runCron(): Promise<void> {
+    expect((await fetch(`${this.url}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
+  }
+}
+
+/**
+ * Starts the real stack and a browser before the file's tests, closes each test's browser
+ * contexts after it, and stops everything after the file. One stack per file keeps CI time modest;
+ * tests that count rows use their own accounts ({@link LiveStack.createUser}).
+ */
+export function useLiveStack(options: { workerVars?: Record<string, string> } = {}): LiveStack {
+  const live = new LiveStack();
+  beforeAll(() => live.start(options), 120_000);
+  afterEach(() => live.closeContexts());
+  afterAll(() => live.stop());
+  return live;
+}
+
+/** Polls until the value matches: the page updates asynchronously (events, fetches, rendering). */
+export function eventually<T>(read: () => Promise<T>) {
+  return expect.poll(read, { timeout: 15_000, interval: 100 });
+}
+
+/** Waits until the inbox is loaded and the live connection is up. */
+export async function ready(page: Page): Promise<void> {
+  await page.locator('[data-testid="inbox-list"][aria-busy="false"]').waitFor({ timeout: 20_000 });
+  await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 20_000 });
+}
+
+/** The inbox rows, newest first. */
+export const rows = (page: Page) => page.locator('[data-testid="email-row"]');
+
+/** The unread count in the header (0 while the badge is hidden). */
+export const unreadCount = async (page: Page) => Number((await page.getByTestId('unread-badge').textContent()) || 0);
+
+/** A toast whose text contains `text`. */
+export const toastWith = (page: Page, text: string) => page.getByTestId('toast').filter({ hasText: text });
+
+/** The display name in the header of a signed-in page. */
+export const nameOf = async (page: Page) => (await page.locator('#me-name').textContent()) ?? '';
+
+/** Collects uncaught page errors, so a test can assert the page ran cleanly. */
+export function collectPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  return errors;
+}
+
+/**
+ * Records the text of every toast the context's pages ever show, so a test can count them after
+ * they have timed out (a toast stays 7 seconds).
+ */
+export async function recordToasts(context: BrowserContext): Promise<(page: Page) => Promise<string[]>> {
+  await context.addInitScript(() => {
+    const shown: string[] = [];
+    Object.assign(window, { shownToasts: shown });
+    new MutationObserver((changes) => {
+      for (const change of changes) {
+        for (const node of Array.from(change.addedNodes)) {
+          if (node instanceof HTMLElement && node.dataset.testid === 'toast') shown.push(node.textContent ?? '');
+        }
+      }
+    }).observe(document, { childList: true, subtree: true });
+  });
+  return (page) => page.evaluate(() => (window as unknown as { shownToasts: string[] }).shownToasts);
+}
+
+/** Saves a screenshot of the viewport to artifacts/<name>.png and returns its path. */
+export async function saveScreenshot(page: Page, name: string): Promise<string> {
+  await mkdir(artifactsDir, { recursive: true });
+  const path = `${artifactsDir}/${name}.png`;
+  await page.screenshot({ path, fullPage: false });
+  return path;
+}
+
+/**
+ * A network switch for a context's pages. Off: the browser goes offline and open WebSockets to the
+ * realtime server are closed and new ones refused, as when a laptop sleeps or Wi-Fi drops. On: the
+ * browser is back online (pusher-js reconnects at once) and pages reach the real server again
+ * (Playwright proxies the frames).
+ */
+export async function networkSwitch(context: BrowserContext): Promise<{ off(): Promise<void>; on(): Promise<void> }> {
+  let up = true;
+  /** Page side → server side of every proxied socket. */
+  const open = new Map<WebSocketRoute, WebSocketRoute>();
+  await context.routeWebSocket(/\/app\/[^/?]+/, (ws) => {
+    if (!up) return void ws.close({ code: 4100, reason: 'Network down (test)' });
+    const server = ws.connectToServer();
+    open.set(ws, server);
+    // A page-side close handler turns off Playwright's forwarding, so pass the close on ourselves.
+    ws.onClose((code, reason) => {
+      open.delete(ws);
+      void server.close(code ? { code, reason: reason ?? '' } : {});
+    });
+  });
+  return {
+    async off() {
+      up = false;
+      for (const [page, server] of open) {
+        void page.close({ code: 4100, reason: 'Network down (test)' });
+        void server.close({});
+      }
+      open.clear();
+      await context.setOffline(true);
+    },
+    async on() {
+      up = true;
+      await context.setOffline(false);
+    },
+  };
+}

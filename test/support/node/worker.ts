@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './processes.ts';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** A Worker running under `wrangler dev` (workerd) for a Node-side test. */
+export interface RunningWorker {
+  /** e.g. http://127.0.0.1:40123 */
+  url: string;
+  port: number;
+  /** The wrangler process; workerd runs in its process group. */
+  pid: number;
+  /** Everything the Worker printed so far (its logs). */
+  output: () => string;
+  /** Stops wrangler and workerd (the whole process group). */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts the Worker under `wrangler dev` on a free loopback port, with the development settings
+ * from .dev.vars.example overridden by `vars`, and waits until GET /healthz answers.
+ * Each call gets its own persistence folder, so Durable Object state never leaks between tests.
+ * `port` restarts a Worker where a stopped one was (so a database webhook URL stays valid).
+ * The Cron Trigger runs on demand with `GET /__scheduled?cron=*+*+*+*+*` (`--test-scheduled`).
+ */
+export async function startWorker(
+  options: { vars?: Record<string, string>; port?: number; timeoutMs?: number } = {},
+): Promise<RunningWorker> {
+  const port = options.port ?? (await freePort());
+  const inspectorPort = await freePort();
+  const persistTo = `${root}.wrangler/test-state/${port}-${Date.now()}`;
+  const args = [
+    `${root}node_modules/wrangler/bin/wrangler.js`, 'dev',
+    '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
+    '--persist-to', persistTo, '--env-file', `${root}.dev.vars.example`,
+    '--show-interactive-dev-session=false', '--log-level', 'info',
+    '--test-scheduled',
+  ];
+  for (const [name, value] of Object.entries(options.vars ?? {})) args.push('--var', `${name}:${value}`);
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: root,
+    detached: true,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1' },
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
+    const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+    await exited;
+    clearTimeout(timer);
+    try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+  };
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return { url, port, pid: child.pid!, output: () => output, stop };
+    } catch { /* not up yet */ }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await stop();
+  throw new Error(`wrangler dev did not answer ${url}/healthz in time:\n${output}`);
+}
