@@ -50,7 +50,7 @@ export const setting = {
   text: (name: string, options: { secret?: boolean } = {}) =>
     z.preprocess(unsetIfBlank, z.string({ error: notSetMessage(name, options.secret ?? false) })),
   /** Optional text, `fallback` when unset. */
-  optional: (name: string, fallback = '') => z.preprocess(unsetIfBlank, z.string().default(fallback)),
+  optional: (fallback = '') => z.preprocess(unsetIfBlank, z.string().default(fallback)),
   /** One of `values`, `fallback` when unset. */
   oneOf: <const T extends readonly [string, ...string[]]>(name: string, values: T, fallback: T[number], hint = `use one of ${values.join(', ')}`) =>
     z.preprocess(unsetIfBlank, z.enum(values, { error: (issue) => invalidMessage(name, issue.input, hint) }).default(fallback as never)),
@@ -97,12 +97,11 @@ const bindings = z.object({
   PUSHER_APP_ID: setting.text('PUSHER_APP_ID'),
   PUSHER_APP_KEY: setting.text('PUSHER_APP_KEY'),
   PUSHER_APP_SECRET: setting.text('PUSHER_APP_SECRET', { secret: true }),
-  PUSHER_HOST: setting.optional('PUSHER_HOST'),
+  PUSHER_HOST: setting.optional(),
   PUSHER_PORT: setting.optionalInteger('PUSHER_PORT', { min: 1, max: 65535 }, 'use a TCP port number'),
   PUSHER_SCHEME: setting.oneOf('PUSHER_SCHEME', ['http', 'https'], 'https', 'use http or https'),
-  PUSHER_APP_CLUSTER: setting.optional('PUSHER_APP_CLUSTER', 'mt1'),
-  PUSHER_ENCRYPTION_MASTER_KEY_BASE64: setting
-    .optional('PUSHER_ENCRYPTION_MASTER_KEY_BASE64')
+  PUSHER_APP_CLUSTER: setting.optional('mt1'),
+  PUSHER_ENCRYPTION_MASTER_KEY_BASE64: setting.optional()
     .refine((key) => key === '' || MASTER_KEY.test(key), {
       error: 'PUSHER_ENCRYPTION_MASTER_KEY_BASE64 must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)',
     }),
@@ -111,12 +110,12 @@ const bindings = z.object({
     .pipe(z.url({ protocol: /^https?$/, error: (issue) => invalidMessage('SUPABASE_URL', issue.input, 'use the project URL, e.g. https://abc.supabase.co') })),
   SUPABASE_ANON_KEY: setting.text('SUPABASE_ANON_KEY'),
   SUPABASE_SERVICE_ROLE_KEY: setting.text('SUPABASE_SERVICE_ROLE_KEY', { secret: true }),
-  SUPABASE_JWT_SECRET: setting.optional('SUPABASE_JWT_SECRET'),
+  SUPABASE_JWT_SECRET: setting.optional(),
   DB_WEBHOOK_SECRET: setting.text('DB_WEBHOOK_SECRET', { secret: true }),
-  CORS_ORIGINS: setting.optional('CORS_ORIGINS'),
+  CORS_ORIGINS: setting.optional(),
   REDELIVERY_GRACE_SECONDS: setting.integer('REDELIVERY_GRACE_SECONDS', { min: 0 }, 30, 'use a whole number of seconds'),
   REDELIVERY_BATCH: setting.integer('REDELIVERY_BATCH', { min: 1, max: 1000 }, 200, 'use a whole number from 1 to 1000'),
-  DEV_USERS: setting.optional('DEV_USERS'),
+  DEV_USERS: setting.optional(),
 } satisfies Partial<Record<keyof Env, z.ZodType>>);
 
 /** The Worker's configuration, built from its bindings by {@link configSchema}. */

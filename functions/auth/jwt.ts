@@ -72,7 +72,7 @@ function keysUnavailable(error: unknown): boolean {
  */
 export async function verifyAccessToken(token: string, config: Config): Promise<VerifiedToken> {
   try {
-    let header;
+    let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);
     } catch {

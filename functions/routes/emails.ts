@@ -74,7 +74,7 @@ export const emails = new Hono<AppEnv>()
     async (c) => {
       const { recipient_ids, subject, body } = c.req.valid('json');
       const db = serviceClient(c.get('config'));
-      let rows;
+      let rows: Awaited<ReturnType<typeof insertEmails>>;
       try {
         rows = await insertEmails(db, { senderId: c.get('profile').id, recipientIds: recipient_ids, subject, body });
       } catch (error) {

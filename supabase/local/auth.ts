@@ -184,7 +184,7 @@ export class AuthApi {
   private async currentSession(request: IncomingMessage): Promise<{ user: UserRow; claims: Awaited<ReturnType<typeof verifySupabaseJwt>> }> {
     const token = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
     if (!token) throw authError(401, 'no_authorization', 'This endpoint requires a Bearer token');
-    let claims;
+    let claims: Awaited<ReturnType<typeof verifySupabaseJwt>>;
     try {
       claims = await verifySupabaseJwt(token);
     } catch (error) {

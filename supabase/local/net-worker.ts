@@ -136,7 +136,9 @@ async function send(request: QueuedRequest): Promise<StoredResponse> {
     });
     const content = await response.text();
     const headers: Record<string, string> = {};
-    response.headers.forEach((value, name) => (headers[name] = value));
+    response.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
     return {
       id: request.id,
       status_code: response.status,

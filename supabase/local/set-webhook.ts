@@ -17,7 +17,7 @@ import { setWebhookSettings } from './index.ts';
 
 const USAGE = 'usage: npm run db:webhook [-- --url <http(s) URL>] [--secret <secret>] [--vault] | [-- --show]';
 
-let values;
+let values: ReturnType<typeof parseArgs<{ options: { url: { type: 'string' }; secret: { type: 'string' }; vault: { type: 'boolean' }; show: { type: 'boolean' } } }>>['values'];
 try {
   ({ values } = parseArgs({
     options: { url: { type: 'string' }, secret: { type: 'string' }, vault: { type: 'boolean' }, show: { type: 'boolean' } },

@@ -8,7 +8,10 @@ const ada = seedUsers.ada.id;
 describe('ChannelRules', () => {
   it('passes each {placeholder} to the rule in order, like routes/channels.php', async () => {
     const seen: string[][] = [];
-    const rules = new ChannelRules().channel('team.{team}.room.{room}', (_u, ...params) => (seen.push(params), true));
+    const rules = new ChannelRules().channel('team.{team}.room.{room}', (_u, ...params) => {
+      seen.push(params);
+      return true;
+    });
     expect(await rules.authorize(user(ada), 'private-team.7.room.lobby')).toMatchObject({ allowed: true });
     expect(seen).toEqual([['7', 'lobby']]);
   });

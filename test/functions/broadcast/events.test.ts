@@ -8,7 +8,7 @@ const recipient = seedUsers.ada.id;
 
 describe('events', () => {
   it('cuts the preview at 140 characters without splitting an emoji', () => {
-    expect(previewOf('a'.repeat(139) + '😀😀')).toBe('a'.repeat(139) + '😀…');
+    expect(previewOf(`${'a'.repeat(139)}😀😀`)).toBe(`${'a'.repeat(139)}😀…`);
     expect(previewOf('short   body\n')).toBe('short body');
   });
 

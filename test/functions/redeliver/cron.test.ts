@@ -15,7 +15,13 @@ function captureLogs() {
   };
   const log = vi.spyOn(console, 'log').mockImplementation(capture);
   const error = vi.spyOn(console, 'error').mockImplementation(capture);
-  return { lines, restore: () => (log.mockRestore(), error.mockRestore()) };
+  return {
+    lines,
+    restore: () => {
+      log.mockRestore();
+      error.mockRestore();
+    },
+  };
 }
 
 describe('the redelivery cron', () => {
