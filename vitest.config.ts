@@ -24,6 +24,35 @@ function realtimeTestApps(webhookPort: number) {
   ];
 }
 
+/**
+ * A project of tests inside workerd with the bindings from wrangler.toml and .dev.vars.example,
+ * the test stubs' ports, and the realtime server spread over `shards` connection shards.
+ */
+function workerdProject(name: string, include: string[], shards: number) {
+  return {
+    plugins: [
+      cloudflareTest(({ inject }) => ({
+        wrangler: { configPath: './wrangler.toml' },
+        miniflare: {
+          bindings: {
+            ...readDevVars(),
+            PUSHER_API_STUB_PORT: String(inject('pusherApiStubPort')),
+            SUPABASE_AUTH_STUB_PORT: String(inject('supabaseAuthStubPort')),
+            WEBHOOK_RECEIVER_PORT: String(inject('webhookReceiverPort')),
+            // Extra realtime apps for test/functions/realtime/ (webhooks, a disabled app).
+            REALTIME_APPS: JSON.stringify(realtimeTestApps(inject('webhookReceiverPort'))),
+            REALTIME_SHARDS: String(shards),
+          },
+        },
+      })),
+    ],
+    test: { name, include, globalSetup: ['test/support/node/global-setup.ts'] },
+  };
+}
+
+/** The Node-side realtime suite (test/realtime/: pusher-js, Laravel Echo, raw frames) with this many shards. */
+const NODE_REALTIME_SUITE = ['test/realtime/**/*.test.ts'];
+
 export default defineConfig({
   // At the root: the workerd pool resolves modules (even a CommonJS `require`) through the root
   // Vite server's plugins.
@@ -36,30 +65,10 @@ export default defineConfig({
   ],
   test: {
     projects: [
-      {
-        // test/functions/: unit and route tests inside workerd, one file per module of functions/, with
-        // the bindings from wrangler.toml.
-        plugins: [
-          cloudflareTest(({ inject }) => ({
-            wrangler: { configPath: './wrangler.toml' },
-            miniflare: {
-              bindings: {
-                ...readDevVars(),
-                PUSHER_API_STUB_PORT: String(inject('pusherApiStubPort')),
-                SUPABASE_AUTH_STUB_PORT: String(inject('supabaseAuthStubPort')),
-                WEBHOOK_RECEIVER_PORT: String(inject('webhookReceiverPort')),
-                // Extra realtime apps for test/functions/realtime/ (webhooks, a disabled app).
-                REALTIME_APPS: JSON.stringify(realtimeTestApps(inject('webhookReceiverPort'))),
-              },
-            },
-          })),
-        ],
-        test: {
-          name: 'worker',
-          include: ['test/functions/**/*.test.ts'],
-          globalSetup: ['test/support/node/global-setup.ts'],
-        },
-      },
+      // test/functions/: unit and route tests inside workerd, one file per module of functions/.
+      workerdProject('worker', ['test/functions/**/*.test.ts'], 1),
+      // The realtime server again, its sockets spread over 8 connection shards.
+      workerdProject('worker (8 shards)', ['test/functions/realtime/**/*.test.ts', 'test/functions/broadcast/drivers/realtime.test.ts'], 8),
       {
         // Node-side tests: the real local stack (integration/, realtime/, supabase/, scripts/), the web
         // client in Chromium (browser/) and its DOM-free modules (web/), and the test helpers (harness/).
@@ -67,13 +76,26 @@ export default defineConfig({
           name: 'node',
           include: [
             'test/integration/**/*.test.ts',
-            'test/realtime/**/*.test.ts',
+            ...NODE_REALTIME_SUITE,
             'test/supabase/**/*.test.ts',
             'test/scripts/**/*.test.ts',
             'test/browser/**/*.test.ts',
             'test/web/**/*.test.ts',
             'test/harness/**/*.test.ts',
           ],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // The Node-side realtime suite again against a Worker whose sockets spread over 8 shards
+        // (test/support/node/worker.ts passes TEST_REALTIME_SHARDS to wrangler dev).
+        test: {
+          name: 'node (8 shards)',
+          include: NODE_REALTIME_SUITE,
+          exclude: ['test/realtime/websocket-compression.test.ts'],
+          env: { TEST_REALTIME_SHARDS: '8' },
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,

@@ -4,7 +4,9 @@ import { onError } from './http/errors.ts';
 import type { AppEnv } from './env.ts';
 import { realtimeEndpoint } from './realtime/endpoint.ts';
 import { realtimeHttpApi } from './realtime/http-api.ts';
-import { RealtimeServer } from './realtime/server.ts';
+import { RealtimeChannel } from './realtime/channel.ts';
+import { RealtimeDirectory } from './realtime/directory.ts';
+import { RealtimeShard } from './realtime/shard.ts';
 import { redeliver } from './redeliver/cron.ts';
 import { channelAuth } from './routes/channel-auth.ts';
 import { clientConfig } from './routes/client-config.ts';
@@ -35,7 +37,7 @@ app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${new URL(c.req.
 // anything else is logged and answered with a generic 500 that leaks no stack trace.
 app.onError(onError);
 
-export { app, RealtimeServer };
+export { app, RealtimeChannel, RealtimeDirectory, RealtimeShard };
 
 export default {
   fetch: app.fetch,

@@ -11,16 +11,18 @@ import { BroadcastFake } from './drivers/fake.ts';
 import { LogBroadcaster } from './drivers/log.ts';
 import { NullBroadcaster } from './drivers/null.ts';
 import { pusherClient, PusherBroadcaster } from './drivers/pusher.ts';
-import { RealtimeBroadcaster } from './drivers/realtime.ts';
+import { RealtimeBroadcaster, realtimePublish } from './drivers/realtime.ts';
+import type { RealtimeBindings } from '../realtime/placement.ts';
 import type { BroadcastMessage } from './events.ts';
+import { SOCKET_ID } from './pusher-rules.ts';
 
 /** The broadcaster BROADCAST_DRIVER names. */
-export function broadcasterFor(config: Config, env: Pick<Env, 'REALTIME'>): Broadcaster {
+export function broadcasterFor(config: Config, env: RealtimeBindings): Broadcaster {
   switch (config.broadcastDriver) {
     case 'pusher':
       return new PusherBroadcaster(pusherClient(config));
     case 'realtime':
-      return new RealtimeBroadcaster(env.REALTIME, config.pusher.appId);
+      return new RealtimeBroadcaster(realtimePublish(env, config.pusher.appId));
     case 'log':
       return new LogBroadcaster();
     case 'null':
@@ -45,8 +47,6 @@ export function restoreBroadcasting(): void {
 export function currentBroadcaster(env: Env): Broadcaster {
   return fake ?? broadcasterFor(loadConfig(env), env);
 }
-
-const SOCKET_ID = /^\d+\.\d+$/;
 
 /**
  * The `X-Socket-ID` header pusher-js and Laravel Echo send (Echo adds it to every request), when it

@@ -5,8 +5,9 @@
  * @example
  * const rules = new ChannelRules()
  *   .channel('user.{id}', (user, id) => user.id === id)             // private-user.{id}
- *   .channel('inbox', async (user) => ({ name: ..., role: ... }));   // presence-inbox: member info
+ *   .channel('admins', async (user) => ({ name: ..., role: ... }));  // presence-admins: member info
  */
+import { CHANNEL_NAME, invalidChannelName } from './pusher-rules.ts';
 
 /** The signed-in user a rule decides about (from the verified JWT; the profile is read on demand). */
 export interface ChannelUser {
@@ -36,8 +37,6 @@ const PREFIXES: Array<[string, ChannelKind]> = [
   ['private-', 'private'],
 ];
 
-/** Pusher's channel name rule (PROTOCOL.md). */
-export const CHANNEL_NAME = /^[A-Za-z0-9_\-=@,.;]{1,164}$/;
 
 function compile(pattern: string): RegExp {
   const source = pattern
@@ -47,7 +46,7 @@ function compile(pattern: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-/** Who may join which channel, declared like Laravel's `routes/channels.php` (see ../channels.ts). */
+/** Who may join which channel, declared like Laravel's `routes/channels.php` (see mailbox-channels.ts). */
 export class ChannelRules {
   readonly #rules: Array<{ pattern: string; regex: RegExp; rule: ChannelRule }> = [];
 
@@ -60,7 +59,7 @@ export class ChannelRules {
   /** Decides whether `user` may join `channelName` (full Pusher name), with the reason when not. */
   async authorize(user: ChannelUser, channelName: string): Promise<Authorization> {
     if (!CHANNEL_NAME.test(channelName)) {
-      return { allowed: false, reason: `Invalid channel name: '${channelName}' (at most 164 of [A-Za-z0-9_\\-=@,.;])` };
+      return { allowed: false, reason: invalidChannelName(channelName) };
     }
     const prefix = PREFIXES.find(([p]) => channelName.startsWith(p));
     if (!prefix) return { allowed: false, reason: `${channelName} is a public channel: it needs no authorization` };

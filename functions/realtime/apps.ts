@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { ConfigError, invalidMessage, parseSettings, setting } from '../config.ts';
 
+/**
+ * At most this many connection shards per app. Each shard is one Durable Object; a channel object
+ * fans out to at most this many in parallel.
+ */
+export const MAX_SHARDS = 256;
+
 /** One realtime app: its credentials, switches and limits. */
 export interface RealtimeApp {
   id: string;
@@ -18,6 +24,8 @@ export interface RealtimeApp {
   activityTimeout: number;
   /** Seconds `channel_vacated`/`member_removed` webhooks wait, so a quick reconnect does not flap. */
   webhookLeaveDelay: number;
+  /** Connection shards: Durable Objects the app's sockets are spread over (REALTIME_SHARDS by default). */
+  shards: number;
 }
 
 const appSchema = z.object({
@@ -33,6 +41,8 @@ const appSchema = z.object({
   maxPresenceMembers: z.number().int().min(1).max(1000).default(100),
   activityTimeout: z.number().int().min(1).max(120).default(30),
   webhookLeaveDelay: z.number().min(0).max(60).default(3),
+  /** Unset: REALTIME_SHARDS, or 1. */
+  shards: z.number().int().min(1).max(MAX_SHARDS).optional(),
 });
 
 /** Every configured app, found by id or by key. */
@@ -49,6 +59,13 @@ function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || 'value'}: ${issue.message}`).join('; ');
 }
 
+type AppSettings = z.output<typeof appSchema>;
+
+/** REALTIME_SHARDS: the shard count of every app that does not set its own. */
+const shardsBinding = z.object({
+  REALTIME_SHARDS: setting.integer('REALTIME_SHARDS', { min: 1, max: MAX_SHARDS }, 1, `use a whole number from 1 to ${MAX_SHARDS}`),
+});
+
 /** The bindings of the default app: the names Laravel users know (PUSHER_APP_ID/KEY/SECRET) plus REALTIME_* settings. */
 const defaultAppBindings = z.object({
   PUSHER_APP_ID: setting.text('PUSHER_APP_ID'),
@@ -58,7 +75,7 @@ const defaultAppBindings = z.object({
   REALTIME_CLIENT_EVENTS: setting.flag('REALTIME_CLIENT_EVENTS'),
   REALTIME_USER_AUTHENTICATION: setting.flag('REALTIME_USER_AUTHENTICATION'),
   REALTIME_SUBSCRIPTION_COUNT: setting.flag('REALTIME_SUBSCRIPTION_COUNT'),
-  REALTIME_WEBHOOK_URL: setting.optional('REALTIME_WEBHOOK_URL'),
+  REALTIME_WEBHOOK_URL: setting.optional(),
   REALTIME_MAX_CONNECTIONS: setting.optionalInteger('REALTIME_MAX_CONNECTIONS', { min: 0 }, INVALID_NUMBER),
   REALTIME_MAX_PRESENCE_MEMBERS: setting.optionalInteger('REALTIME_MAX_PRESENCE_MEMBERS', { min: 0 }, INVALID_NUMBER),
   REALTIME_ACTIVITY_TIMEOUT: setting.optionalInteger('REALTIME_ACTIVITY_TIMEOUT', { min: 0 }, INVALID_NUMBER),
@@ -69,7 +86,7 @@ const defaultAppBindings = z.object({
 });
 
 /** The default app from {@link defaultAppBindings}, checked by {@link appSchema}; null when PUSHER_APP_* are all unset. */
-function defaultApp(env: Record<string, unknown>): RealtimeApp | null {
+function defaultApp(env: Record<string, unknown>): AppSettings | null {
   const credentials = ['PUSHER_APP_ID', 'PUSHER_APP_KEY', 'PUSHER_APP_SECRET'];
   if (credentials.every((name) => env[name] === undefined || env[name] === '')) return null;
   const settings = parseSettings(defaultAppBindings, env);
@@ -129,7 +146,11 @@ export function loadApps(env: object): RealtimeApps {
   if (cached) return cached;
   const bindings = env as Record<string, unknown>;
   const first = defaultApp(bindings);
-  const all = [...(first ? [first] : []), ...parseSettings(extraAppsBinding, bindings.REALTIME_APPS)];
+  const { REALTIME_SHARDS } = parseSettings(shardsBinding, bindings);
+  const all: RealtimeApp[] = [...(first ? [first] : []), ...parseSettings(extraAppsBinding, bindings.REALTIME_APPS)].map((app) => ({
+    ...app,
+    shards: app.shards ?? REALTIME_SHARDS,
+  }));
   if (all.length === 0) {
     throw new ConfigError('No realtime app is configured: set PUSHER_APP_ID, PUSHER_APP_KEY and PUSHER_APP_SECRET (see .dev.vars.example)');
   }

@@ -3,7 +3,9 @@ import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../env.ts';
 import { loadApps, type RealtimeApps } from './apps.ts';
 import { createLogger } from '../log.ts';
-import { CloseCode, PROTOCOL_VERSION } from './protocol.ts';
+import { CloseCode, PROTOCOL_VERSION } from './frames.ts';
+import { pickShard, shardObject } from './placement.ts';
+import { SHARD_HEADERS } from './shard.ts';
 import { refuseWebSocket } from './refusal.ts';
 
 /**
@@ -17,7 +19,7 @@ export function configuredApps(env: Env): RealtimeApps {
 /**
  * The WebSocket endpoint `/app/{key}`: refuses unknown keys (4001), disabled apps (4003) and
  * missing or unsupported protocol versions (4008, 4007) with close codes pusher-js understands,
- * and hands every other upgrade to the app's Durable Object.
+ * and hands every other upgrade to one of the app's connection shards.
  */
 export const realtimeEndpoint = new Hono<AppEnv>();
 
@@ -38,7 +40,11 @@ realtimeEndpoint.get('/app/:key', async (c) => {
   if (protocol !== String(PROTOCOL_VERSION)) {
     return refuseWebSocket(CloseCode.unsupportedProtocol, `Unsupported protocol version '${protocol.slice(0, 10)}' (only ${PROTOCOL_VERSION})`);
   }
-  return c.env.REALTIME.get(c.env.REALTIME.idFromName(app.id)).fetch(c.req.raw);
+  const shard = pickShard(app);
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(SHARD_HEADERS.app, app.id);
+  headers.set(SHARD_HEADERS.shard, String(shard));
+  return shardObject(c.env, app.id, shard).fetch(new Request(c.req.raw, { headers }));
 });
 
 realtimeEndpoint.get('/app/*', (c) => {

@@ -5,8 +5,9 @@ import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
 import type { RealtimeApp } from './apps.ts';
 import { configuredApps } from './endpoint.ts';
-import { channelKind, channelNameProblem, Limits } from './protocol.ts';
-import { validatePublish, type PublishRequest } from './publishing.ts';
+import { channelKind, channelNameProblem, Limits, serverToUserChannel } from '../broadcast/pusher-rules.ts';
+import { channelObject, shardObject } from './placement.ts';
+import { publishEvents, validatePublish, type PublishRequest } from './publishing.ts';
 import { constantTimeEqual, md5Hex, requestSignature } from './signatures.ts';
 
 /** How far `auth_timestamp` may be from the server's clock, in seconds. */
@@ -55,8 +56,8 @@ export function verifySignedRequest(app: RealtimeApp, method: string, url: URL, 
   }
 }
 
-function server(c: Context<ApiEnv>) {
-  return c.env.REALTIME.get(c.env.REALTIME.idFromName(c.var.app.id));
+function channelOf(c: Context<ApiEnv>, channel: string) {
+  return { stub: channelObject(c.env, c.var.app.id, channel), target: { appId: c.var.app.id, channel } };
 }
 
 function parseJson(c: Context<ApiEnv>): unknown {
@@ -89,7 +90,7 @@ realtimeHttpApi.post('/apps/:appId/events', async (c) => {
   const parsed = objectBody.safeParse(parseJson(c));
   if (!parsed.success) throw new HTTPException(400, { message: 'Invalid body: expected a JSON object {name, data, channels}' });
   const { request, info } = publishRequest(parsed.data);
-  const [result] = await server(c).trigger([request], info);
+  const [result] = await publishEvents(c.env, c.var.app, [request], info);
   return c.json(info.length > 0 ? { channels: result } : {});
 });
 
@@ -101,7 +102,7 @@ realtimeHttpApi.post('/apps/:appId/batch_events', async (c) => {
   }
   const events = parsed.data.batch.map((event) => publishRequest(event));
   const allInfo = [...new Set(events.flatMap((event) => event.info))];
-  const results = await server(c).trigger(events.map((event) => event.request), allInfo);
+  const results = await publishEvents(c.env, c.var.app, events.map((event) => event.request), allInfo);
   if (allInfo.length === 0) return c.json({});
   // Each batch item reports the info of its one channel.
   return c.json({ batch: results.map((result) => Object.values(result)[0] ?? {}) });
@@ -115,7 +116,20 @@ realtimeHttpApi.get('/apps/:appId/channels', async (c) => {
   if (info.includes('user_count') && !prefix.startsWith('presence-')) {
     throw new HTTPException(400, { message: 'info=user_count needs filter_by_prefix=presence-' });
   }
-  return c.json({ channels: await server(c).listChannels(prefix, info.includes('user_count')) });
+  const { app } = c.var;
+  // Each shard knows the channels of its sockets; presence counts come from the channels' objects.
+  const perShard = await Promise.all(Array.from({ length: app.shards }, (_, shard) => shardObject(c.env, app.id, shard).channels(prefix)));
+  const names = [...new Set(perShard.flat())].sort();
+  const withUserCount = info.includes('user_count');
+  const entries = await Promise.all(
+    names.map(async (name): Promise<[string, { user_count?: number }]> => {
+      if (!withUserCount) return [name, {}];
+      const { stub, target } = channelOf(c, name);
+      const { user_count } = await stub.info(target, ['user_count']);
+      return [name, { user_count: user_count ?? 0 }];
+    }),
+  );
+  return c.json({ channels: Object.fromEntries(entries) });
 });
 
 function channelParam(c: Context<ApiEnv>): string {
@@ -136,19 +150,22 @@ realtimeHttpApi.get('/apps/:appId/channels/:channel', async (c) => {
   if (info.includes('cache') && !channelKind(channel).cache) {
     throw new HTTPException(400, { message: `info=cache is only for cache channels, not '${channel}'` });
   }
-  return c.json(await server(c).channelInfo(channel, info));
+  const { stub, target } = channelOf(c, channel);
+  return c.json(await stub.info(target, info));
 });
 
 realtimeHttpApi.get('/apps/:appId/channels/:channel/users', async (c) => {
   const channel = channelParam(c);
   if (!channelKind(channel).presence) throw new HTTPException(400, { message: `'${channel}' is not a presence channel` });
-  return c.json({ users: await server(c).presenceUsers(channel) });
+  const { stub, target } = channelOf(c, channel);
+  return c.json({ users: await stub.users(target) });
 });
 
 realtimeHttpApi.post('/apps/:appId/users/:userId/terminate_connections', async (c) => {
   const userId = c.req.param('userId');
   if (userId.length === 0 || userId.length > Limits.userIdLength) throw new HTTPException(400, { message: `Invalid user id '${userId.slice(0, 200)}'` });
-  await server(c).terminateUserConnections(userId);
+  const { stub, target } = channelOf(c, serverToUserChannel(userId));
+  await stub.terminate(target);
   return c.json({});
 });
 

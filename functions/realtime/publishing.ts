@@ -1,14 +1,19 @@
-import { byteLength, channelNameProblem, eventNameProblem, Limits, socketIdProblem } from './protocol.ts';
+/**
+ * Publishing on the realtime server: the checks every event passes (Pusher's limits), and the
+ * route it takes. With one shard the event goes straight to it, since it holds every socket; with
+ * several it goes to each channel's object, which fans out to the shards that hold subscribers.
+ * Channels are published in parallel, the events of one channel in order.
+ */
+import type { PublishRequest } from '../broadcast/broadcaster.ts';
+import { byteLength, channelNameProblem, eventNameProblem, Limits, socketIdProblem } from '../broadcast/pusher-rules.ts';
+import type { RealtimeApp } from './apps.ts';
+import type { ChannelCounts } from './channel.ts';
+import { channelObject, type RealtimeBindings, shardObject } from './placement.ts';
 
-/** One event to publish, as the `realtime` broadcaster and the HTTP API hand it to the server. */
-export interface PublishRequest {
-  channels: string[];
-  name: string;
-  /** The event's data as sent to clients: a string (usually JSON), at most 10 KB. */
-  data: string;
-  /** A socket that must not receive the event (the sender's own, as in Laravel's `toOthers()`). */
-  socketId?: string;
-}
+export type { PublishRequest };
+
+/** Per-channel counts returned by a publish that asked for `info`. */
+export type PublishInfo = Record<string, ChannelCounts>;
 
 /** A publish that breaks a rule; `status` is what the HTTP API answers (400 or 413). */
 export class PublishError extends Error {
@@ -45,4 +50,33 @@ export function validatePublish(request: unknown): PublishRequest {
     if (problem) throw new PublishError(400, problem);
   }
   return { channels: [...new Set(channels as string[])], name: name as string, data, ...(typeof socketId === 'string' ? { socketId } : {}) };
+}
+
+/**
+ * Publishes checked events (see {@link validatePublish}) and reports `info` (user_count,
+ * subscription_count) per channel of each event when asked.
+ */
+export async function publishEvents(env: RealtimeBindings, app: RealtimeApp, requests: PublishRequest[], info: readonly string[] = []): Promise<PublishInfo[]> {
+  if (requests.length === 0) return [];
+  if (app.shards === 1) return shardObject(env, app.id, 0).publish(requests, info);
+  const results: PublishInfo[] = requests.map(() => ({}));
+  const byChannel = new Map<string, number[]>();
+  for (const [index, request] of requests.entries()) {
+    for (const channel of request.channels) {
+      const indexes = byChannel.get(channel);
+      if (indexes) indexes.push(index);
+      else byChannel.set(channel, [index]);
+    }
+  }
+  await Promise.all(
+    [...byChannel].map(async ([channel, indexes]) => {
+      const stub = channelObject(env, app.id, channel);
+      for (const index of indexes) {
+        const { name, data, socketId } = requests[index]!;
+        const counts = await stub.publish({ appId: app.id, channel }, { name, data, ...(socketId ? { socketId } : {}) }, info);
+        if (info.length > 0) results[index]![channel] = counts;
+      }
+    }),
+  );
+  return results;
 }

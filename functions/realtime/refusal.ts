@@ -1,4 +1,4 @@
-import { errorFrame } from './protocol.ts';
+import { frame } from './frames.ts';
 
 /**
  * Accepts a WebSocket only to refuse it with a Pusher close code (after a `pusher:error` with the
@@ -8,7 +8,7 @@ import { errorFrame } from './protocol.ts';
 export function refuseWebSocket(code: number, message: string): Response {
   const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
   server.accept();
-  server.send(errorFrame(message, code));
+  server.send(frame.error(message, code));
   // A close reason is limited to 123 bytes.
   server.close(code, message.slice(0, 120));
   return new Response(null, { status: 101, webSocket: client });

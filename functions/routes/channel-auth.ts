@@ -11,7 +11,7 @@ import { requireUser } from '../auth/middleware.ts';
 import { limitBody } from '../http/body-limit.ts';
 import { withConfig } from '../http/with-config.ts';
 import { pusherClient } from '../broadcast/drivers/pusher.ts';
-import { CHANNEL_NAME } from '../broadcast/channel-rules.ts';
+import { CHANNEL_NAME, invalidChannelName, invalidSocketId, SOCKET_ID } from '../broadcast/pusher-rules.ts';
 import { mailboxChannels } from '../broadcast/mailbox-channels.ts';
 import type { AppEnv } from '../env.ts';
 import { validationError } from '../http/validation.ts';
@@ -21,10 +21,10 @@ const requiredText = (field: string) => (issue: { input: unknown }) => (issue.in
 
 const socketId = z
   .string({ error: requiredText('socket_id') })
-  .regex(/^\d+\.\d+$/, { error: (issue) => `Invalid socket id: '${String(issue.input)}'` });
+  .regex(SOCKET_ID, { error: (issue) => invalidSocketId(issue.input) });
 const channelName = z
   .string({ error: requiredText('channel_name') })
-  .regex(CHANNEL_NAME, { error: (issue) => `Invalid channel name: '${String(issue.input)}' (at most 164 of [A-Za-z0-9_\\-=@,.;])` });
+  .regex(CHANNEL_NAME, { error: (issue) => invalidChannelName(String(issue.input)) });
 
 /** pusher-js posts a form; other clients (and Echo with a custom authorizer) post JSON. */
 async function readBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.output<T>> {

@@ -3,11 +3,11 @@ import Pusher from 'pusher';
 import type { Config } from '../../config.ts';
 import { chunks } from '../../data/chunks.ts';
 import { BatchPublishError, type Broadcaster, type PublishRequest } from '../broadcaster.ts';
+import { Limits } from '../pusher-rules.ts';
 
-/** Pusher accepts at most 100 channels per trigger; larger fan-outs are split, as Laravel does. */
-const CHANNELS_PER_TRIGGER = 100;
-/** Pusher's batch trigger takes at most 10 events, each on one channel. */
-const EVENTS_PER_BATCH = 10;
+// Pusher accepts at most 100 channels per trigger (larger fan-outs are split, as Laravel does) and
+// 10 events, each on one channel, per batch trigger.
+const { channelsPerEvent: CHANNELS_PER_TRIGGER, eventsPerBatch: EVENTS_PER_BATCH } = Limits;
 
 /**
  * The official `pusher` SDK for this app's settings: hosted Pusher by cluster when PUSHER_HOST is

@@ -1,36 +1,38 @@
-/** The `realtime` broadcaster: Tidings' own Pusher-compatible server, through its Durable Object binding. */
+/** The `realtime` broadcaster: Tidings' own Pusher-compatible server, through its Durable Object bindings. */
+import { loadApps } from '../../realtime/apps.ts';
+import type { RealtimeBindings } from '../../realtime/placement.ts';
+import { publishEvents, validatePublish } from '../../realtime/publishing.ts';
 import { BatchPublishError, type Broadcaster, type PublishRequest } from '../broadcaster.ts';
 
-/** What the `realtime` broadcaster needs from the realtime server's Durable Object stub. */
-export interface RealtimePublisher {
-  publish(request: PublishRequest): Promise<void>;
-  /** Checks every request, then publishes them all in order (all or none). */
-  trigger(requests: PublishRequest[]): Promise<unknown>;
+/** Publishes checked events in order on the realtime server (see realtime/publishing.ts). */
+export type RealtimePublish = (requests: PublishRequest[]) => Promise<unknown>;
+
+/** The realtime server's publish for an app, through the Worker's bindings. */
+export function realtimePublish(env: RealtimeBindings, appId: string): RealtimePublish {
+  return (requests) => {
+    const app = loadApps(env).byId(appId);
+    if (!app) throw new Error(`No realtime app has the id '${appId}' (PUSHER_APP_ID): add it to REALTIME_APPS or fix PUSHER_APP_ID`);
+    return publishEvents(env, app, requests);
+  };
 }
 
-/** What the `realtime` broadcaster needs from the `REALTIME` binding. */
-export interface RealtimeNamespace {
-  idFromName(name: string): DurableObjectId;
-  get(id: DurableObjectId): RealtimePublisher;
-}
-
-/** `realtime`: our own Pusher-compatible server, through its Durable Object's `publish` RPC. */
+/** `realtime`: our own Pusher-compatible server; every event is checked against Pusher's limits first. */
 export class RealtimeBroadcaster implements Broadcaster {
-  readonly #server: RealtimePublisher;
-  constructor(namespace: RealtimeNamespace, appId: string) {
-    // One object per app (the contract with functions/realtime/server.ts).
-    this.#server = namespace.get(namespace.idFromName(appId));
+  readonly #publish: RealtimePublish;
+  constructor(publish: RealtimePublish) {
+    this.#publish = publish;
   }
 
   async publish(request: PublishRequest): Promise<void> {
-    await this.#server.publish(withoutEmptySocketId(request));
+    await this.#publish([validatePublish(withoutEmptySocketId(request))]);
   }
 
-  /** One RPC for the whole batch: the object checks every event first, so it publishes all or none. */
+  /** Checks every event first, so a bad one publishes none; a failure part-way counts none as published. */
   async publishBatch(requests: PublishRequest[]): Promise<void> {
     if (requests.length === 0) return;
+    const valid = requests.map((request) => validatePublish(withoutEmptySocketId(request)));
     try {
-      await this.#server.trigger(requests.map(withoutEmptySocketId));
+      await this.#publish(valid);
     } catch (error) {
       throw new BatchPublishError(0, error);
     }

@@ -1,8 +1,9 @@
 import { env } from 'cloudflare:workers';
-import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { validatePublish } from '../../../functions/realtime/publishing.ts';
-import type { RealtimeServer } from '../../../functions/realtime/server.ts';
+import { RealtimeBroadcaster, realtimePublish } from '../../../functions/broadcast/drivers/realtime.ts';
+import { publishEvents, validatePublish } from '../../../functions/realtime/publishing.ts';
+import { realtimeApp, subscribe } from '../../support/workerd/realtime.ts';
+import { RawClient } from '../../support/workerd/realtime-client.ts';
 
 describe('validatePublish (the RPC contract)', () => {
   it('throws an error that quotes the problem', () => {
@@ -12,10 +13,21 @@ describe('validatePublish (the RPC contract)', () => {
     expect(validatePublish({ channels: ['a', 'a', '#server-to-user-42'], name: 'x', data: '' })).toEqual({ channels: ['a', '#server-to-user-42'], name: 'x', data: '' });
   });
 
-  it('is what the Durable Object publish() enforces', async () => {
-    // Called in the object, not over RPC: the vitest pool reports an RPC rejection as unhandled.
-    await runInDurableObject(env.REALTIME.get(env.REALTIME.idFromName(env.PUSHER_APP_ID)), async (server: RealtimeServer) => {
-      await expect(server.publish({ channels: ['bad channel'], name: 'x', data: '' })).rejects.toThrow(/Invalid channel name: 'bad channel'/);
-    });
+  it('publishes nothing of a request that breaks a rule, through the broadcaster as through the API', async () => {
+    const broadcaster = new RealtimeBroadcaster(realtimePublish(env, env.PUSHER_APP_ID));
+    await expect(broadcaster.publish({ channels: ['bad channel'], name: 'x', data: '' })).rejects.toThrow(/Invalid channel name: 'bad channel'/);
+    await expect(broadcaster.publishBatch([{ channels: ['fine'], name: 'x', data: '' }, { channels: ['fine'], name: '', data: '' }])).rejects.toThrow(/Invalid event name/);
+  });
+
+  it('reports user_count and subscription_count per channel when asked', async () => {
+    const name = `presence-counted-${crypto.randomUUID()}`;
+    const client = await RawClient.connect(env.PUSHER_APP_KEY);
+    try {
+      await subscribe(client, name, { channelData: JSON.stringify({ user_id: 'counted' }) });
+      const [info] = await publishEvents(env, realtimeApp(), [validatePublish({ channels: [name, 'nobody-here'], name: 'x', data: '{}' })], ['user_count', 'subscription_count']);
+      expect(info).toEqual({ [name]: { user_count: 1, subscription_count: 1 }, 'nobody-here': { subscription_count: 0 } });
+    } finally {
+      client.close();
+    }
   });
 });

@@ -37,7 +37,9 @@ export async function startWorker(
     '--show-interactive-dev-session=false', '--log-level', 'info',
     '--test-scheduled',
   ];
-  for (const [name, value] of Object.entries(options.vars ?? {})) args.push('--var', `${name}:${value}`);
+  // TEST_REALTIME_SHARDS: the realtime suite's second run, over several connection shards (vitest.config.ts).
+  const shards = process.env.TEST_REALTIME_SHARDS ? { REALTIME_SHARDS: process.env.TEST_REALTIME_SHARDS } : {};
+  for (const [name, value] of Object.entries({ ...shards, ...options.vars })) args.push('--var', `${name}:${value}`);
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: root,
     detached: true,

@@ -4,44 +4,31 @@ import { broadcast } from '../../../../functions/broadcast/broadcast.ts';
 import { BatchPublishError, type PublishRequest } from '../../../../functions/broadcast/broadcaster.ts';
 import { RealtimeBroadcaster } from '../../../../functions/broadcast/drivers/realtime.ts';
 import { EmailUpdated } from '../../../../functions/broadcast/events.ts';
+import { publish } from '../../../support/workerd/realtime.ts';
 import { RawClient } from '../../../support/workerd/realtime-client.ts';
 import { authEnv, call, es256Token, formPost, userClaims } from '../../../support/workerd/auth.ts';
 import { emailRow, payload, signedWebhook } from '../../../support/workerd/webhooks.ts';
 
 describe('the realtime broadcaster', () => {
-  it('calls publish on the app’s one Durable Object, named by the app id', async () => {
-    const calls: Array<{ name: string; request: PublishRequest }> = [];
-    const namespace = {
-      idFromName: (name: string) => ({ name }) as unknown as DurableObjectId,
-      get: (id: DurableObjectId) => ({
-        publish: async (request: PublishRequest) => {
-          calls.push({ name: (id as unknown as { name: string }).name, request });
-        },
-        trigger: async () => [],
-      }),
-    };
-    await new RealtimeBroadcaster(namespace, '1001').publish({ channels: ['private-user.a'], name: 'email.deleted', data: '{"id":"a"}' });
-    expect(calls).toEqual([{ name: '1001', request: { channels: ['private-user.a'], name: 'email.deleted', data: '{"id":"a"}' } }]);
+  it('checks the event, then hands it to the realtime server’s publish', async () => {
+    const calls: PublishRequest[][] = [];
+    const broadcaster = new RealtimeBroadcaster(async (requests) => void calls.push(requests));
+    await broadcaster.publish({ channels: ['private-user.a'], name: 'email.deleted', data: '{"id":"a"}', socketId: '' });
+    expect(calls).toEqual([[{ channels: ['private-user.a'], name: 'email.deleted', data: '{"id":"a"}' }]]);
+    await expect(broadcaster.publish({ channels: ['private-user.a'], name: '', data: '{}' })).rejects.toThrow(/Invalid event name/);
+    expect(calls).toHaveLength(1);
   });
 
-  it('publishes a batch in one trigger RPC, and reports none published when the object refuses it', async () => {
-    const triggered: PublishRequest[][] = [];
+  it('publishes a batch in one call, and reports none published when the server refuses it', async () => {
+    const published: PublishRequest[][] = [];
     let refuse = false;
-    const namespace = {
-      idFromName: (name: string) => ({ name }) as unknown as DurableObjectId,
-      get: () => ({
-        publish: async () => {},
-        trigger: async (requests: PublishRequest[]) => {
-          if (refuse) throw new Error('Invalid event name');
-          triggered.push(requests);
-          return [];
-        },
-      }),
-    };
-    const broadcaster = new RealtimeBroadcaster(namespace, '1001');
+    const broadcaster = new RealtimeBroadcaster(async (requests) => {
+      if (refuse) throw new Error('The channel object is unavailable');
+      published.push(requests);
+    });
     const requests = [{ channels: ['a'], name: 'x', data: '1' }, { channels: ['b'], name: 'y', data: '2', socketId: '1.2' }];
     await broadcaster.publishBatch(requests);
-    expect(triggered).toEqual([requests]);
+    expect(published).toEqual([requests]);
     refuse = true;
     const error = await broadcaster.publishBatch(requests).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BatchPublishError);
@@ -88,8 +75,7 @@ describe('the realtime broadcaster with the realtime server', () => {
     const request = new Request('http://tidings.test/', { headers: { 'X-Socket-ID': sender.socketId } });
     await broadcast(authEnv({ BROADCAST_DRIVER: 'realtime' }), EmailUpdated.to(row, { id: row.id, read_at: row.read_at }), { toOthers: request });
     expect((await otherTab.client.next(EmailUpdated.name)).data).toEqual({ id: row.id, read_at: row.read_at });
-    const server = env.REALTIME.get(env.REALTIME.idFromName(env.PUSHER_APP_ID));
-    await server.publish({ channels: [`private-user.${userId}`], name: 'marker', data: '{}' });
+    await publish({ channels: [`private-user.${userId}`], name: 'marker', data: '{}' });
     expect(await sender.client.noneBefore(EmailUpdated.name, 'marker')).toBe(true);
   });
 

@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { channelAuth, webhookSignature } from '../../../functions/realtime/signatures.ts';
-import { retryDelayMs } from '../../../functions/realtime/webhooks.ts';
+import { retryDelayMs } from '../../../functions/realtime/app-webhooks.ts';
+import { channel as channelOf } from '../../support/workerd/realtime.ts';
 import { RawClient } from '../../support/workerd/realtime-client.ts';
 
 const hooks = { key: 'hooks-key', secret: 'hooks-secret-for-tests' };
@@ -55,8 +56,8 @@ async function afterPendingLeaves(client: RawClient): Promise<void> {
 
 /** Subscriptions (sockets) on a channel of the hooks app, as its object counts them. */
 async function subscriptionCount(channel: string): Promise<number | undefined> {
-  const server = env.REALTIME.get(env.REALTIME.idFromName('hooks'));
-  return (await server.channelInfo(channel, ['subscription_count'])).subscription_count;
+  const { stub, target } = channelOf(channel, 'hooks');
+  return (await stub.info(target, ['subscription_count'])).subscription_count;
 }
 
 describe('webhooks', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { channelKind, channelNameProblem, decodeClientMessage, socketIdProblem } from '../../../functions/realtime/protocol.ts';
+import { channelKind, channelNameProblem, socketIdProblem } from '../../../functions/broadcast/pusher-rules.ts';
 
-describe('protocol validators', () => {
+describe('Pusher rules', () => {
   it('accepts channel names of up to 164 allowed characters and quotes bad ones', () => {
     expect(channelNameProblem('private-user.1f0e=@,;_-')).toBeNull();
     expect(channelNameProblem('a'.repeat(164))).toBeNull();
@@ -22,11 +22,5 @@ describe('protocol validators', () => {
     expect(socketIdProblem('123.456')).toBeNull();
     expect(socketIdProblem('abc')).toBe("Invalid socket id: 'abc'");
     expect(socketIdProblem('1.2.3')).toBe("Invalid socket id: '1.2.3'");
-  });
-
-  it('decodes client frames or names the problem', () => {
-    expect(decodeClientMessage('{"event":"pusher:ping","data":{}}')).toEqual({ event: 'pusher:ping', data: {} });
-    expect(decodeClientMessage('[1]')).toBe('Invalid message: expected a JSON object with an "event" string');
-    expect(decodeClientMessage('{"event":"x","channel":5}')).toBe('Invalid message: "channel" must be a string, got 5');
   });
 });

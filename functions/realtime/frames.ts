@@ -1,0 +1,138 @@
+/**
+ * The wire frames of the Pusher Channels protocol (version 7): close codes, typed builders for
+ * every frame the server sends, and the decoder for what clients send. Protocol events carry
+ * `data` as a JSON string, as pusher-js expects.
+ */
+
+/** Close and error codes; pusher-js acts on the range (4000s refused, 4100s back off, 4200s reconnect). */
+export const CloseCode = {
+  appDoesNotExist: 4001,
+  appDisabled: 4003,
+  overConnectionQuota: 4004,
+  pathNotFound: 4005,
+  invalidVersion: 4006,
+  unsupportedProtocol: 4007,
+  noProtocol: 4008,
+  unauthorized: 4009,
+  overCapacity: 4100,
+  genericReconnect: 4200,
+  pongNotReceived: 4201,
+  closedAfterInactivity: 4202,
+  clientEventRateLimit: 4301,
+  watchlistOverLimit: 4302,
+} as const;
+
+export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** The protocol version pusher-js speaks and this server accepts. */
+export const PROTOCOL_VERSION = 7;
+
+/** The members of a presence channel as `subscription_succeeded` lists them. */
+export interface PresenceData {
+  ids: string[];
+  hash: Record<string, unknown>;
+  count: number;
+}
+
+/** A watchlist change for the sockets watching a user. */
+export interface WatchlistEvent {
+  name: 'online' | 'offline';
+  user_ids: string[];
+}
+
+/** Every frame the server sends, as a discriminated union on `event`. */
+export type ServerMessage =
+  | { event: 'pusher:connection_established'; data: string }
+  | { event: 'pusher:error'; data: { message: string; code: number | null } }
+  | { event: 'pusher:ping' | 'pusher:pong'; data: '{}' }
+  | { event: 'pusher:signin_success'; data: string }
+  | { event: 'pusher:cache_miss'; channel: string }
+  | { event: 'pusher:subscription_error'; channel: string; data: string }
+  | { event: 'pusher_internal:subscription_succeeded'; channel: string; data: string }
+  | { event: 'pusher_internal:member_added' | 'pusher_internal:member_removed'; channel: string; data: string }
+  | { event: 'pusher_internal:subscription_count'; channel: string; data: string }
+  | { event: 'pusher_internal:watchlist_events'; data: string }
+  /** An app event (published, cached or a client event); `data` as the publisher gave it. */
+  | { event: string; channel: string; data: unknown; user_id?: string };
+
+function encode(message: ServerMessage): string {
+  return JSON.stringify(message);
+}
+
+/** Builders for the frames the server sends, each returning the JSON text to send. */
+export const frame = {
+  connectionEstablished: (socketId: string, activityTimeout: number) =>
+    encode({ event: 'pusher:connection_established', data: JSON.stringify({ socket_id: socketId, activity_timeout: activityTimeout }) }),
+  /** `pusher:error`; code is null for errors that do not close the connection. */
+  error: (message: string, code: number | null = null) => encode({ event: 'pusher:error', data: { message, code } }),
+  subscriptionSucceeded: (channel: string, presence?: PresenceData) =>
+    encode({ event: 'pusher_internal:subscription_succeeded', channel, data: JSON.stringify(presence ? { presence } : {}) }),
+  subscriptionError: (channel: string, status: number, error: string) => {
+    const type = status === 401 ? 'AuthError' : status === 403 ? 'LimitReached' : 'InvalidData';
+    return encode({ event: 'pusher:subscription_error', channel, data: JSON.stringify({ type, error, status }) });
+  },
+  memberAdded: (channel: string, userId: string, userInfo: unknown) =>
+    encode({ event: 'pusher_internal:member_added', channel, data: JSON.stringify({ user_id: userId, user_info: userInfo }) }),
+  memberRemoved: (channel: string, userId: string) => encode({ event: 'pusher_internal:member_removed', channel, data: JSON.stringify({ user_id: userId }) }),
+  subscriptionCount: (channel: string, count: number) =>
+    encode({ event: 'pusher_internal:subscription_count', channel, data: JSON.stringify({ subscription_count: count }) }),
+  cacheMiss: (channel: string) => encode({ event: 'pusher:cache_miss', channel }),
+  /** An app event: published through the API, replayed from the cache, or a client event (with `user_id` on presence). */
+  event: (channel: string, name: string, data: unknown, userId?: string | null) =>
+    encode({ event: name, channel, data, ...(userId ? { user_id: userId } : {}) }),
+  signinSuccess: (userData: string) => encode({ event: 'pusher:signin_success', data: JSON.stringify({ user_data: userData }) }),
+  /** `pusher_internal:watchlist_events`, which pusher-js hands to `pusher.user.watchlist`. */
+  watchlistEvents: (events: WatchlistEvent[]) => encode({ event: 'pusher_internal:watchlist_events', data: JSON.stringify({ events }) }),
+};
+
+export const PONG_FRAME = encode({ event: 'pusher:pong', data: '{}' });
+export const PING_FRAME = encode({ event: 'pusher:ping', data: '{}' });
+/** Exactly what pusher-js sends as its ping, so the runtime can answer without waking the object. */
+export const CLIENT_PING_FRAME = JSON.stringify({ event: 'pusher:ping', data: {} });
+
+/** A frame a client sends, after JSON parsing and a shape check. */
+export interface ClientMessage {
+  event: string;
+  channel?: string;
+  data: unknown;
+}
+
+/** Parses a client frame; returns an error sentence instead of throwing. */
+export function decodeClientMessage(text: string): ClientMessage | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return `Invalid JSON: '${text.slice(0, 80)}'`;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return 'Invalid message: expected a JSON object with an "event" string';
+  }
+  const { event, channel, data } = parsed as Record<string, unknown>;
+  if (typeof event !== 'string' || event.length === 0) {
+    return 'Invalid message: expected a JSON object with an "event" string';
+  }
+  if (channel !== undefined && typeof channel !== 'string') {
+    return `Invalid message: "channel" must be a string, got ${JSON.stringify(channel)}`;
+  }
+  return { event, channel, data };
+}
+
+/** `data` of a pusher event may arrive as an object or a JSON string; returns the object. */
+export function dataObject(data: unknown): Record<string, unknown> | null {
+  let value = data;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return null;
+    }
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+/** A fresh socket id of the form `123.456`, unguessable enough that it cannot be used to spoof exclusion. */
+export function newSocketId(): string {
+  const [a, b] = crypto.getRandomValues(new Uint32Array(2));
+  return `${a! % 1_000_000_000}.${b! % 1_000_000_000}`;
+}

@@ -1,0 +1,215 @@
+/**
+ * Subscriptions and presence, on the shard's side: checking a `pusher:subscribe` (name, auth,
+ * presence member), joining through the channel object, and the shard's own record of which of its
+ * sockets are in which channel (the fan-out reads it from memory; SQLite keeps it across eviction).
+ */
+import { byteLength, channelKind, channelNameProblem, Limits, serverToUserId } from '../broadcast/pusher-rules.ts';
+import type { Member } from './channel-state.ts';
+import type { Connection } from './connection.ts';
+import { type ClientMessage, dataObject, frame } from './frames.ts';
+import type { ShardContext } from './shard-context.ts';
+import { channelAuth, constantTimeEqual } from './signatures.ts';
+
+/**
+ * The channels of this shard's sockets. Memory mirrors SQLite (loaded at start), so a fan-out
+ * reads no rows. A socket that is joining (its channel object has not answered yet) collects the
+ * frames sent meanwhile, which it gets right after its `subscription_succeeded`.
+ */
+export class LocalSubscriptions {
+  readonly #sql: SqlStorage;
+  readonly #byChannel = new Map<string, Set<string>>();
+  readonly #bySocket = new Map<string, Set<string>>();
+  readonly #joining = new Map<string, Map<string, string[]>>();
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+    sql.exec('create table if not exists local_subscriptions (channel text not null, socket_id text not null, primary key (channel, socket_id))');
+    for (const row of sql.exec<{ channel: string; socket_id: string }>('select channel, socket_id from local_subscriptions')) {
+      this.#remember(row.channel, row.socket_id);
+    }
+  }
+
+  has(channel: string, socketId: string): boolean {
+    return this.#byChannel.get(channel)?.has(socketId) ?? false;
+  }
+
+  /** The sockets of this shard in a channel (the fan-out's hot path). */
+  sockets(channel: string): ReadonlySet<string> | undefined {
+    return this.#byChannel.get(channel);
+  }
+
+  channelsOf(socketId: string): string[] {
+    return [...(this.#bySocket.get(socketId) ?? [])];
+  }
+
+  /** How many channels a socket is in. */
+  countOf(socketId: string): number {
+    return this.#bySocket.get(socketId)?.size ?? 0;
+  }
+
+  /** Every channel with a socket of this shard in it. */
+  channels(): string[] {
+    return [...this.#byChannel.keys()];
+  }
+
+  /** Every socket id with a subscription. */
+  socketIds(): string[] {
+    return [...this.#bySocket.keys()];
+  }
+
+  /** Starts collecting the frames a joining socket must get after its `subscription_succeeded`. */
+  beginJoin(channel: string, socketId: string): void {
+    const joining = this.#joining.get(channel) ?? new Map<string, string[]>();
+    this.#joining.set(channel, joining);
+    joining.set(socketId, []);
+  }
+
+  /** Ends a join: the frames collected meanwhile, in order (the caller sends them or drops them). */
+  endJoin(channel: string, socketId: string): string[] {
+    const joining = this.#joining.get(channel);
+    const frames = joining?.get(socketId) ?? [];
+    joining?.delete(socketId);
+    if (joining?.size === 0) this.#joining.delete(channel);
+    return frames;
+  }
+
+  /** Records that a joining socket will get `text` once it has joined (unless it is `except`). */
+  collect(channel: string, text: string, exceptSocketId?: string): void {
+    const joining = this.#joining.get(channel);
+    if (!joining) return;
+    for (const [socketId, frames] of joining) if (socketId !== exceptSocketId) frames.push(text);
+  }
+
+  add(channel: string, socketId: string): void {
+    if (this.has(channel, socketId)) return;
+    this.#sql.exec('insert or ignore into local_subscriptions (channel, socket_id) values (?, ?)', channel, socketId);
+    this.#remember(channel, socketId);
+  }
+
+  /** Removes a subscription; false when there was none. */
+  remove(channel: string, socketId: string): boolean {
+    if (!this.has(channel, socketId)) return false;
+    this.#sql.exec('delete from local_subscriptions where channel = ? and socket_id = ?', channel, socketId);
+    const sockets = this.#byChannel.get(channel)!;
+    sockets.delete(socketId);
+    if (sockets.size === 0) this.#byChannel.delete(channel);
+    const channels = this.#bySocket.get(socketId)!;
+    channels.delete(channel);
+    if (channels.size === 0) this.#bySocket.delete(socketId);
+    return true;
+  }
+
+  #remember(channel: string, socketId: string): void {
+    const sockets = this.#byChannel.get(channel) ?? new Set<string>();
+    this.#byChannel.set(channel, sockets.add(socketId));
+    const channels = this.#bySocket.get(socketId) ?? new Set<string>();
+    this.#bySocket.set(socketId, channels.add(channel));
+  }
+}
+
+/** Parses presence channel_data: `{"user_id": string|number, "user_info"?: object}` within Pusher's limits. */
+export function parseMember(channelData: string): Member | string {
+  const data = dataObject(channelData);
+  const rawId = data?.user_id;
+  if (data === null || (typeof rawId !== 'string' && typeof rawId !== 'number') || String(rawId).length === 0) {
+    return 'Invalid channel_data: expected a JSON object with a user_id';
+  }
+  const userId = String(rawId);
+  if (userId.length > Limits.userIdLength) return `Invalid user_id: ${userId.length} characters (at most ${Limits.userIdLength})`;
+  const userInfo = data.user_info === undefined ? null : JSON.stringify(data.user_info);
+  if (userInfo !== null && byteLength(userInfo) > Limits.userInfoBytes) {
+    return `user_info too large: ${byteLength(userInfo)} bytes (at most ${Limits.userInfoBytes})`;
+  }
+  return { userId, userInfo };
+}
+
+/** What a `pusher:subscribe` asks for once checked: the channel and the presence member, or a refusal. */
+export type SubscribeCheck =
+  | { ok: true; channel: string; member: Member | null }
+  | { ok: false; channel: string | null; status: number; error: string };
+
+/** Checks a `pusher:subscribe` against the channel name rules and the app's signatures. */
+export function checkSubscribe(app: { key: string; secret: string }, connection: Connection, message: ClientMessage): SubscribeCheck {
+  const { state } = connection;
+  const data = dataObject(message.data);
+  const channel = data?.channel;
+  const problem = channelNameProblem(channel, true);
+  if (problem || typeof channel !== 'string') {
+    return { ok: false, channel: null, status: 400, error: problem ?? 'Invalid pusher:subscribe: expected data {channel}' };
+  }
+  const kind = channelKind(channel);
+  if (kind.serverToUser && state.userId !== serverToUserId(channel)) {
+    return { ok: false, channel, status: 403, error: 'Only a socket signed in as this user may subscribe to its server-to-user channel' };
+  }
+  if (!kind.authorized) return { ok: true, channel, member: null };
+  const channelData = kind.presence ? data?.channel_data : undefined;
+  if (kind.presence && typeof channelData !== 'string') {
+    return { ok: false, channel, status: 401, error: 'Presence channels need channel_data (a JSON string with user_id)' };
+  }
+  const expected = channelAuth(app.key, app.secret, state.socketId, channel, channelData as string | undefined);
+  if (typeof data?.auth !== 'string' || !constantTimeEqual(data.auth, expected)) {
+    return {
+      ok: false,
+      channel,
+      status: 401,
+      error: `Invalid signature for channel '${channel}': sign socket_id:channel${kind.presence ? ':channel_data' : ''} with the app secret`,
+    };
+  }
+  if (!kind.presence) return { ok: true, channel, member: null };
+  const member = parseMember(channelData as string);
+  return typeof member === 'string' ? { ok: false, channel, status: 400, error: member } : { ok: true, channel, member };
+}
+
+/**
+ * `pusher:subscribe`: checks it, joins through the channel object, then answers
+ * `subscription_succeeded` (with the members of a presence channel), the cached event of a cache
+ * channel, and whatever the channel sent while the join was under way, in that order.
+ */
+export async function subscribe(ctx: ShardContext, connection: Connection, message: ClientMessage): Promise<void> {
+  const check = checkSubscribe(ctx.app, connection, message);
+  if (!check.ok) {
+    if (check.status === 401) ctx.log.info('subscription refused: invalid auth', { socket_id: connection.state.socketId, channel: check.channel });
+    ctx.send(connection, check.channel === null ? frame.error(check.error) : frame.subscriptionError(check.channel, check.status, check.error));
+    return;
+  }
+  const { channel, member } = check;
+  const { socketId } = connection.state;
+  const target = { appId: ctx.app.id, channel };
+  // A socket subscribing again already gets the channel's frames: nothing to collect for it.
+  if (!ctx.subscriptions.has(channel, socketId)) ctx.subscriptions.beginJoin(channel, socketId);
+  let result: Awaited<ReturnType<ReturnType<ShardContext['channel']>['join']>>;
+  try {
+    result = await ctx.channel(channel).join(target, { socketId, shard: ctx.shard, member });
+  } catch (error) {
+    ctx.subscriptions.endJoin(channel, socketId);
+    ctx.log.error('subscription failed', { socket_id: socketId, channel, error: String(error) });
+    ctx.send(connection, frame.subscriptionError(channel, 503, 'The channel could not be joined just now: subscribe again'));
+    return;
+  }
+  const collected = ctx.subscriptions.endJoin(channel, socketId);
+  if (!result.joined) {
+    ctx.send(connection, frame.subscriptionError(channel, result.status, result.error));
+    return;
+  }
+  if (!ctx.isOpen(connection)) {
+    // Closed while joining: its close handler found no subscription to leave, so leave here.
+    await ctx.channel(channel).leave(target, socketId);
+    return;
+  }
+  ctx.subscriptions.add(channel, socketId);
+  ctx.send(connection, frame.subscriptionSucceeded(channel, result.presence));
+  if (result.cached !== undefined) {
+    ctx.send(connection, result.cached ? frame.event(channel, result.cached.event, result.cached.data) : frame.cacheMiss(channel));
+  }
+  for (const text of collected) ctx.send(connection, text);
+  ctx.log.debug('subscribed', { socket_id: socketId, channel });
+}
+
+/** `pusher:unsubscribe`: no reply; the channel object tells the others. */
+export async function unsubscribe(ctx: ShardContext, connection: Connection, message: ClientMessage): Promise<void> {
+  const channel = dataObject(message.data)?.channel;
+  if (typeof channel !== 'string') return;
+  if (!ctx.subscriptions.remove(channel, connection.state.socketId)) return;
+  await ctx.channel(channel).leave({ appId: ctx.app.id, channel }, connection.state.socketId);
+  ctx.log.debug('unsubscribed', { socket_id: connection.state.socketId, channel });
+}

@@ -1,0 +1,131 @@
+import { env } from 'cloudflare:workers';
+import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { channelAuth, userAuth } from '../../../functions/realtime/signatures.ts';
+import { channel, clientsOnDistinctShards, publish, shard, shardCount, shardOf, subscribe } from '../../support/workerd/realtime.ts';
+import { RawClient } from '../../support/workerd/realtime-client.ts';
+
+const key = env.PUSHER_APP_KEY;
+const secret = env.PUSHER_APP_SECRET;
+const open: RawClient[] = [];
+
+async function connect(query?: string): Promise<RawClient> {
+  const client = await RawClient.connect(key, query);
+  open.push(client);
+  return client;
+}
+
+afterEach(() => {
+  for (const client of open.splice(0)) client.close();
+});
+
+describe(`connection shards (REALTIME_SHARDS=${shardCount})`, () => {
+  it('spreads sockets over the shards, each socket in exactly one', async () => {
+    const clients = await Promise.all(Array.from({ length: 4 * shardCount }, () => connect()));
+    const placed = await Promise.all(clients.map(async (client) => shardOf(await client.socketId())));
+    expect(placed.every((index) => index >= 0 && index < shardCount)).toBe(true);
+    if (shardCount > 1) expect(new Set(placed).size).toBeGreaterThan(1);
+  });
+});
+
+describe('hibernation and eviction', () => {
+  it('keeps subscriptions and presence members when any single object is evicted and woken', async () => {
+    const room = `presence-room-${crypto.randomUUID()}`;
+    const [alice, bob] = await clientsOnDistinctShards(connect, 2);
+    await subscribe(alice!, room, { channelData: JSON.stringify({ user_id: 'alice', user_info: { name: 'Alice' } }) });
+    await subscribe(bob!, room, { channelData: JSON.stringify({ user_id: 'bob' }) });
+    await subscribe(bob!, 'news');
+    const shards = [await shardOf(await alice!.socketId()), await shardOf(await bob!.socketId())];
+    const objects: DurableObjectStub[] = [...[...new Set(shards)].map((index) => shard(index)), channel(room).stub, channel('news').stub];
+
+    for (const [round, object] of objects.entries()) {
+      await evictDurableObject(object);
+      // A fresh instance serves the old sockets from their attachments and its SQLite state.
+      await publish({ channels: ['news', room], name: 'tick', data: JSON.stringify({ round }) });
+      expect((await bob!.next('tick', 'news')).data).toEqual({ round });
+      expect((await alice!.next('tick', room)).data).toEqual({ round });
+    }
+    expect(await channel(room).stub.users(channel(room).target)).toEqual([{ id: 'alice' }, { id: 'bob' }]);
+
+    // Sockets still act: bob leaves and alice, on another shard, hears member_removed.
+    bob!.send({ event: 'pusher:unsubscribe', data: { channel: room } });
+    expect((await alice!.next('pusher_internal:member_removed', room)).data).toEqual({ user_id: 'bob' });
+    expect((await channel(room).stub.info(channel(room).target, ['user_count'])).user_count).toBe(1);
+  });
+
+  it('answers pusher:ping after its shard is evicted', async () => {
+    const client = await connect();
+    await evictDurableObject(shard(await shardOf(await client.socketId())));
+    client.send({ event: 'pusher:ping', data: {} });
+    expect(await client.next('pusher:pong')).toMatchObject({ event: 'pusher:pong', data: {} });
+  });
+
+  it('makes the sockets that vanished while a shard was away leave their channels', async () => {
+    const name = `presence-vanish-${crypto.randomUUID()}`;
+    const [stays, goes] = await clientsOnDistinctShards(connect, 2);
+    await subscribe(stays!, name, { channelData: JSON.stringify({ user_id: 'stays' }) });
+    await subscribe(goes!, name, { channelData: JSON.stringify({ user_id: 'goes' }) });
+    const goneShard = await shardOf(await goes!.socketId());
+    // The socket disappears without a close the shard sees: its attachment is dropped, as when the
+    // runtime lost the connection while the object was gone.
+    await runInDurableObject(shard(goneShard), (_instance, state) => {
+      for (const ws of state.getWebSockets()) ws.serializeAttachment(null);
+    });
+    await evictDurableObject(shard(goneShard));
+    await shard(goneShard).channels('');
+    if (shardCount > 1) expect((await stays!.next('pusher_internal:member_removed', name)).data).toEqual({ user_id: 'goes' });
+    await expect.poll(() => channel(name).stub.users(channel(name).target)).toEqual(shardCount > 1 ? [{ id: 'stays' }] : []);
+  });
+});
+
+describe('sign-in across shards and eviction', () => {
+  it('reaches and terminates every signed-in socket of a user, whatever its shard', async () => {
+    const userId = `user-${crypto.randomUUID()}`;
+    const userData = JSON.stringify({ id: userId });
+    const tabs = await clientsOnDistinctShards(connect, 2);
+    for (const tab of tabs) {
+      const socketId = await tab.socketId();
+      tab.send({ event: 'pusher:signin', data: { user_data: userData, auth: userAuth(key, secret, socketId, userData) } });
+      await tab.next('pusher:signin_success');
+    }
+    for (const index of new Set(await Promise.all(tabs.map(async (tab) => shardOf(await tab.socketId()))))) await evictDurableObject(shard(index));
+    for (const tab of tabs) await subscribe(tab, `#server-to-user-${userId}`);
+    await publish({ channels: [`#server-to-user-${userId}`], name: 'notice', data: '"hi"' });
+    for (const tab of tabs) expect((await tab.next('notice')).data).toBe('hi');
+    const own = channel(`#server-to-user-${userId}`);
+    expect(await own.stub.terminate(own.target)).toBe(tabs.length);
+    for (const tab of tabs) expect((await tab.waitClosed()).code).toBe(4009);
+  });
+});
+
+describe('logs', () => {
+  it('carry no secret and no signature', async () => {
+    const lines: string[] = [];
+    const spies = (['debug', 'info', 'log', 'warn', 'error'] as const).map((method) =>
+      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' '))),
+    );
+    try {
+      const client = await connect();
+      const socketId = await client.socketId();
+      const good = channelAuth(key, secret, socketId, 'private-logged');
+      client.send({ event: 'pusher:subscribe', data: { channel: 'private-logged', auth: good } });
+      await client.next('pusher_internal:subscription_succeeded', 'private-logged');
+      client.send({ event: 'pusher:subscribe', data: { channel: 'private-logged-2', auth: `${key}:${'ab'.repeat(32)}` } });
+      await client.next('pusher:subscription_error', 'private-logged-2');
+      const userData = '{"id":"logged"}';
+      const signin = userAuth(key, secret, socketId, `${userData} `);
+      client.send({ event: 'pusher:signin', data: { user_data: userData, auth: signin } });
+      await client.waitClosed();
+      // The objects' own log lines were captured (the spy sees the Durable Objects' console).
+      const all = lines.join('\n');
+      expect(all).toContain('subscription refused: invalid auth');
+      expect(all).toContain('signin refused: invalid auth');
+      expect(all).not.toContain(secret);
+      expect(all).not.toContain(good.split(':')[1]);
+      expect(all).not.toContain('ab'.repeat(32));
+      expect(all).not.toContain(signin.split(':')[1]);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+});
