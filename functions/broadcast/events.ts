@@ -3,7 +3,7 @@
  * them and the web client (web/) subscribes with them, so names and payloads cannot drift.
  *
  * This module must stay browser-safe: it imports `zod/mini` and nothing from the Worker or the
- * platform. `zod/mini` is zod 4's tree-shakable API (functions instead of methods, same engine and
+ * platform but the import-free pusher-rules.ts. `zod/mini` is zod 4's tree-shakable API (functions instead of methods, same engine and
  * types as `zod`), so the browser bundle carries only the validators used here: a few KB, where
  * `import { z } from 'zod'` would add hundreds.
  *
@@ -17,9 +17,10 @@
  * });
  */
 import * as z from 'zod/mini';
+import { Limits } from './pusher-rules.ts';
 
 /** Pusher refuses event data over 10 KB; our summaries stay far below it. */
-export const MAX_EVENT_DATA_BYTES = 10 * 1024;
+export const MAX_EVENT_DATA_BYTES = Limits.eventDataBytes;
 
 /** How many characters of the body an `email.received` summary carries. */
 export const PREVIEW_LENGTH = 140;
@@ -89,8 +90,12 @@ export function userChannel(userId: string): string {
   return `private-user.${userId}`;
 }
 
-/** `presence-inbox`: everyone signed in; member info is `{ name, role }`. */
-export const INBOX_PRESENCE_CHANNEL = 'presence-inbox';
+/**
+ * `presence-admins`: the admins who are online, seen by the admins; member info is `{ name, role }`.
+ * Only admins join it: a presence channel holds at most 100 members, while any number of users
+ * can be online.
+ */
+export const ADMIN_PRESENCE_CHANNEL = 'presence-admins';
 
 /** A new email for the recipient: a summary, not the email (fetch the rest with GET /api/emails). */
 export const EmailReceived = defineEvent({

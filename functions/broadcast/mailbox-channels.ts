@@ -1,14 +1,15 @@
 /**
  * Who may join which channel: Tidings' `routes/channels.php`. Patterns leave out the Pusher prefix;
- * the prefix the client asks for decides the kind (`private-user.{id}`, `presence-inbox`).
+ * the prefix the client asks for decides the kind (`private-user.{id}`, `presence-admins`).
  */
 import { ChannelRules } from './channel-rules.ts';
 
 export const mailboxChannels = new ChannelRules()
   // A user's mailbox notifications: only that user (also as `private-encrypted-user.{id}`).
   .channel('user.{id}', (user, id) => user.id === id)
-  // Who is online: any signed-in user with a profile; members see each other's name and role only.
-  .channel('inbox', async (user) => {
+  // Which admins are online, for the admins. Presence channels hold at most 100 members, so only
+  // admins join one; any number of users can be online, each on their own private channel.
+  .channel('admins', async (user) => {
     const profile = await user.profile();
-    return profile ? { name: profile.display_name, role: profile.role } : false;
+    return profile?.role === 'admin' ? { name: profile.display_name, role: profile.role } : false;
   });

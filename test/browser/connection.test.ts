@@ -1,4 +1,4 @@
-// The live connection in headless Chromium on the real stack: who is online (presence-inbox),
+// The live connection in headless Chromium on the real stack: which admins are online (presence-admins),
 // coming back after an outage, and a channel the server refuses.
 import { describe, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -6,12 +6,13 @@ import { eventually, nameOf, networkSwitch, ready, rows, toastWith, unreadCount,
 
 const live = useLiveStack();
 
-/** The names under "Online now". */
+/** The names under "Admins online". */
 const onlineNames = (page: Page) => page.getByTestId('online-member').locator('.online-name').allTextContents();
 
 describe('presence', () => {
-  it('lists who is online, once per person however many tabs, and updates as people leave', async () => {
-    const [one, two] = live.users;
+  it('lists the admins online to admins, once per person however many tabs, and updates as they leave', async () => {
+    const one = await live.createUser('Grace Hopper', 'admin');
+    const two = await live.createUser('Ada Lovelace', 'admin');
     const first = await live.signIn(await live.newContext(), one!);
     const twoContext = await live.newContext();
     const second = await live.signIn(twoContext, two!);
@@ -27,6 +28,18 @@ describe('presence', () => {
     await eventually(() => onlineNames(first)).toEqual([`${one!.name} (you)`, two!.name]);
     await second.close();
     await eventually(() => onlineNames(first)).toEqual([`${one!.name} (you)`]);
+  });
+
+  it('shows users no presence panel and keeps them out of the presence channel, so their number has no limit', async () => {
+    const admin = await live.signIn(await live.newContext(), await live.createUser('Frances Allen', 'admin'));
+    await eventually(() => onlineNames(admin)).toEqual(['Frances Allen (you)']);
+    const user = await live.signIn(await live.newContext(), await live.createUser('Barbara Liskov'));
+    await eventually(() => user.getByTestId('connection').textContent()).toContain('Live');
+    await user.getByRole('heading', { name: /Admins online/ }).waitFor({ state: 'hidden' });
+    // The admin's list never shows the user (a marker admin joining later proves it is up to date).
+    const later = await live.signIn(await live.newContext(), await live.createUser('Jean Sammet', 'admin'));
+    await eventually(() => onlineNames(admin)).toEqual(['Frances Allen (you)', 'Jean Sammet']);
+    await later.close();
   });
 });
 
@@ -84,10 +97,10 @@ describe('reconnecting after part of a batch arrived', () => {
 
 describe('a refused channel', () => {
   it('says so instead of failing silently when the server refuses presence', async () => {
-    // presence-inbox admits users with a profile (functions/broadcast/mailbox-channels.ts). Remove this user's
+    // presence-admins admits admins (functions/broadcast/mailbox-channels.ts). Remove this admin's
     // profile while they are signed in; on the next connection the server refuses the channel.
     // (Their own private-user.{id} is never refused: its rule needs only the verified token.)
-    const reader = await live.createUser('Radia Perlman');
+    const reader = await live.createUser('Radia Perlman', 'admin');
     const context = await live.newContext();
     const network = await networkSwitch(context);
     const page = await live.signIn(context, reader);
@@ -98,6 +111,6 @@ describe('a refused channel', () => {
     await page.locator('[data-testid="connection"][data-state="offline"]').waitFor();
     await network.on();
     await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
-    await toastWith(page, 'Cannot show who is online: the server refused access (403)').waitFor();
+    await toastWith(page, 'Cannot show which admins are online: the server refused access (403)').waitFor();
   });
 });

@@ -3,7 +3,7 @@ import Echo from 'laravel-echo';
 import pg from 'pg';
 import Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EmailReceived, EmailUpdated, previewOf, userChannel } from '../../functions/broadcast/events.ts';
+import { ADMIN_PRESENCE_CHANNEL, EmailReceived, EmailUpdated, previewOf, userChannel } from '../../functions/broadcast/events.ts';
 import { readDevVars } from '../support/node/dev-vars.ts';
 import type { TestSupabase } from '../support/node/local-supabase.ts';
 import { connected, nextEvent, subscribed } from '../support/node/realtime-clients.ts';
@@ -128,14 +128,13 @@ describe('email delivery end to end', () => {
     await expect(subscribed(ada, userChannel(seedUsers.grace.id))).rejects.toMatchObject({ detail: { status: 403 } });
   });
 
-  it('lets signed-in users into presence-inbox with their name and role', async () => {
+  it('lets admins into presence-admins with their name and role, and refuses users', async () => {
     const ada = browserClient(tokens.ada);
     const admin = browserClient(tokens.admin);
     await Promise.all([connected(ada), connected(admin)]);
-    await subscribed(admin, 'presence-inbox');
-    const joined = nextEvent(admin, 'presence-inbox', 'pusher:member_added');
-    await subscribed(ada, 'presence-inbox');
-    expect(await joined).toMatchObject({ id: seedUsers.ada.id, info: { name: seedUsers.ada.name, role: 'user' } });
+    const joined = await subscribed(admin, ADMIN_PRESENCE_CHANNEL);
+    expect(joined.me).toMatchObject({ id: seedUsers.admin.id, info: { name: seedUsers.admin.name, role: 'admin' } });
+    await expect(subscribed(ada, ADMIN_PRESENCE_CHANNEL)).rejects.toMatchObject({ detail: { status: 403 } });
   });
 
   it('serves the email API to an admin and a user, and broadcasts sends and reads through the database', async () => {

@@ -124,7 +124,9 @@ async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice
 
   const inbox = createInbox(api);
   void inbox.sync();
-  connectRealtime(config.pusher, me.id, auth.token, {
+  // Only admins see who is online (the admins' presence channel); users' pages have no such panel.
+  byId('presence').hidden = me.role !== 'admin';
+  connectRealtime(config.pusher, me, auth.token, {
     state: showConnection,
     synced: () => void inbox.sync(),
     received: (event) => inbox.received(event),
@@ -132,7 +134,7 @@ async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice
     deleted: ({ id }) => inbox.deleted(id),
     presence: (members) => renderPresence(members, me.id),
     refused: (channel, reason) =>
-      toast(channel.startsWith('presence-') ? `Cannot show who is online: ${reason}` : `Live updates are off: ${reason}. Reload to try again.`, { tone: 'error' }),
+      toast(channel.startsWith('presence-') ? `Cannot show which admins are online: ${reason}` : `Live updates are off: ${reason}. Reload to try again.`, { tone: 'error' }),
   });
   // Signed out in another tab (supabase-js tells every tab): start again from the sign-in page.
   auth.onSignedOut(() => location.reload());

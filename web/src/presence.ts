@@ -1,5 +1,5 @@
-// "Online now": the members of the presence channel. The channel keys members by user id, so a
-// person with two tabs open is one member and appears once.
+// "Admins online", for admins: the members of the admins' presence channel. The channel keys
+// members by user id, so a person with two tabs open is one member and appears once.
 import { byId, el, initials } from './dom.ts';
 import type { OnlineMember } from './realtime.ts';
 

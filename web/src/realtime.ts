@@ -2,7 +2,7 @@
 // by the Worker with the user's Supabase token.
 import Pusher, { type Channel, type PresenceChannel } from 'pusher-js';
 import type { ClientConfig } from './api.ts';
-import { EmailDeleted, EmailReceived, EmailUpdated, INBOX_PRESENCE_CHANNEL, userChannel, type EmailDeletedPayload, type EmailReceivedPayload, type EmailUpdatedPayload, type EventDefinition } from '../../functions/broadcast/events.ts';
+import { EmailDeleted, EmailReceived, EmailUpdated, ADMIN_PRESENCE_CHANNEL, userChannel, type EmailDeletedPayload, type EmailReceivedPayload, type EmailUpdatedPayload, type EventDefinition } from '../../functions/broadcast/events.ts';
 
 /** What a presence member shares with the others (`user_info`, from the Worker's channel rules). */
 export interface PresenceMemberInfo {
@@ -27,6 +27,7 @@ export interface RealtimeHandlers {
   received(email: EmailReceivedPayload): void;
   updated(change: EmailUpdatedPayload): void;
   deleted(removal: EmailDeletedPayload): void;
+  /** The admins online (only for an admin: see {@link ADMIN_PRESENCE_CHANNEL}). */
   presence(members: OnlineMember[]): void;
   /** A channel was refused (its authorization failed); the page says so instead of failing silently. */
   refused(channel: string, reason: string): void;
@@ -38,12 +39,17 @@ export interface Realtime {
 }
 
 /**
- * Connects with the settings from /api/config and subscribes to the user's mailbox channel and the
- * presence channel. pusher-js resubscribes after every reconnect; each resubscription calls
+ * Connects with the settings from /api/config and subscribes to the user's mailbox channel and,
+ * for an admin, the admins' presence channel. pusher-js resubscribes after every reconnect; each resubscription calls
  * `synced`, which is when the page asks the API for what it missed. The state is `connected` only
  * once the mailbox channel has answered, because "Live" promises that new email shows at once.
  */
-export function connectRealtime(config: ClientConfig['pusher'], userId: string, token: () => string | null, on: RealtimeHandlers): Realtime {
+export function connectRealtime(
+  config: ClientConfig['pusher'],
+  me: { id: string; role: 'admin' | 'user' },
+  token: () => string | null,
+  on: RealtimeHandlers,
+): Realtime {
   const auth = () => ({ Authorization: `Bearer ${token() ?? ''}` });
   const pusher = new Pusher(config.key, {
     cluster: config.cluster,
@@ -71,7 +77,7 @@ export function connectRealtime(config: ClientConfig['pusher'], userId: string, 
   pusher.connection.bind('connected', () => (everConnected = true));
   on.state('connecting');
 
-  const mailbox: Channel = pusher.subscribe(userChannel(userId));
+  const mailbox: Channel = pusher.subscribe(userChannel(me.id));
   const answered = () => {
     mailboxAnswered = true;
     report();
@@ -88,14 +94,16 @@ export function connectRealtime(config: ClientConfig['pusher'], userId: string, 
   mailbox.bind(EmailUpdated.name, (data: unknown) => checked(EmailUpdated, data, on.updated));
   mailbox.bind(EmailDeleted.name, (data: unknown) => checked(EmailDeleted, data, on.deleted));
 
-  const presence = pusher.subscribe(INBOX_PRESENCE_CHANNEL) as PresenceChannel;
-  const publishMembers = () => {
-    const members: OnlineMember[] = [];
-    presence.members.each((member: { id: string; info: PresenceMemberInfo }) => void members.push({ id: member.id, info: member.info }));
-    on.presence(members);
-  };
-  for (const name of ['pusher:subscription_succeeded', 'pusher:member_added', 'pusher:member_removed']) presence.bind(name, publishMembers);
-  presence.bind('pusher:subscription_error', (error: unknown) => on.refused(INBOX_PRESENCE_CHANNEL, describe(error)));
+  if (me.role === 'admin') {
+    const presence = pusher.subscribe(ADMIN_PRESENCE_CHANNEL) as PresenceChannel;
+    const publishMembers = () => {
+      const members: OnlineMember[] = [];
+      presence.members.each((member: { id: string; info: PresenceMemberInfo }) => void members.push({ id: member.id, info: member.info }));
+      on.presence(members);
+    };
+    for (const name of ['pusher:subscription_succeeded', 'pusher:member_added', 'pusher:member_removed']) presence.bind(name, publishMembers);
+    presence.bind('pusher:subscription_error', (error: unknown) => on.refused(ADMIN_PRESENCE_CHANNEL, describe(error)));
+  }
 
   // The browser knows it is offline before the socket times out; say so at once.
   const offline = () => on.state('offline');

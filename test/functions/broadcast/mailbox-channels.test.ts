@@ -20,16 +20,18 @@ describe('Tidings channel rules', () => {
     expect(await channels.authorize(user(ada), `private-encrypted-user.${grace}`)).toMatchObject({ allowed: false });
   });
 
-  it('lets any user with a profile into presence-inbox with only their name and role', async () => {
-    expect(await channels.authorize(user(ada, { display_name: 'Ada Lovelace', role: 'admin' }), 'presence-inbox')).toEqual({
+  it('lets an admin into presence-admins with only their name and role', async () => {
+    expect(await channels.authorize(user(ada, { display_name: 'Ada Lovelace', role: 'admin' }), 'presence-admins')).toEqual({
       allowed: true,
       kind: 'presence',
       memberInfo: { name: 'Ada Lovelace', role: 'admin' },
     });
   });
 
-  it('refuses presence-inbox to a signed-in user without a profile', async () => {
-    expect(await channels.authorize(user(ada, null), 'presence-inbox')).toEqual({ allowed: false, reason: 'You may not join presence-inbox' });
+  it('keeps users out of presence-admins, so any number of them can be online', async () => {
+    expect(await channels.authorize(user(ada, { display_name: 'Ada', role: 'user' }), 'presence-admins')).toEqual({ allowed: false, reason: 'You may not join presence-admins' });
+    expect(await channels.authorize(user(ada, null), 'presence-admins')).toEqual({ allowed: false, reason: 'You may not join presence-admins' });
+    expect(await channels.authorize(user(ada), 'presence-inbox')).toEqual({ allowed: false, reason: 'No rule allows presence-inbox' });
   });
 
   it('reads the profile only for rules that need it', async () => {
