@@ -1,7 +1,7 @@
-import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { fileURLToPath } from 'node:url';
-import { unstable_readConfig } from 'wrangler';
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+import { unstable_readConfig } from 'wrangler';
 import { readDevVars } from './test/support/node/dev-vars.ts';
 
 // The vitest plugin bundles with Vite, which ignores wrangler.toml's [alias] table; apply the same
@@ -17,9 +17,22 @@ const wranglerAliases = Object.fromEntries(
 function realtimeTestApps(webhookPort: number) {
   const hooks = `http://127.0.0.1:${webhookPort}`;
   return [
-    { id: 'hooks', key: 'hooks-key', secret: 'hooks-secret-for-tests', webhookUrl: `${hooks}/hooks`, clientEvents: true, webhookLeaveDelay: 1 },
+    {
+      id: 'hooks',
+      key: 'hooks-key',
+      secret: 'hooks-secret-for-tests',
+      webhookUrl: `${hooks}/hooks`,
+      clientEvents: true,
+      webhookLeaveDelay: 1,
+    },
     { id: 'flaky-hooks', key: 'flaky-hooks-key', secret: 'flaky-hooks-secret-for-tests', webhookUrl: `${hooks}/flaky/hooks` },
-    { id: 'counted-hooks', key: 'counted-hooks-key', secret: 'counted-hooks-secret-for-tests', webhookUrl: `${hooks}/counted`, subscriptionCount: true },
+    {
+      id: 'counted-hooks',
+      key: 'counted-hooks-key',
+      secret: 'counted-hooks-secret-for-tests',
+      webhookUrl: `${hooks}/counted`,
+      subscriptionCount: true,
+    },
     { id: 'disabled', key: 'disabled-key', secret: 'disabled-secret-for-tests', enabled: false },
   ];
 }

@@ -52,8 +52,12 @@ export const setting = {
   /** Optional text, `fallback` when unset. */
   optional: (fallback = '') => z.preprocess(unsetIfBlank, z.string().default(fallback)),
   /** One of `values`, `fallback` when unset. */
-  oneOf: <const T extends readonly [string, ...string[]]>(name: string, values: T, fallback: T[number], hint = `use one of ${values.join(', ')}`) =>
-    z.preprocess(unsetIfBlank, z.enum(values, { error: (issue) => invalidMessage(name, issue.input, hint) }).default(fallback as never)),
+  oneOf: <const T extends readonly [string, ...string[]]>(
+    name: string,
+    values: T,
+    fallback: T[number],
+    hint = `use one of ${values.join(', ')}`,
+  ) => z.preprocess(unsetIfBlank, z.enum(values, { error: (issue) => invalidMessage(name, issue.input, hint) }).default(fallback as never)),
   /** A whole number in [min, max], `fallback` when unset. */
   integer: (name: string, bounds: { min: number; max?: number }, fallback: number, hint: string) =>
     z.preprocess(unsetIfBlank, wholeNumber(name, bounds, hint).default(fallback)),
@@ -65,7 +69,9 @@ export const setting = {
     z.preprocess(
       unsetIfBlank,
       z
-        .enum(['true', 'false', '1', '0'], { error: (issue) => `${name} must be "true" or "false", got '${String(issue.input)}': fix it in wrangler.toml [vars] or .dev.vars` })
+        .enum(['true', 'false', '1', '0'], {
+          error: (issue) => `${name} must be "true" or "false", got '${String(issue.input)}': fix it in wrangler.toml [vars] or .dev.vars`,
+        })
         .transform((value) => value === 'true' || value === '1')
         .optional(),
     ),
@@ -101,13 +107,15 @@ const bindings = z.object({
   PUSHER_PORT: setting.optionalInteger('PUSHER_PORT', { min: 1, max: 65535 }, 'use a TCP port number'),
   PUSHER_SCHEME: setting.oneOf('PUSHER_SCHEME', ['http', 'https'], 'https', 'use http or https'),
   PUSHER_APP_CLUSTER: setting.optional('mt1'),
-  PUSHER_ENCRYPTION_MASTER_KEY_BASE64: setting.optional()
-    .refine((key) => key === '' || MASTER_KEY.test(key), {
-      error: 'PUSHER_ENCRYPTION_MASTER_KEY_BASE64 must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)',
+  PUSHER_ENCRYPTION_MASTER_KEY_BASE64: setting.optional().refine((key) => key === '' || MASTER_KEY.test(key), {
+    error: 'PUSHER_ENCRYPTION_MASTER_KEY_BASE64 must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)',
+  }),
+  SUPABASE_URL: setting.text('SUPABASE_URL').pipe(
+    z.url({
+      protocol: /^https?$/,
+      error: (issue) => invalidMessage('SUPABASE_URL', issue.input, 'use the project URL, e.g. https://abc.supabase.co'),
     }),
-  SUPABASE_URL: setting
-    .text('SUPABASE_URL')
-    .pipe(z.url({ protocol: /^https?$/, error: (issue) => invalidMessage('SUPABASE_URL', issue.input, 'use the project URL, e.g. https://abc.supabase.co') })),
+  ),
   SUPABASE_ANON_KEY: setting.text('SUPABASE_ANON_KEY'),
   SUPABASE_SERVICE_ROLE_KEY: setting.text('SUPABASE_SERVICE_ROLE_KEY', { secret: true }),
   SUPABASE_JWT_SECRET: setting.optional(),
@@ -141,7 +149,9 @@ export const configSchema = bindings.transform((env, ctx) => ({
     jwtSecret: env.SUPABASE_JWT_SECRET || undefined,
   },
   webhookSecret: env.DB_WEBHOOK_SECRET,
-  corsOrigins: env.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+  corsOrigins: env.CORS_ORIGINS.split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean),
   redelivery: { graceSeconds: env.REDELIVERY_GRACE_SECONDS, batch: env.REDELIVERY_BATCH },
   // The seeded logins are offered only in development.
   devUsers: env.APP_ENV === 'development' && env.DEV_USERS ? parseDevUsers(env.DEV_USERS, ctx) : [],

@@ -1,19 +1,19 @@
 import { Hono } from 'hono';
+import type { AppEnv } from './env.ts';
 import { cors } from './http/cors.ts';
 import { onError } from './http/errors.ts';
-import type { AppEnv } from './env.ts';
-import { realtimeEndpoint } from './realtime/endpoint.ts';
-import { realtimeHttpApi } from './realtime/http-api.ts';
 import { RealtimeChannel } from './realtime/channel.ts';
 import { RealtimeDirectory } from './realtime/directory.ts';
+import { realtimeEndpoint } from './realtime/endpoint.ts';
+import { realtimeHttpApi } from './realtime/http-api.ts';
 import { RealtimeShard } from './realtime/shard.ts';
 import { redeliver } from './redeliver/cron.ts';
 import { channelAuth } from './routes/channel-auth.ts';
 import { clientConfig } from './routes/client-config.ts';
+import { dbWebhook } from './routes/db-webhook.ts';
 import { emails } from './routes/emails.ts';
 import { me } from './routes/me.ts';
 import { users } from './routes/users.ts';
-import { dbWebhook } from './routes/db-webhook.ts';
 
 const app = new Hono<AppEnv>();
 

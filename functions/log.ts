@@ -18,11 +18,13 @@ export interface Logger {
 /** A logger writing JSON lines at or above `level` (LOG_LEVEL; unknown values mean `info`), tagged with `base`. */
 export function createLogger(level: unknown, base: Record<string, unknown> = {}): Logger {
   const threshold = LEVELS[(typeof level === 'string' && level in LEVELS ? level : 'info') as LogLevel];
-  const write = (entryLevel: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (LEVELS[entryLevel] < threshold) return;
-    const line = JSON.stringify({ level: entryLevel, msg, ...base, ...fields });
-    // The matching console method, so a host's own level filter (wrangler --log-level) agrees.
-    console[entryLevel](line);
-  };
+  const write =
+    (entryLevel: LogLevel) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (LEVELS[entryLevel] < threshold) return;
+      const line = JSON.stringify({ level: entryLevel, msg, ...base, ...fields });
+      // The matching console method, so a host's own level filter (wrangler --log-level) agrees.
+      console[entryLevel](line);
+    };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }

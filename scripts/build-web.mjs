@@ -1,9 +1,10 @@
 // Builds the static web client into web/dist (served by the Worker as static assets).
 // Usage: node scripts/build-web.mjs [--watch]
-import { context, build } from 'esbuild';
+
 import { watch as watchFiles } from 'node:fs';
 import { cp, mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { build, context } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}web/dist`;

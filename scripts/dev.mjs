@@ -7,7 +7,7 @@
 // wrangler dev never fires Cron Triggers by itself, so this runs the Worker's scheduled handler
 // (redelivery) every CRON_INTERVAL_SECONDS (default 60, like the deployed `* * * * *`; 0 = never).
 import { spawn } from 'node:child_process';
-import { copyFile, access } from 'node:fs/promises';
+import { access, copyFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -60,7 +60,11 @@ async function stop(exitCode = 0) {
   log('stopping…');
   for (const { child } of children) {
     if (!exited(child)) {
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
     }
   }
   const deadline = Date.now() + 5000;
@@ -69,7 +73,11 @@ async function stop(exitCode = 0) {
   }
   for (const { child } of children) {
     // The group may outlive its leader (workerd under wrangler); make sure nothing is left.
-    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   log('stopped');
   process.exit(exitCode);
@@ -81,7 +89,9 @@ async function waitUntilHealthy(healthUrl = `${url}/healthz`, timeoutMs = 60_000
     try {
       const response = await fetch(healthUrl);
       if (response.ok) return true;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return false;
@@ -108,7 +118,14 @@ if (!(await waitUntilHealthy(`${supabaseUrl}/auth/v1/.well-known/jwks.json`))) {
 }
 start('web build', process.execPath, [`${root}scripts/build-web.mjs`, '--watch']);
 start('worker', process.execPath, [
-  `${root}node_modules/wrangler/bin/wrangler.js`, 'dev', '--ip', host, '--port', String(port), '--show-interactive-dev-session=false', '--test-scheduled',
+  `${root}node_modules/wrangler/bin/wrangler.js`,
+  'dev',
+  '--ip',
+  host,
+  '--port',
+  String(port),
+  '--show-interactive-dev-session=false',
+  '--test-scheduled',
   // wrangler.toml's SUPABASE_URL names the default port.
   ...(supabaseUrl === 'http://127.0.0.1:54321' ? [] : ['--var', `SUPABASE_URL:${supabaseUrl}`]),
 ]);

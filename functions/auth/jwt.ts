@@ -3,7 +3,7 @@
  * default for new projects) or the legacy HS256 secret. Only listed algorithms are accepted, so an
  * `alg: none` token, or an HS256 token forged with a public key as its secret, is refused.
  */
-import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { Config } from '../config.ts';
 
 /** Algorithms Supabase signs user tokens with through its signing keys (JWKS). */

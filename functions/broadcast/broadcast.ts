@@ -5,14 +5,14 @@
  * @example
  * await broadcast(c.env, EmailUpdated.to({ recipient_id }, { id, read_at }), { toOthers: c.req.raw });
  */
-import { loadConfig, type Config } from '../config.ts';
+import { type Config, loadConfig } from '../config.ts';
+import type { RealtimeBindings } from '../realtime/placement.ts';
 import type { Broadcaster, PublishRequest } from './broadcaster.ts';
 import { BroadcastFake } from './drivers/fake.ts';
 import { LogBroadcaster } from './drivers/log.ts';
 import { NullBroadcaster } from './drivers/null.ts';
-import { pusherClient, PusherBroadcaster } from './drivers/pusher.ts';
+import { PusherBroadcaster, pusherClient } from './drivers/pusher.ts';
 import { RealtimeBroadcaster, realtimePublish } from './drivers/realtime.ts';
-import type { RealtimeBindings } from '../realtime/placement.ts';
 import type { BroadcastMessage } from './events.ts';
 import { SOCKET_ID } from './pusher-rules.ts';
 
@@ -83,7 +83,9 @@ export async function broadcastBatch(env: Env, messages: BroadcastMessage[]): Pr
 export async function broadcast(env: Env, message: BroadcastMessage, options: BroadcastOptions = {}): Promise<void> {
   const socketId =
     typeof options.toOthers === 'string'
-      ? (SOCKET_ID.test(options.toOthers) ? options.toOthers : undefined)
+      ? SOCKET_ID.test(options.toOthers)
+        ? options.toOthers
+        : undefined
       : options.toOthers
         ? socketIdOf(options.toOthers)
         : undefined;

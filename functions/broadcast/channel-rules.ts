@@ -23,9 +23,7 @@ export type ChannelRule = (user: ChannelUser, ...params: string[]) => RuleResult
 
 export type ChannelKind = 'private' | 'presence' | 'encrypted';
 
-export type Authorization =
-  | { allowed: true; kind: ChannelKind; memberInfo?: Record<string, unknown> }
-  | { allowed: false; reason: string };
+export type Authorization = { allowed: true; kind: ChannelKind; memberInfo?: Record<string, unknown> } | { allowed: false; reason: string };
 
 // Longest first, so `private-encrypted-cache-x` is not read as `private-` + `encrypted-cache-x`.
 const PREFIXES: Array<[string, ChannelKind]> = [
@@ -36,7 +34,6 @@ const PREFIXES: Array<[string, ChannelKind]> = [
   ['presence-', 'presence'],
   ['private-', 'private'],
 ];
-
 
 function compile(pattern: string): RegExp {
   const source = pattern

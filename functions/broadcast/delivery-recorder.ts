@@ -4,8 +4,9 @@
  * by the scheduling request's `waitUntil`. Requests share plain data only (the queue of rows),
  * never an I/O object: each write runs in the request that scheduled it.
  */
-import type { EmailRow } from './model-events.ts';
+
 import type { Logger } from '../log.ts';
+import type { EmailRow } from './model-events.ts';
 
 /** How long a scheduled write waits for concurrent webhooks to join it. */
 const JOIN_MS = 5;

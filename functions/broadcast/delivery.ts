@@ -2,12 +2,13 @@
  * Delivery: turning `emails` row changes into broadcasts, once per change, and recording it.
  * The database webhook calls {@link deliverChange}; the redelivery cron (../redeliver/) shares {@link publishAndRecord}.
  */
-import { BatchPublishError, publishEach } from './broadcaster.ts';
-import type { BroadcastMessage } from './events.ts';
-import { emailModelEvents, type EmailRow } from './model-events.ts';
+
 import type { AnnouncedEmail, DeliveryStore } from '../data/emails.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { WebhookPayload } from '../observe/payload.ts';
+import { BatchPublishError, publishEach } from './broadcaster.ts';
+import type { BroadcastMessage } from './events.ts';
+import { type EmailRow, emailModelEvents } from './model-events.ts';
 
 export interface DeliveryDeps {
   store: DeliveryStore;
@@ -160,7 +161,10 @@ export async function publishAndRecord(rows: AnnouncedEmail[], deps: DeliveryDep
   let published = rows.length;
   let failure: BatchOutcome['failure'] = null;
   try {
-    await publishAll(rows.map(({ sender_name, ...row }) => emailModelEvents.created(row, sender_name)), deps);
+    await publishAll(
+      rows.map(({ sender_name, ...row }) => emailModelEvents.created(row, sender_name)),
+      deps,
+    );
   } catch (error) {
     published = publishedBefore(error);
     failure = { error };
@@ -192,7 +196,14 @@ async function deliverInserted(ids: string[], deps: DeliveryDeps): Promise<Inser
       { cause: failure.error },
     );
   }
-  return { status: 'published', event: 'email.received', published, already_delivered: found.length - undelivered.length, gone: unique.length - found.length, recorded };
+  return {
+    status: 'published',
+    event: 'email.received',
+    published,
+    already_delivered: found.length - undelivered.length,
+    gone: unique.length - found.length,
+    recorded,
+  };
 }
 
 async function publishOrFail(message: BroadcastMessage, id: string, deps: DeliveryDeps): Promise<void> {

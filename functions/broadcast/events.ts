@@ -72,7 +72,9 @@ export function defineEvent<Name extends string, Schema extends z.ZodMiniType, T
 
 /** `subject (too_small), id (invalid_format)`: readable without zod's locale, which zod/mini leaves out. */
 function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'} (${issue.code === 'custom' ? issue.message : issue.code})`).join(', ');
+  return issues
+    .map((issue) => `${issue.path.map(String).join('.') || '(root)'} (${issue.code === 'custom' ? issue.message : issue.code})`)
+    .join(', ');
 }
 
 /** Database ids: any 8-4-4-4-12 hex id (seeds often use non-v4 ids such as 00000000-...-0001). */

@@ -2,7 +2,7 @@
  * Model events for `emails` (Laravel's `BroadcastsEvents` on a model): which event each row change
  * broadcasts. The database webhook and the redelivery cron both go through here.
  */
-import { EmailDeleted, EmailReceived, EmailUpdated, previewOf, type BroadcastMessage } from './events.ts';
+import { type BroadcastMessage, EmailDeleted, EmailReceived, EmailUpdated, previewOf } from './events.ts';
 
 /** An `emails` row as the database sends it. */
 export interface EmailRow {

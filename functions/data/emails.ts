@@ -18,7 +18,10 @@ const IDS_PER_REQUEST = 100;
 
 /** Adds `sender_name` to rows (two plain queries rather than an embed, which any PostgREST serves). */
 export async function withSenderNames(db: SupabaseClient, rows: EmailRow[]): Promise<Email[]> {
-  const names = await displayNames(db, rows.map((row) => row.sender_id));
+  const names = await displayNames(
+    db,
+    rows.map((row) => row.sender_id),
+  );
   return rows.map((row) => ({
     id: row.id,
     sender_id: row.sender_id,
@@ -44,7 +47,12 @@ export async function insertEmails(
   db: SupabaseClient,
   email: { senderId: string; recipientIds: string[]; subject: string; body: string },
 ): Promise<EmailRow[]> {
-  const rows = email.recipientIds.map((recipient_id) => ({ sender_id: email.senderId, recipient_id, subject: email.subject, body: email.body }));
+  const rows = email.recipientIds.map((recipient_id) => ({
+    sender_id: email.senderId,
+    recipient_id,
+    subject: email.subject,
+    body: email.body,
+  }));
   const result = await db.from('emails').insert(rows).select(ROW_COLUMNS).returns<EmailRow[]>();
   // 23503 foreign_key_violation: an unknown id, or a profile deleted while the insert ran.
   if (result.error?.code === '23503') throw new MissingProfileError(result.error.message, { cause: result.error });
@@ -70,11 +78,15 @@ export async function listInbox(
     filter(inbox()).order('created_at', { ascending: false }).order('id', { ascending: false }).limit(limit).returns<EmailRow[]>();
   const { before, beforeId } = page;
   // Two plain queries rather than an `or=(...)` filter built from the cursor's text.
-  const sameTime = before && beforeId
-    ? unwrap(await newestFirst((q) => q.eq('created_at', before).lt('id', beforeId), page.limit), 'listing the inbox')
-    : [];
+  const sameTime =
+    before && beforeId
+      ? unwrap(await newestFirst((q) => q.eq('created_at', before).lt('id', beforeId), page.limit), 'listing the inbox')
+      : [];
   if (sameTime.length >= page.limit) return sameTime;
-  const rest = unwrap(await newestFirst((q) => (before ? q.lt('created_at', before) : q), page.limit - sameTime.length), 'listing the inbox');
+  const rest = unwrap(
+    await newestFirst((q) => (before ? q.lt('created_at', before) : q), page.limit - sameTime.length),
+    'listing the inbox',
+  );
   return [...sameTime, ...rest];
 }
 
@@ -139,12 +151,18 @@ export function supabaseDeliveryStore(db: SupabaseClient): DeliveryStore {
     // here is latency every notification pays.
     const found: AnnouncedEmail[] = [];
     for (const group of chunks(ids, IDS_PER_REQUEST)) {
-      found.push(...unwrap(
-        await db.from('email_announcements').select(ANNOUNCED_COLUMNS).in('id', group)
-          .order('created_at', { ascending: true }).order('id', { ascending: true })
-          .returns<AnnouncedEmail[]>(),
-        'reading emails',
-      ));
+      found.push(
+        ...unwrap(
+          await db
+            .from('email_announcements')
+            .select(ANNOUNCED_COLUMNS)
+            .in('id', group)
+            .order('created_at', { ascending: true })
+            .order('id', { ascending: true })
+            .returns<AnnouncedEmail[]>(),
+          'reading emails',
+        ),
+      );
     }
     return found;
   };
@@ -160,8 +178,13 @@ export function supabaseDeliveryStore(db: SupabaseClient): DeliveryStore {
     for (const [attempts, ids] of byAttempts) {
       for (const group of chunks(ids, IDS_PER_REQUEST)) {
         recorded += unwrap(
-          await db.from('emails').update({ delivery_attempts: attempts + 1, delivered_at: now.toISOString() })
-            .in('id', group).is('delivered_at', null).select('id').returns<unknown[]>(),
+          await db
+            .from('emails')
+            .update({ delivery_attempts: attempts + 1, delivered_at: now.toISOString() })
+            .in('id', group)
+            .is('delivered_at', null)
+            .select('id')
+            .returns<unknown[]>(),
           'recording deliveries',
         ).length;
       }
@@ -189,7 +212,12 @@ export function supabaseDeliveryStore(db: SupabaseClient): DeliveryStore {
       if (delivered) return (await recordDeliveries([row], now)) > 0;
       // PostgREST cannot increment in place; the attempt count is bookkeeping, so last writer wins.
       unwrap(
-        await db.from('emails').update({ delivery_attempts: (row.delivery_attempts ?? 0) + 1 }).eq('id', row.id).select('id').returns<unknown[]>(),
+        await db
+          .from('emails')
+          .update({ delivery_attempts: (row.delivery_attempts ?? 0) + 1 })
+          .eq('id', row.id)
+          .select('id')
+          .returns<unknown[]>(),
         'recording an attempt',
       );
       return false;

@@ -5,7 +5,10 @@ import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 
 /** A 400 whose `error` names the first bad field, with every problem in `issues`. */
-export function validationError(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }, what = 'request'): HTTPException {
+export function validationError(
+  error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> },
+  what = 'request',
+): HTTPException {
   const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
   const first = issues[0];
   const message = first ? `Invalid ${what}: ${first.path ? `${first.path}: ` : ''}${first.message}` : `Invalid ${what}`;
@@ -13,7 +16,12 @@ export function validationError(error: { issues: ReadonlyArray<{ path: PropertyK
 }
 
 /** How an error names where the bad value was. */
-const TARGET_NAMES: Partial<Record<keyof ValidationTargets, string>> = { json: 'request body', query: 'query', param: 'path parameter', form: 'form' };
+const TARGET_NAMES: Partial<Record<keyof ValidationTargets, string>> = {
+  json: 'request body',
+  query: 'query',
+  param: 'path parameter',
+  form: 'form',
+};
 
 /** Hono reads a JSON body only under a JSON media type (anything else validates as `{}`). */
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
@@ -26,7 +34,9 @@ export const validate = <T extends z.ZodType, Target extends keyof ValidationTar
   zValidator(target, schema, (result, c) => {
     const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim();
     if (target === 'json' && !JSON_MEDIA_TYPE.test(mediaType)) {
-      throw new HTTPException(415, { message: `Send the request body as JSON with "Content-Type: application/json", not '${mediaType.slice(0, 100) || 'no Content-Type'}'` });
+      throw new HTTPException(415, {
+        message: `Send the request body as JSON with "Content-Type: application/json", not '${mediaType.slice(0, 100) || 'no Content-Type'}'`,
+      });
     }
     if (!result.success) throw validationError(result.error, TARGET_NAMES[target] ?? target);
   });

@@ -27,7 +27,8 @@ export async function verifyWebhookSignature(
   now: Date = new Date(),
 ): Promise<void> {
   if (!headers.timestamp) throw new WebhookRefused('X-Tidings-Timestamp is missing');
-  if (!/^\d{1,12}$/.test(headers.timestamp)) throw new WebhookRefused(`X-Tidings-Timestamp must be unix seconds, not '${headers.timestamp.slice(0, 40)}'`);
+  if (!/^\d{1,12}$/.test(headers.timestamp))
+    throw new WebhookRefused(`X-Tidings-Timestamp must be unix seconds, not '${headers.timestamp.slice(0, 40)}'`);
   if (!headers.signature) throw new WebhookRefused('X-Tidings-Signature is missing');
   // Several `v1=` entries may be present while the secret is being rotated.
   const candidates = headers.signature
@@ -46,6 +47,8 @@ export async function verifyWebhookSignature(
   }
   if (!valid) throw new WebhookRefused('X-Tidings-Signature does not match the body: check DB_WEBHOOK_SECRET on both sides');
   const age = Math.floor(now.getTime() / 1000) - Number(headers.timestamp);
-  if (age > WEBHOOK_TOLERANCE_SECONDS) throw new WebhookRefused(`The webhook is ${age} s old (more than ${WEBHOOK_TOLERANCE_SECONDS} s): refused as a possible replay`);
-  if (-age > WEBHOOK_TOLERANCE_SECONDS) throw new WebhookRefused(`The webhook's timestamp is ${-age} s in the future: check the database server's clock`);
+  if (age > WEBHOOK_TOLERANCE_SECONDS)
+    throw new WebhookRefused(`The webhook is ${age} s old (more than ${WEBHOOK_TOLERANCE_SECONDS} s): refused as a possible replay`);
+  if (-age > WEBHOOK_TOLERANCE_SECONDS)
+    throw new WebhookRefused(`The webhook's timestamp is ${-age} s in the future: check the database server's clock`);
 }

@@ -1,5 +1,5 @@
-import type { RealtimeApp } from './apps.ts';
 import type { Logger } from '../log.ts';
+import type { RealtimeApp } from './apps.ts';
 import { webhookSignature } from './signatures.ts';
 
 /** One event of a webhook body, as Pusher documents it. */
@@ -43,26 +43,36 @@ export class WebhookQueue {
     const userId = 'user_id' in event ? (event.user_id ?? null) : null;
     this.sql.exec(
       'insert into webhook_events (due_at, name, channel, user_id, event) values (?, ?, ?, ?, ?)',
-      dueAt, event.name, event.channel, userId, JSON.stringify(event),
+      dueAt,
+      event.name,
+      event.channel,
+      userId,
+      JSON.stringify(event),
     );
   }
 
   /** Drops a not-yet-sent event (a pending vacated/member_removed that a rejoin made untrue); true if there was one. */
   cancel(name: 'channel_vacated' | 'member_removed', channel: string, userId: string | null): boolean {
-    return this.sql.exec('delete from webhook_events where name = ? and channel = ? and user_id is ?', name, channel, userId).rowsWritten > 0;
+    return (
+      this.sql.exec('delete from webhook_events where name = ? and channel = ? and user_id is ?', name, channel, userId).rowsWritten > 0
+    );
   }
 
   /** When the next event or retry is due, or null when there is nothing to send. */
   nextDueAt(): number | null {
     const row = this.sql
-      .exec<{ due: number | null }>('select min(due) as due from (select min(due_at) as due from webhook_events union all select min(next_at) from webhook_deliveries)')
+      .exec<{ due: number | null }>(
+        'select min(due) as due from (select min(due_at) as due from webhook_events union all select min(next_at) from webhook_deliveries)',
+      )
       .one();
     return row.due;
   }
 
   /** Sends every due event (one body) and every due retry. */
   async deliverDue(app: RealtimeApp, now: number, log: Logger): Promise<void> {
-    const due = this.sql.exec<{ id: number; event: string }>('select id, event from webhook_events where due_at <= ? order by id', now).toArray();
+    const due = this.sql
+      .exec<{ id: number; event: string }>('select id, event from webhook_events where due_at <= ? order by id', now)
+      .toArray();
     if (due.length > 0) {
       this.sql.exec('delete from webhook_events where id <= ? and due_at <= ?', due.at(-1)!.id, now);
       if (app.webhookUrl !== null) {
@@ -71,12 +81,20 @@ export class WebhookQueue {
       }
     }
     const deliveries = this.sql
-      .exec<{ id: number; body: string; attempts: number; first_at: number }>('select id, body, attempts, first_at from webhook_deliveries where next_at <= ? order by id limit 50', now)
+      .exec<{ id: number; body: string; attempts: number; first_at: number }>(
+        'select id, body, attempts, first_at from webhook_deliveries where next_at <= ? order by id limit 50',
+        now,
+      )
       .toArray();
     await Promise.all(deliveries.map((delivery) => this.attempt(app, delivery, now, log)));
   }
 
-  private async attempt(app: RealtimeApp, delivery: { id: number; body: string; attempts: number; first_at: number }, now: number, log: Logger): Promise<void> {
+  private async attempt(
+    app: RealtimeApp,
+    delivery: { id: number; body: string; attempts: number; first_at: number },
+    now: number,
+    log: Logger,
+  ): Promise<void> {
     const attempts = delivery.attempts + 1;
     let problem: string;
     if (app.webhookUrl === null) {
@@ -107,7 +125,11 @@ export class WebhookQueue {
     const nextAt = now + retryDelayMs(attempts);
     if (nextAt - delivery.first_at > WEBHOOK_RETRY_WINDOW_MS) {
       this.sql.exec('delete from webhook_deliveries where id = ?', delivery.id);
-      log.error('webhook dropped after retrying for 5 minutes: check REALTIME_WEBHOOK_URL and that the receiver answers 2xx', { app_id: app.id, attempts, problem });
+      log.error('webhook dropped after retrying for 5 minutes: check REALTIME_WEBHOOK_URL and that the receiver answers 2xx', {
+        app_id: app.id,
+        attempts,
+        problem,
+      });
       return;
     }
     this.sql.exec('update webhook_deliveries set attempts = ?, next_at = ? where id = ?', attempts, nextAt, delivery.id);

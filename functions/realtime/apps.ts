@@ -36,7 +36,10 @@ const appSchema = z.object({
   clientEvents: z.boolean().default(false),
   userAuthentication: z.boolean().default(false),
   subscriptionCount: z.boolean().default(false),
-  webhookUrl: z.url({ protocol: /^https?$/ }).nullable().default(null),
+  webhookUrl: z
+    .url({ protocol: /^https?$/ })
+    .nullable()
+    .default(null),
   maxConnections: z.number().int().min(1).max(100_000).default(10_000),
   maxPresenceMembers: z.number().int().min(1).max(1000).default(100),
   activityTimeout: z.number().int().min(1).max(120).default(30),
@@ -156,7 +159,8 @@ export function loadApps(env: object): RealtimeApps {
   }
   for (const [index, app] of all.entries()) {
     const clash = all.findIndex((other) => other.id === app.id || other.key === app.key);
-    if (clash !== index) throw new ConfigError(`Two realtime apps share the id '${app.id}' or key '${app.key}': give each app its own in REALTIME_APPS`);
+    if (clash !== index)
+      throw new ConfigError(`Two realtime apps share the id '${app.id}' or key '${app.key}': give each app its own in REALTIME_APPS`);
   }
   const apps: RealtimeApps = {
     all,

@@ -43,7 +43,9 @@ export class ChannelState {
       socket_id text primary key, shard integer not null, user_id text, user_info text)`);
     sql.exec('create index if not exists subscribers_by_user on subscribers (user_id)');
     sql.exec('create index if not exists subscribers_by_shard on subscribers (shard)');
-    sql.exec('create table if not exists cached_event (id integer primary key check (id = 1), event text not null, data text not null, expires_at integer not null)');
+    sql.exec(
+      'create table if not exists cached_event (id integer primary key check (id = 1), event text not null, data text not null, expires_at integer not null)',
+    );
     sql.exec('create table if not exists signed_in (socket_id text primary key, shard integer not null)');
     sql.exec('create table if not exists watchers (socket_id text primary key, shard integer not null)');
     sql.exec('create table if not exists target (id integer primary key check (id = 1), app_id text not null, channel text not null)');
@@ -92,7 +94,10 @@ export class ChannelState {
 
   /** The presence user a socket joined as, or null. */
   memberOf(socketId: string): string | null {
-    return this.#sql.exec<{ user_id: string | null }>('select user_id from subscribers where socket_id = ?', socketId).toArray()[0]?.user_id ?? null;
+    return (
+      this.#sql.exec<{ user_id: string | null }>('select user_id from subscribers where socket_id = ?', socketId).toArray()[0]?.user_id ??
+      null
+    );
   }
 
   /** The shards that hold at least one subscriber. */
@@ -146,7 +151,9 @@ export class ChannelState {
 
   /** The cached event if it has not expired. */
   cachedEvent(now: number): CachedEvent | null {
-    const row = this.#sql.exec<{ event: string; data: string; expires_at: number }>('select event, data, expires_at from cached_event').toArray()[0];
+    const row = this.#sql
+      .exec<{ event: string; data: string; expires_at: number }>('select event, data, expires_at from cached_event')
+      .toArray()[0];
     return row && row.expires_at > now ? { event: row.event, data: row.data, expiresAt: row.expires_at } : null;
   }
 

@@ -10,11 +10,11 @@
 import { DurableObject } from 'cloudflare:workers';
 import { channelKind } from '../broadcast/pusher-rules.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { WebhookQueue, type WebhookEvent } from './app-webhooks.ts';
+import { type WebhookEvent, WebhookQueue } from './app-webhooks.ts';
 import { loadApps, type RealtimeApp } from './apps.ts';
 import { ChannelState, type ChannelTarget, type Subscriber } from './channel-state.ts';
 import { frame, type PresenceData } from './frames.ts';
-import { shardObject, type ShardStub } from './placement.ts';
+import { type ShardStub, shardObject } from './placement.ts';
 
 /** What `GET /channels/{name}` reports. */
 export interface ChannelInfo {
@@ -136,7 +136,14 @@ export class RealtimeChannel extends DurableObject<Env> {
     await this.#fanOut(channel, frame.event(channel, event.name, event.data, userId), event.socketId);
     this.#queueWebhook(
       app,
-      { name: 'client_event', channel, event: event.name, data: event.rawData, socket_id: event.socketId, ...(userId !== null ? { user_id: userId } : {}) },
+      {
+        name: 'client_event',
+        channel,
+        event: event.name,
+        data: event.rawData,
+        socket_id: event.socketId,
+        ...(userId !== null ? { user_id: userId } : {}),
+      },
       0,
     );
     await this.#scheduleAlarm();

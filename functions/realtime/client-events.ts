@@ -5,7 +5,7 @@
  */
 import { byteLength, channelKind, channelNameProblem, Limits } from '../broadcast/pusher-rules.ts';
 import type { Connection, ConnectionState } from './connection.ts';
-import { CloseCode, type ClientMessage, frame } from './frames.ts';
+import { type ClientMessage, CloseCode, frame } from './frames.ts';
 import type { ShardContext } from './shard-context.ts';
 
 /** What to do with a client event under the rate limit. */
@@ -36,7 +36,10 @@ export async function clientEvent(ctx: ShardContext, connection: Connection, mes
   }
   const channel = message.channel;
   if (typeof channel !== 'string' || channelNameProblem(channel) || !channelKind(channel).authorized) {
-    ctx.send(connection, frame.error(`Client events are allowed only on private and presence channels, not '${String(channel).slice(0, 200)}'`));
+    ctx.send(
+      connection,
+      frame.error(`Client events are allowed only on private and presence channels, not '${String(channel).slice(0, 200)}'`),
+    );
     return;
   }
   if (!ctx.subscriptions.has(channel, state.socketId)) {
@@ -45,12 +48,19 @@ export async function clientEvent(ctx: ShardContext, connection: Connection, mes
   }
   const verdict = takeClientEvent(state, Date.now());
   if (verdict === 'reject') {
-    ctx.send(connection, frame.error(`Client event rejected: more than ${Limits.clientEventsPerSecond} per second`, CloseCode.clientEventRateLimit));
+    ctx.send(
+      connection,
+      frame.error(`Client event rejected: more than ${Limits.clientEventsPerSecond} per second`, CloseCode.clientEventRateLimit),
+    );
     return;
   }
   if (verdict === 'close') {
     ctx.log.info('connection closed: client event flood', { socket_id: state.socketId });
-    await ctx.close(connection, CloseCode.clientEventRateLimit, `Client event rate limit exceeded (${Limits.clientEventsPerSecond} per second)`);
+    await ctx.close(
+      connection,
+      CloseCode.clientEventRateLimit,
+      `Client event rate limit exceeded (${Limits.clientEventsPerSecond} per second)`,
+    );
     return;
   }
   const rawData = typeof message.data === 'string' ? message.data : JSON.stringify(message.data ?? null);
@@ -58,5 +68,7 @@ export async function clientEvent(ctx: ShardContext, connection: Connection, mes
     ctx.send(connection, frame.error(`Client event data too large: ${byteLength(rawData)} bytes (at most ${Limits.eventDataBytes})`));
     return;
   }
-  await ctx.channel(channel).clientEvent({ appId: ctx.app.id, channel }, { socketId: state.socketId, name: message.event, data: message.data, rawData });
+  await ctx
+    .channel(channel)
+    .clientEvent({ appId: ctx.app.id, channel }, { socketId: state.socketId, name: message.event, data: message.data, rawData });
 }

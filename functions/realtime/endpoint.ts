@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../env.ts';
-import { loadApps, type RealtimeApps } from './apps.ts';
 import { createLogger } from '../log.ts';
+import { loadApps, type RealtimeApps } from './apps.ts';
 import { CloseCode, PROTOCOL_VERSION } from './frames.ts';
 import { pickShard, shardObject } from './placement.ts';
-import { SHARD_HEADERS } from './shard.ts';
 import { refuseWebSocket } from './refusal.ts';
+import { SHARD_HEADERS } from './shard.ts';
 
 /**
  * The apps from the bindings; a misconfiguration is a ConfigError, which the app's one error path
@@ -38,7 +38,10 @@ realtimeEndpoint.get('/app/:key', async (c) => {
   const protocol = c.req.query('protocol');
   if (protocol === undefined || protocol === '') return refuseWebSocket(CloseCode.noProtocol, 'No protocol version given: add ?protocol=7');
   if (protocol !== String(PROTOCOL_VERSION)) {
-    return refuseWebSocket(CloseCode.unsupportedProtocol, `Unsupported protocol version '${protocol.slice(0, 10)}' (only ${PROTOCOL_VERSION})`);
+    return refuseWebSocket(
+      CloseCode.unsupportedProtocol,
+      `Unsupported protocol version '${protocol.slice(0, 10)}' (only ${PROTOCOL_VERSION})`,
+    );
   }
   const shard = pickShard(app);
   const headers = new Headers(c.req.raw.headers);

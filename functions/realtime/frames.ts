@@ -73,7 +73,8 @@ export const frame = {
   },
   memberAdded: (channel: string, userId: string, userInfo: unknown) =>
     encode({ event: 'pusher_internal:member_added', channel, data: JSON.stringify({ user_id: userId, user_info: userInfo }) }),
-  memberRemoved: (channel: string, userId: string) => encode({ event: 'pusher_internal:member_removed', channel, data: JSON.stringify({ user_id: userId }) }),
+  memberRemoved: (channel: string, userId: string) =>
+    encode({ event: 'pusher_internal:member_removed', channel, data: JSON.stringify({ user_id: userId }) }),
   subscriptionCount: (channel: string, count: number) =>
     encode({ event: 'pusher_internal:subscription_count', channel, data: JSON.stringify({ subscription_count: count }) }),
   cacheMiss: (channel: string) => encode({ event: 'pusher:cache_miss', channel }),

@@ -1,13 +1,13 @@
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
+import { channelKind, channelNameProblem, Limits, serverToUserChannel } from '../broadcast/pusher-rules.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
 import type { RealtimeApp } from './apps.ts';
 import { configuredApps } from './endpoint.ts';
-import { channelKind, channelNameProblem, Limits, serverToUserChannel } from '../broadcast/pusher-rules.ts';
 import { channelObject, shardObject } from './placement.ts';
-import { publishEvents, validatePublish, type PublishRequest } from './publishing.ts';
+import { type PublishRequest, publishEvents, validatePublish } from './publishing.ts';
 import { constantTimeEqual, md5Hex, requestSignature } from './signatures.ts';
 
 /** How far `auth_timestamp` may be from the server's clock, in seconds. */
@@ -37,13 +37,20 @@ realtimeHttpApi.use('/apps/:appId/*', async (c, next) => {
 });
 
 /** Throws a 401 (or 400) HTTPException unless the request is signed as Pusher documents. */
-export function verifySignedRequest(app: RealtimeApp, method: string, url: URL, body: string, nowSeconds = Math.floor(Date.now() / 1000)): void {
+export function verifySignedRequest(
+  app: RealtimeApp,
+  method: string,
+  url: URL,
+  body: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): void {
   const params = Object.fromEntries(url.searchParams);
   for (const name of ['auth_key', 'auth_timestamp', 'auth_version', 'auth_signature']) {
     if (!params[name]) throw new HTTPException(401, { message: `Missing ${name}: sign the request as Pusher's HTTP API documents` });
   }
   if (params.auth_key !== app.key) throw new HTTPException(401, { message: `Invalid auth_key for app '${app.id}'` });
-  if (params.auth_version !== '1.0') throw new HTTPException(401, { message: `Unsupported auth_version '${params.auth_version}' (expected 1.0)` });
+  if (params.auth_version !== '1.0')
+    throw new HTTPException(401, { message: `Unsupported auth_version '${params.auth_version}' (expected 1.0)` });
   const timestamp = Number(params.auth_timestamp);
   if (!Number.isInteger(timestamp) || Math.abs(nowSeconds - timestamp) > TIMESTAMP_TOLERANCE_SECONDS) {
     throw new HTTPException(401, { message: `Stale auth_timestamp: more than ${TIMESTAMP_TOLERANCE_SECONDS} s from the server's clock` });
@@ -102,7 +109,12 @@ realtimeHttpApi.post('/apps/:appId/batch_events', async (c) => {
   }
   const events = parsed.data.batch.map((event) => publishRequest(event));
   const allInfo = [...new Set(events.flatMap((event) => event.info))];
-  const results = await publishEvents(c.env, c.var.app, events.map((event) => event.request), allInfo);
+  const results = await publishEvents(
+    c.env,
+    c.var.app,
+    events.map((event) => event.request),
+    allInfo,
+  );
   if (allInfo.length === 0) return c.json({});
   // Each batch item reports the info of its one channel.
   return c.json({ batch: results.map((result) => Object.values(result)[0] ?? {}) });
@@ -163,7 +175,8 @@ realtimeHttpApi.get('/apps/:appId/channels/:channel/users', async (c) => {
 
 realtimeHttpApi.post('/apps/:appId/users/:userId/terminate_connections', async (c) => {
   const userId = c.req.param('userId');
-  if (userId.length === 0 || userId.length > Limits.userIdLength) throw new HTTPException(400, { message: `Invalid user id '${userId.slice(0, 200)}'` });
+  if (userId.length === 0 || userId.length > Limits.userIdLength)
+    throw new HTTPException(400, { message: `Invalid user id '${userId.slice(0, 200)}'` });
   const { stub, target } = channelOf(c, serverToUserChannel(userId));
   await stub.terminate(target);
   return c.json({});

@@ -28,11 +28,13 @@ export class PublishError extends Error {
 
 /** Checks a publish request against Pusher's limits and returns it typed; throws a PublishError quoting the problem. */
 export function validatePublish(request: unknown): PublishRequest {
-  if (typeof request !== 'object' || request === null) throw new PublishError(400, 'Invalid event: expected an object with channels, name and data');
+  if (typeof request !== 'object' || request === null)
+    throw new PublishError(400, 'Invalid event: expected an object with channels, name and data');
   const { channels, name, data, socketId } = request as Record<string, unknown>;
   const nameProblem = eventNameProblem(name);
   if (nameProblem) throw new PublishError(400, nameProblem);
-  if (typeof data !== 'string') throw new PublishError(400, `Invalid data for event '${String(name)}': expected a string (JSON-encode objects)`);
+  if (typeof data !== 'string')
+    throw new PublishError(400, `Invalid data for event '${String(name)}': expected a string (JSON-encode objects)`);
   const size = byteLength(data);
   if (size > Limits.eventDataBytes) {
     throw new PublishError(413, `Event data too large: ${size} bytes (at most ${Limits.eventDataBytes})`);
@@ -49,14 +51,24 @@ export function validatePublish(request: unknown): PublishRequest {
     const problem = socketIdProblem(socketId);
     if (problem) throw new PublishError(400, problem);
   }
-  return { channels: [...new Set(channels as string[])], name: name as string, data, ...(typeof socketId === 'string' ? { socketId } : {}) };
+  return {
+    channels: [...new Set(channels as string[])],
+    name: name as string,
+    data,
+    ...(typeof socketId === 'string' ? { socketId } : {}),
+  };
 }
 
 /**
  * Publishes checked events (see {@link validatePublish}) and reports `info` (user_count,
  * subscription_count) per channel of each event when asked.
  */
-export async function publishEvents(env: RealtimeBindings, app: RealtimeApp, requests: PublishRequest[], info: readonly string[] = []): Promise<PublishInfo[]> {
+export async function publishEvents(
+  env: RealtimeBindings,
+  app: RealtimeApp,
+  requests: PublishRequest[],
+  info: readonly string[] = [],
+): Promise<PublishInfo[]> {
   if (requests.length === 0) return [];
   if (app.shards === 1) return shardObject(env, app.id, 0).publish(requests, info);
   const results: PublishInfo[] = requests.map(() => ({}));

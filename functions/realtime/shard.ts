@@ -13,7 +13,16 @@ import { loadApps, type RealtimeApp } from './apps.ts';
 import type { ChannelCounts } from './channel.ts';
 import { clientEvent } from './client-events.ts';
 import { type Connection, type ConnectionState, newConnectionState } from './connection.ts';
-import { CLIENT_PING_FRAME, type ClientMessage, CloseCode, decodeClientMessage, frame, newSocketId, PING_FRAME, PONG_FRAME } from './frames.ts';
+import {
+  CLIENT_PING_FRAME,
+  type ClientMessage,
+  CloseCode,
+  decodeClientMessage,
+  frame,
+  newSocketId,
+  PING_FRAME,
+  PONG_FRAME,
+} from './frames.ts';
 import { channelObject, directoryObject } from './placement.ts';
 import type { PublishRequest } from './publishing.ts';
 import { refuseWebSocket } from './refusal.ts';
@@ -40,7 +49,9 @@ export class RealtimeShard extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#log = createLogger(env.LOG_LEVEL, { component: 'realtime' });
-    ctx.storage.sql.exec('create table if not exists identity (id integer primary key check (id = 1), app_id text not null, shard integer not null)');
+    ctx.storage.sql.exec(
+      'create table if not exists identity (id integer primary key check (id = 1), app_id text not null, shard integer not null)',
+    );
     const row = ctx.storage.sql.exec<{ app_id: string; shard: number }>('select app_id, shard from identity').toArray()[0];
     this.#identity = row ? { appId: row.app_id, shard: row.shard } : null;
     this.#subscriptions = new LocalSubscriptions(ctx.storage.sql);
@@ -62,7 +73,11 @@ export class RealtimeShard extends DurableObject<Env> {
     this.#rememberIdentity(request);
     const app = this.#app();
     if (!(await this.#admit(app))) {
-      this.#log.warn('connection refused: over quota', { app_id: app.id, shard: this.#identity?.shard, connections: this.#connections.size });
+      this.#log.warn('connection refused: over quota', {
+        app_id: app.id,
+        shard: this.#identity?.shard,
+        connections: this.#connections.size,
+      });
       return refuseWebSocket(CloseCode.overConnectionQuota, `Over the connection quota of ${app.maxConnections}`);
     }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
@@ -71,7 +86,12 @@ export class RealtimeShard extends DurableObject<Env> {
     server.serializeAttachment(state);
     this.#connections.set(state.socketId, { ws: server, state });
     server.send(frame.connectionEstablished(state.socketId, app.activityTimeout));
-    this.#log.info('connection opened', { app_id: app.id, shard: this.#identity?.shard, socket_id: state.socketId, connections: this.#connections.size });
+    this.#log.info('connection opened', {
+      app_id: app.id,
+      shard: this.#identity?.shard,
+      socket_id: state.socketId,
+      connections: this.#connections.size,
+    });
     await this.#scheduleAlarm();
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -175,7 +195,11 @@ export class RealtimeShard extends DurableObject<Env> {
         request.channels.map(async (channel) => {
           await this.deliver(channel, frame.event(channel, request.name, request.data), request.socketId);
           if (info.length > 0 || channelKind(channel).cache) {
-            counts[channel] = await this.#channel(channel).remember({ appId: app.id, channel }, { name: request.name, data: request.data }, info);
+            counts[channel] = await this.#channel(channel).remember(
+              { appId: app.id, channel },
+              { name: request.name, data: request.data },
+              info,
+            );
           }
         }),
       );
@@ -235,7 +259,8 @@ export class RealtimeShard extends DurableObject<Env> {
     if (this.#identity) return;
     const appId = request.headers.get(SHARD_HEADERS.app);
     const shard = Number(request.headers.get(SHARD_HEADERS.shard));
-    if (!appId || !Number.isInteger(shard)) throw new Error(`A shard needs ${SHARD_HEADERS.app} and ${SHARD_HEADERS.shard} (set by the Worker's /app/{key})`);
+    if (!appId || !Number.isInteger(shard))
+      throw new Error(`A shard needs ${SHARD_HEADERS.app} and ${SHARD_HEADERS.shard} (set by the Worker's /app/{key})`);
     this.ctx.storage.sql.exec('insert or replace into identity (id, app_id, shard) values (1, ?, ?)', appId, shard);
     this.#identity = { appId, shard };
   }

@@ -2,7 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * Pusher's signatures: HMAC-SHA256 in hex over documented strings, compared in constant time.
- * The known answers in ../shared/PROTOCOL.md pin them (see test/worker/realtime-signatures.test.ts).
+ * Known answers from Pusher's HTTP API reference pin them (see test/functions/realtime/signatures.test.ts).
  */
 
 /** Hex HMAC-SHA256 of `message` under `secret`. */

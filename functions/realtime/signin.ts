@@ -7,7 +7,7 @@
  */
 import { Limits, serverToUserChannel } from '../broadcast/pusher-rules.ts';
 import type { Connection } from './connection.ts';
-import { CloseCode, type ClientMessage, dataObject, frame, type WatchlistEvent } from './frames.ts';
+import { type ClientMessage, CloseCode, dataObject, frame, type WatchlistEvent } from './frames.ts';
 import type { ShardContext } from './shard-context.ts';
 import { constantTimeEqual, userAuth } from './signatures.ts';
 
@@ -44,7 +44,11 @@ export async function signin(ctx: ShardContext, connection: Connection, message:
   const data = dataObject(message.data);
   const userData = data?.user_data;
   const auth = data?.auth;
-  if (typeof userData !== 'string' || typeof auth !== 'string' || !constantTimeEqual(auth, userAuth(app.key, app.secret, state.socketId, userData))) {
+  if (
+    typeof userData !== 'string' ||
+    typeof auth !== 'string' ||
+    !constantTimeEqual(auth, userAuth(app.key, app.secret, state.socketId, userData))
+  ) {
     ctx.log.info('signin refused: invalid auth', { socket_id: state.socketId });
     await ctx.close(connection, CloseCode.unauthorized, 'Invalid signin: sign socket_id::user::user_data with the app secret');
     return;

@@ -23,7 +23,9 @@ export class LocalSubscriptions {
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec('create table if not exists local_subscriptions (channel text not null, socket_id text not null, primary key (channel, socket_id))');
+    sql.exec(
+      'create table if not exists local_subscriptions (channel text not null, socket_id text not null, primary key (channel, socket_id))',
+    );
     for (const row of sql.exec<{ channel: string; socket_id: string }>('select channel, socket_id from local_subscriptions')) {
       this.#remember(row.channel, row.socket_id);
     }
@@ -168,8 +170,12 @@ export function checkSubscribe(app: { key: string; secret: string }, connection:
 export async function subscribe(ctx: ShardContext, connection: Connection, message: ClientMessage): Promise<void> {
   const check = checkSubscribe(ctx.app, connection, message);
   if (!check.ok) {
-    if (check.status === 401) ctx.log.info('subscription refused: invalid auth', { socket_id: connection.state.socketId, channel: check.channel });
-    ctx.send(connection, check.channel === null ? frame.error(check.error) : frame.subscriptionError(check.channel, check.status, check.error));
+    if (check.status === 401)
+      ctx.log.info('subscription refused: invalid auth', { socket_id: connection.state.socketId, channel: check.channel });
+    ctx.send(
+      connection,
+      check.channel === null ? frame.error(check.error) : frame.subscriptionError(check.channel, check.status, check.error),
+    );
     return;
   }
   const { channel, member } = check;

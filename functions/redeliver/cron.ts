@@ -5,11 +5,11 @@
  */
 import { broadcast, broadcastBatch } from '../broadcast/broadcast.ts';
 import { loadConfig } from '../config.ts';
-import { domainErrorResponse } from '../http/errors.ts';
 import { serviceClient } from '../data/client.ts';
 import { supabaseDeliveryStore } from '../data/emails.ts';
-import { redeliverUndelivered } from './undelivered.ts';
+import { domainErrorResponse } from '../http/errors.ts';
 import { createLogger } from '../log.ts';
+import { redeliverUndelivered } from './undelivered.ts';
 
 /** What one run did (also written to the log as one JSON line). */
 export interface RedeliveryRun {

@@ -1,5 +1,5 @@
 /** What a redelivery run publishes: the oldest undelivered rows past the grace period, in one batch. */
-import { defaultLog, describeError, publishAndRecord, type DeliveryDeps } from '../broadcast/delivery.ts';
+import { type DeliveryDeps, defaultLog, describeError, publishAndRecord } from '../broadcast/delivery.ts';
 
 /**
  * Publishes rows still undelivered `graceSeconds` after insert, oldest first, at most `batch` of
@@ -15,7 +15,11 @@ export async function redeliverUndelivered(
   const rows = await deps.store.listUndelivered(new Date(now().getTime() - deps.graceSeconds * 1000), deps.batch);
   const { published, failure } = await publishAndRecord(rows, deps);
   if (failure) {
-    log.error('redelivery failed', { unpublished: rows.length - published, from_email_id: rows[published]!.id, error: describeError(failure.error) });
+    log.error('redelivery failed', {
+      unpublished: rows.length - published,
+      from_email_id: rows[published]!.id,
+      error: describeError(failure.error),
+    });
   }
   const failed = failure ? 1 : 0;
   return { published, failed, remaining: failed > 0 || rows.length === deps.batch };

@@ -8,20 +8,19 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { requireUser } from '../auth/middleware.ts';
-import { limitBody } from '../http/body-limit.ts';
-import { withConfig } from '../http/with-config.ts';
 import { pusherClient } from '../broadcast/drivers/pusher.ts';
-import { CHANNEL_NAME, invalidChannelName, invalidSocketId, SOCKET_ID } from '../broadcast/pusher-rules.ts';
 import { mailboxChannels } from '../broadcast/mailbox-channels.ts';
+import { CHANNEL_NAME, invalidChannelName, invalidSocketId, SOCKET_ID } from '../broadcast/pusher-rules.ts';
 import type { AppEnv } from '../env.ts';
+import { limitBody } from '../http/body-limit.ts';
 import { validationError } from '../http/validation.ts';
+import { withConfig } from '../http/with-config.ts';
 
 /** "is required" only when the field is absent: a JSON number or object is there, just not text. */
-const requiredText = (field: string) => (issue: { input: unknown }) => (issue.input === undefined ? `${field} is required` : `${field} must be text`);
+const requiredText = (field: string) => (issue: { input: unknown }) =>
+  issue.input === undefined ? `${field} is required` : `${field} must be text`;
 
-const socketId = z
-  .string({ error: requiredText('socket_id') })
-  .regex(SOCKET_ID, { error: (issue) => invalidSocketId(issue.input) });
+const socketId = z.string({ error: requiredText('socket_id') }).regex(SOCKET_ID, { error: (issue) => invalidSocketId(issue.input) });
 const channelName = z
   .string({ error: requiredText('channel_name') })
   .regex(CHANNEL_NAME, { error: (issue) => invalidChannelName(String(issue.input)) });
@@ -44,11 +43,7 @@ async function readBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Pro
 const MAX_BODY_BYTES = 8 * 1024;
 
 export const channelAuth = new Hono<AppEnv>()
-  .use(
-    withConfig,
-    limitBody(MAX_BODY_BYTES),
-    requireUser,
-  )
+  .use(withConfig, limitBody(MAX_BODY_BYTES), requireUser)
   .post('/auth', async (c) => {
     const { socket_id, channel_name } = await readBody(c, z.object({ socket_id: socketId, channel_name: channelName }));
     const user = c.get('user');

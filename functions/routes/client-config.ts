@@ -3,9 +3,9 @@
  * Supabase URL and anon key). Development adds the seeded logins.
  */
 import { Hono } from 'hono';
-import { withConfig } from '../http/with-config.ts';
 import type { Config } from '../config.ts';
 import type { AppEnv } from '../env.ts';
+import { withConfig } from '../http/with-config.ts';
 
 /** Where browsers open their WebSocket. */
 function websocketEndpoint(config: Config, requestUrl: URL): { wsHost: string; wsPort: number; forceTLS: boolean } {

@@ -3,20 +3,20 @@
  * signature over the raw body and the timestamp, parses the payload (one row, or the ids of a
  * multi-row insert), publishes, records delivery, and answers 2xx only once the events were published.
  */
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { limitBody } from '../http/body-limit.ts';
-import { withConfig } from '../http/with-config.ts';
 import { broadcast, broadcastBatch } from '../broadcast/broadcast.ts';
+import { deliverChange } from '../broadcast/delivery.ts';
+import { DeliveryRecorder } from '../broadcast/delivery-recorder.ts';
 import type { EmailRow } from '../broadcast/model-events.ts';
 import type { Config } from '../config.ts';
 import { serviceClient } from '../data/client.ts';
 import { supabaseDeliveryStore } from '../data/emails.ts';
-import { DeliveryRecorder } from '../broadcast/delivery-recorder.ts';
-import { deliverChange } from '../broadcast/delivery.ts';
 import type { AppEnv } from '../env.ts';
-import { createLogger } from '../log.ts';
+import { limitBody } from '../http/body-limit.ts';
 import { validationError } from '../http/validation.ts';
+import { withConfig } from '../http/with-config.ts';
+import { createLogger } from '../log.ts';
 import { webhookPayload } from '../observe/payload.ts';
 import { verifyWebhookSignature } from '../observe/signature.ts';
 
@@ -27,7 +27,10 @@ function recorderFor(config: Config, env: Env): DeliveryRecorder {
   let recorder = recorders.get(config);
   if (!recorder) {
     const store = supabaseDeliveryStore(serviceClient(config));
-    recorder = new DeliveryRecorder((rows, now) => store.recordDeliveries(rows, now), createLogger(env.LOG_LEVEL, { component: 'webhooks' }));
+    recorder = new DeliveryRecorder(
+      (rows, now) => store.recordDeliveries(rows, now),
+      createLogger(env.LOG_LEVEL, { component: 'webhooks' }),
+    );
     recorders.set(config, recorder);
   }
   return recorder;
@@ -46,10 +49,7 @@ function waitUntilOf(c: Context<AppEnv>): ((promise: Promise<unknown>) => void) 
 /** The trigger sends one row, or 100 ids; anything much larger is not ours. */
 const MAX_BODY_BYTES = 256 * 1024;
 
-export const dbWebhook = new Hono<AppEnv>().use(
-  withConfig,
-  limitBody(MAX_BODY_BYTES, 'The webhook body'),
-).post('/db', async (c) => {
+export const dbWebhook = new Hono<AppEnv>().use(withConfig, limitBody(MAX_BODY_BYTES, 'The webhook body')).post('/db', async (c) => {
   const rawBody = await c.req.text();
   await verifyWebhookSignature(
     c.get('config').webhookSecret,

@@ -6,13 +6,13 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { requireAdmin, requireUser } from '../auth/middleware.ts';
-import { withConfig } from '../http/with-config.ts';
 import { serviceClient } from '../data/client.ts';
-import { insertEmails, listInbox, markRead, MissingProfileError, withSenderNames } from '../data/emails.ts';
+import { insertEmails, listInbox, MissingProfileError, markRead, withSenderNames } from '../data/emails.ts';
 import { existingProfileIds } from '../data/profiles.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
 import { validate } from '../http/validation.ts';
+import { withConfig } from '../http/with-config.ts';
 
 /** Limits match the database's checks (subject 1..200 characters, body at most 20,000). */
 export const MAX_RECIPIENTS = 100;
@@ -61,7 +61,10 @@ const inboxQuery = z
     before_id: z.guid({ error: 'before_id must be an email id (a UUID)' }).optional(),
     limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1).max(100).default(50),
   })
-  .refine((query) => !query.before_id || query.before, { error: 'before_id needs before (the created_at of that email)', path: ['before_id'] });
+  .refine((query) => !query.before_id || query.before, {
+    error: 'before_id needs before (the created_at of that email)',
+    path: ['before_id'],
+  });
 
 export const emails = new Hono<AppEnv>()
   .use(withConfig, requireUser)

@@ -91,15 +91,26 @@ export class AuthApi {
       const scope = url.searchParams.get('scope') ?? 'global';
       if (scope === 'global') await this.pool.query('delete from auth.sessions where user_id = $1', [claims.sub]);
       else if (scope === 'local') await this.pool.query('delete from auth.sessions where id = $1', [claims.session_id]);
-      else if (scope === 'others') await this.pool.query('delete from auth.sessions where user_id = $1 and id <> $2', [claims.sub, claims.session_id]);
+      else if (scope === 'others')
+        await this.pool.query('delete from auth.sessions where user_id = $1 and id <> $2', [claims.sub, claims.session_id]);
       else throw authError(400, 'validation_failed', `scope must be global, local or others: '${scope}'`);
       return { status: 204, body: undefined };
     }
     if (method === 'GET' && path === '/health') {
-      return { status: 200, body: { version: 'tidings-local', name: 'GoTrue', description: 'The local Supabase\'s Auth subset' } };
+      return { status: 200, body: { version: 'tidings-local', name: 'GoTrue', description: "The local Supabase's Auth subset" } };
     }
     if (method === 'GET' && path === '/settings') {
-      return { status: 200, body: { external: { email: true }, disable_signup: true, mailer_autoconfirm: true, phone_autoconfirm: false, sms_provider: '', saml_enabled: false } };
+      return {
+        status: 200,
+        body: {
+          external: { email: true },
+          disable_signup: true,
+          mailer_autoconfirm: true,
+          phone_autoconfirm: false,
+          sms_provider: '',
+          saml_enabled: false,
+        },
+      };
     }
     throw notSupported(`${method} /auth/v1${path}`);
   }
@@ -119,14 +130,14 @@ export class AuthApi {
     if (!user) throw authError(400, 'invalid_credentials', 'Invalid login credentials');
     if (user.banned_until && new Date(user.banned_until) > new Date()) throw authError(400, 'user_banned', 'User is banned');
     const sessionId = randomUUID();
-    await this.pool.query(
-      'insert into auth.sessions (id, user_id, created_at, updated_at, user_agent) values ($1, $2, now(), now(), $3)',
-      [sessionId, user.id, request.headers['user-agent'] ?? null],
-    );
-    const { rows: [signedIn] } = await this.pool.query<UserRow>(
-      `update auth.users set last_sign_in_at = now() where id = $1 returning ${USER_COLUMNS}`,
-      [user.id],
-    );
+    await this.pool.query('insert into auth.sessions (id, user_id, created_at, updated_at, user_agent) values ($1, $2, now(), now(), $3)', [
+      sessionId,
+      user.id,
+      request.headers['user-agent'] ?? null,
+    ]);
+    const {
+      rows: [signedIn],
+    } = await this.pool.query<UserRow>(`update auth.users set last_sign_in_at = now() where id = $1 returning ${USER_COLUMNS}`, [user.id]);
     return this.session(signedIn!, sessionId, 'password', null);
   }
 
@@ -156,20 +167,23 @@ export class AuthApi {
       [refreshToken, user.id, parent, sessionId],
     );
     const now = Math.floor(Date.now() / 1000);
-    const accessToken = await signUserAccessToken({
-      iss: this.issuer,
-      sub: user.id,
-      aud: user.aud ?? 'authenticated',
-      email: user.email,
-      phone: '',
-      app_metadata: user.raw_app_meta_data ?? {},
-      user_metadata: user.raw_user_meta_data ?? {},
-      role: user.role ?? 'authenticated',
-      aal: 'aal1',
-      amr: [{ method, timestamp: now }],
-      session_id: sessionId,
-      is_anonymous: false,
-    }, ACCESS_TOKEN_SECONDS);
+    const accessToken = await signUserAccessToken(
+      {
+        iss: this.issuer,
+        sub: user.id,
+        aud: user.aud ?? 'authenticated',
+        email: user.email,
+        phone: '',
+        app_metadata: user.raw_app_meta_data ?? {},
+        user_metadata: user.raw_user_meta_data ?? {},
+        role: user.role ?? 'authenticated',
+        aal: 'aal1',
+        amr: [{ method, timestamp: now }],
+        session_id: sessionId,
+        is_anonymous: false,
+      },
+      ACCESS_TOKEN_SECONDS,
+    );
     return {
       access_token: accessToken,
       token_type: 'bearer',
@@ -181,7 +195,9 @@ export class AuthApi {
   }
 
   /** The signed-in user behind the request's bearer token, whose session must still exist. */
-  private async currentSession(request: IncomingMessage): Promise<{ user: UserRow; claims: Awaited<ReturnType<typeof verifySupabaseJwt>> }> {
+  private async currentSession(
+    request: IncomingMessage,
+  ): Promise<{ user: UserRow; claims: Awaited<ReturnType<typeof verifySupabaseJwt>> }> {
     const token = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
     if (!token) throw authError(401, 'no_authorization', 'This endpoint requires a Bearer token');
     let claims: Awaited<ReturnType<typeof verifySupabaseJwt>>;

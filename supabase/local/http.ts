@@ -39,7 +39,8 @@ export async function readBody(request: IncomingMessage, limit = 10 * 1024 * 102
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new HttpError(413, { code: 'PGRST413', message: `Request body larger than ${limit} bytes`, details: null, hint: null });
+    if (size > limit)
+      throw new HttpError(413, { code: 'PGRST413', message: `Request body larger than ${limit} bytes`, details: null, hint: null });
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

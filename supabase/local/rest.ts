@@ -89,7 +89,13 @@ export class RestApi {
     const profileHeader = method === 'GET' || method === 'HEAD' ? request.headers['accept-profile'] : request.headers['content-profile'];
     const schema = typeof profileHeader === 'string' && profileHeader !== '' ? profileHeader : EXPOSED_SCHEMAS[0]!;
     if (!EXPOSED_SCHEMAS.includes(schema)) {
-      throw pgrstError(406, 'PGRST106', `Invalid schema: ${schema}`, null, `Only the following schemas are exposed: ${EXPOSED_SCHEMAS.join(', ')}`);
+      throw pgrstError(
+        406,
+        'PGRST106',
+        `Invalid schema: ${schema}`,
+        null,
+        `Only the following schemas are exposed: ${EXPOSED_SCHEMAS.join(', ')}`,
+      );
     }
     const body = method === 'POST' || method === 'PATCH' || method === 'PUT' ? await readBody(request) : '';
     const catalog = await this.catalog(schema, tableName);
@@ -123,9 +129,10 @@ export class RestApi {
         const columns = insertColumns(table, rows, url.searchParams.get('columns'));
         const conflict = query.onConflict(table, prefer.resolution, url.searchParams.get('on_conflict'), columns);
         const param = query.param(JSON.stringify(rows));
-        const insert = columns.length === 0
-          ? `insert into ${query.source(table)} as _t default values returning _t.*`
-          : `insert into ${query.source(table)} as _t (${columns.map(quote).join(', ')})
+        const insert =
+          columns.length === 0
+            ? `insert into ${query.source(table)} as _t default values returning _t.*`
+            : `insert into ${query.source(table)} as _t (${columns.map(quote).join(', ')})
              select ${columns.map(quote).join(', ')} from json_populate_recordset(null::${query.source(table)}, ${param}::json)
              ${conflict} returning _t.*`;
         sql = this.mutation(query, table, items, insert);
@@ -141,7 +148,8 @@ export class RestApi {
         }
         const columns = Object.keys(values);
         for (const column of columns) {
-          if (!table.columns.has(column)) throw pgrstError(400, 'PGRST204', `Could not find the '${column}' column of '${table.name}' in the schema cache`);
+          if (!table.columns.has(column))
+            throw pgrstError(400, 'PGRST204', `Could not find the '${column}' column of '${table.name}' in the schema cache`);
         }
         returnBody = prefer.return === 'representation';
         if (columns.length === 0) return { status: returnBody ? 200 : 204, body: returnBody ? '[]' : '', headers: {} };
@@ -202,7 +210,13 @@ export class RestApi {
   }
 
   /** Runs work as the API role, with the JWT's claims visible to auth.uid() and friends. */
-  private async run<T>(role: string, claims: SupabaseClaims, method: string, path: string, work: (client: pg.PoolClient, rollback: () => Promise<void>) => Promise<T>): Promise<T> {
+  private async run<T>(
+    role: string,
+    claims: SupabaseClaims,
+    method: string,
+    path: string,
+    work: (client: pg.PoolClient, rollback: () => Promise<void>) => Promise<T>,
+  ): Promise<T> {
     const client = await this.pool.connect();
     let finished = false;
     let released = false;
@@ -217,15 +231,18 @@ export class RestApi {
       const literal = (value: string) => client.escapeLiteral(value);
       await client.query(
         `begin; set local role ${quote(role)}; ` +
-        `select set_config('request.jwt.claims', ${literal(JSON.stringify(claims))}, true), ` +
-        `set_config('request.method', ${literal(method)}, true), set_config('request.path', ${literal(path)}, true)`,
+          `select set_config('request.jwt.claims', ${literal(JSON.stringify(claims))}, true), ` +
+          `set_config('request.method', ${literal(method)}, true), set_config('request.path', ${literal(path)}, true)`,
       );
       const result = await work(client, rollback);
       if (!finished && (method === 'GET' || method === 'HEAD')) {
         // A read's result is final before its commit: answer now and end the transaction behind
         // the answer, saving every read (the webhook's, before it publishes) a round trip.
         released = true;
-        void client.query('commit').catch(() => undefined).finally(() => client.release());
+        void client
+          .query('commit')
+          .catch(() => undefined)
+          .finally(() => client.release());
       } else if (!finished) {
         await client.query('commit');
       }
@@ -283,11 +300,16 @@ export class RestApi {
     ]);
     const primaryKeys = new Map(keys.rows.map((row) => [row.table, row.columns]));
     const catalog: Catalog = {
-      tables: new Map(tables.rows.map((row) => [row.table, {
-        name: row.table,
-        columns: new Map(row.columns.map((column) => [column.name, column.type])),
-        primaryKey: primaryKeys.get(row.table) ?? [],
-      }])),
+      tables: new Map(
+        tables.rows.map((row) => [
+          row.table,
+          {
+            name: row.table,
+            columns: new Map(row.columns.map((column) => [column.name, column.type])),
+            primaryKey: primaryKeys.get(row.table) ?? [],
+          },
+        ]),
+      ),
       relationships: relationships.rows,
     };
     this.catalogs.set(schema, catalog);
@@ -322,31 +344,43 @@ class QueryBuilder {
   }
 
   columns(table: Table, items: SelectItem[], alias: string): string {
-    return items.map((item) => {
-      if (item.kind === 'star') return `${alias}.*`;
-      if (item.kind === 'column') {
-        const column = `${alias}.${this.column(table, item.name)}`;
-        return item.alias ? `${column} as ${quote(item.alias)}` : column;
-      }
-      return `${this.embed(table, item, alias)} as ${quote(item.alias ?? item.target)}`;
-    }).join(', ');
+    return items
+      .map((item) => {
+        if (item.kind === 'star') return `${alias}.*`;
+        if (item.kind === 'column') {
+          const column = `${alias}.${this.column(table, item.name)}`;
+          return item.alias ? `${column} as ${quote(item.alias)}` : column;
+        }
+        return `${this.embed(table, item, alias)} as ${quote(item.alias ?? item.target)}`;
+      })
+      .join(', ');
   }
 
   /** A related row (many-to-one: an object or null) or rows (one-to-many: an array), as JSON. */
   private embed(table: Table, item: Extract<SelectItem, { kind: 'embed' }>, alias: string): string {
     const target = this.catalog.tables.get(item.target);
-    if (!target) throw pgrstError(400, 'PGRST200', `Could not find a relationship between '${table.name}' and '${item.target}' in the schema cache`);
-    const matches = (rel: Relationship) => !item.hint || rel.constraint === item.hint || rel.columns.join(',') === item.hint || rel.foreignColumns.join(',') === item.hint;
-    const manyToOne = this.catalog.relationships.filter((rel) => rel.table === table.name && rel.foreignTable === target.name && matches(rel));
-    const oneToMany = this.catalog.relationships.filter((rel) => rel.foreignTable === table.name && rel.table === target.name && matches(rel));
+    if (!target)
+      throw pgrstError(400, 'PGRST200', `Could not find a relationship between '${table.name}' and '${item.target}' in the schema cache`);
+    const matches = (rel: Relationship) =>
+      !item.hint || rel.constraint === item.hint || rel.columns.join(',') === item.hint || rel.foreignColumns.join(',') === item.hint;
+    const manyToOne = this.catalog.relationships.filter(
+      (rel) => rel.table === table.name && rel.foreignTable === target.name && matches(rel),
+    );
+    const oneToMany = this.catalog.relationships.filter(
+      (rel) => rel.foreignTable === table.name && rel.table === target.name && matches(rel),
+    );
     const candidates = [...manyToOne.map((rel) => ({ rel, toOne: true })), ...oneToMany.map((rel) => ({ rel, toOne: false }))];
     if (candidates.length === 0) {
       throw pgrstError(400, 'PGRST200', `Could not find a relationship between '${table.name}' and '${item.target}' in the schema cache`);
     }
     if (candidates.length > 1) {
-      throw pgrstError(300, 'PGRST201', `Could not embed because more than one relationship was found for '${table.name}' and '${item.target}'`,
+      throw pgrstError(
+        300,
+        'PGRST201',
+        `Could not embed because more than one relationship was found for '${table.name}' and '${item.target}'`,
         candidates.map(({ rel }) => rel.constraint).join(', '),
-        `Try changing '${item.target}' to one of: ${candidates.map(({ rel }) => `'${item.target}!${rel.constraint}'`).join(', ')}`);
+        `Try changing '${item.target}' to one of: ${candidates.map(({ rel }) => `'${item.target}!${rel.constraint}'`).join(', ')}`,
+      );
     }
     const { rel, toOne } = candidates[0]!;
     const inner = `_e${++this.aliases}`;
@@ -354,9 +388,7 @@ class QueryBuilder {
       ? rel.columns.map((column, i) => `${inner}.${quote(rel.foreignColumns[i]!)} = ${alias}.${quote(column)}`)
       : rel.columns.map((column, i) => `${inner}.${quote(column)} = ${alias}.${quote(rel.foreignColumns[i]!)}`);
     const rows = `select ${this.columns(target, item.items, inner)} from ${this.source(target)} as ${inner} where ${join.join(' and ')}`;
-    return toOne
-      ? `(select to_json(_o) from (${rows}) as _o)`
-      : `(select coalesce(json_agg(_o), '[]') from (${rows}) as _o)`;
+    return toOne ? `(select to_json(_o) from (${rows}) as _o)` : `(select coalesce(json_agg(_o), '[]') from (${rows}) as _o)`;
   }
 
   filters(table: Table, params: URLSearchParams): string {
@@ -365,7 +397,8 @@ class QueryBuilder {
       if (RESERVED_PARAMS.has(key)) continue;
       const logic = /^(not\.)?(or|and)$/.exec(key);
       if (logic) {
-        if (!value.startsWith('(') || !value.endsWith(')')) throw pgrstError(400, 'PGRST100', `failed to parse logic tree (${value}): expected ${key}=(...)`);
+        if (!value.startsWith('(') || !value.endsWith(')'))
+          throw pgrstError(400, 'PGRST100', `failed to parse logic tree (${value}): expected ${key}=(...)`);
         conditions.push(this.logicTree(table, logic[2] as 'or' | 'and', value.slice(1, -1), Boolean(logic[1])));
         continue;
       }
@@ -383,7 +416,8 @@ class QueryBuilder {
       const nested = /^(not\.)?(or|and)\((.*)\)$/s.exec(part);
       if (nested) return this.logicTree(table, nested[2] as 'or' | 'and', nested[3]!, Boolean(nested[1]));
       const dot = part.indexOf('.');
-      if (dot <= 0) throw pgrstError(400, 'PGRST100', `failed to parse logic tree (${operator}=(${inner})): '${part}' is not column.operator.value`);
+      if (dot <= 0)
+        throw pgrstError(400, 'PGRST100', `failed to parse logic tree (${operator}=(${inner})): '${part}' is not column.operator.value`);
       return this.condition(table, part.slice(0, dot), unquoteOperand(part.slice(dot + 1)));
     });
     const tree = `(${conditions.join(` ${operator} `)})`;
@@ -411,10 +445,15 @@ class QueryBuilder {
       condition = `${column} = any(${this.param(parseList(operand, value))})`;
     } else if (dot !== -1 && operator === 'is') {
       const literal = { null: 'null', not_null: 'not null', true: 'true', false: 'false', unknown: 'unknown' }[operand.toLowerCase()];
-      if (!literal) throw pgrstError(400, 'PGRST100', `failed to parse filter (is.${operand}): expected null, not_null, true, false or unknown`);
+      if (!literal)
+        throw pgrstError(400, 'PGRST100', `failed to parse filter (is.${operand}): expected null, not_null, true, false or unknown`);
       condition = `${column} is ${literal}`;
     } else {
-      throw pgrstError(400, 'PGRST100', `failed to parse filter (${value}): unknown or unsupported operator '${operator}' (supported: eq, neq, gt, gte, lt, lte, like, ilike, in, is, and not.)`);
+      throw pgrstError(
+        400,
+        'PGRST100',
+        `failed to parse filter (${value}): unknown or unsupported operator '${operator}' (supported: eq, neq, gt, gte, lt, lte, like, ilike, in, is, and not.)`,
+      );
     }
     return negate ? `not (${condition})` : condition;
   }
@@ -536,23 +575,31 @@ export function parseSelect(select: string): SelectItem[] {
   }
   parts.push(select.slice(start));
   if (depth !== 0) throw pgrstError(400, 'PGRST100', `failed to parse select parameter (${select}): unbalanced parentheses`);
-  return parts.map((raw) => raw.trim()).filter((part) => part !== '').map((part): SelectItem => {
-    if (part === '*') return { kind: 'star' };
-    const embed = /^(?:([A-Za-z_][\w]*):)?([A-Za-z_][\w]*)((?:![\w]+)*)\((.*)\)$/s.exec(part);
-    if (embed) {
-      const hints = (embed[3] ?? '').split('!').filter((h) => h !== '' && h !== 'inner' && h !== 'left');
-      return {
-        kind: 'embed',
-        target: embed[2]!,
-        items: parseSelect(embed[4] === '' ? '*' : embed[4]!),
-        ...(embed[1] ? { alias: embed[1] } : {}),
-        ...(hints[0] ? { hint: hints[0] } : {}),
-      };
-    }
-    const column = /^(?:([A-Za-z_][\w]*):)?([A-Za-z_][\w]*)$/.exec(part);
-    if (!column) throw pgrstError(400, 'PGRST100', `failed to parse select parameter (${select}): '${part}' is not supported by the local Supabase (columns, alias:column, * and embedded resources are)`);
-    return { kind: 'column', name: column[2]!, ...(column[1] ? { alias: column[1] } : {}) };
-  });
+  return parts
+    .map((raw) => raw.trim())
+    .filter((part) => part !== '')
+    .map((part): SelectItem => {
+      if (part === '*') return { kind: 'star' };
+      const embed = /^(?:([A-Za-z_][\w]*):)?([A-Za-z_][\w]*)((?:![\w]+)*)\((.*)\)$/s.exec(part);
+      if (embed) {
+        const hints = (embed[3] ?? '').split('!').filter((h) => h !== '' && h !== 'inner' && h !== 'left');
+        return {
+          kind: 'embed',
+          target: embed[2]!,
+          items: parseSelect(embed[4] === '' ? '*' : embed[4]!),
+          ...(embed[1] ? { alias: embed[1] } : {}),
+          ...(hints[0] ? { hint: hints[0] } : {}),
+        };
+      }
+      const column = /^(?:([A-Za-z_][\w]*):)?([A-Za-z_][\w]*)$/.exec(part);
+      if (!column)
+        throw pgrstError(
+          400,
+          'PGRST100',
+          `failed to parse select parameter (${select}): '${part}' is not supported by the local Supabase (columns, alias:column, * and embedded resources are)`,
+        );
+      return { kind: 'column', name: column[2]!, ...(column[1] ? { alias: column[1] } : {}) };
+    });
 }
 
 function insertRows(body: unknown): Record<string, unknown>[] {
@@ -575,7 +622,8 @@ function insertColumns(table: Table, rows: Record<string, unknown>[], columnsPar
     }
   }
   for (const column of columns) {
-    if (!table.columns.has(column)) throw pgrstError(400, 'PGRST204', `Could not find the '${column}' column of '${table.name}' in the schema cache`);
+    if (!table.columns.has(column))
+      throw pgrstError(400, 'PGRST204', `Could not find the '${column}' column of '${table.name}' in the schema cache`);
   }
   return columns;
 }

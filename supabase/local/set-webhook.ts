@@ -17,7 +17,11 @@ import { setWebhookSettings } from './index.ts';
 
 const USAGE = 'usage: npm run db:webhook [-- --url <http(s) URL>] [--secret <secret>] [--vault] | [-- --show]';
 
-let values: ReturnType<typeof parseArgs<{ options: { url: { type: 'string' }; secret: { type: 'string' }; vault: { type: 'boolean' }; show: { type: 'boolean' } } }>>['values'];
+let values: ReturnType<
+  typeof parseArgs<{
+    options: { url: { type: 'string' }; secret: { type: 'string' }; vault: { type: 'boolean' }; show: { type: 'boolean' } };
+  }>
+>['values'];
 try {
   ({ values } = parseArgs({
     options: { url: { type: 'string' }, secret: { type: 'string' }, vault: { type: 'boolean' }, show: { type: 'boolean' } },
@@ -32,7 +36,9 @@ const client = new pg.Client({ connectionString: databaseUrl });
 try {
   await client.connect();
 } catch (error) {
-  console.error(`Cannot connect to ${new URL(databaseUrl).host}: ${(error as Error).message}. Start the local Supabase (npm run dev) or set DATABASE_URL.`);
+  console.error(
+    `Cannot connect to ${new URL(databaseUrl).host}: ${(error as Error).message}. Start the local Supabase (npm run dev) or set DATABASE_URL.`,
+  );
   process.exit(1);
 }
 
@@ -56,7 +62,10 @@ try {
            end if;
          end $$`,
       );
-      for (const [name, value] of [['tidings_webhook_url', url], ['tidings_webhook_secret', secret]] as const) {
+      for (const [name, value] of [
+        ['tidings_webhook_url', url],
+        ['tidings_webhook_secret', secret],
+      ] as const) {
         await client.query(
           `select case when exists (select 1 from vault.secrets where name = $2)
                     then (select vault.update_secret(id, $1) from vault.secrets where name = $2)::text
@@ -67,7 +76,9 @@ try {
     } else {
       await setWebhookSettings(client, url, secret);
     }
-    console.log(`Webhook URL set to ${url}; secret set (${secret.length} characters) in ${values.vault ? 'Supabase Vault' : 'private.settings'} of ${new URL(databaseUrl).host}.`);
+    console.log(
+      `Webhook URL set to ${url}; secret set (${secret.length} characters) in ${values.vault ? 'Supabase Vault' : 'private.settings'} of ${new URL(databaseUrl).host}.`,
+    );
   }
 } catch (error) {
   console.error((error as Error).message);

@@ -1,7 +1,8 @@
 // The admin's compose dialog in headless Chromium, sending through the Worker's API to the real
 // database, whose webhook announces each email to its recipient's open page.
-import { describe, expect, it } from 'vitest';
+
 import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { eventually, rows, saveScreenshot, toastWith, unreadCount, useLiveStack, viewports } from '../support/node/browser.ts';
 
 const live = useLiveStack();
@@ -30,10 +31,14 @@ describe('compose (admin)', () => {
     const subject = 'Welcome aboard';
     await admin.getByLabel('Subject').fill(subject);
     await admin.getByRole('button', { name: 'Send' }).click();
-    await eventually(() => admin.locator('#compose-recipients-error').textContent()).toBe(`${leaving.name} (${leaving.email}) no longer has an account: untick them to send.`);
+    await eventually(() => admin.locator('#compose-recipients-error').textContent()).toBe(
+      `${leaving.name} (${leaving.email}) no longer has an account: untick them to send.`,
+    );
     await eventually(() => admin.locator('#compose-subject-error').textContent()).toBe('');
     await eventually(() => admin.getByRole('dialog').isVisible()).toBe(true);
-    const { rows: [stored] } = await live.db.query('select count(*)::int as n from public.emails where subject = $1', [subject]);
+    const {
+      rows: [stored],
+    } = await live.db.query('select count(*)::int as n from public.emails where subject = $1', [subject]);
     expect(stored.n).toBe(0);
     await admin.setViewportSize(viewports.phone);
     await saveScreenshot(admin, 'compose-errors-phone');

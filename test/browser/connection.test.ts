@@ -1,7 +1,8 @@
 // The live connection in headless Chromium on the real stack: which admins are online (presence-admins),
 // coming back after an outage, and a channel the server refuses.
-import { describe, it } from 'vitest';
+
 import type { Page } from 'playwright-core';
+import { describe, it } from 'vitest';
 import { eventually, nameOf, networkSwitch, ready, rows, toastWith, unreadCount, useLiveStack } from '../support/node/browser.ts';
 
 const live = useLiveStack();
@@ -55,7 +56,8 @@ describe('reconnecting', () => {
     await network.off();
     await page.locator('[data-testid="connection"][data-state="offline"]').waitFor();
     await eventually(() => page.getByTestId('connection').textContent()).toContain('Offline');
-    for (const subject of ['Sent while away 1', 'Sent while away 2', 'Sent while away 3']) await live.insertEmail(live.admin, reader, subject, 'Sent while the laptop slept.');
+    for (const subject of ['Sent while away 1', 'Sent while away 2', 'Sent while away 3'])
+      await live.insertEmail(live.admin, reader, subject, 'Sent while the laptop slept.');
 
     await network.on();
     await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });

@@ -1,10 +1,21 @@
 // The inbox in headless Chromium on the real stack: live arrivals, reading, de-duplication,
 // notifications, keyboard use and paging. Emails come from the admin's page (the API) or from plain
 // SQL on `public.emails`, as psql or an import would insert them.
-import { describe, expect, it } from 'vitest';
+
 import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { EmailReceived, userChannel } from '../../functions/broadcast/events.ts';
-import { eventually, ready, recordToasts, rows, saveScreenshot, toastWith, unreadCount, useLiveStack, viewports } from '../support/node/browser.ts';
+import {
+  eventually,
+  ready,
+  recordToasts,
+  rows,
+  saveScreenshot,
+  toastWith,
+  unreadCount,
+  useLiveStack,
+  viewports,
+} from '../support/node/browser.ts';
 
 // No grace period, so a test can have the redelivery cron republish a row at once.
 const live = useLiveStack({ workerVars: { REDELIVERY_GRACE_SECONDS: '0' } });
@@ -13,7 +24,8 @@ const live = useLiveStack({ workerVars: { REDELIVERY_GRACE_SECONDS: '0' } });
 const row = (page: Page, id: string) => page.locator(`[data-testid="email-row"][data-email-id="${id}"]`);
 
 /** The subject of the row that has keyboard focus. */
-const focusedSubject = (page: Page) => page.evaluate(() => document.activeElement?.closest('li')?.querySelector('.email-subject')?.textContent);
+const focusedSubject = (page: Page) =>
+  page.evaluate(() => document.activeElement?.closest('li')?.querySelector('.email-subject')?.textContent);
 
 describe('the live inbox', () => {
   it('shows what the admin sends at once, and a row inserted by plain SQL, with no reload', async () => {
@@ -78,12 +90,18 @@ describe('the live inbox', () => {
     // are all strings but whose id is no id (a strings-only check would let it through).
     await live.publishRaw(userChannel(reader.id), EmailReceived.name, { id: 'broken', sender_name: 'Nobody' });
     await live.publishRaw(userChannel(reader.id), EmailReceived.name, {
-      id: 'not-an-id', sender_id: live.admin.id, sender_name: 'Mallory', subject: 'Malformed event', preview: 'x', created_at: new Date().toISOString(),
+      id: 'not-an-id',
+      sender_id: live.admin.id,
+      sender_name: 'Mallory',
+      subject: 'Malformed event',
+      preview: 'x',
+      created_at: new Date().toISOString(),
     });
 
     const first = await live.insertEmail(live.admin, reader, 'Imported by a batch job', 'From SQL.');
     await toastWith(page, 'Imported by a batch job').waitFor();
-    const delivery = async () => (await live.db.query('select delivered_at, delivery_attempts from public.emails where id = $1', [first])).rows[0];
+    const delivery = async () =>
+      (await live.db.query('select delivered_at, delivery_attempts from public.emails where id = $1', [first])).rows[0];
     await eventually(delivery).toMatchObject({ delivered_at: expect.any(Date), delivery_attempts: 1 });
     // Published but, as far as the database knows, not delivered: the cron publishes it again.
     await live.db.query('update public.emails set delivered_at = null where id = $1', [first]);
@@ -96,10 +114,7 @@ describe('the live inbox', () => {
     await eventually(() => row(page, first).count()).toBe(1);
     await eventually(() => rows(page).count()).toBe(2);
     await eventually(() => unreadCount(page)).toBe(2);
-    expect(await toasts(page)).toEqual([
-      expect.stringContaining('Imported by a batch job'),
-      expect.stringContaining('A second one'),
-    ]);
+    expect(await toasts(page)).toEqual([expect.stringContaining('Imported by a batch job'), expect.stringContaining('A second one')]);
     expect(dropped).toHaveLength(2);
   });
 
@@ -138,7 +153,9 @@ describe('the live inbox', () => {
     await eventually(() => row(second, id).getAttribute('class')).not.toContain('unread');
     await eventually(() => second.getByTestId('unread-badge').isHidden()).toBe(true);
     await eventually(() => second.title()).toBe('Inbox · Tidings');
-    const { rows: [stored] } = await live.db.query('select read_at from public.emails where id = $1', [id]);
+    const {
+      rows: [stored],
+    } = await live.db.query('select read_at from public.emails where id = $1', [id]);
     expect(stored.read_at).toBeInstanceOf(Date);
   });
 
@@ -172,7 +189,9 @@ describe('the live inbox', () => {
     await eventually(shown).toEqual([{ title: `New email from ${live.admin.name}`, body: 'While you are away' }]);
 
     // Hidden, but the user said no: a toast only.
-    await page.evaluate(() => Object.assign((window as unknown as { Notification: { permission: string } }).Notification, { permission: 'denied' }));
+    await page.evaluate(() =>
+      Object.assign((window as unknown as { Notification: { permission: string } }).Notification, { permission: 'denied' }),
+    );
     await live.insertEmail(live.admin, reader, 'Not allowed', 'Denied.');
     await toastWith(page, 'Not allowed').waitFor();
     expect(await shown()).toHaveLength(1);
@@ -215,7 +234,12 @@ describe('the live inbox', () => {
     );
     // Each insert's webhook announces it; let them all finish before the page opens, so the page
     // pages through the API and no late live event brings in an old row on its own.
-    const delivered = async () => (await live.db.query('select count(*)::int as n from public.emails where recipient_id = $1 and delivered_at is not null', [reader.id])).rows[0].n;
+    const delivered = async () =>
+      (
+        await live.db.query('select count(*)::int as n from public.emails where recipient_id = $1 and delivered_at is not null', [
+          reader.id,
+        ])
+      ).rows[0].n;
     await eventually(delivered).toBe(60);
     const page = await live.signIn(await live.newContext(), reader);
     const subject = (index: number) => rows(page).nth(index).locator('.email-subject').textContent();
@@ -247,7 +271,12 @@ describe('the live inbox', () => {
     // A later email on top, so the batch is not the newest (the reconnect catch-up fetches all of
     // the newest created_at): the first page ends inside the batch.
     await live.insertEmail(live.admin, reader, 'After the batch', 'Later.');
-    const delivered = async () => (await live.db.query('select count(*)::int as n from public.emails where recipient_id = $1 and delivered_at is not null', [reader.id])).rows[0].n;
+    const delivered = async () =>
+      (
+        await live.db.query('select count(*)::int as n from public.emails where recipient_id = $1 and delivered_at is not null', [
+          reader.id,
+        ])
+      ).rows[0].n;
     await eventually(delivered).toBe(61);
     const page = await live.signIn(await live.newContext(), reader);
     await eventually(() => rows(page).count()).toBe(50);

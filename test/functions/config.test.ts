@@ -16,16 +16,25 @@ describe('configuration', () => {
     expect(config.devUsers.length).toBeGreaterThan(0);
   });
 
-  it.each(['PUSHER_APP_SECRET', 'SUPABASE_SERVICE_ROLE_KEY', 'DB_WEBHOOK_SECRET'] as const)('says how to set the secret %s when it is missing', (name) => {
-    expect(() => loadConfig(envWith({ [name]: '' }))).toThrow(new ConfigError(`${name} is not set: run "wrangler secret put ${name}" or add it to .dev.vars`));
-  });
+  it.each(['PUSHER_APP_SECRET', 'SUPABASE_SERVICE_ROLE_KEY', 'DB_WEBHOOK_SECRET'] as const)(
+    'says how to set the secret %s when it is missing',
+    (name) => {
+      expect(() => loadConfig(envWith({ [name]: '' }))).toThrow(
+        new ConfigError(`${name} is not set: run "wrangler secret put ${name}" or add it to .dev.vars`),
+      );
+    },
+  );
 
   it('says where to set a missing plain setting', () => {
-    expect(() => loadConfig(envWith({ SUPABASE_URL: '' }))).toThrow('SUPABASE_URL is not set: add it to [vars] in wrangler.toml or to .dev.vars');
+    expect(() => loadConfig(envWith({ SUPABASE_URL: '' }))).toThrow(
+      'SUPABASE_URL is not set: add it to [vars] in wrangler.toml or to .dev.vars',
+    );
   });
 
   it('refuses an unknown broadcaster and malformed numbers, quoting the value', () => {
-    expect(() => loadConfig(envWith({ BROADCAST_DRIVER: 'kafka' }))).toThrow('BROADCAST_DRIVER is invalid ("kafka"): use one of realtime, pusher, log, null');
+    expect(() => loadConfig(envWith({ BROADCAST_DRIVER: 'kafka' }))).toThrow(
+      'BROADCAST_DRIVER is invalid ("kafka"): use one of realtime, pusher, log, null',
+    );
     expect(() => loadConfig(envWith({ REDELIVERY_BATCH: 'lots' }))).toThrow(/^REDELIVERY_BATCH is invalid/);
     expect(() => loadConfig(envWith({ PUSHER_ENCRYPTION_MASTER_KEY_BASE64: 'short' }))).toThrow(/32 random bytes/);
   });
@@ -36,6 +45,10 @@ describe('configuration', () => {
 
   it('defaults to production, the realtime broadcaster, TLS and hosted Pusher’s cluster when unset', () => {
     const config = loadConfig(envWith({ APP_ENV: '', BROADCAST_DRIVER: '', PUSHER_SCHEME: '', PUSHER_HOST: '', PUSHER_PORT: '' }));
-    expect(config).toMatchObject({ appEnv: 'production', broadcastDriver: 'realtime', pusher: { useTLS: true, host: '', port: undefined, cluster: 'mt1' } });
+    expect(config).toMatchObject({
+      appEnv: 'production',
+      broadcastDriver: 'realtime',
+      pusher: { useTLS: true, host: '', port: undefined, cluster: 'mt1' },
+    });
   });
 });

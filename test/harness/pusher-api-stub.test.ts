@@ -26,18 +26,26 @@ describe('the Pusher HTTP API stub', () => {
   it('refuses a tampered body, a wrong signature and a stale timestamp', () => {
     const signed = { ...query, auth_signature: signature };
     expect(checkSignedRequest(app, 'POST', '/apps/3/events', signed, body.replace('foo', 'bar'), 1353088179)).toBe('body_md5 mismatch');
-    expect(checkSignedRequest(app, 'POST', '/apps/3/events', { ...signed, auth_signature: '0'.repeat(64) }, body, 1353088179)).toBe('invalid auth_signature');
+    expect(checkSignedRequest(app, 'POST', '/apps/3/events', { ...signed, auth_signature: '0'.repeat(64) }, body, 1353088179)).toBe(
+      'invalid auth_signature',
+    );
     expect(checkSignedRequest(app, 'POST', '/apps/3/events', signed, body, 1353088179 + 601)).toBe('stale auth_timestamp');
   });
 
   it('enforces Pusher’s published limits: 10 events per batch, one channel each, 10 KB of data per event', () => {
     const event = (data = '{}') => ({ channel: 'news', name: 'tick', data });
     expect(checkEventLimits('/apps/3/batch_events', JSON.stringify({ batch: Array.from({ length: 10 }, () => event()) }))).toBeNull();
-    expect(checkEventLimits('/apps/3/batch_events', JSON.stringify({ batch: Array.from({ length: 11 }, () => event()) })))
-      .toEqual({ status: 400, problem: 'Batch too large: 11 events (at most 10)' });
-    expect(checkEventLimits('/apps/3/batch_events', JSON.stringify({ batch: [{ channels: ['a', 'b'], name: 'tick', data: '{}' }] }))?.status).toBe(400);
+    expect(checkEventLimits('/apps/3/batch_events', JSON.stringify({ batch: Array.from({ length: 11 }, () => event()) }))).toEqual({
+      status: 400,
+      problem: 'Batch too large: 11 events (at most 10)',
+    });
+    expect(
+      checkEventLimits('/apps/3/batch_events', JSON.stringify({ batch: [{ channels: ['a', 'b'], name: 'tick', data: '{}' }] }))?.status,
+    ).toBe(400);
     expect(checkEventLimits('/apps/3/batch_events', JSON.stringify({ batch: [event('x'.repeat(10_241))] }))?.status).toBe(413);
     expect(checkEventLimits('/apps/3/events', JSON.stringify({ name: 'tick', channels: ['news'], data: 'x'.repeat(10_240) }))).toBeNull();
-    expect(checkEventLimits('/apps/3/events', JSON.stringify({ name: 'tick', channels: ['news'], data: 'x'.repeat(10_241) }))?.status).toBe(413);
+    expect(checkEventLimits('/apps/3/events', JSON.stringify({ name: 'tick', channels: ['news'], data: 'x'.repeat(10_241) }))?.status).toBe(
+      413,
+    );
   });
 });

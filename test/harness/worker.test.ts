@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, descendantsOf } from '../support/node/processes.ts';
-import { startWorker, type RunningWorker } from '../support/node/worker.ts';
+import { descendantsOf, isAlive } from '../support/node/processes.ts';
+import { type RunningWorker, startWorker } from '../support/node/worker.ts';
 
 describe('the wrangler dev test harness', () => {
   let worker: RunningWorker;

@@ -8,7 +8,7 @@ import { readDevVars } from '../support/node/dev-vars.ts';
 import type { TestSupabase } from '../support/node/local-supabase.ts';
 import { connected, nextEvent, subscribed } from '../support/node/realtime-clients.ts';
 import { startStack } from '../support/node/stack.ts';
-import { startWorker, type RunningWorker } from '../support/node/worker.ts';
+import { type RunningWorker, startWorker } from '../support/node/worker.ts';
 import { seedUsers } from '../support/seed-users.ts';
 
 // The whole path on one machine: the local Supabase (Postgres, /rest/v1, /auth/v1, pg_net) sends
@@ -52,15 +52,27 @@ describe('email delivery end to end', () => {
   /** pusher-js as the web client configures it, authorizing channels at the Worker with the user's token. */
   function browserClient(token: string): Pusher {
     const client = new Pusher(vars.PUSHER_APP_KEY!, {
-      cluster: 'mt1', wsHost: '127.0.0.1', wsPort: port, forceTLS: false, enabledTransports: ['ws'], disableStats: true,
-      channelAuthorization: { endpoint: `${worker.url}/broadcasting/auth`, transport: 'ajax', headers: { Authorization: `Bearer ${token}` } },
+      cluster: 'mt1',
+      wsHost: '127.0.0.1',
+      wsPort: port,
+      forceTLS: false,
+      enabledTransports: ['ws'],
+      disableStats: true,
+      channelAuthorization: {
+        endpoint: `${worker.url}/broadcasting/auth`,
+        transport: 'ajax',
+        headers: { Authorization: `Bearer ${token}` },
+      },
     });
     clients.push(client);
     return client;
   }
 
   function api(path: string, token: string, init: RequestInit = {}): Promise<Response> {
-    return fetch(`${worker.url}${path}`, { ...init, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...init.headers } });
+    return fetch(`${worker.url}${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...init.headers },
+    });
   }
 
   async function undelivered(): Promise<number> {
@@ -77,9 +89,15 @@ describe('email delivery end to end', () => {
       [seedUsers.admin.id, seedUsers.ada.id, 'Inserted by a plain Postgres client. '.repeat(10)],
     );
     const email = EmailReceived.schema.parse(await arrival);
-    expect(email).toMatchObject({ id: rows[0]!.id, sender_id: seedUsers.admin.id, sender_name: seedUsers.admin.name, subject: 'From psql' });
+    expect(email).toMatchObject({
+      id: rows[0]!.id,
+      sender_id: seedUsers.admin.id,
+      sender_name: seedUsers.admin.name,
+      subject: 'From psql',
+    });
     expect(email.preview.length).toBeLessThanOrEqual(141);
-    await expect.poll(async () => (await db.query('select delivered_at, delivery_attempts from public.emails where id = $1', [rows[0]!.id])).rows[0])
+    await expect
+      .poll(async () => (await db.query('select delivered_at, delivery_attempts from public.emails where id = $1', [rows[0]!.id])).rows[0])
       .toMatchObject({ delivered_at: expect.any(Date), delivery_attempts: 1 });
   });
 
@@ -88,7 +106,9 @@ describe('email delivery end to end', () => {
     await connected(ada);
     await subscribed(ada, userChannel(seedUsers.ada.id));
     const received: Array<{ id: string; preview: string }> = [];
-    ada.channel(userChannel(seedUsers.ada.id))!.bind(EmailReceived.name, (data: unknown) => received.push(EmailReceived.schema.parse(data)));
+    ada
+      .channel(userChannel(seedUsers.ada.id))!
+      .bind(EmailReceived.name, (data: unknown) => received.push(EmailReceived.schema.parse(data)));
     // Long bodies with runs of whitespace: delivery reads only their start, and the preview must not change.
     const { rows } = await db.query<{ id: string; body: string }>(
       `insert into public.emails (sender_id, recipient_id, subject, body)
@@ -102,7 +122,16 @@ describe('email delivery end to end', () => {
     expect(new Set(received.map((email) => email.id))).toEqual(new Set(ids));
     const bodies = new Map(rows.map((row) => [row.id, row.body]));
     expect(received.filter((email) => email.preview !== previewOf(bodies.get(email.id)!))).toEqual([]);
-    await expect.poll(async () => (await db.query('select count(*)::int as n from public.emails where id = any($1) and delivered_at is not null and delivery_attempts = 1', [ids])).rows[0].n)
+    await expect
+      .poll(
+        async () =>
+          (
+            await db.query(
+              'select count(*)::int as n from public.emails where id = any($1) and delivered_at is not null and delivery_attempts = 1',
+              [ids],
+            )
+          ).rows[0].n,
+      )
       .toBe(150);
   });
 
@@ -111,7 +140,9 @@ describe('email delivery end to end', () => {
     await connected(grace);
     await subscribed(grace, userChannel(seedUsers.grace.id));
     const received: string[] = [];
-    grace.channel(userChannel(seedUsers.grace.id))!.bind(EmailReceived.name, (data: unknown) => received.push(EmailReceived.schema.parse(data).id));
+    grace
+      .channel(userChannel(seedUsers.grace.id))!
+      .bind(EmailReceived.name, (data: unknown) => received.push(EmailReceived.schema.parse(data).id));
     const { rows } = await db.query<{ id: string }>(
       `insert into public.emails (sender_id, recipient_id, subject, body)
        select $1, $2, 'Ordered ' || n, 'Body' from generate_series(1, 20) as n returning id`,
@@ -138,13 +169,25 @@ describe('email delivery end to end', () => {
   });
 
   it('serves the email API to an admin and a user, and broadcasts sends and reads through the database', async () => {
-    expect(await (await api('/api/me', tokens.ada)).json()).toEqual({ user: { id: seedUsers.ada.id, email: seedUsers.ada.email, display_name: seedUsers.ada.name, role: 'user' } });
+    expect(await (await api('/api/me', tokens.ada)).json()).toEqual({
+      user: { id: seedUsers.ada.id, email: seedUsers.ada.email, display_name: seedUsers.ada.name, role: 'user' },
+    });
     const users = (await (await api('/api/users', tokens.admin)).json()) as { users: Array<{ id: string }> };
     expect(users.users.map((u) => u.id).sort()).toEqual([seedUsers.ada.id, seedUsers.admin.id, seedUsers.grace.id].sort());
     expect((await api('/api/users', tokens.ada)).status).toBe(403);
-    expect((await api('/api/emails', tokens.ada, { method: 'POST', body: JSON.stringify({ recipient_ids: [seedUsers.grace.id], subject: 'Hi', body: 'x' }) })).status).toBe(403);
+    expect(
+      (
+        await api('/api/emails', tokens.ada, {
+          method: 'POST',
+          body: JSON.stringify({ recipient_ids: [seedUsers.grace.id], subject: 'Hi', body: 'x' }),
+        })
+      ).status,
+    ).toBe(403);
     const nobody = crypto.randomUUID();
-    const unknown = await api('/api/emails', tokens.admin, { method: 'POST', body: JSON.stringify({ recipient_ids: [nobody], subject: 'Hi', body: 'x' }) });
+    const unknown = await api('/api/emails', tokens.admin, {
+      method: 'POST',
+      body: JSON.stringify({ recipient_ids: [nobody], subject: 'Hi', body: 'x' }),
+    });
     expect(unknown.status).toBe(422);
     expect(await unknown.json()).toEqual({
       error: `Unknown recipient(s): ${nobody}`,
@@ -160,16 +203,22 @@ describe('email delivery end to end', () => {
       body: JSON.stringify({ recipient_ids: [seedUsers.ada.id, seedUsers.grace.id], subject: 'Team update', body: 'Hello both.' }),
     });
     expect(sent.status).toBe(201);
-    const { emails } = (await sent.json()) as { emails: Array<{ id: string; recipient_id: string; sender_name: string; created_at: string }> };
+    const { emails } = (await sent.json()) as {
+      emails: Array<{ id: string; recipient_id: string; sender_name: string; created_at: string }>;
+    };
     expect(emails).toHaveLength(2);
     expect(emails.every((e) => e.sender_name === seedUsers.admin.name)).toBe(true);
     const toAda = emails.find((e) => e.recipient_id === seedUsers.ada.id)!;
     expect(EmailReceived.schema.parse(await arrival).id).toBe(toAda.id);
 
-    const inbox = (await (await api('/api/emails?limit=100', tokens.ada)).json()) as { emails: Array<{ id: string; recipient_id: string }> };
+    const inbox = (await (await api('/api/emails?limit=100', tokens.ada)).json()) as {
+      emails: Array<{ id: string; recipient_id: string }>;
+    };
     expect(inbox.emails[0]!.id).toBe(toAda.id);
     expect(inbox.emails.every((e) => e.recipient_id === seedUsers.ada.id)).toBe(true);
-    const newer = (await (await api(`/api/emails?after=${encodeURIComponent(toAda.created_at)}`, tokens.ada)).json()) as { emails: unknown[] };
+    const newer = (await (await api(`/api/emails?after=${encodeURIComponent(toAda.created_at)}`, tokens.ada)).json()) as {
+      emails: unknown[];
+    };
     expect(newer.emails).toEqual([]);
 
     const graceEmail = emails.find((e) => e.recipient_id === seedUsers.grace.id)!;
@@ -180,7 +229,9 @@ describe('email delivery end to end', () => {
     const { email } = (await read.json()) as { email: { read_at: string } };
     expect(EmailUpdated.schema.parse(await update)).toEqual({ id: toAda.id, read_at: expect.any(String) });
     expect(Date.parse(EmailUpdated.schema.parse(await update).read_at!)).toBe(Date.parse(email.read_at));
-    const again = (await (await api(`/api/emails/${toAda.id}/read`, tokens.ada, { method: 'PATCH' })).json()) as { email: { read_at: string } };
+    const again = (await (await api(`/api/emails/${toAda.id}/read`, tokens.ada, { method: 'PATCH' })).json()) as {
+      email: { read_at: string };
+    };
     expect(again.email.read_at).toBe(email.read_at);
   });
 
@@ -217,9 +268,17 @@ describe('email delivery end to end', () => {
         method: 'POST',
         body: JSON.stringify({ recipient_ids: [seedUsers.ada.id, leaving], subject: 'Race', body: 'x' }),
       });
-      await expect.poll(async () => (await db.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%insert into "public"."emails"%'`,
-      )).rows[0]!.n, { timeout: 10_000 }).toBe(1);
+      await expect
+        .poll(
+          async () =>
+            (
+              await db.query<{ n: number }>(
+                `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%insert into "public"."emails"%'`,
+              )
+            ).rows[0]!.n,
+          { timeout: 10_000 },
+        )
+        .toBe(1);
       await remover.query('commit');
       const answer = await response;
       expect(answer.status).toBe(422);
@@ -231,7 +290,8 @@ describe('email delivery end to end', () => {
   });
 
   it('delivers every email of a burst inserted while the Worker was down once the cron runs', async () => {
-    const failedBefore = (await db.query<{ n: number }>('select count(*)::int as n from net._http_response where error_msg is not null')).rows[0]!.n;
+    const failedBefore = (await db.query<{ n: number }>('select count(*)::int as n from net._http_response where error_msg is not null'))
+      .rows[0]!.n;
     await worker.stop();
     await db.query(
       `insert into public.emails (sender_id, recipient_id, subject, body)
@@ -239,7 +299,12 @@ describe('email delivery end to end', () => {
       [seedUsers.admin.id, seedUsers.grace.id],
     );
     // pg_net tried the statement's one webhook once and failed (connection refused); it never retries.
-    await expect.poll(async () => (await db.query<{ n: number }>('select count(*)::int as n from net._http_response where error_msg is not null')).rows[0]!.n, { timeout: 10_000 })
+    await expect
+      .poll(
+        async () =>
+          (await db.query<{ n: number }>('select count(*)::int as n from net._http_response where error_msg is not null')).rows[0]!.n,
+        { timeout: 10_000 },
+      )
       .toBe(failedBefore + 1);
     expect(await undelivered()).toBe(50);
 
@@ -248,13 +313,18 @@ describe('email delivery end to end', () => {
     await connected(grace);
     await subscribed(grace, userChannel(seedUsers.grace.id));
     const received = new Set<string>();
-    grace.channel(userChannel(seedUsers.grace.id))!.bind(EmailReceived.name, (data: unknown) => received.add(EmailReceived.schema.parse(data).id));
+    grace
+      .channel(userChannel(seedUsers.grace.id))!
+      .bind(EmailReceived.name, (data: unknown) => received.add(EmailReceived.schema.parse(data).id));
 
     // REDELIVERY_BATCH=20: each run publishes the 20 oldest, so three runs deliver all 50.
     // The cron leaves rows alone for REDELIVERY_GRACE_SECONDS (2) after insert: wait until none is younger.
-    const youngerThanGrace = async () => (await db.query<{ n: number }>(
-      `select count(*)::int as n from public.emails where delivered_at is null and created_at > clock_timestamp() - interval '2100 milliseconds'`,
-    )).rows[0]!.n;
+    const youngerThanGrace = async () =>
+      (
+        await db.query<{ n: number }>(
+          `select count(*)::int as n from public.emails where delivered_at is null and created_at > clock_timestamp() - interval '2100 milliseconds'`,
+        )
+      ).rows[0]!.n;
     await expect.poll(youngerThanGrace, { timeout: 10_000, interval: 100 }).toBe(0);
     for (const left of [30, 10, 0]) {
       expect((await fetch(`${worker.url}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
@@ -265,9 +335,17 @@ describe('email delivery end to end', () => {
 
   it('lets Laravel Echo listen for .email.received on a private channel authorized by /broadcasting/auth', async () => {
     const echo = new Echo({
-      broadcaster: 'pusher', key: vars.PUSHER_APP_KEY!, cluster: 'mt1', wsHost: '127.0.0.1', wsPort: port, forceTLS: false,
-      enabledTransports: ['ws'], disableStats: true, Pusher,
-      authEndpoint: `${worker.url}/broadcasting/auth`, auth: { headers: { Authorization: `Bearer ${tokens.ada}` } },
+      broadcaster: 'pusher',
+      key: vars.PUSHER_APP_KEY!,
+      cluster: 'mt1',
+      wsHost: '127.0.0.1',
+      wsPort: port,
+      forceTLS: false,
+      enabledTransports: ['ws'],
+      disableStats: true,
+      Pusher,
+      authEndpoint: `${worker.url}/broadcasting/auth`,
+      auth: { headers: { Authorization: `Bearer ${tokens.ada}` } },
     });
     try {
       const arrival = new Promise<unknown>((resolve) => echo.private(`user.${seedUsers.ada.id}`).listen(`.${EmailReceived.name}`, resolve));
@@ -302,7 +380,9 @@ describe('email delivery end to end', () => {
     const first = (await (await api('/api/emails?limit=50', token)).json()) as Page;
     expect(first.emails).toHaveLength(50);
     const last = first.emails.at(-1)!;
-    const next = (await (await api(`/api/emails?limit=50&before=${encodeURIComponent(last.created_at)}&before_id=${last.id}`, token)).json()) as Page;
+    const next = (await (
+      await api(`/api/emails?limit=50&before=${encodeURIComponent(last.created_at)}&before_id=${last.id}`, token)
+    ).json()) as Page;
     const ids = [...first.emails, ...next.emails].map((email) => email.id);
     expect(new Set(ids).size).toBe(60);
     expect(ids).toHaveLength(60);

@@ -2,7 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDevVars } from '../support/node/dev-vars.ts';
 import { startPusherApiStub } from '../support/node/pusher-api-stub.ts';
-import { startWorker, type RunningWorker } from '../support/node/worker.ts';
+import { type RunningWorker, startWorker } from '../support/node/worker.ts';
 import { hs256Token } from '../support/tokens.ts';
 
 // The Worker as `wrangler dev` bundles it (aliases, jose, supabase-js, the pusher SDK), publishing
@@ -17,7 +17,13 @@ describe('the Worker under wrangler dev', () => {
     stub = await startPusherApiStub({ key: vars.PUSHER_APP_KEY!, secret: vars.PUSHER_APP_SECRET! });
     worker = await startWorker({
       // Port 9 (discard) is closed: no database here, even if someone runs `npm run dev` on 54321.
-      vars: { BROADCAST_DRIVER: 'pusher', PUSHER_HOST: '127.0.0.1', PUSHER_PORT: String(stub.port), PUSHER_SCHEME: 'http', SUPABASE_URL: 'http://127.0.0.1:9' },
+      vars: {
+        BROADCAST_DRIVER: 'pusher',
+        PUSHER_HOST: '127.0.0.1',
+        PUSHER_PORT: String(stub.port),
+        PUSHER_SCHEME: 'http',
+        SUPABASE_URL: 'http://127.0.0.1:9',
+      },
     });
   });
   afterAll(async () => {
@@ -28,8 +34,15 @@ describe('the Worker under wrangler dev', () => {
   it('publishes a signed database webhook’s update through the pusher broadcaster', async () => {
     const recipient = randomUUID();
     const row = {
-      id: randomUUID(), sender_id: randomUUID(), recipient_id: recipient, subject: 'Hi', body: 'Hello',
-      created_at: '2026-11-28T02:00:00.000001+00:00', read_at: '2026-11-28T02:05:00+00:00', delivered_at: null, delivery_attempts: 1,
+      id: randomUUID(),
+      sender_id: randomUUID(),
+      recipient_id: recipient,
+      subject: 'Hi',
+      body: 'Hello',
+      created_at: '2026-11-28T02:00:00.000001+00:00',
+      read_at: '2026-11-28T02:05:00+00:00',
+      delivered_at: null,
+      delivery_attempts: 1,
     };
     const body = JSON.stringify({ type: 'UPDATE', table: 'emails', schema: 'public', record: row, old_record: { ...row, read_at: null } });
     const timestamp = String(Math.floor(Date.now() / 1000));
@@ -41,7 +54,11 @@ describe('the Worker under wrangler dev', () => {
     });
     expect(response.status).toBe(200);
     const published = stub.accepted.map((r) => JSON.parse(r.body)).find((b) => b.channels?.includes(`private-user.${recipient}`));
-    expect(published).toEqual({ name: 'email.updated', channels: [`private-user.${recipient}`], data: JSON.stringify({ id: row.id, read_at: row.read_at }) });
+    expect(published).toEqual({
+      name: 'email.updated',
+      channels: [`private-user.${recipient}`],
+      data: JSON.stringify({ id: row.id, read_at: row.read_at }),
+    });
   });
 
   it('authorizes a user’s own private channel for a Supabase (HS256) token', async () => {
@@ -63,10 +80,16 @@ describe('the Worker under wrangler dev', () => {
     expect(response.status).toBe(200);
     // The run finishes after the trigger's answer: wait for its log line.
     await expect.poll(() => worker.output(), { timeout: 10_000, interval: 100 }).toContain('"msg":"redelivery run failed"');
-    const line = worker.output().split('\n').find((l) => l.includes('"msg":"redelivery run failed"'));
+    const line = worker
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"msg":"redelivery run failed"'));
     // wrangler prefixes error lines with a coloured "[ERROR]" and appends a colour reset.
     expect(JSON.parse(line!.slice(line!.indexOf('{'), line!.lastIndexOf('}') + 1))).toMatchObject({
-      level: 'error', component: 'redelivery', cron: '* * * * *', error: expect.stringMatching(/^The database cannot be reached/),
+      level: 'error',
+      component: 'redelivery',
+      cron: '* * * * *',
+      error: expect.stringMatching(/^The database cannot be reached/),
     });
   });
 });

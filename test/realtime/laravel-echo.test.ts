@@ -2,7 +2,7 @@ import Echo from 'laravel-echo';
 import type Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pusherClient, serverSdk } from '../support/node/realtime-clients.ts';
-import { startWorker, type RunningWorker } from '../support/node/worker.ts';
+import { type RunningWorker, startWorker } from '../support/node/worker.ts';
 
 // Laravel Echo (broadcaster 'pusher') over the official pusher-js, against the realtime server.
 let worker: RunningWorker;
@@ -48,7 +48,11 @@ describe('Laravel Echo', () => {
     const joining: unknown[] = [];
     const leaving: unknown[] = [];
     const here = new Promise<unknown[]>((resolve) => {
-      ada.join(room).here(resolve).joining((m: unknown) => joining.push(m)).leaving((m: unknown) => leaving.push(m));
+      ada
+        .join(room)
+        .here(resolve)
+        .joining((m: unknown) => joining.push(m))
+        .leaving((m: unknown) => leaving.push(m));
     });
     // Echo hands over each member's user_info.
     expect(await here).toEqual([{ name: 'Ada', role: 'user' }]);
@@ -63,7 +67,12 @@ describe('Laravel Echo', () => {
     grace1.disconnect();
     // The server has handled grace1's close (and sent any member event) once it counts two sockets.
     const sdk = serverSdk(worker);
-    const sockets = async () => ((await (await sdk.get({ path: `/channels/presence-${room}`, params: { info: 'subscription_count' } })).json()) as { subscription_count: number }).subscription_count;
+    const sockets = async () =>
+      (
+        (await (await sdk.get({ path: `/channels/presence-${room}`, params: { info: 'subscription_count' } })).json()) as {
+          subscription_count: number;
+        }
+      ).subscription_count;
     await expect.poll(sockets, { timeout: 5000 }).toBe(2);
     const marker = new Promise((resolve) => ada.join(room).listen('.marker', resolve));
     await sdk.trigger(`presence-${room}`, 'marker', {});

@@ -1,7 +1,7 @@
 import type Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultApp, nextEvent, pusherClient, serverSdk, subscribed } from '../support/node/realtime-clients.ts';
-import { startWorker, type RunningWorker } from '../support/node/worker.ts';
+import { type RunningWorker, startWorker } from '../support/node/worker.ts';
 
 // The official pusher-js (Node build) and pusher SDK against the realtime server in workerd
 // (wrangler dev), changing nothing but host, port and TLS.
@@ -90,7 +90,9 @@ describe('public and private channels', () => {
     await subscribed(watcher, channel);
     await expect.poll(() => watcher.channel(channel).subscriptionCount).toBe(1);
     const counts: number[] = [];
-    watcher.channel(channel).bind('pusher:subscription_count', (data: { subscription_count: number }) => counts.push(data.subscription_count));
+    watcher
+      .channel(channel)
+      .bind('pusher:subscription_count', (data: { subscription_count: number }) => counts.push(data.subscription_count));
     const other = client();
     await subscribed(other, channel);
     await expect.poll(() => watcher.channel(channel).subscriptionCount).toBe(2);
@@ -242,11 +244,13 @@ describe('watchlist events', () => {
     await marker;
     expect(events).toHaveLength(2);
     tab2.disconnect();
-    await expect.poll(() => events).toEqual([
-      { name: 'offline', user_ids: [watched] },
-      { name: 'online', user_ids: [watched] },
-      { name: 'offline', user_ids: [watched] },
-    ]);
+    await expect
+      .poll(() => events)
+      .toEqual([
+        { name: 'offline', user_ids: [watched] },
+        { name: 'online', user_ids: [watched] },
+        { name: 'offline', user_ids: [watched] },
+      ]);
   });
 });
 

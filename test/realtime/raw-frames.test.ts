@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultApp, RawSocket, serverSdk } from '../support/node/realtime-clients.ts';
-import { startWorker, type RunningWorker } from '../support/node/worker.ts';
+import { type RunningWorker, startWorker } from '../support/node/worker.ts';
 
 // Raw `ws` frames against the realtime server under wrangler dev: exact payloads and close codes,
 // and after every error the server still serves a bystander socket.
@@ -51,7 +51,9 @@ describe('handshake and pings', () => {
   it('sends connection_established with data as a JSON string', async () => {
     const socket = await open();
     await socket.socketId();
-    expect(socket.raw[0]).toMatch(/^\{"event":"pusher:connection_established","data":"\{\\"socket_id\\":\\"\d+\.\d+\\",\\"activity_timeout\\":30\}"\}$/);
+    expect(socket.raw[0]).toMatch(
+      /^\{"event":"pusher:connection_established","data":"\{\\"socket_id\\":\\"\d+\.\d+\\",\\"activity_timeout\\":30\}"\}$/,
+    );
   });
 
   it('answers pusher:ping with exactly {"event":"pusher:pong","data":"{}"}, and WebSocket pings with pongs', async () => {
@@ -107,8 +109,16 @@ describe('bad frames keep the connection open with a pusher:error', () => {
     ['bad JSON', '{not json', "Invalid JSON: '{not json'"],
     ['a frame without an event', '{"data":{}}', 'Invalid message: expected a JSON object with an "event" string'],
     ['an unknown event', '{"event":"pusher:nope","data":{}}', "Unsupported event: 'pusher:nope'"],
-    ['a bad channel name', '{"event":"pusher:subscribe","data":{"channel":"bad channel!"}}', "Invalid channel name: 'bad channel!' (at most 164 of [A-Za-z0-9_\\-=@,.;])"],
-    ['an oversized frame', JSON.stringify({ event: 'client-x', channel: 'private-a', data: 'x'.repeat(30_000) }), 'Message too large: 30052 bytes (at most 20480)'],
+    [
+      'a bad channel name',
+      '{"event":"pusher:subscribe","data":{"channel":"bad channel!"}}',
+      "Invalid channel name: 'bad channel!' (at most 164 of [A-Za-z0-9_\\-=@,.;])",
+    ],
+    [
+      'an oversized frame',
+      JSON.stringify({ event: 'client-x', channel: 'private-a', data: 'x'.repeat(30_000) }),
+      'Message too large: 30052 bytes (at most 20480)',
+    ],
   ])('%s', async (_what, frame, message) => {
     const socket = await open();
     await socket.socketId();
@@ -141,7 +151,14 @@ describe('channel rules', () => {
       const socket = await open(small.key);
       const socketId = await socket.socketId();
       const channelData = JSON.stringify({ user_id: userId, user_info: info });
-      socket.send({ event: 'pusher:subscribe', data: { channel: 'presence-full', channel_data: channelData, auth: `${small.key}:${sign(small.secret, `${socketId}:presence-full:${channelData}`)}` } });
+      socket.send({
+        event: 'pusher:subscribe',
+        data: {
+          channel: 'presence-full',
+          channel_data: channelData,
+          auth: `${small.key}:${sign(small.secret, `${socketId}:presence-full:${channelData}`)}`,
+        },
+      });
       return socket;
     };
     const a = await join('a');
@@ -149,32 +166,47 @@ describe('channel rules', () => {
     const b = await join('b');
     await b.next('pusher_internal:subscription_succeeded');
     const c = await join('c');
-    expect((await c.next('pusher:subscription_error')).data).toMatchObject({ status: 403, error: "Presence channel 'presence-full' is full (at most 2 members)" });
+    expect((await c.next('pusher:subscription_error')).data).toMatchObject({
+      status: 403,
+      error: "Presence channel 'presence-full' is full (at most 2 members)",
+    });
     a.close();
     b.close();
     await a.waitClosed();
     await b.waitClosed();
     // Wait until the server has handled both closes (the app allows 3 connections; c is still open).
     const smallSdk = serverSdk(worker, small);
-    await expect.poll(async () => (await (await smallSdk.get({ path: '/channels/presence-full' })).json()) as unknown, { timeout: 5000 }).toEqual({ occupied: false });
+    await expect
+      .poll(async () => (await (await smallSdk.get({ path: '/channels/presence-full' })).json()) as unknown, { timeout: 5000 })
+      .toEqual({ occupied: false });
     const big = await join('d', { blob: 'x'.repeat(1100) });
-    expect((await big.next('pusher:subscription_error')).data).toMatchObject({ status: 400, error: expect.stringMatching(/^user_info too large/) });
+    expect((await big.next('pusher:subscription_error')).data).toMatchObject({
+      status: 400,
+      error: expect.stringMatching(/^user_info too large/),
+    });
   });
 
   it('refuses client events on public channels and channels not joined, rejects over 10 per second with 4301 and closes a flood', async () => {
     const socket = await open();
     await socket.socketId();
     socket.send({ event: 'client-x', channel: 'public-chat', data: {} });
-    expect((await socket.next('pusher:error')).data).toMatchObject({ message: "Client events are allowed only on private and presence channels, not 'public-chat'" });
+    expect((await socket.next('pusher:error')).data).toMatchObject({
+      message: "Client events are allowed only on private and presence channels, not 'public-chat'",
+    });
     socket.send({ event: 'client-x', channel: 'private-elsewhere', data: {} });
-    expect((await socket.next('pusher:error')).data).toMatchObject({ message: "Not subscribed to 'private-elsewhere': subscribe before sending client events on it" });
+    expect((await socket.next('pusher:error')).data).toMatchObject({
+      message: "Not subscribed to 'private-elsewhere': subscribe before sending client events on it",
+    });
 
     await subscribePrivate(socket, 'private-chatty');
     const listener = await open();
     await subscribePrivate(listener, 'private-chatty');
     // 25 events: even if a second boundary splits them, at least 5 are over the limit.
     for (let i = 0; i < 25; i++) socket.send({ event: 'client-x', channel: 'private-chatty', data: { i } });
-    expect(await socket.next('pusher:error')).toEqual({ event: 'pusher:error', data: { message: 'Client event rejected: more than 10 per second', code: 4301 } });
+    expect(await socket.next('pusher:error')).toEqual({
+      event: 'pusher:error',
+      data: { message: 'Client event rejected: more than 10 per second', code: 4301 },
+    });
     // Rejected events are not delivered; the connection stays open. The server handles a socket's frames
     // in order, so once it has answered a subscribe sent after the 25 it has handled all of them; a marker
     // published after that reaches the listener behind every client-x it was sent.
@@ -202,7 +234,10 @@ describe('channel rules', () => {
     const socket = await open();
     const socketId = await socket.socketId();
     const userData = JSON.stringify({ id: 'watcher', watchlist: Array.from({ length: 101 }, (_, i) => `u${i}`) });
-    socket.send({ event: 'pusher:signin', data: { user_data: userData, auth: `${app.key}:${sign(app.secret, `${socketId}::user::${userData}`)}` } });
+    socket.send({
+      event: 'pusher:signin',
+      data: { user_data: userData, auth: `${app.key}:${sign(app.secret, `${socketId}::user::${userData}`)}` },
+    });
     expect((await socket.next('pusher:error')).data).toEqual({ message: 'Watchlist over limit: 101 user ids (at most 100)', code: 4302 });
     await socket.next('pusher:signin_success');
   });
@@ -211,7 +246,10 @@ describe('channel rules', () => {
     const socket = await open();
     const socketId = await socket.socketId();
     const userData = '{"id":"doomed"}';
-    socket.send({ event: 'pusher:signin', data: { user_data: userData, auth: `${app.key}:${sign(app.secret, `${socketId}::user::${userData}`)}` } });
+    socket.send({
+      event: 'pusher:signin',
+      data: { user_data: userData, auth: `${app.key}:${sign(app.secret, `${socketId}::user::${userData}`)}` },
+    });
     expect((await socket.next('pusher:signin_success')).data).toEqual({ user_data: userData });
     socket.send({ event: 'pusher:subscribe', data: { channel: '#server-to-user-someone-else' } });
     expect((await socket.next('pusher:subscription_error')).data).toMatchObject({ status: 403 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +42,12 @@ describe('npm run dev', () => {
     dev = spawn(process.execPath, ['scripts/dev.mjs'], {
       cwd: root,
       env: {
-        ...process.env, PORT: String(port), SUPABASE_API_PORT: String(supabaseApiPort), SUPABASE_DB_PORT: String(supabaseDbPort),
-        SUPABASE_DATA_DIR: join(supabaseDir, 'db'), CRON_INTERVAL_SECONDS: '1',
+        ...process.env,
+        PORT: String(port),
+        SUPABASE_API_PORT: String(supabaseApiPort),
+        SUPABASE_DB_PORT: String(supabaseDbPort),
+        SUPABASE_DATA_DIR: join(supabaseDir, 'db'),
+        CRON_INTERVAL_SECONDS: '1',
       },
     });
     let output = '';

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,7 +28,13 @@ describe('the Node version the project asks for', () => {
         }).status === 0;
       const versions = ['20.18.0', '21.7.3', '22.11.0', '22.12.0', '22.18.1', '23.0.0', '24.1.0'];
       expect(Object.fromEntries(versions.map((version) => [version, recentEnough(version)]))).toEqual({
-        '20.18.0': false, '21.7.3': false, '22.11.0': false, '22.12.0': true, '22.18.1': true, '23.0.0': true, '24.1.0': true,
+        '20.18.0': false,
+        '21.7.3': false,
+        '22.11.0': false,
+        '22.12.0': true,
+        '22.18.1': true,
+        '23.0.0': true,
+        '24.1.0': true,
       });
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -19,10 +19,18 @@ describe('local Supabase /auth/v1', () => {
     const { data, error } = await client().auth.signInWithPassword({ email: seedUsers.grace.email, password: seedUsers.grace.password });
     expect(error).toBeNull();
     expect(data.session).toMatchObject({ token_type: 'bearer', expires_in: 3600 });
-    expect(data.user).toMatchObject({ id: seedUsers.grace.id, email: seedUsers.grace.email, role: 'authenticated', user_metadata: { display_name: seedUsers.grace.name } });
+    expect(data.user).toMatchObject({
+      id: seedUsers.grace.id,
+      email: seedUsers.grace.email,
+      role: 'authenticated',
+      user_metadata: { display_name: seedUsers.grace.name },
+    });
 
     const jwks = createRemoteJWKSet(new URL(`${supabase.apiUrl}/auth/v1/.well-known/jwks.json`));
-    const { payload, protectedHeader } = await jwtVerify(data.session!.access_token, jwks, { audience: 'authenticated', issuer: `${supabase.apiUrl}/auth/v1` });
+    const { payload, protectedHeader } = await jwtVerify(data.session!.access_token, jwks, {
+      audience: 'authenticated',
+      issuer: `${supabase.apiUrl}/auth/v1`,
+    });
     expect(protectedHeader.alg).toBe('ES256');
     expect(payload).toMatchObject({ sub: seedUsers.grace.id, role: 'authenticated', email: seedUsers.grace.email, aal: 'aal1' });
     expect(payload.session_id).toEqual(expect.any(String));
@@ -56,7 +64,9 @@ describe('local Supabase /auth/v1', () => {
     expect(afterSignOut.data.user).toBeNull();
     // supabase-js turns GoTrue's 403 session_not_found into AuthSessionMissingError.
     expect(afterSignOut.error?.name).toBe('AuthSessionMissingError');
-    const raw = await fetch(`${supabase.apiUrl}/auth/v1/user`, { headers: { apikey: supabase.anonKey, Authorization: `Bearer ${accessToken}` } });
+    const raw = await fetch(`${supabase.apiUrl}/auth/v1/user`, {
+      headers: { apikey: supabase.anonKey, Authorization: `Bearer ${accessToken}` },
+    });
     expect(raw.status).toBe(403);
     expect(await raw.json()).toMatchObject({ code: 'session_not_found' });
   });
@@ -73,7 +83,7 @@ describe('local Supabase /auth/v1', () => {
     expect(signUp.error?.message).toContain('not supported by the local Supabase');
   });
 
-  it('uses Supabase\'s public development keys, verifiable with the legacy JWT secret', async () => {
+  it("uses Supabase's public development keys, verifiable with the legacy JWT secret", async () => {
     const secret = new TextEncoder().encode(supabase.jwtSecret);
     expect((await jwtVerify(supabase.anonKey, secret)).payload).toMatchObject({ iss: 'supabase-demo', role: 'anon' });
     expect((await jwtVerify(supabase.serviceRoleKey, secret)).payload).toMatchObject({ iss: 'supabase-demo', role: 'service_role' });

@@ -21,8 +21,11 @@ describe('local Supabase database', () => {
 
   it('applies every migration in order and records it as the Supabase CLI does', async () => {
     expect(supabase.migrations.applied).toEqual([
-      '20261128020000_profiles_and_emails.sql', '20261128020100_email_webhook.sql', '20261128030000_private_functions_not_callable.sql',
-      '20261128040000_email_webhook_per_statement.sql', '20261128050000_email_announcements_view.sql',
+      '20261128020000_profiles_and_emails.sql',
+      '20261128020100_email_webhook.sql',
+      '20261128030000_private_functions_not_callable.sql',
+      '20261128040000_email_webhook_per_statement.sql',
+      '20261128050000_email_announcements_view.sql',
     ]);
     const { rows } = await db.query('select version, name, statements from supabase_migrations.schema_migrations order by version');
     expect(rows.map((row) => [row.version, row.name])).toEqual([
@@ -55,7 +58,10 @@ describe('local Supabase database', () => {
   it('enables row level security on every public table', async () => {
     const { rows } = await db.query(`select relname, relrowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace
                                      where n.nspname = 'public' and relkind = 'r' order by relname`);
-    expect(rows).toEqual([{ relname: 'emails', relrowsecurity: true }, { relname: 'profiles', relrowsecurity: true }]);
+    expect(rows).toEqual([
+      { relname: 'emails', relrowsecurity: true },
+      { relname: 'profiles', relrowsecurity: true },
+    ]);
   });
 
   it('lets the API roles call no function in private but is_admin, which the policies need', async () => {
@@ -71,10 +77,15 @@ describe('local Supabase database', () => {
     // Supabase Auth inserts as its own role; the trigger must fire for it all the same.
     await db.query('begin');
     try {
-      await db.query(`create role tidings_auth_test; grant usage on schema auth to tidings_auth_test; grant insert on auth.users to tidings_auth_test`);
+      await db.query(
+        `create role tidings_auth_test; grant usage on schema auth to tidings_auth_test; grant insert on auth.users to tidings_auth_test`,
+      );
       await db.query('set local role tidings_auth_test');
       const id = crypto.randomUUID();
-      await db.query(`insert into auth.users (id, email, raw_app_meta_data, raw_user_meta_data) values ($1, 'trigger@tidings.test', '{}', '{}')`, [id]);
+      await db.query(
+        `insert into auth.users (id, email, raw_app_meta_data, raw_user_meta_data) values ($1, 'trigger@tidings.test', '{}', '{}')`,
+        [id],
+      );
       await db.query('reset role');
       expect((await db.query('select email from public.profiles where id = $1', [id])).rows).toEqual([{ email: 'trigger@tidings.test' }]);
     } finally {
@@ -117,7 +128,9 @@ describe('local Supabase database', () => {
 
   it('uses the indexes for "my inbox, newest first" and "undelivered, oldest first"', async () => {
     await db.query('set enable_seqscan = off');
-    const inbox = await db.query(`explain select * from emails where recipient_id = $1 order by created_at desc limit 50`, [seedUsers.ada.id]);
+    const inbox = await db.query(`explain select * from emails where recipient_id = $1 order by created_at desc limit 50`, [
+      seedUsers.ada.id,
+    ]);
     const undelivered = await db.query(`explain select * from emails where delivered_at is null order by created_at limit 100`);
     await db.query('reset enable_seqscan');
     expect(inbox.rows.map((row) => row['QUERY PLAN']).join('\n')).toContain('emails_recipient_id_created_at_idx');
@@ -136,7 +149,14 @@ describe('local Supabase database', () => {
     db = new pg.Client({ connectionString: restarted.databaseUrl });
     await db.connect();
     const removeDataDir = supabase.destroy;
-    supabase = { ...supabase, ...restarted, destroy: async () => { await restarted.stop(); await removeDataDir(); } };
+    supabase = {
+      ...supabase,
+      ...restarted,
+      destroy: async () => {
+        await restarted.stop();
+        await removeDataDir();
+      },
+    };
     expect(restarted.migrations).toEqual({ applied: [], seeded: false });
     const { rows } = await db.query('select subject from emails where id = $1', [inserted.rows[0].id]);
     expect(rows).toEqual([{ subject: 'Kept' }]);

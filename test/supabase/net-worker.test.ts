@@ -47,7 +47,12 @@ describe('the emails model observer (database webhook through pg_net)', () => {
     expect(webhook!.path).toBe('/webhooks/db');
     expect(webhook!.headers['content-type']).toBe('application/json');
     expect(JSON.parse(webhook!.body)).toEqual({
-      type: 'INSERT', table: 'emails', schema: 'public', record: row, old_record: null, sender: { display_name: seedUsers.admin.name },
+      type: 'INSERT',
+      table: 'emails',
+      schema: 'public',
+      record: row,
+      old_record: null,
+      sender: { display_name: seedUsers.admin.name },
     });
     expect(verifyWebhookSignature(webhook!.headers, webhook!.body, secret)).toBe(true);
     const timestamp = Number(webhook!.headers['x-tidings-timestamp']);
@@ -100,13 +105,12 @@ describe('the emails model observer (database webhook through pg_net)', () => {
   });
 
   it('records each response in net._http_response, as pg_net does', async () => {
-    const { rows } = await psql.query(
-      `select net.http_post(url := $1, body := '{"probe": true}'::jsonb) as id`,
-      [receiver.url],
-    );
+    const { rows } = await psql.query(`select net.http_post(url := $1, body := '{"probe": true}'::jsonb) as id`, [receiver.url]);
     await receiver.waitFor(1);
     await supabase.webhooksIdle();
-    const response = await psql.query('select status_code, content, timed_out, error_msg from net._http_response where id = $1', [rows[0].id]);
+    const response = await psql.query('select status_code, content, timed_out, error_msg from net._http_response where id = $1', [
+      rows[0].id,
+    ]);
     expect(response.rows).toEqual([{ status_code: 200, content: '{"ok":true}', timed_out: false, error_msg: null }]);
   });
 
@@ -165,10 +169,9 @@ describe('the emails model observer (database webhook through pg_net)', () => {
   });
 
   it('drains a burst of 1,000 queued requests completely, each once', async () => {
-    await psql.query(
-      `select net.http_post(url := $1, body := jsonb_build_object('n', n)) from generate_series(1, 1000) as n`,
-      [receiver.url],
-    );
+    await psql.query(`select net.http_post(url := $1, body := jsonb_build_object('n', n)) from generate_series(1, 1000) as n`, [
+      receiver.url,
+    ]);
     const webhooks = await receiver.waitFor(1000, 60_000);
     await supabase.webhooksIdle();
     expect(webhooks).toHaveLength(1000);
@@ -178,7 +181,9 @@ describe('the emails model observer (database webhook through pg_net)', () => {
   }, 90_000);
 
   it('keeps sending after its database connections are cut', async () => {
-    const { rowCount } = await psql.query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pg_net worker'`);
+    const { rowCount } = await psql.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pg_net worker'`,
+    );
     expect(rowCount).toBeGreaterThan(0);
     await insertEmail('After reconnect');
     const [webhook] = await receiver.waitFor(1);

@@ -30,20 +30,35 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
   });
 
   async function send(to: string, subject: string) {
-    return admin.from('emails').insert({ sender_id: seedUsers.admin.id, recipient_id: to, subject, body: `${subject} body` }).select().single();
+    return admin
+      .from('emails')
+      .insert({ sender_id: seedUsers.admin.id, recipient_id: to, subject, body: `${subject} body` })
+      .select()
+      .single();
   }
 
   it('lets an admin insert an email and read it back as one object', async () => {
     const { data, error, status } = await send(seedUsers.ada.id, 'First');
     expect(error).toBeNull();
     expect(status).toBe(201);
-    expect(data).toMatchObject({ sender_id: seedUsers.admin.id, recipient_id: seedUsers.ada.id, subject: 'First', read_at: null, delivery_attempts: 0 });
+    expect(data).toMatchObject({
+      sender_id: seedUsers.admin.id,
+      recipient_id: seedUsers.ada.id,
+      subject: 'First',
+      read_at: null,
+      delivery_attempts: 0,
+    });
     expect(data!.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(new Date(data!.created_at).getTime()).not.toBeNaN();
   });
 
   it('inserts several rows in one request as supabase-js sends them (quoted columns parameter)', async () => {
-    const rows = [seedUsers.ada.id, seedUsers.grace.id].map((recipient_id) => ({ sender_id: seedUsers.admin.id, recipient_id, subject: 'Bulk', body: 'to both' }));
+    const rows = [seedUsers.ada.id, seedUsers.grace.id].map((recipient_id) => ({
+      sender_id: seedUsers.admin.id,
+      recipient_id,
+      subject: 'Bulk',
+      body: 'to both',
+    }));
     const { data, error, status } = await admin.from('emails').insert(rows).select('recipient_id,subject');
     expect(error).toBeNull();
     expect(status).toBe(201);
@@ -54,8 +69,12 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
   it('selects columns with filters, order and limit, newest first', async () => {
     await send(seedUsers.ada.id, 'Second');
     await send(seedUsers.ada.id, 'Third');
-    const { data, error } = await ada.from('emails').select('id,subject').eq('recipient_id', seedUsers.ada.id)
-      .order('created_at', { ascending: false }).limit(2);
+    const { data, error } = await ada
+      .from('emails')
+      .select('id,subject')
+      .eq('recipient_id', seedUsers.ada.id)
+      .order('created_at', { ascending: false })
+      .limit(2);
     expect(error).toBeNull();
     expect(data!.map((row) => row.subject)).toEqual(['Third', 'Second']);
     expect(Object.keys(data![0]!)).toEqual(['id', 'subject']);
@@ -64,9 +83,19 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
     expect(page.data).toEqual([{ subject: 'Second' }]);
     const chosen = await ada.from('emails').select('subject').in('subject', ['First', 'Third']).order('subject');
     expect(chosen.data).toEqual([{ subject: 'First' }, { subject: 'Third' }]);
-    const unread = await ada.from('emails').select('subject').is('read_at', null).neq('subject', 'First').gte('created_at', '2000-01-01T00:00:00Z').order('subject');
+    const unread = await ada
+      .from('emails')
+      .select('subject')
+      .is('read_at', null)
+      .neq('subject', 'First')
+      .gte('created_at', '2000-01-01T00:00:00Z')
+      .order('subject');
     expect(unread.data).toEqual([{ subject: 'Second' }, { subject: 'Third' }]);
-    const either = await ada.from('emails').select('subject').or('subject.eq.First,and(subject.like.Sec*,read_at.is.null)').order('subject');
+    const either = await ada
+      .from('emails')
+      .select('subject')
+      .or('subject.eq.First,and(subject.like.Sec*,read_at.is.null)')
+      .order('subject');
     expect(either.error).toBeNull();
     expect(either.data).toEqual([{ subject: 'First' }, { subject: 'Second' }]);
     const neither = await ada.from('emails').select('subject').not('subject', 'in', '("First","Second")');
@@ -77,7 +106,11 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
     const select = 'subject, sender:profiles!sender_id(display_name), recipient:profiles!emails_recipient_id_fkey(display_name)';
     const asAdmin = await admin.from('emails').select(select).eq('subject', 'First').single();
     expect(asAdmin.error).toBeNull();
-    expect(asAdmin.data).toEqual({ subject: 'First', sender: { display_name: seedUsers.admin.name }, recipient: { display_name: seedUsers.ada.name } });
+    expect(asAdmin.data).toEqual({
+      subject: 'First',
+      sender: { display_name: seedUsers.admin.name },
+      recipient: { display_name: seedUsers.ada.name },
+    });
     // Ada may read only her own profile, embedded or not.
     const asAda = await ada.from('emails').select(select).eq('subject', 'First').single();
     expect(asAda.data).toEqual({ subject: 'First', sender: null, recipient: { display_name: seedUsers.ada.name } });
@@ -107,7 +140,7 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
     expect(maybe).toMatchObject({ data: null, error: null });
   });
 
-  it('hides another user\'s emails and refuses to change them (row level security)', async () => {
+  it("hides another user's emails and refuses to change them (row level security)", async () => {
     const { data: forAda } = await send(seedUsers.ada.id, 'Private to Ada');
     const seen = await grace.from('emails').select('*').eq('id', forAda!.id);
     expect(seen).toMatchObject({ data: [], error: null });
@@ -118,7 +151,9 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
   });
 
   it('refuses an insert by a user who is not an admin', async () => {
-    const { error, status } = await ada.from('emails').insert({ sender_id: seedUsers.ada.id, recipient_id: seedUsers.grace.id, subject: 'Hi', body: 'x' });
+    const { error, status } = await ada
+      .from('emails')
+      .insert({ sender_id: seedUsers.ada.id, recipient_id: seedUsers.grace.id, subject: 'Hi', body: 'x' });
     expect(status).toBe(403);
     expect(error).toMatchObject({ code: '42501', message: expect.stringContaining('row-level security') });
   });
@@ -149,9 +184,11 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
   });
 
   it('upserts and deletes as service_role, and refuses a user deleting', async () => {
-    const upserted = await service.from('profiles')
+    const upserted = await service
+      .from('profiles')
       .upsert({ id: seedUsers.grace.id, email: seedUsers.grace.email, display_name: 'Rear Admiral Hopper' })
-      .select('display_name').single();
+      .select('display_name')
+      .single();
     expect(upserted).toMatchObject({ status: 201, error: null, data: { display_name: 'Rear Admiral Hopper' } });
     expect((await service.from('profiles').select('id')).data).toHaveLength(3);
 
@@ -167,11 +204,16 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
   it('answers PostgREST-shaped errors', async () => {
     const missing = await ada.from('no_such_table').select('*');
     expect(missing.status).toBe(404);
-    expect(missing.error).toMatchObject({ code: 'PGRST205', message: "Could not find the table 'public.no_such_table' in the schema cache" });
+    expect(missing.error).toMatchObject({
+      code: 'PGRST205',
+      message: "Could not find the table 'public.no_such_table' in the schema cache",
+    });
     const column = await ada.from('emails').select('nope');
     expect(column.status).toBe(400);
     expect(column.error?.code).toBe('42703');
-    const check = await admin.from('emails').insert({ sender_id: seedUsers.admin.id, recipient_id: seedUsers.ada.id, subject: '', body: 'x' });
+    const check = await admin
+      .from('emails')
+      .insert({ sender_id: seedUsers.admin.id, recipient_id: seedUsers.ada.id, subject: '', body: 'x' });
     expect(check.status).toBe(400);
     expect(check.error?.code).toBe('23514');
     const schema = await ada.schema('private').from('settings').select('*');
@@ -186,7 +228,9 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
     expect(await badOperator.json()).toMatchObject({ code: 'PGRST100' });
     const noKey = await fetch(`${supabase.apiUrl}/rest/v1/emails`);
     expect(noKey.status).toBe(401);
-    const badToken = await fetch(`${supabase.apiUrl}/rest/v1/emails`, { headers: { apikey: supabase.anonKey, Authorization: 'Bearer not.a.jwt' } });
+    const badToken = await fetch(`${supabase.apiUrl}/rest/v1/emails`, {
+      headers: { apikey: supabase.anonKey, Authorization: 'Bearer not.a.jwt' },
+    });
     expect(badToken.status).toBe(401);
     const rpc = await fetch(`${supabase.apiUrl}/rest/v1/rpc/anything`, { method: 'POST', headers });
     expect(rpc.status).toBe(501);

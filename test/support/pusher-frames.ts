@@ -65,7 +65,10 @@ export class FrameLog {
         if (found !== undefined) settle(() => resolve(found));
       };
       const timer = setTimeout(
-        () => settle(() => reject(new Error(`Timed out waiting for ${what}; frames: ${JSON.stringify(this.raw)} closed: ${JSON.stringify(this.closed)}`))),
+        () =>
+          settle(() =>
+            reject(new Error(`Timed out waiting for ${what}; frames: ${JSON.stringify(this.raw)} closed: ${JSON.stringify(this.closed)}`)),
+          ),
         timeoutMs,
       );
       this.waiters.add(attempt);
@@ -75,10 +78,14 @@ export class FrameLog {
 
   /** Waits for (and removes) the first frame matching `event` (and channel). */
   next(event: string, channel?: string, timeoutMs = 5000): Promise<Frame> {
-    return this.until(() => {
-      const index = this.frames.findIndex((frame) => frame.event === event && (channel === undefined || frame.channel === channel));
-      return index === -1 ? undefined : this.frames.splice(index, 1)[0];
-    }, `${event}${channel ? ` on ${channel}` : ''}`, timeoutMs);
+    return this.until(
+      () => {
+        const index = this.frames.findIndex((frame) => frame.event === event && (channel === undefined || frame.channel === channel));
+        return index === -1 ? undefined : this.frames.splice(index, 1)[0];
+      },
+      `${event}${channel ? ` on ${channel}` : ''}`,
+      timeoutMs,
+    );
   }
 
   /** Waits for the socket to be closed by the server. */
@@ -88,7 +95,8 @@ export class FrameLog {
 
   /** The socket id from the handshake (the frame stays in {@link frames}). */
   async socketId(): Promise<string> {
-    const frame = this.frames.find((f) => f.event === 'pusher:connection_established') ?? (await this.next('pusher:connection_established'));
+    const frame =
+      this.frames.find((f) => f.event === 'pusher:connection_established') ?? (await this.next('pusher:connection_established'));
     if (!this.frames.includes(frame)) this.frames.unshift(frame);
     const socketId = (frame.data as { socket_id?: unknown } | undefined)?.socket_id;
     if (typeof socketId !== 'string') throw new Error(`connection_established without a socket_id: ${JSON.stringify(frame.data)}`);

@@ -16,7 +16,25 @@ export interface SeedUser {
 
 /** The admin and two users of supabase/seed.sql, in the order DEV_USERS lists them. */
 export const seedUsers = {
-  admin: { id: '00000000-0000-4000-8000-00000000ad01', email: 'admin@tidings.local', password: 'password123', name: 'Tidings Admin', role: 'admin' },
-  ada: { id: '00000000-0000-4000-8000-0000000000a1', email: 'ada@tidings.local', password: 'password123', name: 'Ada Lovelace', role: 'user' },
-  grace: { id: '00000000-0000-4000-8000-0000000000b2', email: 'grace@tidings.local', password: 'password123', name: 'Grace Hopper', role: 'user' },
+  admin: {
+    id: '00000000-0000-4000-8000-00000000ad01',
+    email: 'admin@tidings.local',
+    password: 'password123',
+    name: 'Tidings Admin',
+    role: 'admin',
+  },
+  ada: {
+    id: '00000000-0000-4000-8000-0000000000a1',
+    email: 'ada@tidings.local',
+    password: 'password123',
+    name: 'Ada Lovelace',
+    role: 'user',
+  },
+  grace: {
+    id: '00000000-0000-4000-8000-0000000000b2',
+    email: 'grace@tidings.local',
+    password: 'password123',
+    name: 'Grace Hopper',
+    role: 'user',
+  },
 } as const satisfies Record<string, SeedUser>;

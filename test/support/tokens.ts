@@ -3,7 +3,7 @@
 // Supabase serves and, for the workerd tests, the auth stub (support/node/supabase-auth-stub.ts);
 // HS256 tokens are signed with a legacy JWT secret, as older projects' are. Needs only jose, so
 // Node-side and workerd tests both use it.
-import { SignJWT, type JWTPayload } from 'jose';
+import { type JWTPayload, SignJWT } from 'jose';
 import { signUserAccessToken } from '../../supabase/local/jwt.ts';
 import { USER_TOKEN_SIGNING_JWK } from '../../supabase/local/keys.ts';
 

@@ -1,5 +1,5 @@
-import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 /** Bundles functions/broadcast/events.ts for the browser, minified, as scripts/build-web.mjs does. */
@@ -19,7 +19,9 @@ async function bundleEvents() {
   return {
     inputs: Object.keys(result.metafile.inputs),
     /** The modules that kept code in the bundle after tree-shaking. */
-    shipped: Object.entries(output!.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([path]) => path),
+    shipped: Object.entries(output!.inputs)
+      .filter(([, input]) => input.bytesInOutput > 0)
+      .map(([path]) => path),
     code: result.outputFiles[0]!.text,
   };
 }
@@ -27,7 +29,11 @@ async function bundleEvents() {
 describe('functions/broadcast/events.ts', () => {
   it('bundles for the browser, so web/ can import the same event definitions', async () => {
     const { inputs, code } = await bundleEvents();
-    expect(inputs.filter((path) => /^(node:|cloudflare:)/.test(path) || path.includes('functions/') && !/broadcast\/(events|pusher-rules)\.ts$/.test(path))).toEqual([]);
+    expect(
+      inputs.filter(
+        (path) => /^(node:|cloudflare:)/.test(path) || (path.includes('functions/') && !/broadcast\/(events|pusher-rules)\.ts$/.test(path)),
+      ),
+    ).toEqual([]);
     expect(code).toContain('email.received');
   });
 

@@ -3,13 +3,24 @@ import { normaliseIssues } from '../../web/src/api.ts';
 import { validateDraft } from '../../web/src/compose.ts';
 
 describe('validation issues shown next to compose fields', () => {
-  it('reads the Worker\'s issue list (dotted paths), zod issue lists and field records from a 400 body', () => {
-    expect(normaliseIssues([{ path: 'recipient_ids.0', message: 'Invalid UUID' }, { path: 'subject', message: 'Too big' }, { path: '', message: 'Bad body' }])).toEqual([
+  it("reads the Worker's issue list (dotted paths), zod issue lists and field records from a 400 body", () => {
+    expect(
+      normaliseIssues([
+        { path: 'recipient_ids.0', message: 'Invalid UUID' },
+        { path: 'subject', message: 'Too big' },
+        { path: '', message: 'Bad body' },
+      ]),
+    ).toEqual([
       { field: 'recipient_ids', message: 'Invalid UUID' },
       { field: 'subject', message: 'Too big' },
       { field: '', message: 'Bad body' },
     ]);
-    expect(normaliseIssues([{ path: ['subject'], message: 'Too big' }, { path: ['recipient_ids', 0], message: 'Invalid UUID' }])).toEqual([
+    expect(
+      normaliseIssues([
+        { path: ['subject'], message: 'Too big' },
+        { path: ['recipient_ids', 0], message: 'Invalid UUID' },
+      ]),
+    ).toEqual([
       { field: 'subject', message: 'Too big' },
       { field: 'recipient_ids', message: 'Invalid UUID' },
     ]);
@@ -21,8 +32,13 @@ describe('validation issues shown next to compose fields', () => {
     expect(normaliseIssues(undefined)).toEqual([]);
   });
 
-  it('keeps the value an issue names (an unknown recipient\'s id), and drops one that is not text', () => {
-    expect(normaliseIssues([{ path: 'recipient_ids', message: 'No user has the id x (any more).', value: 'x' }, { path: 'subject', message: 'Bad', value: 3 }])).toEqual([
+  it("keeps the value an issue names (an unknown recipient's id), and drops one that is not text", () => {
+    expect(
+      normaliseIssues([
+        { path: 'recipient_ids', message: 'No user has the id x (any more).', value: 'x' },
+        { path: 'subject', message: 'Bad', value: 3 },
+      ]),
+    ).toEqual([
       { field: 'recipient_ids', message: 'No user has the id x (any more).', value: 'x' },
       { field: 'subject', message: 'Bad' },
     ]);
@@ -30,8 +46,14 @@ describe('validation issues shown next to compose fields', () => {
 
   it('checks a draft against the contract limits before sending', () => {
     expect(validateDraft({ recipient_ids: ['a'], subject: 'Hello', body: '' })).toEqual([]);
-    expect(validateDraft({ recipient_ids: [], subject: '  ', body: 'x'.repeat(20_001) }).map((issue) => issue.field)).toEqual(['recipient_ids', 'subject', 'body']);
+    expect(validateDraft({ recipient_ids: [], subject: '  ', body: 'x'.repeat(20_001) }).map((issue) => issue.field)).toEqual([
+      'recipient_ids',
+      'subject',
+      'body',
+    ]);
     expect(validateDraft({ recipient_ids: ['a'], subject: 'x'.repeat(201), body: '' })[0]?.field).toBe('subject');
-    expect(validateDraft({ recipient_ids: Array.from({ length: 101 }, (_, n) => String(n)), subject: 'Hi', body: '' })[0]?.field).toBe('recipient_ids');
+    expect(validateDraft({ recipient_ids: Array.from({ length: 101 }, (_, n) => String(n)), subject: 'Hi', body: '' })[0]?.field).toBe(
+      'recipient_ids',
+    );
   });
 });

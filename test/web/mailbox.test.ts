@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { fromApi, fromEvent, Mailbox, timeKey } from '../../web/src/mailbox.ts';
 import type { Email } from '../../web/src/api.ts';
+import { fromApi, fromEvent, Mailbox, timeKey } from '../../web/src/mailbox.ts';
 
 function apiEmail(id: string, created_at: string, overrides: Partial<Email> = {}): Email {
-  return { id, sender_id: 's', sender_name: 'Ada', recipient_id: 'r', subject: `Subject ${id}`, body: `Body ${id}`, created_at, read_at: null, ...overrides };
+  return {
+    id,
+    sender_id: 's',
+    sender_name: 'Ada',
+    recipient_id: 'r',
+    subject: `Subject ${id}`,
+    body: `Body ${id}`,
+    created_at,
+    read_at: null,
+    ...overrides,
+  };
 }
 
 describe('the mailbox (web client state)', () => {
@@ -11,7 +21,11 @@ describe('the mailbox (web client state)', () => {
     const mailbox = new Mailbox();
     const email = apiEmail('a', '2026-11-28T09:00:00.000001+00:00');
     expect(mailbox.merge([fromApi(email)])).toHaveLength(1);
-    expect(mailbox.merge([fromEvent({ id: 'a', sender_id: 's', sender_name: 'Ada', subject: 'Subject a', preview: 'Body a', created_at: email.created_at })])).toEqual([]);
+    expect(
+      mailbox.merge([
+        fromEvent({ id: 'a', sender_id: 's', sender_name: 'Ada', subject: 'Subject a', preview: 'Body a', created_at: email.created_at }),
+      ]),
+    ).toEqual([]);
     expect(mailbox.merge([fromApi(email)])).toEqual([]);
     expect(mailbox.size).toBe(1);
   });
@@ -19,7 +33,16 @@ describe('the mailbox (web client state)', () => {
   it('keeps the body it has when an event without one arrives again, and never un-reads', () => {
     const mailbox = new Mailbox();
     mailbox.merge([fromApi(apiEmail('a', '2026-11-28T09:00:00Z', { read_at: '2026-11-28T09:05:00Z' }))]);
-    mailbox.merge([fromEvent({ id: 'a', sender_id: 's', sender_name: 'Ada', subject: 'Subject a', preview: 'Body a', created_at: '2026-11-28T09:00:00Z' })]);
+    mailbox.merge([
+      fromEvent({
+        id: 'a',
+        sender_id: 's',
+        sender_name: 'Ada',
+        subject: 'Subject a',
+        preview: 'Body a',
+        created_at: '2026-11-28T09:00:00Z',
+      }),
+    ]);
     expect(mailbox.get('a')).toMatchObject({ body: 'Body a', read_at: '2026-11-28T09:05:00Z' });
     expect(mailbox.unreadCount).toBe(0);
   });

@@ -53,7 +53,9 @@ export function normaliseIssues(issues: unknown): FieldIssue[] {
       // The Worker sends `path` as a dotted string ("recipient_ids.0"); zod itself gives an array.
       const first = Array.isArray(path) ? path[0] : typeof path === 'string' ? path.split('.')[0] : field;
       const name = first === undefined || first === null ? '' : String(first);
-      return [{ field: name, message: typeof message === 'string' ? message : 'Invalid value.', ...(typeof value === 'string' ? { value } : {}) }];
+      return [
+        { field: name, message: typeof message === 'string' ? message : 'Invalid value.', ...(typeof value === 'string' ? { value } : {}) },
+      ];
     });
   }
   if (issues && typeof issues === 'object') {

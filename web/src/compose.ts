@@ -1,6 +1,6 @@
 // Admin compose: pick recipients from the user list, write, send; errors appear next to the field
 // they belong to, whether the browser or the Worker found them.
-import { ApiError, type Api, type FieldIssue, type User } from './api.ts';
+import { type Api, ApiError, type FieldIssue, type User } from './api.ts';
 import { byId, el } from './dom.ts';
 import { toast } from './toast.ts';
 
@@ -25,10 +25,13 @@ const FIELD_INPUTS: Record<string, string> = {
 export function validateDraft(draft: { recipient_ids: string[]; subject: string; body: string }): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (draft.recipient_ids.length === 0) issues.push({ field: 'recipient_ids', message: 'Choose at least one recipient.' });
-  if (draft.recipient_ids.length > RECIPIENTS_MAX) issues.push({ field: 'recipient_ids', message: `Choose at most ${RECIPIENTS_MAX} recipients.` });
+  if (draft.recipient_ids.length > RECIPIENTS_MAX)
+    issues.push({ field: 'recipient_ids', message: `Choose at most ${RECIPIENTS_MAX} recipients.` });
   if (draft.subject.trim() === '') issues.push({ field: 'subject', message: 'Write a subject.' });
-  if (draft.subject.length > SUBJECT_MAX) issues.push({ field: 'subject', message: `Keep the subject under ${SUBJECT_MAX + 1} characters (it has ${draft.subject.length}).` });
-  if (draft.body.length > BODY_MAX) issues.push({ field: 'body', message: `Keep the message under ${BODY_MAX + 1} characters (it has ${draft.body.length}).` });
+  if (draft.subject.length > SUBJECT_MAX)
+    issues.push({ field: 'subject', message: `Keep the subject under ${SUBJECT_MAX + 1} characters (it has ${draft.subject.length}).` });
+  if (draft.body.length > BODY_MAX)
+    issues.push({ field: 'body', message: `Keep the message under ${BODY_MAX + 1} characters (it has ${draft.body.length}).` });
   return issues;
 }
 
@@ -77,7 +80,12 @@ export function setUpCompose(api: Api): { open(): void } {
           'li',
           { class: 'recipient' },
           el('input', { type: 'checkbox', id, value: user.id, checked: keep.has(user.id), 'data-testid': 'recipient' }),
-          el('label', { for: id }, el('span', { class: 'recipient-name' }, user.display_name), el('span', { class: 'recipient-email' }, user.email)),
+          el(
+            'label',
+            { for: id },
+            el('span', { class: 'recipient-name' }, user.display_name),
+            el('span', { class: 'recipient-email' }, user.email),
+          ),
         );
       }),
     );
@@ -85,7 +93,8 @@ export function setUpCompose(api: Api): { open(): void } {
     for (const id of keep) {
       if (!matches.some((user) => user.id === id)) list.append(el('input', { type: 'checkbox', value: id, checked: true, hidden: true }));
     }
-    if (matches.length === 0) list.append(el('li', { class: 'muted recipient-none' }, users.length === 0 ? 'Loading people…' : 'Nobody matches.'));
+    if (matches.length === 0)
+      list.append(el('li', { class: 'muted recipient-none' }, users.length === 0 ? 'Loading people…' : 'Nobody matches.'));
   }
 
   async function open(): Promise<void> {

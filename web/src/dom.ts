@@ -9,7 +9,11 @@ type Attributes = Record<string, string | boolean | undefined>;
  * `undefined` omits it) and children (strings become text nodes).
  * Example: `el('li', { class: 'row', 'data-id': id }, el('strong', {}, sender), subject)`.
  */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === undefined || value === false) continue;

@@ -1,8 +1,9 @@
 // The inbox: the list (newest first, unread highlighted), the reading pane, the unread count in
 // the header and the tab title, live updates, catch-up after a reconnect and older pages.
+
+import type { EmailReceivedPayload, EmailUpdatedPayload } from '../../functions/broadcast/events.ts';
 import type { Api } from './api.ts';
 import { byId, el, initials, longTime, shortTime } from './dom.ts';
-import type { EmailReceivedPayload, EmailUpdatedPayload } from '../../functions/broadcast/events.ts';
 import { fromApi, fromEvent, Mailbox, type MailboxEmail } from './mailbox.ts';
 import { notifyDesktop, toast } from './toast.ts';
 
@@ -89,7 +90,12 @@ export function createInbox(api: Api): Inbox {
       el(
         'span',
         { class: 'email-row-text' },
-        el('span', { class: 'email-row-top' }, el('span', { class: 'email-sender' }, email.sender_name), el('time', { class: 'email-time', datetime: email.created_at }, shortTime(email.created_at))),
+        el(
+          'span',
+          { class: 'email-row-top' },
+          el('span', { class: 'email-sender' }, email.sender_name),
+          el('time', { class: 'email-time', datetime: email.created_at }, shortTime(email.created_at)),
+        ),
         el('span', { class: 'email-subject' }, unread ? el('span', { class: 'visually-hidden' }, 'Unread: ') : null, email.subject),
         el('span', { class: 'email-preview' }, email.preview),
       ),
@@ -250,9 +256,11 @@ export function createInbox(api: Api): Inbox {
   return {
     sync() {
       // One sync at a time: a reconnect during the first load must not fetch the same page twice.
-      syncing = syncing.then(async () => void (loaded ? await catchUp() : await loadFirstPage())).catch((error: Error) => {
-        toast(`Could not load your inbox: ${error.message}`, { tone: 'error' });
-      });
+      syncing = syncing
+        .then(async () => void (loaded ? await catchUp() : await loadFirstPage()))
+        .catch((error: Error) => {
+          toast(`Could not load your inbox: ${error.message}`, { tone: 'error' });
+        });
       return syncing;
     },
     received(event) {

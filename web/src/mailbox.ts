@@ -1,7 +1,8 @@
 // The mailbox's state: every email this page knows, keyed by id, so the same email arriving twice
 // (webhook and redelivery, or an event and a catch-up fetch) is only ever one row.
+
+import { type EmailReceivedPayload, previewOf } from '../../functions/broadcast/events.ts';
 import type { Email } from './api.ts';
-import { previewOf, type EmailReceivedPayload } from '../../functions/broadcast/events.ts';
 
 /** An email as the page holds it: a live event brings a preview only, the body comes with the API. */
 export interface MailboxEmail {

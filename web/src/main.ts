@@ -1,12 +1,12 @@
 // The web client's entry point: load the config, restore or start a session, then run the inbox.
-import { ApiError, createApi, fetchConfig, type ClientConfig, type DevUser, type User } from './api.ts';
+import { ApiError, type ClientConfig, createApi, type DevUser, fetchConfig, type User } from './api.ts';
 import { setUpCompose } from './compose.ts';
 import { showConnection } from './connection.ts';
 import { byId, el, initials } from './dom.ts';
 import { createInbox } from './inbox.ts';
 import { renderPresence } from './presence.ts';
 import { connectRealtime } from './realtime.ts';
-import { createAuth, type Auth } from './session.ts';
+import { type Auth, createAuth } from './session.ts';
 import { askForNotifications, canAskForNotifications, toast } from './toast.ts';
 
 /** Shows exactly one of the page's top-level views. */
@@ -134,7 +134,12 @@ async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice
     deleted: ({ id }) => inbox.deleted(id),
     presence: (members) => renderPresence(members, me.id),
     refused: (channel, reason) =>
-      toast(channel.startsWith('presence-') ? `Cannot show which admins are online: ${reason}` : `Live updates are off: ${reason}. Reload to try again.`, { tone: 'error' }),
+      toast(
+        channel.startsWith('presence-')
+          ? `Cannot show which admins are online: ${reason}`
+          : `Live updates are off: ${reason}. Reload to try again.`,
+        { tone: 'error' },
+      ),
   });
   // Signed out in another tab (supabase-js tells every tab): start again from the sign-in page.
   auth.onSignedOut(() => location.reload());

@@ -1,8 +1,18 @@
 // The WebSocket side: pusher-js connected to the realtime server (or Pusher Channels), authorized
 // by the Worker with the user's Supabase token.
 import Pusher, { type Channel, type PresenceChannel } from 'pusher-js';
+import {
+  ADMIN_PRESENCE_CHANNEL,
+  EmailDeleted,
+  type EmailDeletedPayload,
+  EmailReceived,
+  type EmailReceivedPayload,
+  EmailUpdated,
+  type EmailUpdatedPayload,
+  type EventDefinition,
+  userChannel,
+} from '../../functions/broadcast/events.ts';
 import type { ClientConfig } from './api.ts';
-import { EmailDeleted, EmailReceived, EmailUpdated, ADMIN_PRESENCE_CHANNEL, userChannel, type EmailDeletedPayload, type EmailReceivedPayload, type EmailUpdatedPayload, type EventDefinition } from '../../functions/broadcast/events.ts';
 
 /** What a presence member shares with the others (`user_info`, from the Worker's channel rules). */
 export interface PresenceMemberInfo {
@@ -101,7 +111,8 @@ export function connectRealtime(
       presence.members.each((member: { id: string; info: PresenceMemberInfo }) => void members.push({ id: member.id, info: member.info }));
       on.presence(members);
     };
-    for (const name of ['pusher:subscription_succeeded', 'pusher:member_added', 'pusher:member_removed']) presence.bind(name, publishMembers);
+    for (const name of ['pusher:subscription_succeeded', 'pusher:member_added', 'pusher:member_removed'])
+      presence.bind(name, publishMembers);
     presence.bind('pusher:subscription_error', (error: unknown) => on.refused(ADMIN_PRESENCE_CHANNEL, describe(error)));
   }
 

@@ -9,7 +9,7 @@
  * broadcasts.assertBroadcast(EmailReceived, (email, channels) => email.subject === 'Hi' && channels.includes(`private-user.${id}`));
  * restoreBroadcasting();
  */
-import { publishEach, type Broadcaster, type PublishRequest } from '../broadcaster.ts';
+import { type Broadcaster, type PublishRequest, publishEach } from '../broadcaster.ts';
 
 /** What an assertion can match on: the event's name (an event definition has one). */
 interface Named<Payload> {
@@ -47,9 +47,7 @@ export class BroadcastFake implements Broadcaster {
 
   /** Every recorded broadcast of `event` that matches `predicate` (all of them without one). */
   broadcasted<Payload>(event: Named<Payload>, predicate?: Predicate<Payload>): RecordedBroadcast[] {
-    return this.#broadcasts.filter(
-      (b) => b.name === event.name && (!predicate || predicate(b.data as Payload, b.channels, b)),
-    );
+    return this.#broadcasts.filter((b) => b.name === event.name && (!predicate || predicate(b.data as Payload, b.channels, b)));
   }
 
   /** Every recorded broadcast, in order. */
@@ -60,7 +58,9 @@ export class BroadcastFake implements Broadcaster {
   /** Asserts `event` was broadcast at least once (matching `predicate` when given). */
   assertBroadcast<Payload>(event: Named<Payload>, predicate?: Predicate<Payload>): void {
     if (this.broadcasted(event, predicate).length === 0) {
-      throw new Error(`Expected ${event.name} to be broadcast${predicate ? ' matching the predicate' : ''}, but ${describe(this.#broadcasts)}`);
+      throw new Error(
+        `Expected ${event.name} to be broadcast${predicate ? ' matching the predicate' : ''}, but ${describe(this.#broadcasts)}`,
+      );
     }
   }
 
@@ -88,7 +88,9 @@ export class BroadcastFake implements Broadcaster {
   assertNotBroadcast<Payload>(event: Named<Payload>, predicate?: Predicate<Payload>): void {
     const found = this.broadcasted(event, predicate);
     if (found.length > 0) {
-      throw new Error(`Expected ${event.name} not to be broadcast${predicate ? ' matching the predicate' : ''}, but it was broadcast ${found.length} time(s)`);
+      throw new Error(
+        `Expected ${event.name} not to be broadcast${predicate ? ' matching the predicate' : ''}, but it was broadcast ${found.length} time(s)`,
+      );
     }
   }
 

@@ -1,4 +1,4 @@
-import { publishEach, type Broadcaster, type PublishRequest } from '../broadcaster.ts';
+import { type Broadcaster, type PublishRequest, publishEach } from '../broadcaster.ts';
 
 /** `log`: writes each event to the Worker's log instead of sending it (development). */
 export class LogBroadcaster implements Broadcaster {

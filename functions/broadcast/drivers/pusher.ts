@@ -40,7 +40,8 @@ export class PusherBroadcaster implements Broadcaster {
   /** `POST /apps/{id}/batch_events`, ten events (one channel each) per call. */
   async publishBatch(requests: PublishRequest[]): Promise<void> {
     const events = requests.flatMap(({ channels, name, data, socketId }) =>
-      channels.map((channel) => ({ channel, name, data, ...(socketId ? { socket_id: socketId } : {}) })));
+      channels.map((channel) => ({ channel, name, data, ...(socketId ? { socket_id: socketId } : {}) })),
+    );
     // A request is published once the events of all its channels are: request i's end is the
     // number of events up to and including its own.
     let end = 0;
@@ -50,7 +51,10 @@ export class PusherBroadcaster implements Broadcaster {
       try {
         await this.#pusher.triggerBatch(group);
       } catch (error) {
-        throw new BatchPublishError(ends.filter((requestEnd) => requestEnd <= sent).length, pusherRefused(error, `a batch of ${group.length} events`));
+        throw new BatchPublishError(
+          ends.filter((requestEnd) => requestEnd <= sent).length,
+          pusherRefused(error, `a batch of ${group.length} events`),
+        );
       }
       sent += group.length;
     }

@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { authEnv, call, es256Token, formPost, hs256Token, signingKeyId, userClaims } from '../../support/workerd/auth.ts';
 import { seedUsers } from '../../support/seed-users.ts';
+import { authEnv, call, es256Token, formPost, hs256Token, signingKeyId, userClaims } from '../../support/workerd/auth.ts';
 
 const ada = seedUsers.ada.id;
 
@@ -47,30 +47,46 @@ describe('Supabase JWT verification', () => {
 
   it('refuses an ES256 token signed by a key the project did not publish, even with its kid', async () => {
     const { privateKey } = await generateKeyPair('ES256');
-    const forged = await new SignJWT(userClaims(ada)).setProtectedHeader({ alg: 'ES256', kid: signingKeyId }).setIssuedAt().setExpirationTime('1h').sign(privateKey);
+    const forged = await new SignJWT(userClaims(ada))
+      .setProtectedHeader({ alg: 'ES256', kid: signingKeyId })
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(privateKey);
     expect(await refused(await probe(forged))).toBe('The access token is invalid');
-    const unknownKid = await new SignJWT(userClaims(ada)).setProtectedHeader({ alg: 'ES256', kid: 'elsewhere' }).setIssuedAt().setExpirationTime('1h').sign(privateKey);
+    const unknownKid = await new SignJWT(userClaims(ada))
+      .setProtectedHeader({ alg: 'ES256', kid: 'elsewhere' })
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(privateKey);
     expect(await refused(await probe(unknownKid))).toBe('The access token is signed with an unknown key');
   });
 
   it('refuses an HS256 token signed with another secret', async () => {
-    expect(await refused(await probe(await hs256Token(userClaims(ada), 'another-secret-with-at-least-32-characters!!')))).toBe('The access token is invalid');
+    expect(await refused(await probe(await hs256Token(userClaims(ada), 'another-secret-with-at-least-32-characters!!')))).toBe(
+      'The access token is invalid',
+    );
   });
 
   it('refuses HS256 tokens altogether when no SUPABASE_JWT_SECRET is set', async () => {
     const token = await hs256Token(userClaims(ada));
-    expect(await refused(await probe(token, authEnv({ SUPABASE_JWT_SECRET: '' })))).toBe('HS256 access tokens are not accepted: SUPABASE_JWT_SECRET is not set');
+    expect(await refused(await probe(token, authEnv({ SUPABASE_JWT_SECRET: '' })))).toBe(
+      'HS256 access tokens are not accepted: SUPABASE_JWT_SECRET is not set',
+    );
   });
 
   it('refuses an HS256 token forged with the published public key as its secret (algorithm confusion)', async () => {
-    const jwks = (await (await fetch(`http://127.0.0.1:${env.SUPABASE_AUTH_STUB_PORT}/auth/v1/.well-known/jwks.json`)).json()) as { keys: object[] };
+    const jwks = (await (await fetch(`http://127.0.0.1:${env.SUPABASE_AUTH_STUB_PORT}/auth/v1/.well-known/jwks.json`)).json()) as {
+      keys: object[];
+    };
     const forged = await hs256Token(userClaims(ada), JSON.stringify(jwks.keys[0]));
     expect(await refused(await probe(forged, authEnv({ SUPABASE_JWT_SECRET: '' })))).toMatch(/not accepted/);
     expect(await refused(await probe(forged))).toBe('The access token is invalid');
   });
 
   it('refuses tokens for another audience, such as the anon and service role keys', async () => {
-    expect(await refused(await probe(await es256Token(userClaims(ada, { aud: 'somewhere-else' }))))).toBe('The access token\'s "aud" claim is not accepted');
+    expect(await refused(await probe(await es256Token(userClaims(ada, { aud: 'somewhere-else' }))))).toBe(
+      'The access token\'s "aud" claim is not accepted',
+    );
     expect(await refused(await probe(env.SUPABASE_ANON_KEY))).toMatch(/"(aud|exp)" claim is not accepted/);
     expect(await refused(await probe(env.SUPABASE_SERVICE_ROLE_KEY))).toMatch(/"(aud|exp)" claim is not accepted/);
   });
@@ -84,7 +100,11 @@ describe('Supabase JWT verification', () => {
   it('ignores a public key embedded in the token header and refuses the token', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = await exportJWK(publicKey);
-    const forged = await new SignJWT(userClaims(ada)).setProtectedHeader({ alg: 'ES256', jwk }).setIssuedAt().setExpirationTime('1h').sign(privateKey);
+    const forged = await new SignJWT(userClaims(ada))
+      .setProtectedHeader({ alg: 'ES256', jwk })
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(privateKey);
     expect((await probe(forged)).status).toBe(401);
   });
 
@@ -97,12 +117,16 @@ describe('Supabase JWT verification', () => {
 
   it('answers 503 when Supabase answers its JWKS with an error page', async () => {
     // The auth stub answers 404 for any other path: a project URL with a wrong path prefix.
-    const response = await probe(await es256Token(userClaims(ada)), authEnv({ SUPABASE_URL: `http://127.0.0.1:${env.SUPABASE_AUTH_STUB_PORT}/elsewhere` }));
+    const response = await probe(
+      await es256Token(userClaims(ada)),
+      authEnv({ SUPABASE_URL: `http://127.0.0.1:${env.SUPABASE_AUTH_STUB_PORT}/elsewhere` }),
+    );
     expect(response.status).toBe(503);
   });
 
   it('fetches the JWKS once and reuses it', async () => {
-    const count = async () => ((await (await fetch(`http://127.0.0.1:${env.SUPABASE_AUTH_STUB_PORT}/__jwks-requests`)).json()) as { count: number }).count;
+    const count = async () =>
+      ((await (await fetch(`http://127.0.0.1:${env.SUPABASE_AUTH_STUB_PORT}/__jwks-requests`)).json()) as { count: number }).count;
     await probe(await es256Token(userClaims(ada)));
     const before = await count();
     for (let i = 0; i < 3; i++) expect((await probe(await es256Token(userClaims(ada)))).status).toBe(200);

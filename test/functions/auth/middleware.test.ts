@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { call } from '../../support/workerd/auth.ts';
 import { seedUsers } from '../../support/seed-users.ts';
+import { call } from '../../support/workerd/auth.ts';
 
 const ada = seedUsers.ada.id;
 

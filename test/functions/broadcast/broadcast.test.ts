@@ -7,9 +7,9 @@ import { RealtimeBroadcaster } from '../../../functions/broadcast/drivers/realti
 import { EmailDeleted, EmailReceived, EmailUpdated } from '../../../functions/broadcast/events.ts';
 import { emailModelEvents } from '../../../functions/broadcast/model-events.ts';
 import { loadConfig } from '../../../functions/config.ts';
+import { seedUsers } from '../../support/seed-users.ts';
 import { envWith } from '../../support/workerd/env.ts';
 import { emailRow } from '../../support/workerd/webhooks.ts';
-import { seedUsers } from '../../support/seed-users.ts';
 
 const recipient = seedUsers.ada.id;
 
@@ -22,7 +22,10 @@ describe('choosing a broadcaster with BROADCAST_DRIVER', () => {
   });
 
   it('selects the log and null broadcasters for log and null', () => {
-    for (const [driver, type] of [['log', LogBroadcaster], ['null', NullBroadcaster]] as const) {
+    for (const [driver, type] of [
+      ['log', LogBroadcaster],
+      ['null', NullBroadcaster],
+    ] as const) {
       const testEnv = envWith({ BROADCAST_DRIVER: driver });
       expect(broadcasterFor(loadConfig(testEnv), testEnv)).toBeInstanceOf(type);
     }

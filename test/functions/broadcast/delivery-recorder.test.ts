@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { EmailRow } from '../../../functions/broadcast/model-events.ts';
 import { DeliveryRecorder } from '../../../functions/broadcast/delivery-recorder.ts';
+import type { EmailRow } from '../../../functions/broadcast/model-events.ts';
 import type { Logger } from '../../../functions/log.ts';
 import { emailRow } from '../../support/workerd/webhooks.ts';
 
 function recorder(write: (rows: EmailRow[]) => Promise<number>) {
   const kept: Promise<unknown>[] = [];
   const lines: Record<string, unknown>[] = [];
-  const entry = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => void lines.push({ level, msg, ...fields });
+  const entry =
+    (level: string) =>
+    (msg: string, fields: Record<string, unknown> = {}) =>
+      void lines.push({ level, msg, ...fields });
   const log: Logger = { debug: entry('debug'), info: entry('info'), warn: entry('warn'), error: entry('error') };
   return { recorder: new DeliveryRecorder(write, log, 1), waitUntil: (promise: Promise<unknown>) => void kept.push(promise), kept, lines };
 }
@@ -15,7 +18,11 @@ function recorder(write: (rows: EmailRow[]) => Promise<number>) {
 describe('DeliveryRecorder (recording one-row webhooks together)', () => {
   it('writes the rows of concurrent webhooks in one write, scheduled by the first of them', async () => {
     const writes: string[][] = [];
-    const { recorder: deliveries, waitUntil, kept } = recorder(async (rows) => {
+    const {
+      recorder: deliveries,
+      waitUntil,
+      kept,
+    } = recorder(async (rows) => {
       writes.push(rows.map((row) => row.id));
       return rows.length;
     });
@@ -30,7 +37,11 @@ describe('DeliveryRecorder (recording one-row webhooks together)', () => {
   it('schedules another write for rows queued once a write has started', async () => {
     const writes: number[] = [];
     let release = () => {};
-    const { recorder: deliveries, waitUntil, kept } = recorder(async (rows) => {
+    const {
+      recorder: deliveries,
+      waitUntil,
+      kept,
+    } = recorder(async (rows) => {
       writes.push(rows.length);
       if (writes.length === 1) await new Promise<void>((resolve) => (release = resolve));
       return rows.length;
@@ -47,7 +58,12 @@ describe('DeliveryRecorder (recording one-row webhooks together)', () => {
 
   it('logs a failed write and rows found delivered already, without throwing into waitUntil', async () => {
     let fail = true;
-    const { recorder: deliveries, waitUntil, kept, lines } = recorder(async (rows) => {
+    const {
+      recorder: deliveries,
+      waitUntil,
+      kept,
+      lines,
+    } = recorder(async (rows) => {
       if (fail) throw new Error('database down');
       return rows.length - 1;
     });

@@ -1,18 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { EmailDeleted, EmailReceived, EmailUpdated, type BroadcastMessage } from '../../../functions/broadcast/events.ts';
 import { BatchPublishError } from '../../../functions/broadcast/broadcaster.ts';
 import { deliverChange, PublishFailed } from '../../../functions/broadcast/delivery.ts';
+import { type BroadcastMessage, EmailDeleted, EmailReceived, EmailUpdated } from '../../../functions/broadcast/events.ts';
 import { webhookPayload } from '../../../functions/observe/payload.ts';
+import { seedUsers } from '../../support/seed-users.ts';
 import { failing, now, secondsAgo, setup } from '../../support/workerd/memory-delivery-store.ts';
 import { emailRow, payload } from '../../support/workerd/webhooks.ts';
-import { seedUsers } from '../../support/seed-users.ts';
 
-const change = (type: 'INSERT' | 'UPDATE' | 'DELETE', record: ReturnType<typeof emailRow> | null, old: ReturnType<typeof emailRow> | null = null) =>
-  webhookPayload.parse(JSON.parse(payload(type, record, old)));
+const change = (
+  type: 'INSERT' | 'UPDATE' | 'DELETE',
+  record: ReturnType<typeof emailRow> | null,
+  old: ReturnType<typeof emailRow> | null = null,
+) => webhookPayload.parse(JSON.parse(payload(type, record, old)));
 
 /** A one-row insert as the trigger sends it: Supabase's payload plus the sender's name. */
 const insertWithSender = (record: ReturnType<typeof emailRow>, displayName: string) =>
-  webhookPayload.parse({ type: 'INSERT', table: 'emails', schema: 'public', record, old_record: null, sender: { display_name: displayName } });
+  webhookPayload.parse({
+    type: 'INSERT',
+    table: 'emails',
+    schema: 'public',
+    record,
+    old_record: null,
+    sender: { display_name: displayName },
+  });
 
 /** The ids of a multi-row insert, as the trigger sends them. */
 const insertedIds = (...ids: string[]) => webhookPayload.parse({ type: 'INSERT', table: 'emails', schema: 'public', record_ids: ids });
@@ -23,8 +33,14 @@ describe('delivering an inserted email', () => {
     const row = emailRow({ body: 'x'.repeat(500) });
     store.add(row);
     expect(await deliverChange(change('INSERT', row), deps)).toEqual({ status: 'published', event: 'email.received', recorded: true });
-    fake.assertBroadcast(EmailReceived, (data, channels) =>
-      data.id === row.id && data.sender_name === seedUsers.admin.name && data.preview.length === 141 && channels[0] === `private-user.${row.recipient_id}`);
+    fake.assertBroadcast(
+      EmailReceived,
+      (data, channels) =>
+        data.id === row.id &&
+        data.sender_name === seedUsers.admin.name &&
+        data.preview.length === 141 &&
+        channels[0] === `private-user.${row.recipient_id}`,
+    );
     expect(store.rows.get(row.id)).toMatchObject({ delivered_at: now.toISOString(), delivery_attempts: 1 });
   });
 
@@ -69,7 +85,11 @@ describe('publishing a one-row insert from its payload', () => {
     const { store, fake, deps } = setup();
     const row = emailRow({ created_at: secondsAgo(1) });
     store.add(row);
-    expect(await deliverChange(insertWithSender(row, 'Ada from the payload'), { ...deps, ...window })).toEqual({ status: 'published', event: 'email.received', recorded: true });
+    expect(await deliverChange(insertWithSender(row, 'Ada from the payload'), { ...deps, ...window })).toEqual({
+      status: 'published',
+      event: 'email.received',
+      recorded: true,
+    });
     fake.assertBroadcast(EmailReceived, (data) => data.id === row.id && data.sender_name === 'Ada from the payload');
     expect(store.reads).toBe(0);
     expect(store.rows.get(row.id)).toMatchObject({ delivered_at: now.toISOString(), delivery_attempts: 1 });
@@ -100,8 +120,9 @@ describe('publishing a one-row insert from its payload', () => {
     const row = emailRow({ created_at: secondsAgo(1) });
     store.add(row);
     const queued: string[] = [];
-    expect(await deliverChange(insertWithSender(row, 'Ada'), { ...deps, ...window, recordLater: (published) => queued.push(published.id) }))
-      .toEqual({ status: 'published', event: 'email.received', recorded: 'later' });
+    expect(
+      await deliverChange(insertWithSender(row, 'Ada'), { ...deps, ...window, recordLater: (published) => queued.push(published.id) }),
+    ).toEqual({ status: 'published', event: 'email.received', recorded: 'later' });
     fake.assertBroadcastTimes(EmailReceived, 1);
     expect(queued).toEqual([row.id]);
     expect(store.rows.get(row.id)!.delivered_at).toBeNull();
@@ -112,8 +133,14 @@ describe('publishing a one-row insert from its payload', () => {
     const row = emailRow({ created_at: secondsAgo(1) });
     store.add(row);
     const queued: string[] = [];
-    await expect(deliverChange(insertWithSender(row, 'Ada'), { ...deps, ...window, publish: failing, recordLater: (published) => queued.push(published.id) }))
-      .rejects.toThrow(PublishFailed);
+    await expect(
+      deliverChange(insertWithSender(row, 'Ada'), {
+        ...deps,
+        ...window,
+        publish: failing,
+        recordLater: (published) => queued.push(published.id),
+      }),
+    ).rejects.toThrow(PublishFailed);
     expect(queued).toEqual([]);
     expect(store.rows.get(row.id)).toMatchObject({ delivered_at: null, delivery_attempts: 1 });
   });
@@ -123,7 +150,11 @@ describe('publishing a one-row insert from its payload', () => {
     const row = emailRow({ created_at: secondsAgo(1) });
     store.add(row);
     await deliverChange(insertWithSender(row, 'Ada'), { ...deps, ...window });
-    expect(await deliverChange(insertWithSender(row, 'Ada'), { ...deps, ...window })).toEqual({ status: 'published', event: 'email.received', recorded: false });
+    expect(await deliverChange(insertWithSender(row, 'Ada'), { ...deps, ...window })).toEqual({
+      status: 'published',
+      event: 'email.received',
+      recorded: false,
+    });
     fake.assertBroadcastTimes(EmailReceived, 2);
     expect(store.rows.get(row.id)!.delivery_attempts).toBe(1);
   });
@@ -143,11 +174,18 @@ describe('delivering a multi-row insert', () => {
       for (const message of messages) await deps.publish(message);
     };
     expect(await deliverChange(insertedIds(newer.id, deleted.id, older.id, delivered.id), { ...deps, publishBatch })).toEqual({
-      status: 'published', event: 'email.received', published: 2, already_delivered: 1, gone: 1, recorded: 2,
+      status: 'published',
+      event: 'email.received',
+      published: 2,
+      already_delivered: 1,
+      gone: 1,
+      recorded: 2,
     });
     expect(batches).toHaveLength(1);
     expect(fake.broadcasted(EmailReceived).map((b) => (b.data as { id: string }).id)).toEqual([older.id, newer.id]);
-    expect(fake.broadcasted(EmailReceived).every((b) => (b.data as { sender_name: string }).sender_name === seedUsers.admin.name)).toBe(true);
+    expect(fake.broadcasted(EmailReceived).every((b) => (b.data as { sender_name: string }).sender_name === seedUsers.admin.name)).toBe(
+      true,
+    );
     expect(store.reads).toBe(1);
     expect(store.deliveryWrites).toBe(1);
     expect(store.rows.get(newer.id)).toMatchObject({ delivered_at: now.toISOString(), delivery_attempts: 1 });
@@ -155,14 +193,19 @@ describe('delivering a multi-row insert', () => {
 
   it('records what went out before a batch failed, leaves the rest undelivered and fails', async () => {
     const { store, fake, deps } = setup();
-    const rows = [emailRow({ created_at: secondsAgo(3) }), emailRow({ created_at: secondsAgo(2) }), emailRow({ created_at: secondsAgo(1) })];
+    const rows = [
+      emailRow({ created_at: secondsAgo(3) }),
+      emailRow({ created_at: secondsAgo(2) }),
+      emailRow({ created_at: secondsAgo(1) }),
+    ];
     store.add(...rows);
     const failsAfterOne = async (messages: BroadcastMessage[]) => {
       await deps.publish(messages[0]!);
       throw new BatchPublishError(1, new Error('server down'));
     };
-    await expect(deliverChange(insertedIds(...rows.map((row) => row.id)), { ...deps, publishBatch: failsAfterOne }))
-      .rejects.toThrow(`Publishing email.received failed for 2 of 3 emails (from ${rows[1]!.id}): server down`);
+    await expect(deliverChange(insertedIds(...rows.map((row) => row.id)), { ...deps, publishBatch: failsAfterOne })).rejects.toThrow(
+      `Publishing email.received failed for 2 of 3 emails (from ${rows[1]!.id}): server down`,
+    );
     fake.assertBroadcastTimes(EmailReceived, 1);
     expect(store.rows.get(rows[0]!.id)!.delivered_at).toBe(now.toISOString());
     expect(store.rows.get(rows[1]!.id)).toMatchObject({ delivered_at: null, delivery_attempts: 1 });
@@ -192,6 +235,8 @@ describe('delivering updates and deletes', () => {
 
   it('fails with PublishFailed when the broadcaster refuses', async () => {
     const { deps } = setup();
-    await expect(deliverChange(change('DELETE', null, emailRow()), { ...deps, publish: failing })).rejects.toThrow(/^Publishing email.deleted for .* failed: server down$/);
+    await expect(deliverChange(change('DELETE', null, emailRow()), { ...deps, publish: failing })).rejects.toThrow(
+      /^Publishing email.deleted for .* failed: server down$/,
+    );
   });
 });

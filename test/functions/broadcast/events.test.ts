@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EmailDeleted, EmailReceived, EmailUpdated, previewOf } from '../../../functions/broadcast/events.ts';
 import { emailModelEvents } from '../../../functions/broadcast/model-events.ts';
-import { emailRow } from '../../support/workerd/webhooks.ts';
 import { seedUsers } from '../../support/seed-users.ts';
+import { emailRow } from '../../support/workerd/webhooks.ts';
 
 const recipient = seedUsers.ada.id;
 
@@ -16,9 +16,12 @@ describe('events', () => {
     expect(() => EmailUpdated.to({ recipient_id: recipient }, { id: 'not-an-id', read_at: 'yesterday' })).toThrow(
       'email.updated payload does not match its schema: id (invalid_format), read_at (Invalid timestamp)',
     );
-    expect(() => EmailReceived.to({ recipient_id: recipient }, { ...(emailModelEvents.created(emailRow(), 'x').data as object), subject: '' } as never)).toThrow(
-      'email.received payload does not match its schema: subject (too_small)',
-    );
+    expect(() =>
+      EmailReceived.to({ recipient_id: recipient }, {
+        ...(emailModelEvents.created(emailRow(), 'x').data as object),
+        subject: '',
+      } as never),
+    ).toThrow('email.received payload does not match its schema: subject (too_small)');
   });
 
   it('parses a received payload on the client side with the same schema', () => {

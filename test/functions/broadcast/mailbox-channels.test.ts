@@ -12,7 +12,10 @@ describe('Tidings channel rules', () => {
   });
 
   it('refuses another user’s private-user channel, with a reason', async () => {
-    expect(await channels.authorize(user(ada), `private-user.${grace}`)).toEqual({ allowed: false, reason: `You may not join private-user.${grace}` });
+    expect(await channels.authorize(user(ada), `private-user.${grace}`)).toEqual({
+      allowed: false,
+      reason: `You may not join private-user.${grace}`,
+    });
   });
 
   it('applies the same rule to the encrypted variant', async () => {
@@ -29,8 +32,14 @@ describe('Tidings channel rules', () => {
   });
 
   it('keeps users out of presence-admins, so any number of them can be online', async () => {
-    expect(await channels.authorize(user(ada, { display_name: 'Ada', role: 'user' }), 'presence-admins')).toEqual({ allowed: false, reason: 'You may not join presence-admins' });
-    expect(await channels.authorize(user(ada, null), 'presence-admins')).toEqual({ allowed: false, reason: 'You may not join presence-admins' });
+    expect(await channels.authorize(user(ada, { display_name: 'Ada', role: 'user' }), 'presence-admins')).toEqual({
+      allowed: false,
+      reason: 'You may not join presence-admins',
+    });
+    expect(await channels.authorize(user(ada, null), 'presence-admins')).toEqual({
+      allowed: false,
+      reason: 'You may not join presence-admins',
+    });
     expect(await channels.authorize(user(ada), 'presence-inbox')).toEqual({ allowed: false, reason: 'No rule allows presence-inbox' });
   });
 
@@ -43,7 +52,13 @@ describe('Tidings channel rules', () => {
   it('refuses channels no rule covers, public channels and malformed names', async () => {
     expect(await channels.authorize(user(ada), 'private-admin')).toEqual({ allowed: false, reason: 'No rule allows private-admin' });
     expect(await channels.authorize(user(ada), 'private-user.a.b')).toEqual({ allowed: false, reason: 'No rule allows private-user.a.b' });
-    expect(await channels.authorize(user(ada), 'news')).toEqual({ allowed: false, reason: 'news is a public channel: it needs no authorization' });
-    expect(await channels.authorize(user(ada), 'private-user.<script>')).toMatchObject({ allowed: false, reason: expect.stringMatching(/^Invalid channel name: 'private-user.<script>'/) });
+    expect(await channels.authorize(user(ada), 'news')).toEqual({
+      allowed: false,
+      reason: 'news is a public channel: it needs no authorization',
+    });
+    expect(await channels.authorize(user(ada), 'private-user.<script>')).toMatchObject({
+      allowed: false,
+      reason: expect.stringMatching(/^Invalid channel name: 'private-user.<script>'/),
+    });
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_EVENT_DATA_BYTES } from '../../../functions/broadcast/events.ts';
 import { emailModelEvents } from '../../../functions/broadcast/model-events.ts';
-import { emailRow } from '../../support/workerd/webhooks.ts';
 import { seedUsers } from '../../support/seed-users.ts';
+import { emailRow } from '../../support/workerd/webhooks.ts';
 
 const recipient = seedUsers.ada.id;
 const sender = seedUsers.admin.id;
@@ -32,8 +32,10 @@ describe('email model events', () => {
 
   it('maps updates and deletes to email.updated and email.deleted', () => {
     const email = emailRow({ read_at: '2026-11-28T03:00:00+00:00' });
-    expect(emailModelEvents.updated(email)).toMatchObject({ channels: [`private-user.${recipient}`], data: { id: email.id, read_at: email.read_at } });
+    expect(emailModelEvents.updated(email)).toMatchObject({
+      channels: [`private-user.${recipient}`],
+      data: { id: email.id, read_at: email.read_at },
+    });
     expect(emailModelEvents.deleted(email)).toMatchObject({ event: { name: 'email.deleted' }, data: { id: email.id } });
   });
-
 });

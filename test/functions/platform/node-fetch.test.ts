@@ -1,5 +1,5 @@
-import Pusher from 'pusher';
 import { env } from 'cloudflare:workers';
+import Pusher from 'pusher';
 import { describe, expect, it } from 'vitest';
 import { acceptedByPusherStub } from '../../support/workerd/pusher-api-stub.ts';
 

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { channelAuth, webhookSignature } from '../../../functions/realtime/signatures.ts';
 import { retryDelayMs } from '../../../functions/realtime/app-webhooks.ts';
+import { channelAuth, webhookSignature } from '../../../functions/realtime/signatures.ts';
 import { channel as channelOf } from '../../support/workerd/realtime.ts';
 import { RawClient } from '../../support/workerd/realtime-client.ts';
 
@@ -35,7 +35,11 @@ async function join(client: RawClient, app: { key: string; secret: string }, cha
   const needsAuth = channel.startsWith('private-') || channel.startsWith('presence-');
   client.send({
     event: 'pusher:subscribe',
-    data: { channel, ...(needsAuth ? { auth: channelAuth(app.key, app.secret, socketId, channel, channelData) } : {}), ...(channelData ? { channel_data: channelData } : {}) },
+    data: {
+      channel,
+      ...(needsAuth ? { auth: channelAuth(app.key, app.secret, socketId, channel, channelData) } : {}),
+      ...(channelData ? { channel_data: channelData } : {}),
+    },
   });
   await client.next('pusher_internal:subscription_succeeded', channel);
 }
@@ -83,10 +87,13 @@ describe('webhooks', () => {
     expect(await eventsFor(channel)).toEqual([{ name: 'channel_occupied', channel }]);
 
     first.close();
-    await eventually(() => eventsFor(channel)).toEqual([{ name: 'channel_occupied', channel }, { name: 'channel_vacated', channel }]);
+    await eventually(() => eventsFor(channel)).toEqual([
+      { name: 'channel_occupied', channel },
+      { name: 'channel_vacated', channel },
+    ]);
   });
 
-  it('sends member_added on a user\'s first socket and member_removed after its last', async () => {
+  it("sends member_added on a user's first socket and member_removed after its last", async () => {
     const channel = `presence-hooks-${crypto.randomUUID()}`;
     const data = JSON.stringify({ user_id: 'u1' });
     const tab1 = await RawClient.connect(hooks.key);
@@ -112,8 +119,13 @@ describe('webhooks', () => {
     await join(sender, hooks, channel);
     sender.send({ event: 'client-typing', channel, data: { who: 'me' } });
     const socketId = await sender.socketId();
-    await eventually(async () => (await eventsFor(channel)).find((e) => e.name === 'client_event'))
-      .toEqual({ name: 'client_event', channel, event: 'client-typing', data: '{"who":"me"}', socket_id: socketId });
+    await eventually(async () => (await eventsFor(channel)).find((e) => e.name === 'client_event')).toEqual({
+      name: 'client_event',
+      channel,
+      event: 'client-typing',
+      data: '{"who":"me"}',
+      socket_id: socketId,
+    });
 
     const cacheChannel = `cache-${crypto.randomUUID()}`;
     await join(sender, hooks, cacheChannel);
@@ -146,7 +158,9 @@ describe('webhooks', () => {
     second.send({ event: 'pusher:unsubscribe', data: { channel } });
     expect((await first.next('pusher_internal:subscription_count', channel)).data).toEqual({ subscription_count: 1 });
     await eventually(async () =>
-      (await eventsFor(channel, '/counted')).filter((e) => e.name === 'subscription_count').map((e) => (e as { subscription_count?: number }).subscription_count),
+      (await eventsFor(channel, '/counted'))
+        .filter((e) => e.name === 'subscription_count')
+        .map((e) => (e as { subscription_count?: number }).subscription_count),
     ).toEqual([1, 2, 1]);
     first.close();
     second.close();

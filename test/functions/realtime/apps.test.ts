@@ -7,13 +7,21 @@ describe('realtime apps from bindings', () => {
   it('builds the default app from PUSHER_APP_* and REALTIME_* with safe defaults', () => {
     const apps = loadApps({ ...base, REALTIME_CLIENT_EVENTS: 'true', REALTIME_WEBHOOK_URL: 'https://example.test/hooks' });
     expect(apps.byKey('local-key')).toMatchObject({
-      id: '1001', enabled: true, clientEvents: true, userAuthentication: false,
-      webhookUrl: 'https://example.test/hooks', maxPresenceMembers: 100, activityTimeout: 30,
+      id: '1001',
+      enabled: true,
+      clientEvents: true,
+      userAuthentication: false,
+      webhookUrl: 'https://example.test/hooks',
+      maxPresenceMembers: 100,
+      activityTimeout: 30,
     });
   });
 
   it('adds apps from REALTIME_APPS and finds them by id and key', () => {
-    const apps = loadApps({ ...base, REALTIME_APPS: JSON.stringify([{ id: 'two', key: 'two-key', secret: 'two-secret-123', userAuthentication: true }]) });
+    const apps = loadApps({
+      ...base,
+      REALTIME_APPS: JSON.stringify([{ id: 'two', key: 'two-key', secret: 'two-secret-123', userAuthentication: true }]),
+    });
     expect(apps.byId('two')).toMatchObject({ key: 'two-key', userAuthentication: true });
     expect(apps.byKey('nope')).toBeUndefined();
   });
@@ -22,11 +30,17 @@ describe('realtime apps from bindings', () => {
     expect(() => loadApps({ PUSHER_APP_ID: '1', PUSHER_APP_KEY: 'k' })).toThrow(
       'PUSHER_APP_SECRET is not set: run "wrangler secret put PUSHER_APP_SECRET" or add it to .dev.vars',
     );
-    expect(() => loadApps({})).toThrow('No realtime app is configured: set PUSHER_APP_ID, PUSHER_APP_KEY and PUSHER_APP_SECRET (see .dev.vars.example)');
-    expect(() => loadApps({ ...base, REALTIME_CLIENT_EVENTS: 'yes' })).toThrow(`REALTIME_CLIENT_EVENTS must be "true" or "false", got 'yes'`);
+    expect(() => loadApps({})).toThrow(
+      'No realtime app is configured: set PUSHER_APP_ID, PUSHER_APP_KEY and PUSHER_APP_SECRET (see .dev.vars.example)',
+    );
+    expect(() => loadApps({ ...base, REALTIME_CLIENT_EVENTS: 'yes' })).toThrow(
+      `REALTIME_CLIENT_EVENTS must be "true" or "false", got 'yes'`,
+    );
     expect(() => loadApps({ ...base, REALTIME_APPS: '[{' })).toThrow(/^REALTIME_APPS is not valid JSON/);
     expect(() => loadApps({ ...base, REALTIME_APPS: '[{"id":"x","key":"y"}]' })).toThrow(/^REALTIME_APPS is invalid \(0\.secret:/);
-    expect(() => loadApps({ ...base, REALTIME_APPS: JSON.stringify([{ id: '1001', key: 'other', secret: 'secret-123' }]) })).toThrow(/share the id '1001'/);
+    expect(() => loadApps({ ...base, REALTIME_APPS: JSON.stringify([{ id: '1001', key: 'other', secret: 'secret-123' }]) })).toThrow(
+      /share the id '1001'/,
+    );
   });
 
   it('never puts a secret value in an error message', () => {

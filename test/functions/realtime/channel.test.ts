@@ -27,7 +27,10 @@ describe(`channel objects across ${shardCount} shard(s)`, () => {
     await subscribe(adaTab1!, name, { channelData: ada });
     expect((await watcher!.next('pusher_internal:member_added', name)).data).toEqual({ user_id: 'ada', user_info: { name: 'Ada' } });
     const socketId = await adaTab2!.socketId();
-    adaTab2!.send({ event: 'pusher:subscribe', data: { channel: name, auth: channelAuth(env.PUSHER_APP_KEY, env.PUSHER_APP_SECRET, socketId, name, ada), channel_data: ada } });
+    adaTab2!.send({
+      event: 'pusher:subscribe',
+      data: { channel: name, auth: channelAuth(env.PUSHER_APP_KEY, env.PUSHER_APP_SECRET, socketId, name, ada), channel_data: ada },
+    });
     const succeeded = await adaTab2!.next('pusher_internal:subscription_succeeded', name);
     expect(succeeded.data).toEqual({ presence: { ids: ['watcher', 'ada'], hash: { watcher: null, ada: { name: 'Ada' } }, count: 2 } });
 
@@ -82,8 +85,14 @@ describe(`channel objects across ${shardCount} shard(s)`, () => {
     const extra = await connect();
     const socketId = await extra.socketId();
     const data = JSON.stringify({ user_id: 'member-101' });
-    extra.send({ event: 'pusher:subscribe', data: { channel: name, auth: channelAuth(env.PUSHER_APP_KEY, env.PUSHER_APP_SECRET, socketId, name, data), channel_data: data } });
-    expect((await extra.next('pusher:subscription_error', name)).data).toMatchObject({ status: 403, error: `Presence channel '${name}' is full (at most 100 members)` });
+    extra.send({
+      event: 'pusher:subscribe',
+      data: { channel: name, auth: channelAuth(env.PUSHER_APP_KEY, env.PUSHER_APP_SECRET, socketId, name, data), channel_data: data },
+    });
+    expect((await extra.next('pusher:subscription_error', name)).data).toMatchObject({
+      status: 403,
+      error: `Presence channel '${name}' is full (at most 100 members)`,
+    });
     await subscribe(extra, name, { channelData: JSON.stringify({ user_id: 'member-7' }) });
     expect((await channel(name).stub.info(channel(name).target, ['user_count'])).user_count).toBe(100);
   });

@@ -11,5 +11,4 @@ describe('client event rate limit', () => {
     expect(verdicts[50]).toBe('close');
     expect(takeClientEvent(state, 6_000)).toBe('send');
   });
-
 });

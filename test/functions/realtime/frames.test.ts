@@ -9,13 +9,21 @@ describe('wire frames', () => {
   });
 
   it('builds protocol events with data as a JSON string, as pusher-js expects', () => {
-    expect(JSON.parse(frame.connectionEstablished('1.2', 30))).toEqual({ event: 'pusher:connection_established', data: '{"socket_id":"1.2","activity_timeout":30}' });
+    expect(JSON.parse(frame.connectionEstablished('1.2', 30))).toEqual({
+      event: 'pusher:connection_established',
+      data: '{"socket_id":"1.2","activity_timeout":30}',
+    });
     expect(JSON.parse(frame.subscriptionError('private-a', 401, 'no'))).toEqual({
       event: 'pusher:subscription_error',
       channel: 'private-a',
       data: JSON.stringify({ type: 'AuthError', error: 'no', status: 401 }),
     });
-    expect(JSON.parse(frame.event('presence-a', 'client-x', { a: 1 }, 'u1'))).toEqual({ event: 'client-x', channel: 'presence-a', data: { a: 1 }, user_id: 'u1' });
+    expect(JSON.parse(frame.event('presence-a', 'client-x', { a: 1 }, 'u1'))).toEqual({
+      event: 'client-x',
+      channel: 'presence-a',
+      data: { a: 1 },
+      user_id: 'u1',
+    });
     expect(JSON.parse(frame.event('news', 'tick', '{"n":1}'))).toEqual({ event: 'tick', channel: 'news', data: '{"n":1}' });
   });
 });

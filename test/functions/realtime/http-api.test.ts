@@ -6,7 +6,11 @@ import { RawClient } from '../../support/workerd/realtime-client.ts';
 const appId = env.PUSHER_APP_ID;
 
 /** Sends a request signed as the pusher SDK signs it (the signer is pinned by known answers). */
-async function signed(method: string, path: string, options: { body?: unknown; query?: Record<string, string>; secret?: string; timestamp?: number; md5?: string } = {}) {
+async function signed(
+  method: string,
+  path: string,
+  options: { body?: unknown; query?: Record<string, string>; secret?: string; timestamp?: number; md5?: string } = {},
+) {
   const body = options.body === undefined ? '' : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   const params: Record<string, string> = {
     ...options.query,
@@ -28,7 +32,9 @@ describe('POST /apps/{id}/events', () => {
     await client.socketId();
     client.send({ event: 'pusher:subscribe', data: { channel: 'http-news' } });
     await client.next('pusher_internal:subscription_succeeded', 'http-news');
-    const response = await signed('POST', `/apps/${appId}/events`, { body: { name: 'headline', data: '{"title":"hi"}', channels: ['http-news'] } });
+    const response = await signed('POST', `/apps/${appId}/events`, {
+      body: { name: 'headline', data: '{"title":"hi"}', channels: ['http-news'] },
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({});
     expect(await client.next('headline', 'http-news')).toMatchObject({ data: { title: 'hi' } });
@@ -40,7 +46,9 @@ describe('POST /apps/{id}/events', () => {
       body: { name: 'x', data: '{}', channels: ['nobody-here', 'presence-empty'], info: 'subscription_count,user_count' },
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ channels: { 'nobody-here': { subscription_count: 0 }, 'presence-empty': { subscription_count: 0, user_count: 0 } } });
+    expect(await response.json()).toEqual({
+      channels: { 'nobody-here': { subscription_count: 0 }, 'presence-empty': { subscription_count: 0, user_count: 0 } },
+    });
   });
 
   it('answers 401 to a bad signature, a stale timestamp or a wrong body_md5', async () => {
@@ -69,7 +77,9 @@ describe('POST /apps/{id}/events', () => {
     expect(badName.status).toBe(400);
     expect(((await badName.json()) as { error: string }).error).toMatch(/^Invalid channel name: 'bad name!'/);
     expect((await signed('POST', `/apps/${appId}/events`, { body: '{not json' })).status).toBe(400);
-    expect((await signed('POST', `/apps/${appId}/events`, { body: { name: 'x', data: '{}', channels: ['a'], socket_id: 'abc' } })).status).toBe(400);
+    expect(
+      (await signed('POST', `/apps/${appId}/events`, { body: { name: 'x', data: '{}', channels: ['a'], socket_id: 'abc' } })).status,
+    ).toBe(400);
   });
 });
 
@@ -108,9 +118,17 @@ describe('GET /apps/{id}/channels', () => {
 
 describe('a disabled app', () => {
   it('answers its HTTP API with 403', async () => {
-    const params: Record<string, string> = { auth_key: 'disabled-key', auth_timestamp: String(Math.floor(Date.now() / 1000)), auth_version: '1.0', body_md5: md5Hex('{}') };
+    const params: Record<string, string> = {
+      auth_key: 'disabled-key',
+      auth_timestamp: String(Math.floor(Date.now() / 1000)),
+      auth_version: '1.0',
+      body_md5: md5Hex('{}'),
+    };
     params.auth_signature = requestSignature('disabled-secret-for-tests', 'POST', '/apps/disabled/events', params);
-    const response = await exports.default.fetch(`http://tidings.test/apps/disabled/events?${new URLSearchParams(params)}`, { method: 'POST', body: '{}' });
+    const response = await exports.default.fetch(`http://tidings.test/apps/disabled/events?${new URLSearchParams(params)}`, {
+      method: 'POST',
+      body: '{}',
+    });
     expect(response.status).toBe(403);
   });
 });

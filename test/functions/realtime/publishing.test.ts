@@ -7,16 +7,31 @@ import { RawClient } from '../../support/workerd/realtime-client.ts';
 
 describe('validatePublish (the RPC contract)', () => {
   it('throws an error that quotes the problem', () => {
-    expect(() => validatePublish({ channels: ['ok'], name: 'x', data: {} })).toThrow("Invalid data for event 'x': expected a string (JSON-encode objects)");
+    expect(() => validatePublish({ channels: ['ok'], name: 'x', data: {} })).toThrow(
+      "Invalid data for event 'x': expected a string (JSON-encode objects)",
+    );
     expect(() => validatePublish({ channels: [], name: 'x', data: '' })).toThrow('Invalid channels: expected 1 to 100 channel names');
-    expect(() => validatePublish({ channels: ['a'], name: 'x'.repeat(201), data: '' })).toThrow('Event name too long: 201 characters (at most 200)');
-    expect(validatePublish({ channels: ['a', 'a', '#server-to-user-42'], name: 'x', data: '' })).toEqual({ channels: ['a', '#server-to-user-42'], name: 'x', data: '' });
+    expect(() => validatePublish({ channels: ['a'], name: 'x'.repeat(201), data: '' })).toThrow(
+      'Event name too long: 201 characters (at most 200)',
+    );
+    expect(validatePublish({ channels: ['a', 'a', '#server-to-user-42'], name: 'x', data: '' })).toEqual({
+      channels: ['a', '#server-to-user-42'],
+      name: 'x',
+      data: '',
+    });
   });
 
   it('publishes nothing of a request that breaks a rule, through the broadcaster as through the API', async () => {
     const broadcaster = new RealtimeBroadcaster(realtimePublish(env, env.PUSHER_APP_ID));
-    await expect(broadcaster.publish({ channels: ['bad channel'], name: 'x', data: '' })).rejects.toThrow(/Invalid channel name: 'bad channel'/);
-    await expect(broadcaster.publishBatch([{ channels: ['fine'], name: 'x', data: '' }, { channels: ['fine'], name: '', data: '' }])).rejects.toThrow(/Invalid event name/);
+    await expect(broadcaster.publish({ channels: ['bad channel'], name: 'x', data: '' })).rejects.toThrow(
+      /Invalid channel name: 'bad channel'/,
+    );
+    await expect(
+      broadcaster.publishBatch([
+        { channels: ['fine'], name: 'x', data: '' },
+        { channels: ['fine'], name: '', data: '' },
+      ]),
+    ).rejects.toThrow(/Invalid event name/);
   });
 
   it('reports user_count and subscription_count per channel when asked', async () => {
@@ -24,7 +39,12 @@ describe('validatePublish (the RPC contract)', () => {
     const client = await RawClient.connect(env.PUSHER_APP_KEY);
     try {
       await subscribe(client, name, { channelData: JSON.stringify({ user_id: 'counted' }) });
-      const [info] = await publishEvents(env, realtimeApp(), [validatePublish({ channels: [name, 'nobody-here'], name: 'x', data: '{}' })], ['user_count', 'subscription_count']);
+      const [info] = await publishEvents(
+        env,
+        realtimeApp(),
+        [validatePublish({ channels: [name, 'nobody-here'], name: 'x', data: '{}' })],
+        ['user_count', 'subscription_count'],
+      );
       expect(info).toEqual({ [name]: { user_count: 1, subscription_count: 1 }, 'nobody-here': { subscription_count: 0 } });
     } finally {
       client.close();

@@ -1,5 +1,5 @@
-import { env } from 'cloudflare:workers';
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { channelAuth, userAuth } from '../../../functions/realtime/signatures.ts';
 import { channel, clientsOnDistinctShards, publish, shard, shardCount, shardOf, subscribe } from '../../support/workerd/realtime.ts';
@@ -88,7 +88,8 @@ describe('sign-in across shards and eviction', () => {
       tab.send({ event: 'pusher:signin', data: { user_data: userData, auth: userAuth(key, secret, socketId, userData) } });
       await tab.next('pusher:signin_success');
     }
-    for (const index of new Set(await Promise.all(tabs.map(async (tab) => shardOf(await tab.socketId()))))) await evictDurableObject(shard(index));
+    for (const index of new Set(await Promise.all(tabs.map(async (tab) => shardOf(await tab.socketId())))))
+      await evictDurableObject(shard(index));
     for (const tab of tabs) await subscribe(tab, `#server-to-user-${userId}`);
     await publish({ channels: [`#server-to-user-${userId}`], name: 'notice', data: '"hi"' });
     for (const tab of tabs) expect((await tab.next('notice')).data).toBe('hi');

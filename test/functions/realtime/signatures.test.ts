@@ -1,8 +1,15 @@
-import { describe, expect, it } from 'vitest';
-import { channelAuth, constantTimeEqual, md5Hex, requestSignature, userAuth, webhookSignature } from '../../../functions/realtime/signatures.ts';
 import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  channelAuth,
+  constantTimeEqual,
+  md5Hex,
+  requestSignature,
+  userAuth,
+  webhookSignature,
+} from '../../../functions/realtime/signatures.ts';
 
-// The published known answer (Pusher's HTTP API reference, quoted in ../shared/PROTOCOL.md).
+// The published known answer (Pusher's HTTP API reference, "Generating authentication signatures").
 const key = '278d425bdf160c739803';
 const secret = '7ad3773142a6692b25b8';
 const body = '{"name":"foo","channels":["project-3"],"data":"{\\"some\\":\\"data\\"}"}';

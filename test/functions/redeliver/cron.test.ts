@@ -29,11 +29,14 @@ describe('the redelivery cron', () => {
     const logs = captureLogs();
     try {
       expect(await redeliver({ cron: '* * * * *' }, envWith({ SUPABASE_SERVICE_ROLE_KEY: '' }))).toBeNull();
-      expect(logs.lines).toContainEqual(expect.objectContaining({
-        level: 'error',
-        msg: 'redelivery run failed',
-        error: 'The server is misconfigured: SUPABASE_SERVICE_ROLE_KEY is not set: run "wrangler secret put SUPABASE_SERVICE_ROLE_KEY" or add it to .dev.vars',
-      }));
+      expect(logs.lines).toContainEqual(
+        expect.objectContaining({
+          level: 'error',
+          msg: 'redelivery run failed',
+          error:
+            'The server is misconfigured: SUPABASE_SERVICE_ROLE_KEY is not set: run "wrangler secret put SUPABASE_SERVICE_ROLE_KEY" or add it to .dev.vars',
+        }),
+      );
     } finally {
       logs.restore();
     }
@@ -43,7 +46,9 @@ describe('the redelivery cron', () => {
     const logs = captureLogs();
     try {
       expect(await redeliver({ cron: '* * * * *' }, envWith({ SUPABASE_URL: 'http://127.0.0.1:9' }))).toBeNull();
-      expect(logs.lines).toContainEqual(expect.objectContaining({ msg: 'redelivery run failed', error: expect.stringMatching(/^The database cannot be reached/) }));
+      expect(logs.lines).toContainEqual(
+        expect.objectContaining({ msg: 'redelivery run failed', error: expect.stringMatching(/^The database cannot be reached/) }),
+      );
     } finally {
       logs.restore();
     }

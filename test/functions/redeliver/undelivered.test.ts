@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EmailReceived, type BroadcastMessage } from '../../../functions/broadcast/events.ts';
+import { type BroadcastMessage, EmailReceived } from '../../../functions/broadcast/events.ts';
 import { redeliverUndelivered } from '../../../functions/redeliver/undelivered.ts';
 import { failing, now, secondsAgo, setup } from '../../support/workerd/memory-delivery-store.ts';
 import { emailRow } from '../../support/workerd/webhooks.ts';
@@ -48,7 +48,11 @@ describe('redelivery', () => {
       if (++calls === 2) throw new Error('server down');
       await deps.publish(message);
     };
-    expect(await redeliverUndelivered({ ...deps, publish: failsSecond, graceSeconds: 30, batch: 10 })).toEqual({ published: 1, failed: 1, remaining: true });
+    expect(await redeliverUndelivered({ ...deps, publish: failsSecond, graceSeconds: 30, batch: 10 })).toEqual({
+      published: 1,
+      failed: 1,
+      remaining: true,
+    });
     expect(store.rows.get(rows[0]!.id)).toMatchObject({ delivered_at: now.toISOString(), delivery_attempts: 1 });
     expect(store.rows.get(rows[1]!.id)).toMatchObject({ delivered_at: null, delivery_attempts: 1 });
     expect(store.rows.get(rows[2]!.id)).toMatchObject({ delivered_at: null, delivery_attempts: 0 });

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { authEnv, call, es256Token, formPost, hmacHex, userClaims } from '../../support/workerd/auth.ts';
 import { seedUsers } from '../../support/seed-users.ts';
+import { authEnv, call, es256Token, formPost, hmacHex, userClaims } from '../../support/workerd/auth.ts';
 
 const ada = seedUsers.ada.id;
 const grace = seedUsers.grace.id;
@@ -17,7 +17,10 @@ async function json(response: Response): Promise<Record<string, unknown>> {
 
 describe('POST /broadcasting/auth', () => {
   it('signs the user’s own private channel as Pusher specifies (form-encoded, as pusher-js sends it)', async () => {
-    const response = await call('/broadcasting/auth', formPost(await adaToken(), { socket_id: '123.456', channel_name: `private-user.${ada}` }));
+    const response = await call(
+      '/broadcasting/auth',
+      formPost(await adaToken(), { socket_id: '123.456', channel_name: `private-user.${ada}` }),
+    );
     expect(response.status).toBe(200);
     const signature = await hmacHex(env.PUSHER_APP_SECRET, `123.456:private-user.${ada}`);
     expect(await json(response)).toEqual({ auth: `${env.PUSHER_APP_KEY}:${signature}` });
@@ -34,7 +37,10 @@ describe('POST /broadcasting/auth', () => {
   });
 
   it('refuses another user’s private channel with 403 and the reason', async () => {
-    const response = await call('/broadcasting/auth', formPost(await adaToken(), { socket_id: '123.456', channel_name: `private-user.${grace}` }));
+    const response = await call(
+      '/broadcasting/auth',
+      formPost(await adaToken(), { socket_id: '123.456', channel_name: `private-user.${grace}` }),
+    );
     expect(response.status).toBe(403);
     expect(await json(response)).toEqual({ error: `You may not join private-user.${grace}` });
   });
@@ -53,7 +59,10 @@ describe('POST /broadcasting/auth', () => {
   it('answers 400 naming the bad field for a malformed socket id or channel name', async () => {
     let response = await call('/broadcasting/auth', formPost(await adaToken(), { socket_id: 'abc', channel_name: `private-user.${ada}` }));
     expect(response.status).toBe(400);
-    expect(await json(response)).toMatchObject({ error: "Invalid request body: socket_id: Invalid socket id: 'abc'", issues: [{ path: 'socket_id' }] });
+    expect(await json(response)).toMatchObject({
+      error: "Invalid request body: socket_id: Invalid socket id: 'abc'",
+      issues: [{ path: 'socket_id' }],
+    });
     response = await call('/broadcasting/auth', formPost(await adaToken(), { socket_id: '1.2', channel_name: 'private-user.a b' }));
     expect(response.status).toBe(400);
     expect((await json(response)).error).toMatch(/^Invalid request body: channel_name: Invalid channel name: 'private-user.a b'/);
@@ -116,7 +125,10 @@ describe('POST /broadcasting/auth', () => {
   });
 
   it('refuses an encrypted channel when no master key is configured', async () => {
-    const response = await call('/broadcasting/auth', formPost(await adaToken(), { socket_id: '123.456', channel_name: `private-encrypted-user.${ada}` }));
+    const response = await call(
+      '/broadcasting/auth',
+      formPost(await adaToken(), { socket_id: '123.456', channel_name: `private-encrypted-user.${ada}` }),
+    );
     expect(response.status).toBe(403);
     expect((await json(response)).error).toMatch(/no PUSHER_ENCRYPTION_MASTER_KEY_BASE64/);
   });
@@ -139,10 +151,15 @@ describe('POST /broadcasting/user-auth', () => {
 
 describe('configuration', () => {
   it('answers 500 with the fix when a secret is missing, and names no secret value', async () => {
-    const response = await call('/broadcasting/auth', formPost(await adaToken(), { socket_id: '1.2', channel_name: `private-user.${ada}` }), authEnv({ PUSHER_APP_SECRET: '' }));
+    const response = await call(
+      '/broadcasting/auth',
+      formPost(await adaToken(), { socket_id: '1.2', channel_name: `private-user.${ada}` }),
+      authEnv({ PUSHER_APP_SECRET: '' }),
+    );
     expect(response.status).toBe(500);
     expect(await json(response)).toEqual({
-      error: 'The server is misconfigured: PUSHER_APP_SECRET is not set: run "wrangler secret put PUSHER_APP_SECRET" or add it to .dev.vars',
+      error:
+        'The server is misconfigured: PUSHER_APP_SECRET is not set: run "wrangler secret put PUSHER_APP_SECRET" or add it to .dev.vars',
     });
   });
 });

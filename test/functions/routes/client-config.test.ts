@@ -19,15 +19,34 @@ describe('GET /api/config', () => {
   });
 
   it('points at the Worker itself over TLS when served over https', async () => {
-    const response = await Promise.resolve((await import('../../../functions/index.ts')).app.request('https://tidings.example.com/api/config', {}, authEnv()));
-    expect(((await response.json()) as { pusher: unknown }).pusher).toMatchObject({ wsHost: 'tidings.example.com', wsPort: 443, forceTLS: true });
+    const response = await Promise.resolve(
+      (await import('../../../functions/index.ts')).app.request('https://tidings.example.com/api/config', {}, authEnv()),
+    );
+    expect(((await response.json()) as { pusher: unknown }).pusher).toMatchObject({
+      wsHost: 'tidings.example.com',
+      wsPort: 443,
+      forceTLS: true,
+    });
   });
 
   it('points at the configured Pusher-compatible host, or hosted Pusher’s cluster, for the pusher broadcaster', async () => {
-    let response = await call('/api/config', {}, authEnv({ BROADCAST_DRIVER: 'pusher', PUSHER_HOST: 'ws.example.com', PUSHER_PORT: '6001', PUSHER_SCHEME: 'https' }));
-    expect(((await response.json()) as { pusher: unknown }).pusher).toMatchObject({ wsHost: 'ws.example.com', wsPort: 6001, forceTLS: true });
+    let response = await call(
+      '/api/config',
+      {},
+      authEnv({ BROADCAST_DRIVER: 'pusher', PUSHER_HOST: 'ws.example.com', PUSHER_PORT: '6001', PUSHER_SCHEME: 'https' }),
+    );
+    expect(((await response.json()) as { pusher: unknown }).pusher).toMatchObject({
+      wsHost: 'ws.example.com',
+      wsPort: 6001,
+      forceTLS: true,
+    });
     response = await call('/api/config', {}, authEnv({ BROADCAST_DRIVER: 'pusher', PUSHER_HOST: '', PUSHER_APP_CLUSTER: 'eu' }));
-    expect(((await response.json()) as { pusher: unknown }).pusher).toMatchObject({ wsHost: 'ws-eu.pusher.com', wsPort: 443, forceTLS: true, cluster: 'eu' });
+    expect(((await response.json()) as { pusher: unknown }).pusher).toMatchObject({
+      wsHost: 'ws-eu.pusher.com',
+      wsPort: 443,
+      forceTLS: true,
+      cluster: 'eu',
+    });
   });
 
   it('leaves out the development logins outside development', async () => {

@@ -4,10 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fakeBroadcasting, restoreBroadcasting } from '../../../functions/broadcast/broadcast.ts';
 import { EmailDeleted, EmailReceived, EmailUpdated } from '../../../functions/broadcast/events.ts';
 import { app } from '../../../functions/index.ts';
+import { seedUsers } from '../../support/seed-users.ts';
 import { authEnv, call, hmacHex } from '../../support/workerd/auth.ts';
 import { acceptedByPusherStub, pusherStubVars } from '../../support/workerd/pusher-api-stub.ts';
 import { emailRow, payload, signedWebhook } from '../../support/workerd/webhooks.ts';
-import { seedUsers } from '../../support/seed-users.ts';
 
 afterEach(() => restoreBroadcasting());
 
@@ -37,7 +37,10 @@ describe('POST /webhooks/db', () => {
   it('refuses a body signed with another secret', async () => {
     const broadcasts = fakeBroadcasting();
     const result = await post(await signedWebhook(payload('DELETE', null, emailRow()), { secret: 'not-the-secret' }));
-    expect(result).toEqual({ status: 401, body: { error: 'X-Tidings-Signature does not match the body: check DB_WEBHOOK_SECRET on both sides' } });
+    expect(result).toEqual({
+      status: 401,
+      body: { error: 'X-Tidings-Signature does not match the body: check DB_WEBHOOK_SECRET on both sides' },
+    });
     broadcasts.assertNothingBroadcast();
   });
 
@@ -72,14 +75,20 @@ describe('POST /webhooks/db', () => {
 
   it('accepts a timestamp a little in the past (network and queue delay)', async () => {
     fakeBroadcasting();
-    expect((await post(await signedWebhook(payload('DELETE', null, emailRow()), { timestamp: Math.floor(Date.now() / 1000) - 60 }))).status).toBe(200);
+    expect(
+      (await post(await signedWebhook(payload('DELETE', null, emailRow()), { timestamp: Math.floor(Date.now() / 1000) - 60 }))).status,
+    ).toBe(200);
   });
 
   it('refuses missing or malformed signature headers with a reason', async () => {
     const body = payload('DELETE', null, emailRow());
     expect((await post({ method: 'POST', body })).body).toEqual({ error: 'X-Tidings-Timestamp is missing' });
-    expect((await post({ method: 'POST', body, headers: { 'X-Tidings-Timestamp': 'yesterday' } })).body.error).toMatch(/must be unix seconds/);
-    expect((await post({ method: 'POST', body, headers: { 'X-Tidings-Timestamp': '1' } })).body).toEqual({ error: 'X-Tidings-Signature is missing' });
+    expect((await post({ method: 'POST', body, headers: { 'X-Tidings-Timestamp': 'yesterday' } })).body.error).toMatch(
+      /must be unix seconds/,
+    );
+    expect((await post({ method: 'POST', body, headers: { 'X-Tidings-Timestamp': '1' } })).body).toEqual({
+      error: 'X-Tidings-Signature is missing',
+    });
     const wrongScheme = await post(await signedWebhook(body, { signature: 'sha256=abcd' }));
     expect(wrongScheme).toEqual({ status: 401, body: { error: 'X-Tidings-Signature has no v1=<64 hex digits> signature' } });
   });
@@ -89,7 +98,10 @@ describe('POST /webhooks/db', () => {
     const body = payload('DELETE', null, emailRow());
     const good = await signedWebhook(body);
     const header = (good.headers as Record<string, string>)['X-Tidings-Signature'];
-    const rotated = { ...good, headers: { ...(good.headers as Record<string, string>), 'X-Tidings-Signature': `v1=${'0'.repeat(64)}, ${header}` } };
+    const rotated = {
+      ...good,
+      headers: { ...(good.headers as Record<string, string>), 'X-Tidings-Signature': `v1=${'0'.repeat(64)}, ${header}` },
+    };
     expect((await post(rotated)).status).toBe(200);
   });
 
@@ -105,10 +117,14 @@ describe('POST /webhooks/db', () => {
   it('answers 400 naming the field for another table, a wrong type or a malformed row', async () => {
     const broadcasts = fakeBroadcasting();
     const row = emailRow();
-    let result = await post(await signedWebhook(JSON.stringify({ type: 'INSERT', table: 'profiles', schema: 'public', record: row, old_record: null })));
+    let result = await post(
+      await signedWebhook(JSON.stringify({ type: 'INSERT', table: 'profiles', schema: 'public', record: row, old_record: null })),
+    );
     expect(result.status).toBe(400);
     expect((result.body.issues as Array<{ path: string }>)[0]!.path).toBe('table');
-    result = await post(await signedWebhook(JSON.stringify({ type: 'TRUNCATE', table: 'emails', schema: 'public', record: null, old_record: null })));
+    result = await post(
+      await signedWebhook(JSON.stringify({ type: 'TRUNCATE', table: 'emails', schema: 'public', record: null, old_record: null })),
+    );
     expect(result.status).toBe(400);
     expect(result.body.error).toMatch(/^Invalid webhook payload: type:/);
     result = await post(await signedWebhook(payload('UPDATE', { ...row, recipient_id: 'nobody' }, row)));
@@ -132,7 +148,11 @@ describe('POST /webhooks/db', () => {
     expect((await post(await signedWebhook(payload('DELETE', null, row)), testEnv)).status).toBe(200);
     const accepted = await acceptedByPusherStub();
     const published = accepted.map((r) => JSON.parse(r.body)).find((b) => b.data === JSON.stringify({ id: row.id }));
-    expect(published).toEqual({ name: 'email.deleted', channels: [`private-user.${row.recipient_id}`], data: JSON.stringify({ id: row.id }) });
+    expect(published).toEqual({
+      name: 'email.deleted',
+      channels: [`private-user.${row.recipient_id}`],
+      data: JSON.stringify({ id: row.id }),
+    });
   });
 
   it('answers 503 and publishes nothing for an insert when the database cannot be reached', async () => {
@@ -146,7 +166,14 @@ describe('POST /webhooks/db', () => {
   it('publishes a fresh one-row insert from its payload first, so a database outage delays only the bookkeeping', async () => {
     const broadcasts = fakeBroadcasting();
     const row = emailRow({ created_at: new Date(Date.now() - 1000).toISOString() });
-    const body = JSON.stringify({ type: 'INSERT', table: 'emails', schema: 'public', record: row, old_record: null, sender: { display_name: seedUsers.admin.name } });
+    const body = JSON.stringify({
+      type: 'INSERT',
+      table: 'emails',
+      schema: 'public',
+      record: row,
+      old_record: null,
+      sender: { display_name: seedUsers.admin.name },
+    });
     const result = await post(await signedWebhook(body), authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }));
     expect(result).toEqual({ status: 200, body: { status: 'published', event: 'email.received', recorded: false } });
     broadcasts.assertBroadcast(EmailReceived, (data) => data.id === row.id && data.sender_name === seedUsers.admin.name);
@@ -155,13 +182,24 @@ describe('POST /webhooks/db', () => {
   it('answers once published and records the row after the answer when the request has an execution context', async () => {
     const broadcasts = fakeBroadcasting();
     const row = emailRow({ created_at: new Date(Date.now() - 1000).toISOString() });
-    const body = JSON.stringify({ type: 'INSERT', table: 'emails', schema: 'public', record: row, old_record: null, sender: { display_name: seedUsers.admin.name } });
+    const body = JSON.stringify({
+      type: 'INSERT',
+      table: 'emails',
+      schema: 'public',
+      record: row,
+      old_record: null,
+      sender: { display_name: seedUsers.admin.name },
+    });
     const ctx = createExecutionContext();
     const warnings: string[] = [];
     const warn = console.warn;
     console.warn = (line: string) => void warnings.push(line);
     try {
-      const response = await app.fetch(new Request('http://tidings.test/webhooks/db', await signedWebhook(body)), authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }), ctx);
+      const response = await app.fetch(
+        new Request('http://tidings.test/webhooks/db', await signedWebhook(body)),
+        authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }),
+        ctx,
+      );
       expect(await response.json()).toEqual({ status: 'published', event: 'email.received', recorded: 'later' });
       broadcasts.assertBroadcast(EmailReceived, (data) => data.id === row.id);
       expect(warnings).toEqual([]);
@@ -175,7 +213,12 @@ describe('POST /webhooks/db', () => {
 
   it('reads the rows of a multi-row insert first: 503 and nothing published while the database cannot be reached', async () => {
     const broadcasts = fakeBroadcasting();
-    const body = JSON.stringify({ type: 'INSERT', table: 'emails', schema: 'public', record_ids: [crypto.randomUUID(), crypto.randomUUID()] });
+    const body = JSON.stringify({
+      type: 'INSERT',
+      table: 'emails',
+      schema: 'public',
+      record_ids: [crypto.randomUUID(), crypto.randomUUID()],
+    });
     const result = await post(await signedWebhook(body), authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }));
     expect(result.status).toBe(503);
     broadcasts.assertNothingBroadcast();

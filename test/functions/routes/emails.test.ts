@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { authEnv, call, es256Token, hs256Token, userClaims } from '../../support/workerd/auth.ts';
 import { seedUsers } from '../../support/seed-users.ts';
+import { authEnv, call, es256Token, hs256Token, userClaims } from '../../support/workerd/auth.ts';
 
 const ada = seedUsers.ada.id;
 const grace = seedUsers.grace.id;
@@ -9,7 +9,10 @@ async function bearer(): Promise<Record<string, string>> {
   return { Authorization: `Bearer ${await es256Token(userClaims(ada))}` };
 }
 
-async function send(body: unknown, raw = false): Promise<{ status: number; body: { error?: string; issues?: Array<{ path: string; message: string }> } }> {
+async function send(
+  body: unknown,
+  raw = false,
+): Promise<{ status: number; body: { error?: string; issues?: Array<{ path: string; message: string }> } }> {
   const response = await call('/api/emails', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...(await bearer()) },
@@ -23,7 +26,12 @@ describe('POST /api/emails validation', () => {
 
   it.each([
     ['no recipients', { ...valid, recipient_ids: [] }, 'recipient_ids', 'name at least one recipient'],
-    ['101 recipients', { ...valid, recipient_ids: Array.from({ length: 101 }, () => crypto.randomUUID()) }, 'recipient_ids', 'at most 100 recipients per request'],
+    [
+      '101 recipients',
+      { ...valid, recipient_ids: Array.from({ length: 101 }, () => crypto.randomUUID()) },
+      'recipient_ids',
+      'at most 100 recipients per request',
+    ],
     ['a recipient id that is not a UUID', { ...valid, recipient_ids: ['bob'] }, 'recipient_ids.0', 'each recipient id must be a UUID'],
     ['a recipient twice', { ...valid, recipient_ids: [grace, grace] }, 'recipient_ids', 'each recipient may appear only once'],
     ['recipients that are not an array', { ...valid, recipient_ids: grace }, 'recipient_ids', 'recipient_ids must be an array of user ids'],
@@ -32,8 +40,18 @@ describe('POST /api/emails validation', () => {
     ['a missing subject', { recipient_ids: [grace], body: 'x' }, 'subject', 'subject must be text'],
     ['a 20,001-character body', { ...valid, body: 'b'.repeat(20_001) }, 'body', 'body must be at most 20000 characters'],
     // Postgres text cannot store U+0000: the insert would fail with 22P05 and answer 500.
-    ['a NUL character in the subject', { ...valid, subject: 'Hi\u0000there' }, 'subject', 'subject must not contain the NUL character (\\u0000), which the database cannot store'],
-    ['a NUL character in the body', { ...valid, body: 'x\u0000' }, 'body', 'body must not contain the NUL character (\\u0000), which the database cannot store'],
+    [
+      'a NUL character in the subject',
+      { ...valid, subject: 'Hi\u0000there' },
+      'subject',
+      'subject must not contain the NUL character (\\u0000), which the database cannot store',
+    ],
+    [
+      'a NUL character in the body',
+      { ...valid, body: 'x\u0000' },
+      'body',
+      'body must not contain the NUL character (\\u0000), which the database cannot store',
+    ],
   ])('answers 400 naming the field for %s', async (_case, body, path, message) => {
     const result = await send(body);
     expect(result.status).toBe(400);
@@ -53,7 +71,9 @@ describe('POST /api/emails validation', () => {
       body: JSON.stringify(valid),
     });
     expect(response.status).toBe(415);
-    expect(await response.json()).toEqual({ error: `Send the request body as JSON with "Content-Type: application/json", not 'application/x-www-form-urlencoded'` });
+    expect(await response.json()).toEqual({
+      error: `Send the request body as JSON with "Content-Type: application/json", not 'application/x-www-form-urlencoded'`,
+    });
   });
 
   it('answers 413 for a body over 128 KB', async () => {
@@ -63,11 +83,15 @@ describe('POST /api/emails validation', () => {
 
   it('checks the caller’s role in the database only after the body is valid: 503 when it cannot be reached', async () => {
     // HS256, because the JWKS lives at SUPABASE_URL too, which is unreachable here.
-    const response = await call('/api/emails', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${await hs256Token(userClaims(ada))}` },
-      body: JSON.stringify(valid),
-    }, authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }));
+    const response = await call(
+      '/api/emails',
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${await hs256Token(userClaims(ada))}` },
+        body: JSON.stringify(valid),
+      },
+      authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }),
+    );
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: string }).error).toMatch(/^The database cannot be reached/);
   });

@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page, type WebSocketRoute } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { seedUsers, type SeedUser } from '../seed-users.ts';
+import { type SeedUser, seedUsers } from '../seed-users.ts';
 import { serverSdk } from './realtime-clients.ts';
-import { startStack, type Stack } from './stack.ts';
+import { type Stack, startStack } from './stack.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -33,7 +33,16 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -90,7 +99,11 @@ export class LiveStack {
 
   /** A fresh profile at a viewport; closed after the test. */
   async newContext(options: { viewport?: keyof typeof viewports; colorScheme?: 'light' | 'dark' } = {}): Promise<BrowserContext> {
-    const context = await this.browser.newContext({ viewport: viewports[options.viewport ?? 'desktop'], reducedMotion: 'reduce', colorScheme: options.colorScheme ?? 'light' });
+    const context = await this.browser.newContext({
+      viewport: viewports[options.viewport ?? 'desktop'],
+      reducedMotion: 'reduce',
+      colorScheme: options.colorScheme ?? 'light',
+    });
     this.#contexts.push(context);
     return context;
   }

@@ -1,7 +1,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalSupabase, type LocalSupabase, type LocalSupabaseOptions } from '../../../supabase/local/index.ts';
+import { type LocalSupabase, type LocalSupabaseOptions, startLocalSupabase } from '../../../supabase/local/index.ts';
 import { freePort } from './processes.ts';
 
 /** A local Supabase on free ports with a fresh data folder, for one test file. */

@@ -54,7 +54,8 @@ export function checkEventLimits(path: string, body: string): { status: 400 | 41
   const tooLarge = (data: unknown) => typeof data === 'string' && Buffer.byteLength(data) > EVENT_DATA_BYTES;
   if (path.endsWith('/batch_events')) {
     const { batch } = JSON.parse(body) as { batch: Array<{ channel?: unknown; data?: unknown }> };
-    if (batch.length > EVENTS_PER_BATCH) return { status: 400, problem: `Batch too large: ${batch.length} events (at most ${EVENTS_PER_BATCH})` };
+    if (batch.length > EVENTS_PER_BATCH)
+      return { status: 400, problem: `Batch too large: ${batch.length} events (at most ${EVENTS_PER_BATCH})` };
     if (batch.some((event) => typeof event.channel !== 'string')) return { status: 400, problem: 'Each batch event needs one channel' };
     if (batch.some((event) => tooLarge(event.data))) return { status: 413, problem: 'Event data too large' };
   } else if (path.endsWith('/events') && tooLarge((JSON.parse(body) as { data?: unknown }).data)) {

@@ -21,7 +21,12 @@ export function defaultApp(): AppCredentials {
 /** The official server SDK, pointed at the Worker by host and port only. */
 export function serverSdk(worker: RunningWorker, app: AppCredentials = defaultApp()): PusherServer {
   return new PusherServer({
-    appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(worker.port), useTLS: false,
+    appId: app.id,
+    key: app.key,
+    secret: app.secret,
+    host: '127.0.0.1',
+    port: String(worker.port),
+    useTLS: false,
     // End-to-end encryption for private-encrypted- channels; the realtime server never sees this key.
     encryptionMasterKeyBase64: Buffer.alloc(32, 7).toString('base64'),
   });
@@ -38,7 +43,10 @@ export interface Identity {
  * authorization and user authentication are signed by the official server SDK, as an app's
  * `/broadcasting/auth` would do.
  */
-export function pusherClient(worker: RunningWorker, options: { app?: AppCredentials; identity?: Identity; forgeChannelAuth?: boolean } = {}): Pusher {
+export function pusherClient(
+  worker: RunningWorker,
+  options: { app?: AppCredentials; identity?: Identity; forgeChannelAuth?: boolean } = {},
+): Pusher {
   const app = options.app ?? defaultApp();
   const sdk = serverSdk(worker, app);
   const identity = options.identity ?? { id: 'anonymous' };
@@ -129,7 +137,11 @@ export class RawSocket extends FrameLog {
   }
 
   /** Opens `/app/{key}` on the Worker with protocol 7 (or the given query). */
-  static async open(worker: RunningWorker, key = defaultApp().key, query = 'protocol=7&client=js&version=8.6.0&flash=false'): Promise<RawSocket> {
+  static async open(
+    worker: RunningWorker,
+    key = defaultApp().key,
+    query = 'protocol=7&client=js&version=8.6.0&flash=false',
+  ): Promise<RawSocket> {
     const socket = new RawSocket(`ws://127.0.0.1:${worker.port}/app/${key}?${query}`);
     await new Promise<void>((resolve, reject) => {
       socket.ws.once('open', () => resolve());

@@ -3,7 +3,7 @@ import { setWebhookSettings } from '../../../supabase/local/index.ts';
 import { readDevVars } from './dev-vars.ts';
 import { startTestSupabase, type TestSupabase } from './local-supabase.ts';
 import { freePort } from './processes.ts';
-import { startWorker, type RunningWorker } from './worker.ts';
+import { type RunningWorker, startWorker } from './worker.ts';
 
 /** Whatever serves the Worker on a port: `wrangler dev` in tests, workerd directly in benchmarks. */
 export interface StackWorker {

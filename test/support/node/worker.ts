@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './processes.ts';
 
@@ -31,10 +31,21 @@ export async function startWorker(
   const inspectorPort = await freePort();
   const persistTo = `${root}.wrangler/test-state/${port}-${Date.now()}`;
   const args = [
-    `${root}node_modules/wrangler/bin/wrangler.js`, 'dev',
-    '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
-    '--persist-to', persistTo, '--env-file', `${root}.dev.vars.example`,
-    '--show-interactive-dev-session=false', '--log-level', 'info',
+    `${root}node_modules/wrangler/bin/wrangler.js`,
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(inspectorPort),
+    '--persist-to',
+    persistTo,
+    '--env-file',
+    `${root}.dev.vars.example`,
+    '--show-interactive-dev-session=false',
+    '--log-level',
+    'info',
     '--test-scheduled',
   ];
   // TEST_REALTIME_SHARDS: the realtime suite's second run, over several connection shards (vitest.config.ts).
@@ -52,18 +63,34 @@ export async function startWorker(
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
-    const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, 5000);
     await exited;
     clearTimeout(timer);
-    try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   };
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
     try {
       if ((await fetch(`${url}/healthz`)).ok) return { url, port, pid: child.pid!, output: () => output, stop };
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await stop();

@@ -18,6 +18,8 @@ export function wranglerRuntimeConfig(): WranglerRuntimeConfig {
   return {
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags ?? [],
-    vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)])),
+    vars: Object.fromEntries(
+      Object.entries(config.vars ?? {}).map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]),
+    ),
   };
 }

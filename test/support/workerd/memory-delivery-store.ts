@@ -1,7 +1,7 @@
-import type { EmailRow } from '../../../functions/broadcast/model-events.ts';
-import type { AnnouncedEmail, DeliveryStore } from '../../../functions/data/emails.ts';
 import { BroadcastFake } from '../../../functions/broadcast/drivers/fake.ts';
 import type { BroadcastMessage } from '../../../functions/broadcast/events.ts';
+import type { EmailRow } from '../../../functions/broadcast/model-events.ts';
+import type { AnnouncedEmail, DeliveryStore } from '../../../functions/data/emails.ts';
 import { seedUsers } from '../seed-users.ts';
 
 /**

@@ -1,5 +1,5 @@
-import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import type { PublishRequest } from '../../../functions/broadcast/broadcaster.ts';
 import { loadApps, type RealtimeApp } from '../../../functions/realtime/apps.ts';
 import type { ConnectionState } from '../../../functions/realtime/connection.ts';
@@ -49,7 +49,11 @@ export async function shardOf(socketId: string, appId: string = env.PUSHER_APP_I
  * `count` clients on pairwise different shards when the app has that many (placement is random, so
  * this connects until it has them), otherwise on whatever shards they land. Extra connections are closed.
  */
-export async function clientsOnDistinctShards(connect: () => Promise<RawClient>, count: number, appId: string = env.PUSHER_APP_ID): Promise<RawClient[]> {
+export async function clientsOnDistinctShards(
+  connect: () => Promise<RawClient>,
+  count: number,
+  appId: string = env.PUSHER_APP_ID,
+): Promise<RawClient[]> {
   const app = realtimeApp(appId);
   const chosen: RawClient[] = [];
   const used = new Set<number>();
@@ -68,11 +72,18 @@ export async function clientsOnDistinctShards(connect: () => Promise<RawClient>,
 }
 
 /** Subscribes a raw client (signing private and presence channels) and waits for subscription_succeeded. */
-export async function subscribe(client: RawClient, name: string, options: { channelData?: string; app?: { key: string; secret: string } } = {}): Promise<void> {
+export async function subscribe(
+  client: RawClient,
+  name: string,
+  options: { channelData?: string; app?: { key: string; secret: string } } = {},
+): Promise<void> {
   const app = options.app ?? { key: env.PUSHER_APP_KEY, secret: env.PUSHER_APP_SECRET };
   const socketId = await client.socketId();
   const needsAuth = name.startsWith('private-') || name.startsWith('presence-');
   const auth = needsAuth ? channelAuth(app.key, app.secret, socketId, name, options.channelData) : undefined;
-  client.send({ event: 'pusher:subscribe', data: { channel: name, ...(auth ? { auth } : {}), ...(options.channelData ? { channel_data: options.channelData } : {}) } });
+  client.send({
+    event: 'pusher:subscribe',
+    data: { channel: name, ...(auth ? { auth } : {}), ...(options.channelData ? { channel_data: options.channelData } : {}) },
+  });
   await client.next('pusher_internal:subscription_succeeded', name);
 }

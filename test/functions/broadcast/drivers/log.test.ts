@@ -6,10 +6,13 @@ describe('the log broadcaster', () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     try {
       await new LogBroadcaster().publish({ channels: ['private-user.a'], name: 'email.deleted', data: '{"id":"a"}' });
-      expect(JSON.parse(log.mock.calls[0]![0] as string)).toMatchObject({ msg: 'broadcast', event: 'email.deleted', channels: ['private-user.a'] });
+      expect(JSON.parse(log.mock.calls[0]![0] as string)).toMatchObject({
+        msg: 'broadcast',
+        event: 'email.deleted',
+        channels: ['private-user.a'],
+      });
     } finally {
       log.mockRestore();
     }
   });
-
 });

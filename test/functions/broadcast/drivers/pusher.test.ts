@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { broadcasterFor } from '../../../../functions/broadcast/broadcast.ts';
 import { BatchPublishError, type PublishRequest } from '../../../../functions/broadcast/broadcaster.ts';
-import { pusherClient, PusherBroadcaster } from '../../../../functions/broadcast/drivers/pusher.ts';
+import { PusherBroadcaster, pusherClient } from '../../../../functions/broadcast/drivers/pusher.ts';
 import { loadConfig } from '../../../../functions/config.ts';
 import { envWith } from '../../../support/workerd/env.ts';
 import { acceptedByPusherStub, pusherStubVars } from '../../../support/workerd/pusher-api-stub.ts';
@@ -33,20 +33,32 @@ describe('the pusher broadcaster', () => {
 
   it('publishes a batch ten events per signed batch_events request, one channel each, in order', async () => {
     const tag = crypto.randomUUID();
-    const requests: PublishRequest[] = Array.from({ length: 12 }, (_, i) => ({ channels: [`batch-${tag}-${i}`], name: 'email.received', data: `{"n":${i}}` }));
+    const requests: PublishRequest[] = Array.from({ length: 12 }, (_, i) => ({
+      channels: [`batch-${tag}-${i}`],
+      name: 'email.received',
+      data: `{"n":${i}}`,
+    }));
     requests.push({ channels: [`batch-${tag}-a`, `batch-${tag}-b`], name: 'tick', data: '{}', socketId: '123.456' });
     await new PusherBroadcaster(pusherClient(loadConfig(pusherEnv()))).publishBatch(requests);
     const batches = (await acceptedByPusherStub()).filter((r) => r.body.includes(tag));
     expect(batches.every((r) => r.path === `/apps/${env.PUSHER_APP_ID}/batch_events`)).toBe(true);
     const sent = batches.map((r) => (JSON.parse(r.body) as { batch: Array<{ channel: string; data: string; socket_id?: string }> }).batch);
     expect(sent.map((batch) => batch.length)).toEqual([10, 4]);
-    expect(sent.flat().map((event) => event.channel)).toEqual([...Array.from({ length: 12 }, (_, i) => `batch-${tag}-${i}`), `batch-${tag}-a`, `batch-${tag}-b`]);
+    expect(sent.flat().map((event) => event.channel)).toEqual([
+      ...Array.from({ length: 12 }, (_, i) => `batch-${tag}-${i}`),
+      `batch-${tag}-a`,
+      `batch-${tag}-b`,
+    ]);
     expect(sent.flat().at(-1)).toMatchObject({ name: 'tick', socket_id: '123.456' });
   });
 
   it('says how many of a batch went out when Pusher refuses a later part of it', async () => {
     const tag = crypto.randomUUID();
-    const requests: PublishRequest[] = Array.from({ length: 12 }, (_, i) => ({ channels: [`refused-${tag}-${i}`], name: 'tick', data: i === 11 ? `"${'x'.repeat(10_300)}"` : '{}' }));
+    const requests: PublishRequest[] = Array.from({ length: 12 }, (_, i) => ({
+      channels: [`refused-${tag}-${i}`],
+      name: 'tick',
+      data: i === 11 ? `"${'x'.repeat(10_300)}"` : '{}',
+    }));
     const error = await new PusherBroadcaster(pusherClient(loadConfig(pusherEnv()))).publishBatch(requests).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BatchPublishError);
     expect((error as BatchPublishError).published).toBe(10);

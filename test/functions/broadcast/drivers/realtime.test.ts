@@ -4,9 +4,9 @@ import { broadcast } from '../../../../functions/broadcast/broadcast.ts';
 import { BatchPublishError, type PublishRequest } from '../../../../functions/broadcast/broadcaster.ts';
 import { RealtimeBroadcaster } from '../../../../functions/broadcast/drivers/realtime.ts';
 import { EmailUpdated } from '../../../../functions/broadcast/events.ts';
+import { authEnv, call, es256Token, formPost, userClaims } from '../../../support/workerd/auth.ts';
 import { publish } from '../../../support/workerd/realtime.ts';
 import { RawClient } from '../../../support/workerd/realtime-client.ts';
-import { authEnv, call, es256Token, formPost, userClaims } from '../../../support/workerd/auth.ts';
 import { emailRow, payload, signedWebhook } from '../../../support/workerd/webhooks.ts';
 
 describe('the realtime broadcaster', () => {
@@ -26,7 +26,10 @@ describe('the realtime broadcaster', () => {
       if (refuse) throw new Error('The channel object is unavailable');
       published.push(requests);
     });
-    const requests = [{ channels: ['a'], name: 'x', data: '1' }, { channels: ['b'], name: 'y', data: '2', socketId: '1.2' }];
+    const requests = [
+      { channels: ['a'], name: 'x', data: '1' },
+      { channels: ['b'], name: 'y', data: '2', socketId: '1.2' },
+    ];
     await broadcaster.publishBatch(requests);
     expect(published).toEqual([requests]);
     refuse = true;
@@ -49,7 +52,10 @@ async function subscribedUser(userId: string): Promise<{ client: RawClient; sock
   open.push(client);
   const socketId = await client.socketId();
   const channel = `private-user.${userId}`;
-  const response = await call('/broadcasting/auth', formPost(await es256Token(userClaims(userId)), { socket_id: socketId, channel_name: channel }));
+  const response = await call(
+    '/broadcasting/auth',
+    formPost(await es256Token(userClaims(userId)), { socket_id: socketId, channel_name: channel }),
+  );
   expect(response.status).toBe(200);
   const { auth } = (await response.json()) as { auth: string };
   client.send({ event: 'pusher:subscribe', data: { channel, auth } });
@@ -61,7 +67,11 @@ describe('the realtime broadcaster with the realtime server', () => {
   it('delivers a database webhook’s email.updated to the recipient subscribed through /broadcasting/auth', async () => {
     const row = emailRow({ recipient_id: crypto.randomUUID(), read_at: '2026-11-28T03:00:00+00:00' });
     const { client } = await subscribedUser(row.recipient_id);
-    const response = await call('/webhooks/db', await signedWebhook(payload('UPDATE', row, { ...row, read_at: null })), authEnv({ BROADCAST_DRIVER: 'realtime' }));
+    const response = await call(
+      '/webhooks/db',
+      await signedWebhook(payload('UPDATE', row, { ...row, read_at: null })),
+      authEnv({ BROADCAST_DRIVER: 'realtime' }),
+    );
     expect(response.status).toBe(200);
     const frame = await client.next(EmailUpdated.name, `private-user.${row.recipient_id}`);
     expect(EmailUpdated.schema.parse(frame.data)).toEqual({ id: row.id, read_at: row.read_at });
@@ -73,7 +83,9 @@ describe('the realtime broadcaster with the realtime server', () => {
     const otherTab = await subscribedUser(userId);
     const row = emailRow({ recipient_id: userId, read_at: '2026-11-28T03:00:00+00:00' });
     const request = new Request('http://tidings.test/', { headers: { 'X-Socket-ID': sender.socketId } });
-    await broadcast(authEnv({ BROADCAST_DRIVER: 'realtime' }), EmailUpdated.to(row, { id: row.id, read_at: row.read_at }), { toOthers: request });
+    await broadcast(authEnv({ BROADCAST_DRIVER: 'realtime' }), EmailUpdated.to(row, { id: row.id, read_at: row.read_at }), {
+      toOthers: request,
+    });
     expect((await otherTab.client.next(EmailUpdated.name)).data).toEqual({ id: row.id, read_at: row.read_at });
     await publish({ channels: [`private-user.${userId}`], name: 'marker', data: '{}' });
     expect(await sender.client.noneBefore(EmailUpdated.name, 'marker')).toBe(true);
@@ -84,7 +96,10 @@ describe('the realtime broadcaster with the realtime server', () => {
     const client = await RawClient.connect(env.PUSHER_APP_KEY);
     open.push(client);
     const socketId = await client.socketId();
-    const response = await call('/broadcasting/auth', formPost(await es256Token(userClaims(ada)), { socket_id: socketId, channel_name: `private-user.${ada}` }));
+    const response = await call(
+      '/broadcasting/auth',
+      formPost(await es256Token(userClaims(ada)), { socket_id: socketId, channel_name: `private-user.${ada}` }),
+    );
     const { auth } = (await response.json()) as { auth: string };
     const grace = `private-user.${crypto.randomUUID()}`;
     client.send({ event: 'pusher:subscribe', data: { channel: grace, auth } });
