@@ -36,9 +36,15 @@ export function invalidMessage(name: string, value: unknown, hint: string): stri
 const unsetIfBlank = (value: unknown) => (typeof value === 'string' ? value.trim() || undefined : value);
 
 function wholeNumber(name: string, bounds: { min: number; max?: number }, hint: string) {
-  const error = (issue: { input: unknown }) => invalidMessage(name, issue.input, hint);
-  const number = z.coerce.number({ error }).int({ error }).min(bounds.min, { error });
-  return bounds.max === undefined ? number : number.max(bounds.max, { error });
+  return z.union([z.string(), z.number()]).transform((raw, ctx) => {
+    const number = Number(raw);
+    if (!Number.isInteger(number) || number < bounds.min || (bounds.max !== undefined && number > bounds.max)) {
+      // Quote what was set, not what it parsed to ("0", "many"), so the fix is obvious.
+      ctx.addIssue({ code: 'custom', message: invalidMessage(name, raw, hint) });
+      return z.NEVER;
+    }
+    return number;
+  });
 }
 
 /**

@@ -26,6 +26,27 @@ describe('realtime apps from bindings', () => {
     expect(apps.byKey('nope')).toBeUndefined();
   });
 
+  it('spreads every app over REALTIME_SHARDS connection shards unless the app sets its own', () => {
+    expect(loadApps(base).byId('1001')!.shards).toBe(1);
+    const apps = loadApps({
+      ...base,
+      REALTIME_SHARDS: '16',
+      REALTIME_APPS: JSON.stringify([
+        { id: 'two', key: 'two-key', secret: 'two-secret-123', shards: 4 },
+        { id: 'three', key: 'k3', secret: 'three-secret' },
+      ]),
+    });
+    expect(apps.all.map((app) => [app.id, app.shards])).toEqual([
+      ['1001', 16],
+      ['two', 4],
+      ['three', 16],
+    ]);
+    expect(() => loadApps({ ...base, REALTIME_SHARDS: '0' })).toThrow('REALTIME_SHARDS is invalid ("0"): use a whole number from 1 to 256');
+    expect(() => loadApps({ ...base, REALTIME_SHARDS: 'many' })).toThrow(
+      'REALTIME_SHARDS is invalid ("many"): use a whole number from 1 to 256',
+    );
+  });
+
   it('says what to set when something is missing or invalid', () => {
     expect(() => loadApps({ PUSHER_APP_ID: '1', PUSHER_APP_KEY: 'k' })).toThrow(
       'PUSHER_APP_SECRET is not set: run "wrangler secret put PUSHER_APP_SECRET" or add it to .dev.vars',
