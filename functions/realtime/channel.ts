@@ -70,6 +70,8 @@ export class RealtimeChannel extends DurableObject<Env> {
       }
     }
     const { firstInChannel, firstForUser } = this.#state.subscribe(subscriber);
+    // Occupied comes first: before anyone is a member of the channel or misses its cache.
+    if (firstInChannel) this.#webhookOnJoin(app, { name: 'channel_occupied', channel });
     const result: JoinResult = { joined: true };
     if (kind.presence) result.presence = this.#state.members();
     const now = Date.now();
@@ -84,7 +86,6 @@ export class RealtimeChannel extends DurableObject<Env> {
       sends.push(this.#fanOut(channel, frame.memberAdded(channel, member.userId, userInfo), subscriber.socketId));
       this.#webhookOnJoin(app, { name: 'member_added', channel, user_id: member.userId });
     }
-    if (firstInChannel) this.#webhookOnJoin(app, { name: 'channel_occupied', channel });
     sends.push(this.#announceSubscriptionCount(app, channel));
     await Promise.all(sends);
     await this.#scheduleAlarm();

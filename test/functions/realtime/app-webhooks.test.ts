@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { retryDelayMs } from '../../../functions/realtime/app-webhooks.ts';
 import { channelAuth, webhookSignature } from '../../../functions/realtime/signatures.ts';
-import { channel as channelOf } from '../../support/workerd/realtime.ts';
+import { channel as channelOf, clientsOnDistinctShards } from '../../support/workerd/realtime.ts';
 import { RawClient } from '../../support/workerd/realtime-client.ts';
 
 const hooks = { key: 'hooks-key', secret: 'hooks-secret-for-tests' };
@@ -45,17 +45,24 @@ async function join(client: RawClient, app: { key: string; secret: string }, cha
 }
 
 /**
- * Proves by ordering that no leave webhook (channel_vacated, member_removed) queued so far is still to
- * come: joins and leaves a fresh channel, then waits for that channel's channel_vacated. It is queued
- * later with the same delay, so it is due no earlier than any leave event queued before it; the object
- * sends due events oldest first in one body per alarm, and finishes an alarm's deliveries before the
- * next alarm, so every such event reached the receiver no later than this marker.
+ * Proves by ordering that no leave webhook (channel_vacated, member_removed) of a presence channel
+ * queued so far is still to come: a marker user joins and leaves the same channel and this waits for
+ * its member_removed. The channel's object queued it later with the same delay, so it is due no
+ * earlier than any leave event queued before it; the object sends due events oldest first, one body
+ * per alarm, and finishes an alarm's deliveries before the next, so those arrived no later.
  */
-async function afterPendingLeaves(client: RawClient): Promise<void> {
-  const marker = `marker-${crypto.randomUUID()}`;
-  await join(client, hooks, marker);
-  client.send({ event: 'pusher:unsubscribe', data: { channel: marker } });
-  await eventually(() => eventsFor(marker)).toContainEqual({ name: 'channel_vacated', channel: marker });
+async function afterPendingLeaves(channel: string): Promise<void> {
+  const marker = await RawClient.connect(hooks.key);
+  const userId = `marker-${crypto.randomUUID()}`;
+  await join(marker, hooks, channel, JSON.stringify({ user_id: userId }));
+  marker.send({ event: 'pusher:unsubscribe', data: { channel } });
+  await eventually(() => eventsFor(channel)).toContainEqual({ name: 'member_removed', channel, user_id: userId });
+  marker.close();
+}
+
+/** The channel's events other than the marker users' (see {@link afterPendingLeaves}). */
+async function eventsBesideMarkers(channel: string): Promise<WebhookEvent[]> {
+  return (await eventsFor(channel)).filter((event) => !event.user_id?.startsWith('marker-'));
 }
 
 /** Subscriptions (sockets) on a channel of the hooks app, as its object counts them. */
@@ -78,38 +85,47 @@ describe('webhooks', () => {
   });
 
   it('sends channel_vacated after the delay, and a quick rejoin cancels it instead of flapping', async () => {
-    const channel = `flap-${crypto.randomUUID()}`;
+    const channel = `presence-flap-${crypto.randomUUID()}`;
+    const data = JSON.stringify({ user_id: 'u1' });
     const first = await RawClient.connect(hooks.key);
-    await join(first, hooks, channel);
+    await join(first, hooks, channel, data);
     first.send({ event: 'pusher:unsubscribe', data: { channel } });
-    await join(first, hooks, channel); // back within the 1 s delay
-    await afterPendingLeaves(first);
-    expect(await eventsFor(channel)).toEqual([{ name: 'channel_occupied', channel }]);
+    await join(first, hooks, channel, data); // back within the 1 s delay
+    await afterPendingLeaves(channel);
+    expect(await eventsBesideMarkers(channel)).toEqual([
+      { name: 'channel_occupied', channel },
+      { name: 'member_added', channel, user_id: 'u1' },
+    ]);
 
     first.close();
-    await eventually(() => eventsFor(channel)).toEqual([
+    await eventually(() => eventsBesideMarkers(channel)).toEqual([
       { name: 'channel_occupied', channel },
+      { name: 'member_added', channel, user_id: 'u1' },
+      { name: 'member_removed', channel, user_id: 'u1' },
       { name: 'channel_vacated', channel },
     ]);
   });
 
-  it("sends member_added on a user's first socket and member_removed after its last", async () => {
+  it("sends member_added on a user's first socket and member_removed after its last, once, whatever their shards", async () => {
     const channel = `presence-hooks-${crypto.randomUUID()}`;
     const data = JSON.stringify({ user_id: 'u1' });
-    const tab1 = await RawClient.connect(hooks.key);
-    const tab2 = await RawClient.connect(hooks.key);
-    await join(tab1, hooks, channel, data);
-    await join(tab2, hooks, channel, data);
-    tab1.close();
+    const [tab1, tab2] = await clientsOnDistinctShards(() => RawClient.connect(hooks.key), 2, 'hooks');
+    await join(tab1!, hooks, channel, data);
+    await join(tab2!, hooks, channel, data);
+    tab1!.close();
     // The object has handled tab1's close (and queued any member_removed) once it counts one socket.
     await eventually(() => subscriptionCount(channel)).toBe(1);
-    await afterPendingLeaves(tab2);
-    expect((await eventsFor(channel)).map((e) => e.name).sort()).toEqual(['channel_occupied', 'member_added']);
-    tab2.close();
-    await eventually(async () => (await eventsFor(channel)).length).toBeGreaterThanOrEqual(4);
-    expect((await eventsFor(channel)).filter((e) => e.name.startsWith('member_'))).toEqual([
+    await afterPendingLeaves(channel);
+    expect(await eventsBesideMarkers(channel)).toEqual([
+      { name: 'channel_occupied', channel },
+      { name: 'member_added', channel, user_id: 'u1' },
+    ]);
+    tab2!.close();
+    await eventually(() => eventsBesideMarkers(channel)).toEqual([
+      { name: 'channel_occupied', channel },
       { name: 'member_added', channel, user_id: 'u1' },
       { name: 'member_removed', channel, user_id: 'u1' },
+      { name: 'channel_vacated', channel },
     ]);
   });
 
