@@ -13,7 +13,7 @@ const wranglerAliases = Object.fromEntries(
   ]),
 );
 
-/** Apps beside the default one: three with webhooks to the receiver (one flaky, one counting subscriptions), one disabled. */
+/** Apps beside the default one: three with webhooks to the receiver (one flaky, one counting subscriptions), one disabled, one strict. */
 function realtimeTestApps(webhookPort: number) {
   const hooks = `http://127.0.0.1:${webhookPort}`;
   return [
@@ -34,6 +34,15 @@ function realtimeTestApps(webhookPort: number) {
       subscriptionCount: true,
     },
     { id: 'disabled', key: 'disabled-key', secret: 'disabled-secret-for-tests', enabled: false },
+    // Small limits, for the tests that attack them.
+    {
+      id: 'strict',
+      key: 'strict-key',
+      secret: 'strict-secret-for-tests',
+      clientEvents: true,
+      maxChannelsPerConnection: 3,
+      subscribesPerSecond: 5,
+    },
   ];
 }
 

@@ -24,6 +24,10 @@ export interface RealtimeApp {
   activityTimeout: number;
   /** Seconds `channel_vacated`/`member_removed` webhooks wait, so a quick reconnect does not flap. */
   webhookLeaveDelay: number;
+  /** Channels one connection may be subscribed to at once (Pusher: 100). */
+  maxChannelsPerConnection: number;
+  /** Subscribe requests one connection may make per second (a reconnect resubscribes all at once). */
+  subscribesPerSecond: number;
   /** Connection shards: Durable Objects the app's sockets are spread over (REALTIME_SHARDS by default). */
   shards: number;
 }
@@ -42,6 +46,8 @@ const appSchema = z.object({
     .default(null),
   maxConnections: z.number().int().min(1).max(100_000).default(10_000),
   maxPresenceMembers: z.number().int().min(1).max(1000).default(100),
+  maxChannelsPerConnection: z.number().int().min(1).max(10_000).default(100),
+  subscribesPerSecond: z.number().int().min(1).max(10_000).default(100),
   activityTimeout: z.number().int().min(1).max(120).default(30),
   webhookLeaveDelay: z.number().min(0).max(60).default(3),
   /** Unset: REALTIME_SHARDS, or 1. */
@@ -81,6 +87,8 @@ const defaultAppBindings = z.object({
   REALTIME_WEBHOOK_URL: setting.optional(),
   REALTIME_MAX_CONNECTIONS: setting.optionalInteger('REALTIME_MAX_CONNECTIONS', { min: 0 }, INVALID_NUMBER),
   REALTIME_MAX_PRESENCE_MEMBERS: setting.optionalInteger('REALTIME_MAX_PRESENCE_MEMBERS', { min: 0 }, INVALID_NUMBER),
+  REALTIME_MAX_CHANNELS_PER_CONNECTION: setting.optionalInteger('REALTIME_MAX_CHANNELS_PER_CONNECTION', { min: 0 }, INVALID_NUMBER),
+  REALTIME_SUBSCRIBES_PER_SECOND: setting.optionalInteger('REALTIME_SUBSCRIBES_PER_SECOND', { min: 0 }, INVALID_NUMBER),
   REALTIME_ACTIVITY_TIMEOUT: setting.optionalInteger('REALTIME_ACTIVITY_TIMEOUT', { min: 0 }, INVALID_NUMBER),
   REALTIME_WEBHOOK_LEAVE_DELAY: z.preprocess(
     (value) => (typeof value === 'string' ? value.trim() || undefined : value),
@@ -104,6 +112,8 @@ function defaultApp(env: Record<string, unknown>): AppSettings | null {
     webhookUrl: settings.REALTIME_WEBHOOK_URL || undefined,
     maxConnections: settings.REALTIME_MAX_CONNECTIONS,
     maxPresenceMembers: settings.REALTIME_MAX_PRESENCE_MEMBERS,
+    maxChannelsPerConnection: settings.REALTIME_MAX_CHANNELS_PER_CONNECTION,
+    subscribesPerSecond: settings.REALTIME_SUBSCRIBES_PER_SECOND,
     activityTimeout: settings.REALTIME_ACTIVITY_TIMEOUT,
     webhookLeaveDelay: settings.REALTIME_WEBHOOK_LEAVE_DELAY,
   });

@@ -8,13 +8,14 @@
  * watchers, so sign-in, `sendToUser`, watchlists and `terminate_connections` work across shards.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { channelKind } from '../broadcast/pusher-rules.ts';
+import { channelKind, Limits } from '../broadcast/pusher-rules.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { type WebhookEvent, WebhookQueue } from './app-webhooks.ts';
 import { loadApps, type RealtimeApp } from './apps.ts';
 import { ChannelState, type ChannelTarget, type Subscriber } from './channel-state.ts';
 import { frame, type PresenceData } from './frames.ts';
 import { type ShardStub, shardObject } from './placement.ts';
+import { type RateWindow, takeInSecond } from './rate-limits.ts';
 
 /** What `GET /channels/{name}` reports. */
 export interface ChannelInfo {
@@ -35,6 +36,14 @@ export type JoinResult =
   | { joined: true; presence?: PresenceData; cached?: { event: string; data: string } | null }
   | { joined: false; status: number; error: string };
 
+/** A client event as a shard hands it over: its data as JSON text, and as the webhook reports it. */
+export interface ClientEvent {
+  socketId: string;
+  name: string;
+  dataJson: string;
+  rawData: string;
+}
+
 /** An event to publish on this channel. */
 export interface ChannelEvent {
   name: string;
@@ -50,6 +59,8 @@ export class RealtimeChannel extends DurableObject<Env> {
   /** One stub per shard, kept so that calls to a shard arrive in the order they were made. */
   readonly #shards = new Map<number, ShardStub>();
   #alarmAt: number | null | undefined;
+  /** Client events per presence user in the current second (memory: a limit, not state to keep). */
+  readonly #userClientEvents = new Map<string, RateWindow>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -129,12 +140,20 @@ export class RealtimeChannel extends DurableObject<Env> {
     return this.#counts(target.channel, info);
   }
 
-  /** A client event from a subscribed socket: to every other subscriber, and to the webhook. */
-  async clientEvent(target: ChannelTarget, event: { socketId: string; name: string; data: unknown; rawData: string }): Promise<void> {
+  /**
+   * A client event from a subscribed socket: to every other subscriber, and to the webhook. On a
+   * presence channel the user's sockets together may send 10 per second; false when over it.
+   */
+  async clientEvent(target: ChannelTarget, event: ClientEvent): Promise<boolean> {
     const app = this.#app(target);
     const { channel } = target;
     const userId = this.#state.memberOf(event.socketId);
-    await this.#fanOut(channel, frame.event(channel, event.name, event.data, userId), event.socketId);
+    if (userId !== null) {
+      const window = this.#userClientEvents.get(userId) ?? { second: 0, count: 0 };
+      this.#userClientEvents.set(userId, window);
+      if (takeInSecond(window, Date.now(), Limits.clientEventsPerSecond) !== 'allow') return false;
+    }
+    await this.#fanOut(channel, frame.eventWithJsonData(channel, event.name, event.dataJson, userId), event.socketId);
     this.#queueWebhook(
       app,
       {
@@ -148,6 +167,7 @@ export class RealtimeChannel extends DurableObject<Env> {
       0,
     );
     await this.#scheduleAlarm();
+    return true;
   }
 
   /** The presence user a socket joined as, or null (also null when it is not subscribed). */

@@ -6,25 +6,16 @@
 import { byteLength, channelKind, channelNameProblem, Limits } from '../broadcast/pusher-rules.ts';
 import type { Connection, ConnectionState } from './connection.ts';
 import { type ClientMessage, CloseCode, frame } from './frames.ts';
+import { type RateVerdict, takeInSecond } from './rate-limits.ts';
 import type { ShardContext } from './shard-context.ts';
 
-/** What to do with a client event under the rate limit. */
-export type ClientEventVerdict = 'send' | 'reject' | 'close';
-
 /**
- * Counts one client event against the limit of 10 per second. Events over it are rejected (the
- * sender gets `pusher:error` 4301 and keeps its connection, as a typing indicator may burst); a
- * connection sending five times the limit in one second is flooding and is closed with 4301.
+ * Counts one client event against the limit of 10 per second per connection (see rate-limits.ts):
+ * over it the sender gets `pusher:error` 4301 and keeps its connection (a typing indicator may
+ * burst); five times the limit in one second closes it with 4301.
  */
-export function takeClientEvent(state: ConnectionState, now: number): ClientEventVerdict {
-  const second = Math.floor(now / 1000);
-  if (state.clientEventSecond !== second) {
-    state.clientEventSecond = second;
-    state.clientEventCount = 0;
-  }
-  state.clientEventCount += 1;
-  if (state.clientEventCount <= Limits.clientEventsPerSecond) return 'send';
-  return state.clientEventCount > Limits.clientEventsPerSecond * 5 ? 'close' : 'reject';
+export function takeClientEvent(state: ConnectionState, now: number): RateVerdict {
+  return takeInSecond(state.clientEvents, now, Limits.clientEventsPerSecond);
 }
 
 /** Checks a client event and hands it to the channel object, which fans it out and queues its webhook. */
@@ -40,6 +31,11 @@ export async function clientEvent(ctx: ShardContext, connection: Connection, mes
       connection,
       frame.error(`Client events are allowed only on private and presence channels, not '${String(channel).slice(0, 200)}'`),
     );
+    return;
+  }
+  if (channelKind(channel).encrypted) {
+    // As Pusher: the server cannot read end-to-end encrypted events, so it does not relay them.
+    ctx.send(connection, frame.error(`Client events are not allowed on encrypted channels ('${channel}')`));
     return;
   }
   if (!ctx.subscriptions.has(channel, state.socketId)) {
@@ -63,12 +59,24 @@ export async function clientEvent(ctx: ShardContext, connection: Connection, mes
     );
     return;
   }
-  const rawData = typeof message.data === 'string' ? message.data : JSON.stringify(message.data ?? null);
+  // The channel object gets JSON text, never the parsed value: a deeply nested value never has to
+  // cross an RPC, and the frame is built without parsing it again.
+  const dataJson = JSON.stringify(message.data ?? null);
+  const rawData = typeof message.data === 'string' ? message.data : dataJson;
   if (byteLength(rawData) > Limits.eventDataBytes) {
     ctx.send(connection, frame.error(`Client event data too large: ${byteLength(rawData)} bytes (at most ${Limits.eventDataBytes})`));
     return;
   }
-  await ctx
+  const accepted = await ctx
     .channel(channel)
-    .clientEvent({ appId: ctx.app.id, channel }, { socketId: state.socketId, name: message.event, data: message.data, rawData });
+    .clientEvent({ appId: ctx.app.id, channel }, { socketId: state.socketId, name: message.event, dataJson, rawData });
+  if (!accepted) {
+    ctx.send(
+      connection,
+      frame.error(
+        `Client event rejected: this user sent more than ${Limits.clientEventsPerSecond} per second on '${channel}'`,
+        CloseCode.clientEventRateLimit,
+      ),
+    );
+  }
 }

@@ -3,6 +3,7 @@
  * (`serializeAttachment`, at most 2 KB), so it survives hibernation and eviction; its channels live
  * in the shard's subscriptions (subscriptions.ts), not here.
  */
+import type { RateWindow } from './rate-limits.ts';
 
 export interface ConnectionState {
   socketId: string;
@@ -13,9 +14,10 @@ export interface ConnectionState {
   pingSentAt: number | null;
   /** The user id after a successful `pusher:signin`. */
   userId: string | null;
-  /** Client-event rate window: the second it counts, and how many were sent in it (memory only). */
-  clientEventSecond: number;
-  clientEventCount: number;
+  /** Client events sent in the current second (see rate-limits.ts). */
+  clientEvents: RateWindow;
+  /** Subscribe requests made in the current second. */
+  subscribes: RateWindow;
 }
 
 /** A live socket with its state. */
@@ -26,5 +28,13 @@ export interface Connection {
 
 /** The state of a connection that has just been accepted. */
 export function newConnectionState(socketId: string, now: number): ConnectionState {
-  return { socketId, connectedAt: now, lastSeenAt: now, pingSentAt: null, userId: null, clientEventSecond: 0, clientEventCount: 0 };
+  return {
+    socketId,
+    connectedAt: now,
+    lastSeenAt: now,
+    pingSentAt: null,
+    userId: null,
+    clientEvents: { second: 0, count: 0 },
+    subscribes: { second: 0, count: 0 },
+  };
 }

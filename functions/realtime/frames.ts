@@ -68,7 +68,7 @@ export const frame = {
   subscriptionSucceeded: (channel: string, presence?: PresenceData) =>
     encode({ event: 'pusher_internal:subscription_succeeded', channel, data: JSON.stringify(presence ? { presence } : {}) }),
   subscriptionError: (channel: string, status: number, error: string) => {
-    const type = status === 401 ? 'AuthError' : status === 403 ? 'LimitReached' : 'InvalidData';
+    const type = status === 401 ? 'AuthError' : status === 403 || status === 429 ? 'LimitReached' : 'InvalidData';
     return encode({ event: 'pusher:subscription_error', channel, data: JSON.stringify({ type, error, status }) });
   },
   memberAdded: (channel: string, userId: string, userInfo: unknown) =>
@@ -81,6 +81,9 @@ export const frame = {
   /** An app event: published through the API, replayed from the cache, or a client event (with `user_id` on presence). */
   event: (channel: string, name: string, data: unknown, userId?: string | null) =>
     encode({ event: name, channel, data, ...(userId ? { user_id: userId } : {}) }),
+  /** An app event whose data is JSON text already (a client event), put in place without parsing it. */
+  eventWithJsonData: (channel: string, name: string, dataJson: string, userId?: string | null) =>
+    `{"event":${JSON.stringify(name)},"channel":${JSON.stringify(channel)},"data":${dataJson}${userId ? `,"user_id":${JSON.stringify(userId)}` : ''}}`,
   signinSuccess: (userData: string) => encode({ event: 'pusher:signin_success', data: JSON.stringify({ user_data: userData }) }),
   /** `pusher_internal:watchlist_events`, which pusher-js hands to `pusher.user.watchlist`. */
   watchlistEvents: (events: WatchlistEvent[]) => encode({ event: 'pusher_internal:watchlist_events', data: JSON.stringify({ events }) }),
@@ -98,8 +101,30 @@ export interface ClientMessage {
   data: unknown;
 }
 
+/** How deep a client frame's JSON may nest (the envelope takes two levels of it). */
+export const MAX_FRAME_DEPTH = 32;
+
+/** The deepest nesting of arrays and objects in JSON text, counted without parsing it. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
+}
+
 /** Parses a client frame; returns an error sentence instead of throwing. */
 export function decodeClientMessage(text: string): ClientMessage | string {
+  if (jsonDepth(text) > MAX_FRAME_DEPTH) return `Message nested too deep: at most ${MAX_FRAME_DEPTH} levels of arrays and objects`;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../log.ts';
 import type { RealtimeApp } from './apps.ts';
-import type { ChannelCounts, ChannelEvent, ChannelInfo, JoinResult } from './channel.ts';
+import type { ChannelCounts, ChannelEvent, ChannelInfo, ClientEvent, JoinResult } from './channel.ts';
 import type { ChannelTarget, Subscriber } from './channel-state.ts';
 import type { Connection } from './connection.ts';
 import type { LocalSubscriptions } from './subscriptions.ts';
@@ -16,7 +16,8 @@ export interface ChannelCalls {
   leave(target: ChannelTarget, socketId: string): Promise<void>;
   publish(target: ChannelTarget, event: ChannelEvent, info?: readonly string[]): Promise<ChannelCounts>;
   remember(target: ChannelTarget, event: ChannelEvent | null, info?: readonly string[]): Promise<ChannelCounts>;
-  clientEvent(target: ChannelTarget, event: { socketId: string; name: string; data: unknown; rawData: string }): Promise<void>;
+  /** False when the sender's user is over the per-user client event limit on this channel. */
+  clientEvent(target: ChannelTarget, event: ClientEvent): Promise<boolean>;
   info(target: ChannelTarget, attributes: readonly string[]): Promise<ChannelInfo>;
   signIn(target: ChannelTarget, socketId: string, shard: number): Promise<void>;
   signOut(target: ChannelTarget, socketId: string): Promise<void>;

@@ -104,17 +104,29 @@ export class RealtimeShard extends DurableObject<Env> {
       this.#context().send(connection, frame.error('Binary frames are not supported: send UTF-8 JSON text'));
       return;
     }
-    const size = byteLength(message);
+    // A UTF-8 encoding is never shorter than the string: a long one is refused without encoding it.
+    const size = message.length > Limits.frameBytes ? message.length : byteLength(message);
     if (size > Limits.frameBytes) {
-      this.#context().send(connection, frame.error(`Message too large: ${size} bytes (at most ${Limits.frameBytes})`));
+      this.#send(
+        connection,
+        frame.error(
+          `Message too large: ${message.length > Limits.frameBytes ? 'at least ' : ''}${size} bytes (at most ${Limits.frameBytes})`,
+        ),
+      );
       return;
     }
-    const decoded = decodeClientMessage(message);
-    if (typeof decoded === 'string') {
-      this.#context().send(connection, frame.error(decoded));
-      return;
+    try {
+      const decoded = decodeClientMessage(message);
+      if (typeof decoded === 'string') {
+        this.#send(connection, frame.error(decoded));
+        return;
+      }
+      await this.#handle(connection, decoded);
+    } catch (error) {
+      // Whatever went wrong, the sender hears it and every other socket keeps being served.
+      this.#log.error('message failed', { socket_id: connection.state.socketId, error: String(error) });
+      this.#send(connection, frame.error('The server could not handle this message; try again', CloseCode.genericReconnect));
     }
-    await this.#handle(connection, decoded);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

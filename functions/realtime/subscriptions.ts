@@ -6,7 +6,8 @@
 import { byteLength, channelKind, channelNameProblem, Limits, serverToUserId } from '../broadcast/pusher-rules.ts';
 import type { Member } from './channel-state.ts';
 import type { Connection } from './connection.ts';
-import { type ClientMessage, dataObject, frame } from './frames.ts';
+import { type ClientMessage, CloseCode, dataObject, frame } from './frames.ts';
+import { takeInSecond } from './rate-limits.ts';
 import type { ShardContext } from './shard-context.ts';
 import { channelAuth, constantTimeEqual } from './signatures.ts';
 
@@ -44,9 +45,11 @@ export class LocalSubscriptions {
     return [...(this.#bySocket.get(socketId) ?? [])];
   }
 
-  /** How many channels a socket is in. */
+  /** How many channels a socket is in or joining. */
   countOf(socketId: string): number {
-    return this.#bySocket.get(socketId)?.size ?? 0;
+    let joining = 0;
+    for (const sockets of this.#joining.values()) if (sockets.has(socketId)) joining += 1;
+    return (this.#bySocket.get(socketId)?.size ?? 0) + joining;
   }
 
   /** Every channel with a socket of this shard in it. */
@@ -168,7 +171,14 @@ export function checkSubscribe(app: { key: string; secret: string }, connection:
  * channel, and whatever the channel sent while the join was under way, in that order.
  */
 export async function subscribe(ctx: ShardContext, connection: Connection, message: ClientMessage): Promise<void> {
-  const check = checkSubscribe(ctx.app, connection, message);
+  const { app } = ctx;
+  const rate = takeInSecond(connection.state.subscribes, Date.now(), app.subscribesPerSecond);
+  if (rate === 'close') {
+    ctx.log.info('connection closed: subscribe flood', { socket_id: connection.state.socketId });
+    await ctx.close(connection, CloseCode.overCapacity, `Subscribe flood: over ${app.subscribesPerSecond * 5} in a second`);
+    return;
+  }
+  const check = checkSubscribe(app, connection, message);
   if (!check.ok) {
     if (check.status === 401)
       ctx.log.info('subscription refused: invalid auth', { socket_id: connection.state.socketId, channel: check.channel });
@@ -180,6 +190,16 @@ export async function subscribe(ctx: ShardContext, connection: Connection, messa
   }
   const { channel, member } = check;
   const { socketId } = connection.state;
+  if (rate === 'reject') {
+    const error = `Too many subscribe requests: at most ${app.subscribesPerSecond} per second (REALTIME_SUBSCRIBES_PER_SECOND)`;
+    ctx.send(connection, frame.subscriptionError(channel, 429, error));
+    return;
+  }
+  if (!ctx.subscriptions.has(channel, socketId) && ctx.subscriptions.countOf(socketId) >= app.maxChannelsPerConnection) {
+    const error = `Too many channels: at most ${app.maxChannelsPerConnection} per connection (REALTIME_MAX_CHANNELS_PER_CONNECTION)`;
+    ctx.send(connection, frame.subscriptionError(channel, 403, error));
+    return;
+  }
   const target = { appId: ctx.app.id, channel };
   // A socket subscribing again already gets the channel's frames: nothing to collect for it.
   if (!ctx.subscriptions.has(channel, socketId)) ctx.subscriptions.beginJoin(channel, socketId);

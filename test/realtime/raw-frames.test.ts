@@ -117,7 +117,7 @@ describe('bad frames keep the connection open with a pusher:error', () => {
     [
       'an oversized frame',
       JSON.stringify({ event: 'client-x', channel: 'private-a', data: 'x'.repeat(30_000) }),
-      'Message too large: 30052 bytes (at most 20480)',
+      'Message too large: at least 30052 bytes (at most 20480)',
     ],
   ])('%s', async (_what, frame, message) => {
     const socket = await open();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeClientMessage, frame } from '../../../functions/realtime/frames.ts';
+import { decodeClientMessage, frame, jsonDepth } from '../../../functions/realtime/frames.ts';
 
 describe('wire frames', () => {
   it('decodes client frames or names the problem', () => {
@@ -25,5 +25,14 @@ describe('wire frames', () => {
       user_id: 'u1',
     });
     expect(JSON.parse(frame.event('news', 'tick', '{"n":1}'))).toEqual({ event: 'tick', channel: 'news', data: '{"n":1}' });
+  });
+
+  it('measures nesting without parsing, ignoring brackets inside strings', () => {
+    expect(jsonDepth('{"event":"x","data":{"a":[1,[2]]}}')).toBe(4);
+    expect(jsonDepth('{"data":"[[[[{{{{\\"]]"}')).toBe(1);
+    expect(jsonDepth('[]')).toBe(1);
+    expect(decodeClientMessage(`{"event":"client-x","data":${'['.repeat(40)}${']'.repeat(40)}}`)).toBe(
+      'Message nested too deep: at most 32 levels of arrays and objects',
+    );
   });
 });

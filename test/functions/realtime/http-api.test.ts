@@ -132,3 +132,26 @@ describe('a disabled app', () => {
     expect(response.status).toBe(403);
   });
 });
+
+describe('an oversized body', () => {
+  it('gets 413 while it streams, before the signature is checked and without reading it whole', async () => {
+    let pulled = 0;
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+    // 100 MB, chunked (no Content-Length), unsigned: the limit must answer first.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += chunk.byteLength;
+        if (pulled > 100 * 1024 * 1024) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const response = await exports.default.fetch(`http://tidings.test/apps/${appId}/events`, {
+      method: 'POST',
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ error: 'The request body is over 256 KB' });
+    expect(pulled).toBeLessThan(2 * 1024 * 1024);
+  });
+});
