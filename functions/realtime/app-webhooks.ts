@@ -14,6 +14,34 @@ export const WEBHOOK_RETRY_WINDOW_MS = 5 * 60 * 1000;
 const MAX_BACKOFF_MS = 60 * 1000;
 const DELIVERY_TIMEOUT_MS = 10 * 1000;
 
+/** At most this many events per POST, and about this many bytes of them (a burst is several POSTs). */
+export const MAX_EVENTS_PER_WEBHOOK = 100;
+export const MAX_WEBHOOK_BYTES = 256 * 1024;
+/** Events taken from the queue per alarm; the rest go out on the next one, due at once. */
+const MAX_EVENTS_PER_ALARM = 1000;
+
+/**
+ * Groups events (JSON texts, in order) into webhook bodies of at most {@link MAX_EVENTS_PER_WEBHOOK}
+ * events and about {@link MAX_WEBHOOK_BYTES}, so a burst never becomes one body too large to keep
+ * (a SQLite row holds 2 MB) or for a receiver to take.
+ */
+export function webhookBodies(events: string[]): string[][] {
+  const bodies: string[][] = [];
+  let current: string[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    if (current.length > 0 && (current.length >= MAX_EVENTS_PER_WEBHOOK || bytes + event.length > MAX_WEBHOOK_BYTES)) {
+      bodies.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(event);
+    bytes += event.length;
+  }
+  if (current.length > 0) bodies.push(current);
+  return bodies;
+}
+
 /** The wait before retry number `attempt` (1-based): 1 s, 2 s, 4 s, ... capped at a minute. */
 export function retryDelayMs(attempt: number): number {
   return Math.min(1000 * 2 ** (attempt - 1), MAX_BACKOFF_MS);
@@ -71,13 +99,19 @@ export class WebhookQueue {
   /** Sends every due event (one body) and every due retry. */
   async deliverDue(app: RealtimeApp, now: number, log: Logger): Promise<void> {
     const due = this.sql
-      .exec<{ id: number; event: string }>('select id, event from webhook_events where due_at <= ? order by id', now)
+      .exec<{ id: number; event: string }>(
+        'select id, event from webhook_events where due_at <= ? order by id limit ?',
+        now,
+        MAX_EVENTS_PER_ALARM,
+      )
       .toArray();
     if (due.length > 0) {
       this.sql.exec('delete from webhook_events where id <= ? and due_at <= ?', due.at(-1)!.id, now);
       if (app.webhookUrl !== null) {
-        const body = JSON.stringify({ time_ms: now, events: due.map((row) => JSON.parse(row.event)) });
-        this.sql.exec('insert into webhook_deliveries (body, first_at, next_at) values (?, ?, ?)', body, now, now);
+        for (const events of webhookBodies(due.map((row) => row.event))) {
+          const body = `{"time_ms":${now},"events":[${events.join(',')}]}`;
+          this.sql.exec('insert into webhook_deliveries (body, first_at, next_at) values (?, ?, ?)', body, now, now);
+        }
       }
     }
     const deliveries = this.sql

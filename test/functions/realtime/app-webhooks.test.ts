@@ -1,8 +1,10 @@
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { retryDelayMs } from '../../../functions/realtime/app-webhooks.ts';
+import { createLogger } from '../../../functions/log.ts';
+import { MAX_EVENTS_PER_WEBHOOK, retryDelayMs, WebhookQueue, webhookBodies } from '../../../functions/realtime/app-webhooks.ts';
 import { channelAuth, webhookSignature } from '../../../functions/realtime/signatures.ts';
-import { channel as channelOf, clientsOnDistinctShards } from '../../support/workerd/realtime.ts';
+import { channel as channelOf, clientsOnDistinctShards, realtimeApp } from '../../support/workerd/realtime.ts';
 import { RawClient } from '../../support/workerd/realtime-client.ts';
 
 const hooks = { key: 'hooks-key', secret: 'hooks-secret-for-tests' };
@@ -184,5 +186,46 @@ describe('webhooks', () => {
 
   it('backs off 1 s, 2 s, 4 s ... up to a minute', () => {
     expect([1, 2, 3, 4, 7, 20].map(retryDelayMs)).toEqual([1000, 2000, 4000, 8000, 60000, 60000]);
+  });
+});
+
+describe('a burst of webhook events', () => {
+  it('goes out in several signed POSTs of at most 100 events and about 256 KB each, losing none', async () => {
+    const channel = `private-burst-${crypto.randomUUID()}`;
+    const { stub } = channelOf(channel, 'hooks');
+    await runInDurableObject(stub, async (_instance, state) => {
+      const queue = new WebhookQueue(state.storage.sql);
+      const now = Date.now();
+      for (let i = 0; i < 250; i++) {
+        queue.enqueue(
+          { name: 'client_event', channel, event: 'client-burst', data: JSON.stringify({ i, pad: 'x'.repeat(2000) }), socket_id: '1.2' },
+          now,
+        );
+      }
+      await queue.deliverDue(realtimeApp('hooks'), now, createLogger('error'));
+    });
+    // The POSTs go out in parallel; each body keeps its events in order.
+    const bodies = (await received('/hooks')).filter((hook) => hook.body.includes(channel));
+    for (const hook of bodies) expect(hook.headers['x-pusher-signature']).toBe(webhookSignature(hooks.secret, hook.body));
+    const batches = bodies
+      .map((hook) =>
+        (JSON.parse(hook.body) as { events: Array<{ data: string }> }).events.map((e) => (JSON.parse(e.data) as { i: number }).i),
+      )
+      .sort((a, b) => a[0]! - b[0]!);
+    expect(batches.map((batch) => batch.length)).toEqual([100, 100, 50]);
+    expect(batches.flat()).toEqual(Array.from({ length: 250 }, (_, i) => i));
+  });
+
+  it('cuts bodies by size as well as by count', () => {
+    const big = JSON.stringify({ name: 'client_event', data: 'x'.repeat(9000) });
+    const bodies = webhookBodies(Array.from({ length: 60 }, () => big));
+    expect(bodies.length).toBeGreaterThan(2);
+    for (const body of bodies) expect(body.join(',').length).toBeLessThanOrEqual(256 * 1024);
+    expect(bodies.flat()).toHaveLength(60);
+    expect(webhookBodies(Array.from({ length: 250 }, () => '{}')).map((body) => body.length)).toEqual([
+      MAX_EVENTS_PER_WEBHOOK,
+      MAX_EVENTS_PER_WEBHOOK,
+      50,
+    ]);
   });
 });
