@@ -13,7 +13,7 @@ const wranglerAliases = Object.fromEntries(
   ]),
 );
 
-/** Apps beside the default one: three with webhooks to the receiver (one flaky, one counting subscriptions), one disabled, one strict. */
+/** Apps beside the default one: three with webhooks to the receiver (one flaky, one counting subscriptions), one disabled, two with small limits. */
 function realtimeTestApps(webhookPort: number) {
   const hooks = `http://127.0.0.1:${webhookPort}`;
   return [
@@ -42,7 +42,9 @@ function realtimeTestApps(webhookPort: number) {
       clientEvents: true,
       maxChannelsPerConnection: 3,
       subscribesPerSecond: 5,
+      newConnectionsPerAddressPerSecond: 3,
     },
+    { id: 'crowded', key: 'crowded-key', secret: 'crowded-secret-for-tests', maxConnectionsPerAddress: 4 },
   ];
 }
 
@@ -64,6 +66,9 @@ function workerdProject(name: string, include: string[], shards: number) {
             // Extra realtime apps for test/functions/realtime/ (webhooks, a disabled app).
             REALTIME_APPS: JSON.stringify(realtimeTestApps(inject('webhookReceiverPort'))),
             REALTIME_SHARDS: String(shards),
+            // Every test client is one address: the default app lets them all in (the strict app does not).
+            REALTIME_MAX_CONNECTIONS_PER_ADDRESS: '100000',
+            REALTIME_NEW_CONNECTIONS_PER_ADDRESS_PER_SECOND: '100000',
           },
         },
       })),

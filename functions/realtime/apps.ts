@@ -24,6 +24,10 @@ export interface RealtimeApp {
   activityTimeout: number;
   /** Seconds `channel_vacated`/`member_removed` webhooks wait, so a quick reconnect does not flap. */
   webhookLeaveDelay: number;
+  /** Connections from one client address (CF-Connecting-IP; loopback is one address). */
+  maxConnectionsPerAddress: number;
+  /** New connections from one client address per second; over it: close 4100 (back off, retry). */
+  newConnectionsPerAddressPerSecond: number;
   /** Channels one connection may be subscribed to at once (Pusher: 100). */
   maxChannelsPerConnection: number;
   /** Subscribe requests one connection may make per second (a reconnect resubscribes all at once). */
@@ -46,6 +50,8 @@ const appSchema = z.object({
     .default(null),
   maxConnections: z.number().int().min(1).max(100_000).default(10_000),
   maxPresenceMembers: z.number().int().min(1).max(1000).default(100),
+  maxConnectionsPerAddress: z.number().int().min(1).max(1_000_000).default(200),
+  newConnectionsPerAddressPerSecond: z.number().int().min(1).max(1_000_000).default(20),
   maxChannelsPerConnection: z.number().int().min(1).max(10_000).default(100),
   subscribesPerSecond: z.number().int().min(1).max(10_000).default(100),
   activityTimeout: z.number().int().min(1).max(120).default(30),
@@ -87,6 +93,12 @@ const defaultAppBindings = z.object({
   REALTIME_WEBHOOK_URL: setting.optional(),
   REALTIME_MAX_CONNECTIONS: setting.optionalInteger('REALTIME_MAX_CONNECTIONS', { min: 0 }, INVALID_NUMBER),
   REALTIME_MAX_PRESENCE_MEMBERS: setting.optionalInteger('REALTIME_MAX_PRESENCE_MEMBERS', { min: 0 }, INVALID_NUMBER),
+  REALTIME_MAX_CONNECTIONS_PER_ADDRESS: setting.optionalInteger('REALTIME_MAX_CONNECTIONS_PER_ADDRESS', { min: 0 }, INVALID_NUMBER),
+  REALTIME_NEW_CONNECTIONS_PER_ADDRESS_PER_SECOND: setting.optionalInteger(
+    'REALTIME_NEW_CONNECTIONS_PER_ADDRESS_PER_SECOND',
+    { min: 0 },
+    INVALID_NUMBER,
+  ),
   REALTIME_MAX_CHANNELS_PER_CONNECTION: setting.optionalInteger('REALTIME_MAX_CHANNELS_PER_CONNECTION', { min: 0 }, INVALID_NUMBER),
   REALTIME_SUBSCRIBES_PER_SECOND: setting.optionalInteger('REALTIME_SUBSCRIBES_PER_SECOND', { min: 0 }, INVALID_NUMBER),
   REALTIME_ACTIVITY_TIMEOUT: setting.optionalInteger('REALTIME_ACTIVITY_TIMEOUT', { min: 0 }, INVALID_NUMBER),
@@ -112,6 +124,8 @@ function defaultApp(env: Record<string, unknown>): AppSettings | null {
     webhookUrl: settings.REALTIME_WEBHOOK_URL || undefined,
     maxConnections: settings.REALTIME_MAX_CONNECTIONS,
     maxPresenceMembers: settings.REALTIME_MAX_PRESENCE_MEMBERS,
+    maxConnectionsPerAddress: settings.REALTIME_MAX_CONNECTIONS_PER_ADDRESS,
+    newConnectionsPerAddressPerSecond: settings.REALTIME_NEW_CONNECTIONS_PER_ADDRESS_PER_SECOND,
     maxChannelsPerConnection: settings.REALTIME_MAX_CHANNELS_PER_CONNECTION,
     subscribesPerSecond: settings.REALTIME_SUBSCRIBES_PER_SECOND,
     activityTimeout: settings.REALTIME_ACTIVITY_TIMEOUT,

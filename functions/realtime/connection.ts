@@ -7,6 +7,8 @@ import type { RateWindow } from './rate-limits.ts';
 
 export interface ConnectionState {
   socketId: string;
+  /** The client address it came from (for the per-address limits). */
+  address: string;
   connectedAt: number;
   /** Last time (ms) the client sent anything; refreshed in the attachment at most every few seconds. */
   lastSeenAt: number;
@@ -27,9 +29,10 @@ export interface Connection {
 }
 
 /** The state of a connection that has just been accepted. */
-export function newConnectionState(socketId: string, now: number): ConnectionState {
+export function newConnectionState(socketId: string, now: number, address = 'unknown'): ConnectionState {
   return {
     socketId,
+    address,
     connectedAt: now,
     lastSeenAt: now,
     pingSentAt: null,

@@ -1,52 +1,30 @@
 /**
- * An app's directory: how many connections each of its shards holds, so REALTIME_MAX_CONNECTIONS
- * stays one app-wide limit however many shards there are. Shards report absolute counts, never
- * increments, so a lost report is corrected by the next one. With one shard it is not used: the
- * shard counts its own sockets.
+ * An app's directory: the connection counts of all its shards (see admission.ts), so
+ * REALTIME_MAX_CONNECTIONS and the per-address limits hold app-wide however many shards there are.
+ * With one shard it is not used: the shard counts its own sockets. The counts are kept in memory:
+ * after an eviction each shard's next report or admission restores its own.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { type Admission, Admissions, type ShardCounts } from './admission.ts';
 import { loadApps } from './apps.ts';
 
 export class RealtimeDirectory extends DurableObject<Env> {
-  readonly #counts = new Map<number, number>();
+  readonly #admissions = new Admissions();
 
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    ctx.storage.sql.exec('create table if not exists shard_connections (shard integer primary key, connections integer not null)');
-    for (const row of ctx.storage.sql.exec<{ shard: number; connections: number }>('select shard, connections from shard_connections')) {
-      this.#counts.set(row.shard, row.connections);
-    }
-  }
-
-  /** Admits one more connection on `shard`, which holds `current` now, if the app is under its limit. */
-  async admit(appId: string, shard: number, current: number): Promise<boolean> {
+  /** Admits one more connection on `shard` if the app's limits allow it. */
+  async admit(appId: string, shard: number, counts: ShardCounts): Promise<Admission> {
     const app = loadApps(this.env).byId(appId);
-    if (!app) return false;
-    this.#set(shard, current);
-    if (this.#total() >= app.maxConnections) return false;
-    this.#set(shard, current + 1);
-    return true;
+    if (!app) return { admitted: false, code: 4001, reason: `App '${appId}' does not exist` };
+    return this.#admissions.admit(app, shard, counts, Date.now());
   }
 
-  /** A shard's connection count after a socket closed. */
-  async report(appId: string, shard: number, current: number): Promise<void> {
-    if (loadApps(this.env).byId(appId)) this.#set(shard, current);
+  /** A shard's counts after a socket closed. */
+  async report(shard: number, counts: ShardCounts): Promise<void> {
+    this.#admissions.report(shard, counts);
   }
 
   /** Connections across every shard. */
   async total(): Promise<number> {
-    return this.#total();
-  }
-
-  #total(): number {
-    let total = 0;
-    for (const count of this.#counts.values()) total += count;
-    return total;
-  }
-
-  #set(shard: number, connections: number): void {
-    if (this.#counts.get(shard) === connections) return;
-    this.#counts.set(shard, connections);
-    this.ctx.storage.sql.exec('insert or replace into shard_connections (shard, connections) values (?, ?)', shard, connections);
+    return this.#admissions.total();
   }
 }

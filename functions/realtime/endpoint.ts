@@ -47,6 +47,8 @@ realtimeEndpoint.get('/app/:key', async (c) => {
   const headers = new Headers(c.req.raw.headers);
   headers.set(SHARD_HEADERS.app, app.id);
   headers.set(SHARD_HEADERS.shard, String(shard));
+  // Cloudflare sets CF-Connecting-IP; without it (some local setups) every client is one address.
+  headers.set(SHARD_HEADERS.address, c.req.header('CF-Connecting-IP') ?? 'unknown');
   return shardObject(c.env, app.id, shard).fetch(new Request(c.req.raw, { headers }));
 });
 

@@ -9,6 +9,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { byteLength, channelKind, Limits } from '../broadcast/pusher-rules.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { activityVerdict, noteActivity } from './activity.ts';
+import { type Admission, Admissions, type ShardCounts } from './admission.ts';
 import { loadApps, type RealtimeApp } from './apps.ts';
 import type { ChannelCounts } from './channel.ts';
 import { clientEvent } from './client-events.ts';
@@ -31,7 +32,11 @@ import { SignIns, signin, signOut } from './signin.ts';
 import { LocalSubscriptions, subscribe, unsubscribe } from './subscriptions.ts';
 
 /** Headers the Worker sets on the upgrade it hands to a shard (a client's own are replaced). */
-export const SHARD_HEADERS = { app: 'X-Tidings-Realtime-App', shard: 'X-Tidings-Realtime-Shard' } as const;
+export const SHARD_HEADERS = {
+  app: 'X-Tidings-Realtime-App',
+  shard: 'X-Tidings-Realtime-Shard',
+  address: 'X-Tidings-Client-Address',
+} as const;
 
 export class RealtimeShard extends DurableObject<Env> {
   readonly #subscriptions: LocalSubscriptions;
@@ -40,8 +45,12 @@ export class RealtimeShard extends DurableObject<Env> {
   readonly #channelStubs = new Map<string, ChannelCalls>();
   readonly #log: Logger;
   #identity: { appId: string; shard: number } | null;
-  /** Connections the directory is being asked to admit (several shards: see #admit). */
-  #admitting = 0;
+  /** Connections the directory is being asked to admit, per address (several shards: see #admit). */
+  readonly #admitting = new Map<string, number>();
+  /** Open connections per client address. */
+  readonly #byAddress = new Map<string, number>();
+  /** The limits' counts when the app has one shard (the directory keeps them with several). */
+  readonly #localAdmissions = new Admissions();
   #directoryStub: ReturnType<typeof directoryObject> | undefined;
   /** The alarm as last set or read (null: none); undefined until known. */
   #alarmAt: number | null | undefined;
@@ -60,7 +69,13 @@ export class RealtimeShard extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(CLIENT_PING_FRAME, PONG_FRAME));
     for (const ws of ctx.getWebSockets()) {
       const state = ws.deserializeAttachment() as ConnectionState | null;
-      if (state) this.#connections.set(state.socketId, { ws, state });
+      if (state) {
+        this.#connections.set(state.socketId, { ws, state });
+        this.#countAddress(state.address, 1);
+      }
+    }
+    for (const [address, count] of this.#byAddress) {
+      this.#localAdmissions.report(0, { total: this.#connections.size, address, fromAddress: count });
     }
     this.#dropVanishedSockets();
   }
@@ -72,19 +87,23 @@ export class RealtimeShard extends DurableObject<Env> {
     }
     this.#rememberIdentity(request);
     const app = this.#app();
-    if (!(await this.#admit(app))) {
-      this.#log.warn('connection refused: over quota', {
+    const address = request.headers.get(SHARD_HEADERS.address) ?? 'unknown';
+    const admission = await this.#admit(app, address);
+    if (!admission.admitted) {
+      this.#log.warn('connection refused', {
         app_id: app.id,
         shard: this.#identity?.shard,
         connections: this.#connections.size,
+        reason: admission.reason,
       });
-      return refuseWebSocket(CloseCode.overConnectionQuota, `Over the connection quota of ${app.maxConnections}`);
+      return refuseWebSocket(admission.code, admission.reason);
     }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    const state = newConnectionState(newSocketId(), Date.now());
+    const state = newConnectionState(newSocketId(), Date.now(), address);
     server.serializeAttachment(state);
     this.#connections.set(state.socketId, { ws: server, state });
+    this.#countAddress(address, 1);
     server.send(frame.connectionEstablished(state.socketId, app.activityTimeout));
     this.#log.info('connection opened', {
       app_id: app.id,
@@ -278,19 +297,38 @@ export class RealtimeShard extends DurableObject<Env> {
   }
 
   /**
-   * The app-wide connection limit: counted here with one shard, by the app's directory with several.
-   * The count sent includes connections admitted but not open yet, and goes through one stub, so
-   * the directory sees this shard's reports in the order they were made.
+   * The connection limits (admission.ts): counted here with one shard, by the app's directory with
+   * several. The counts sent include connections admitted but not open yet, and go through one stub,
+   * so the directory sees this shard's reports in the order they were made.
    */
-  async #admit(app: RealtimeApp): Promise<boolean> {
-    if (app.shards === 1) return this.#connections.size < app.maxConnections;
-    const current = this.#connections.size + this.#admitting;
-    this.#admitting += 1;
+  async #admit(app: RealtimeApp, address: string): Promise<Admission> {
+    const counts = this.#counts(address);
+    if (app.shards === 1) return this.#localAdmissions.admit(app, 0, counts, Date.now());
+    this.#admitting.set(address, (this.#admitting.get(address) ?? 0) + 1);
     try {
-      return await this.#directory().admit(app.id, this.#identity!.shard, current);
+      return await this.#directory().admit(app.id, this.#identity!.shard, counts);
     } finally {
-      this.#admitting -= 1;
+      const left = this.#admitting.get(address)! - 1;
+      if (left > 0) this.#admitting.set(address, left);
+      else this.#admitting.delete(address);
     }
+  }
+
+  /** This shard's connections, and those from `address`, admissions under way included. */
+  #counts(address: string): ShardCounts {
+    let admitting = 0;
+    for (const count of this.#admitting.values()) admitting += count;
+    return {
+      total: this.#connections.size + admitting,
+      address,
+      fromAddress: (this.#byAddress.get(address) ?? 0) + (this.#admitting.get(address) ?? 0),
+    };
+  }
+
+  #countAddress(address: string, change: 1 | -1): void {
+    const count = (this.#byAddress.get(address) ?? 0) + change;
+    if (count > 0) this.#byAddress.set(address, count);
+    else this.#byAddress.delete(address);
   }
 
   #directory() {
@@ -335,7 +373,9 @@ export class RealtimeShard extends DurableObject<Env> {
 
   /** Forgets a socket: leaves its channels and signs it out, wherever those objects are. */
   async #drop(socketId: string): Promise<void> {
+    const connection = this.#connections.get(socketId);
     const known = this.#connections.delete(socketId);
+    if (connection) this.#countAddress(connection.state.address, -1);
     const channels = this.#subscriptions.channelsOf(socketId);
     for (const channel of channels) this.#subscriptions.remove(channel, socketId);
     if (!this.#identity) return;
@@ -345,9 +385,10 @@ export class RealtimeShard extends DurableObject<Env> {
       ...channels.map((channel) => this.#channel(channel).leave({ appId, channel }, socketId)),
       signOut(ctx, socketId, this.#signIns),
     ]);
-    if (known && ctx.app.shards > 1) {
-      this.ctx.waitUntil(this.#directory().report(appId, ctx.shard, this.#connections.size + this.#admitting));
-    }
+    if (!known || !connection) return;
+    const counts = this.#counts(connection.state.address);
+    if (ctx.app.shards === 1) this.#localAdmissions.report(0, counts);
+    else this.ctx.waitUntil(this.#directory().report(ctx.shard, counts));
   }
 
   /** Subscriptions and sign-ins of sockets that are gone (the object restarted) are left, with the usual events. */

@@ -9,7 +9,7 @@
 // how many), and memory is the sum over all of them.
 import { socketUrl } from '../support/bench/pusher.ts';
 import { printTable, writeResults } from '../support/bench/report.ts';
-import { fileDescriptors, rssMb, startBaseline, startWorkerd, type BenchServer } from '../support/bench/servers.ts';
+import { type BenchServer, fileDescriptors, rssMb, startBaseline, startWorkerd } from '../support/bench/servers.ts';
 import { SocketPool } from '../support/bench/socket-pool.ts';
 import { ratio, spreads } from '../support/bench/stats.ts';
 
@@ -81,17 +81,20 @@ async function idle(start: () => Promise<BenchServer>, protocol: boolean) {
 
 const base = await idle(startBaseline, false);
 const ours = await idle(() => startWorkerd(), true);
-printTable(`${SOCKETS} idle sockets (min / median / max over ${REPEATS} runs, a fresh server each; clients in ${CLIENT_PROCESSES} processes)`, [base, ours].map((r) => ({
-  server: r.server,
-  sockets: r.sockets.median,
-  'server processes': r.server_processes.median,
-  'fds/socket': r.fds_per_socket.median,
-  'connect(+subscribe)/s': r.connect_per_second,
-  'all ready ms': r.all_ready_ms,
-  'server RSS before MB': r.rss_before_mb,
-  'after MB': r.rss_after_mb,
-  'KB per socket': r.kb_per_socket,
-  'KB/socket × baseline': ratio(r.kb_per_socket, base.kb_per_socket),
-  'rate × baseline': ratio(r.connect_per_second, base.connect_per_second),
-})));
+printTable(
+  `${SOCKETS} idle sockets (min / median / max over ${REPEATS} runs, a fresh server each; clients in ${CLIENT_PROCESSES} processes)`,
+  [base, ours].map((r) => ({
+    server: r.server,
+    sockets: r.sockets.median,
+    'server processes': r.server_processes.median,
+    'fds/socket': r.fds_per_socket.median,
+    'connect(+subscribe)/s': r.connect_per_second,
+    'all ready ms': r.all_ready_ms,
+    'server RSS before MB': r.rss_before_mb,
+    'after MB': r.rss_after_mb,
+    'KB per socket': r.kb_per_socket,
+    'KB/socket × baseline': ratio(r.kb_per_socket, base.kb_per_socket),
+    'rate × baseline': ratio(r.connect_per_second, base.connect_per_second),
+  })),
+);
 writeResults('connections', { baseline: base, tidings: ours });

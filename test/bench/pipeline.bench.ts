@@ -29,7 +29,11 @@ const stack = await startBenchStack();
 /** CPU used so far by workerd, by Postgres, and by this Node process (local Supabase API, pg_net worker, pusher-js). */
 const cpuNow = () => {
   const usage = process.cpuUsage();
-  return { workerd: cpuMs(stack.worker.pids()), postgres: cpuMs(childProcessesNamed('postgres')), node: (usage.user + usage.system) / 1000 };
+  return {
+    workerd: cpuMs(stack.worker.pids()),
+    postgres: cpuMs(childProcessesNamed('postgres')),
+    node: (usage.user + usage.system) / 1000,
+  };
 };
 const { supabase, worker: server } = stack;
 const db = new pg.Client({ connectionString: supabase.databaseUrl });
@@ -46,19 +50,26 @@ try {
     arrivals.set(data.subject, now());
     wake?.();
   });
-  const arrived = (subject: string) => new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`'${subject}' did not arrive within 10 s`)), 10_000);
-    const check = () => {
-      const at = arrivals.get(subject);
-      if (at === undefined) return;
-      clearTimeout(timer);
-      wake = null;
-      resolve(at);
-    };
-    wake = check;
-    check();
-  });
-  const insert = (subject: string) => db.query('insert into emails (sender_id, recipient_id, subject, body) values ($1, $2, $3, $4)', [seedUsers.admin.id, seedUsers.ada.id, subject, 'bench']);
+  const arrived = (subject: string) =>
+    new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`'${subject}' did not arrive within 10 s`)), 10_000);
+      const check = () => {
+        const at = arrivals.get(subject);
+        if (at === undefined) return;
+        clearTimeout(timer);
+        wake = null;
+        resolve(at);
+      };
+      wake = check;
+      check();
+    });
+  const insert = (subject: string) =>
+    db.query('insert into emails (sender_id, recipient_id, subject, body) values ($1, $2, $3, $4)', [
+      seedUsers.admin.id,
+      seedUsers.ada.id,
+      subject,
+      'bench',
+    ]);
 
   // 3a. Sequential inserts.
   const runs = [];
@@ -97,8 +108,13 @@ try {
     const allMs = Math.max(...times);
     const cpu = cpuNow();
     return {
-      commit_ms: committed, all_arrived_ms: allMs, per_second: (times.length / allMs) * 1000, lost: BURST - times.length,
-      cpu_workerd_ms: cpu.workerd - cpuBefore.workerd, cpu_postgres_ms: cpu.postgres - cpuBefore.postgres, cpu_node_ms: cpu.node - cpuBefore.node,
+      commit_ms: committed,
+      all_arrived_ms: allMs,
+      per_second: (times.length / allMs) * 1000,
+      lost: BURST - times.length,
+      cpu_workerd_ms: cpu.workerd - cpuBefore.workerd,
+      cpu_postgres_ms: cpu.postgres - cpuBefore.postgres,
+      cpu_node_ms: cpu.node - cpuBefore.node,
     };
   };
 
@@ -106,29 +122,46 @@ try {
   const bursts = [];
   for (let repeat = 0; repeat < REPEATS; repeat++) {
     const prefix = `Burst ${repeat} `;
-    bursts.push(await measureBurst(prefix, () => db.query(
-      `insert into emails (sender_id, recipient_id, subject, body) select $1, $2, $3 || n, 'bench' from generate_series(1, $4::int) n`,
-      [seedUsers.admin.id, seedUsers.ada.id, prefix, BURST],
-    )));
+    bursts.push(
+      await measureBurst(prefix, () =>
+        db.query(
+          `insert into emails (sender_id, recipient_id, subject, body) select $1, $2, $3 || n, 'bench' from generate_series(1, $4::int) n`,
+          [seedUsers.admin.id, seedUsers.ada.id, prefix, BURST],
+        ),
+      ),
+    );
     console.log(`burst ${repeat + 1} (one statement):`, JSON.stringify(bursts.at(-1)));
   }
   results.burst = { rows: BURST, repeats: REPEATS, ...spreads(bursts) };
 
   // 3c. Bursts: BURST one-row INSERT statements from BURST_CONNECTIONS connections at once.
-  const inserters = await Promise.all(Array.from({ length: BURST_CONNECTIONS }, async () => {
-    const inserter = new pg.Client({ connectionString: supabase.databaseUrl });
-    await inserter.connect();
-    return inserter;
-  }));
+  const inserters = await Promise.all(
+    Array.from({ length: BURST_CONNECTIONS }, async () => {
+      const inserter = new pg.Client({ connectionString: supabase.databaseUrl });
+      await inserter.connect();
+      return inserter;
+    }),
+  );
   const rowBursts = [];
   try {
     for (let repeat = 0; repeat < REPEATS; repeat++) {
       const prefix = `Row burst ${repeat} `;
-      rowBursts.push(await measureBurst(prefix, () => Promise.all(inserters.map(async (inserter, connection) => {
-        for (let n = connection; n < BURST; n += BURST_CONNECTIONS) {
-          await inserter.query('insert into emails (sender_id, recipient_id, subject, body) values ($1, $2, $3, $4)', [seedUsers.admin.id, seedUsers.ada.id, `${prefix}${n}`, 'bench']);
-        }
-      }))));
+      rowBursts.push(
+        await measureBurst(prefix, () =>
+          Promise.all(
+            inserters.map(async (inserter, connection) => {
+              for (let n = connection; n < BURST; n += BURST_CONNECTIONS) {
+                await inserter.query('insert into emails (sender_id, recipient_id, subject, body) values ($1, $2, $3, $4)', [
+                  seedUsers.admin.id,
+                  seedUsers.ada.id,
+                  `${prefix}${n}`,
+                  'bench',
+                ]);
+              }
+            }),
+          ),
+        ),
+      );
       console.log(`burst ${repeat + 1} (one-row statements):`, JSON.stringify(rowBursts.at(-1)));
     }
   } finally {
@@ -158,23 +191,49 @@ try {
   await stack.stop();
 }
 
-type BurstSpreads = ReturnType<typeof spreads<'commit_ms' | 'all_arrived_ms' | 'per_second' | 'lost' | 'cpu_workerd_ms' | 'cpu_postgres_ms' | 'cpu_node_ms'>>;
+type BurstSpreads = ReturnType<
+  typeof spreads<'commit_ms' | 'all_arrived_ms' | 'per_second' | 'lost' | 'cpu_workerd_ms' | 'cpu_postgres_ms' | 'cpu_node_ms'>
+>;
 const seq = results.insert_to_receipt as ReturnType<typeof spreads<'p50' | 'p95' | 'p99' | 'max'>>;
 const burst = results.burst as BurstSpreads;
 const auth = results.channel_auth as ReturnType<typeof spreads<'requests_per_second' | 'p50' | 'p99'>>;
-printTable(`Database insert → pusher-js receipt of email.received, ms (min / median / max over ${REPEATS} runs of ${SEQUENTIAL} sequential inserts)`, [
-  { p50: seq.p50, p95: seq.p95, p99: seq.p99, max: seq.max },
-]);
+printTable(
+  `Database insert → pusher-js receipt of email.received, ms (min / median / max over ${REPEATS} runs of ${SEQUENTIAL} sequential inserts)`,
+  [{ p50: seq.p50, p95: seq.p95, p99: seq.p99, max: seq.max }],
+);
 const rowBurst = results.row_burst as BurstSpreads;
 printTable(`Bursts of ${BURST} rows (min / median / max over ${REPEATS} bursts each); "commit" is until the last INSERT returned`, [
-  { burst: 'one INSERT statement (10 webhooks)', 'commit ms': burst.commit_ms, 'all arrived ms': burst.all_arrived_ms, 'notifications/s': burst.per_second, lost: burst.lost },
-  { burst: `${BURST} one-row INSERTs, ${BURST_CONNECTIONS} connections (${BURST} webhooks)`, 'commit ms': rowBurst.commit_ms, 'all arrived ms': rowBurst.all_arrived_ms, 'notifications/s': rowBurst.per_second, lost: rowBurst.lost },
+  {
+    burst: 'one INSERT statement (10 webhooks)',
+    'commit ms': burst.commit_ms,
+    'all arrived ms': burst.all_arrived_ms,
+    'notifications/s': burst.per_second,
+    lost: burst.lost,
+  },
+  {
+    burst: `${BURST} one-row INSERTs, ${BURST_CONNECTIONS} connections (${BURST} webhooks)`,
+    'commit ms': rowBurst.commit_ms,
+    'all arrived ms': rowBurst.all_arrived_ms,
+    'notifications/s': rowBurst.per_second,
+    lost: rowBurst.lost,
+  },
 ]);
 printTable("Where a burst's time goes: CPU ms used during one burst (min / median / max)", [
-  { burst: 'one statement', workerd: burst.cpu_workerd_ms, postgres: burst.cpu_postgres_ms, 'Node (local Supabase API, pg_net worker, pusher-js, inserts)': burst.cpu_node_ms },
-  { burst: 'one-row statements', workerd: rowBurst.cpu_workerd_ms, postgres: rowBurst.cpu_postgres_ms, 'Node (local Supabase API, pg_net worker, pusher-js, inserts)': rowBurst.cpu_node_ms },
+  {
+    burst: 'one statement',
+    workerd: burst.cpu_workerd_ms,
+    postgres: burst.cpu_postgres_ms,
+    'Node (local Supabase API, pg_net worker, pusher-js, inserts)': burst.cpu_node_ms,
+  },
+  {
+    burst: 'one-row statements',
+    workerd: rowBurst.cpu_workerd_ms,
+    postgres: rowBurst.cpu_postgres_ms,
+    'Node (local Supabase API, pg_net worker, pusher-js, inserts)': rowBurst.cpu_node_ms,
+  },
 ]);
-printTable(`POST /broadcasting/auth, autocannon ${AUTH_CONNECTIONS} connections × ${AUTH_SECONDS} s (min / median / max over ${REPEATS} runs)`, [
-  { 'requests/s': auth.requests_per_second, 'p50 ms': auth.p50, 'p99 ms': auth.p99 },
-]);
+printTable(
+  `POST /broadcasting/auth, autocannon ${AUTH_CONNECTIONS} connections × ${AUTH_SECONDS} s (min / median / max over ${REPEATS} runs)`,
+  [{ 'requests/s': auth.requests_per_second, 'p50 ms': auth.p50, 'p99 ms': auth.p99 }],
+);
 writeResults('pipeline', results);

@@ -10,9 +10,9 @@
 import WebSocket from 'ws';
 import { connectedPusher, serverSdk, socketUrl, subscribed } from '../support/bench/pusher.ts';
 import { printTable, writeResults } from '../support/bench/report.ts';
-import { startBaseline, startWorkerd, startWranglerDev, type BenchServer } from '../support/bench/servers.ts';
+import { type BenchServer, startBaseline, startWorkerd, startWranglerDev } from '../support/bench/servers.ts';
 import { SocketPool } from '../support/bench/socket-pool.ts';
-import { latencySummary, now, ratio, round, spreads, type Spread } from '../support/bench/stats.ts';
+import { latencySummary, now, ratio, round, type Spread, spreads } from '../support/bench/stats.ts';
 
 const LATENCY_EVENTS = Number(process.env.BENCH_LATENCY_EVENTS ?? 1000);
 const LATENCY_REPEATS = 3;
@@ -96,7 +96,8 @@ async function fanOut(server: BenchServer, driver: Driver, sockets: number) {
     const opened = await pool.open(url, sockets, driver.fanOutChannel);
     if (opened.opened !== sockets) throw new Error(`only ${opened.opened} of ${sockets} sockets opened: ${opened.error}`);
     const events: Array<{ ack: number; first: number; median: number; last: number }> = [];
-    for (let i = -2; i < FANOUT_EVENTS; i++) { // two warm-up events
+    for (let i = -2; i < FANOUT_EVENTS; i++) {
+      // two warm-up events
       const r = i + 2;
       const start = now();
       await driver.trigger('bench-fanout', r);
@@ -111,9 +112,16 @@ async function fanOut(server: BenchServer, driver: Driver, sockets: number) {
 }
 
 type FanOut = Awaited<ReturnType<typeof fanOut>>;
-const results: { latency: Record<string, Record<'p50' | 'p95' | 'p99' | 'max', Spread> & { events: number; repeats: number }>; fanout: Record<string, FanOut[]> } = { latency: {}, fanout: {} };
+const results: {
+  latency: Record<string, Record<'p50' | 'p95' | 'p99' | 'max', Spread> & { events: number; repeats: number }>;
+  fanout: Record<string, FanOut[]>;
+} = { latency: {}, fanout: {} };
 
-async function measure(start: () => Promise<BenchServer>, make: (server: BenchServer) => Driver, options: { events: number; repeats: number; fanOut: boolean }) {
+async function measure(
+  start: () => Promise<BenchServer>,
+  make: (server: BenchServer) => Driver,
+  options: { events: number; repeats: number; fanOut: boolean },
+) {
   const server = await start();
   try {
     console.log(`\n${server.name} on 127.0.0.1:${server.port}`);
@@ -140,22 +148,42 @@ await measure(() => startWranglerDev(), tidings, { events: 300, repeats: 1, fanO
 
 const [base, ours, proxied] = Object.keys(results.latency);
 const lat = (name: string) => results.latency[name]!;
-printTable('Trigger → receive, ms (min / median / max over repeats of sequential events after 100 warm-up)', Object.keys(results.latency).map((name) => ({
-  server: name, events: `${lat(name).repeats} × ${lat(name).events}`, p50: lat(name).p50, p95: lat(name).p95, p99: lat(name).p99, max: lat(name).max,
-  'p50 × baseline': ratio(lat(name).p50, lat(base!).p50), 'p99 × baseline': ratio(lat(name).p99, lat(base!).p99),
-})));
-console.log(`wrangler dev's proxy adds ${round(lat(proxied!).p50.median - lat(ours!).p50.median)} ms at p50 and ${round(lat(proxied!).p99.median - lat(ours!).p99.median)} ms at p99 per event (measured once; every headline number runs without it).`);
+printTable(
+  'Trigger → receive, ms (min / median / max over repeats of sequential events after 100 warm-up)',
+  Object.keys(results.latency).map((name) => ({
+    server: name,
+    events: `${lat(name).repeats} × ${lat(name).events}`,
+    p50: lat(name).p50,
+    p95: lat(name).p95,
+    p99: lat(name).p99,
+    max: lat(name).max,
+    'p50 × baseline': ratio(lat(name).p50, lat(base!).p50),
+    'p99 × baseline': ratio(lat(name).p99, lat(base!).p99),
+  })),
+);
+console.log(
+  `wrangler dev's proxy adds ${round(lat(proxied!).p50.median - lat(ours!).p50.median)} ms at p50 and ${round(lat(proxied!).p99.median - lat(ours!).p99.median)} ms at p99 per event (measured once; every headline number runs without it).`,
+);
 
 const rows = [];
 for (const [name, list] of Object.entries(results.fanout)) {
   for (const figures of list) {
     const floor = results.fanout[base!]!.find((other) => other.sockets === figures.sockets)!;
     rows.push({
-      server: name, sockets: figures.sockets, events: figures.events, 'connect+subscribe ms': figures.connect_ms,
-      'ack (all sent)': figures.ack, first: figures.first, median: figures.median, last: figures.last,
+      server: name,
+      sockets: figures.sockets,
+      events: figures.events,
+      'connect+subscribe ms': figures.connect_ms,
+      'ack (all sent)': figures.ack,
+      first: figures.first,
+      median: figures.median,
+      last: figures.last,
       'last × baseline': ratio(figures.last as Spread, floor.last as Spread),
     });
   }
 }
-printTable(`Fan-out of one event, ms from trigger (min / median / max over ${FANOUT_EVENTS} events; clients in ${CLIENT_PROCESSES} processes)`, rows);
+printTable(
+  `Fan-out of one event, ms from trigger (min / median / max over ${FANOUT_EVENTS} events; clients in ${CLIENT_PROCESSES} processes)`,
+  rows,
+);
 writeResults('realtime', results);

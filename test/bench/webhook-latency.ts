@@ -5,10 +5,10 @@
 // Each single-row insert commits on a plain pg connection; latency is from commit returning to the
 // receiver (a Node HTTP server, as the Worker would be) getting the POST.
 import pg from 'pg';
+import { percentile } from '../support/bench/stats.ts';
 import { startTestSupabase } from '../support/node/local-supabase.ts';
 import { startWebhookReceiver } from '../support/node/webhook-receiver.ts';
 import { seedUsers } from '../support/seed-users.ts';
-import { percentile } from '../support/bench/stats.ts';
 
 const inserts = Number(process.argv[2] ?? 500);
 const burst = Number(process.argv[3] ?? 1000);
@@ -21,17 +21,27 @@ try {
   const latencies: number[] = [];
   for (let i = 0; i < inserts; i++) {
     const before = receiver.received.length;
-    await db.query('insert into emails (sender_id, recipient_id, subject, body) values ($1, $2, $3, $4)', [seedUsers.admin.id, seedUsers.ada.id, `Latency ${i}`, 'x']);
+    await db.query('insert into emails (sender_id, recipient_id, subject, body) values ($1, $2, $3, $4)', [
+      seedUsers.admin.id,
+      seedUsers.ada.id,
+      `Latency ${i}`,
+      'x',
+    ]);
     const committed = performance.now();
     while (receiver.received.length === before) await new Promise((resolve) => setImmediate(resolve));
     latencies.push(performance.now() - committed);
   }
-  console.log(`insert → webhook, ${inserts} sequential inserts: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
+  console.log(
+    `insert → webhook, ${inserts} sequential inserts: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
+  );
 
   // One statement: one webhook per 100 rows.
   receiver.received.length = 0;
   let started = performance.now();
-  await db.query(`insert into emails (sender_id, recipient_id, subject, body) select $1, $2, 'Burst ' || n, 'x' from generate_series(1, $3::int) n`, [seedUsers.admin.id, seedUsers.grace.id, burst]);
+  await db.query(
+    `insert into emails (sender_id, recipient_id, subject, body) select $1, $2, 'Burst ' || n, 'x' from generate_series(1, $3::int) n`,
+    [seedUsers.admin.id, seedUsers.grace.id, burst],
+  );
   const webhooks = Math.ceil(burst / 100);
   await receiver.waitFor(webhooks, 120_000);
   let seconds = (performance.now() - started) / 1000;
@@ -39,21 +49,32 @@ try {
 
   // One-row statements from 10 connections: one webhook each.
   receiver.received.length = 0;
-  const connections = await Promise.all(Array.from({ length: 10 }, async () => {
-    const connection = new pg.Client({ connectionString: supabase.databaseUrl });
-    await connection.connect();
-    return connection;
-  }));
+  const connections = await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      const connection = new pg.Client({ connectionString: supabase.databaseUrl });
+      await connection.connect();
+      return connection;
+    }),
+  );
   started = performance.now();
-  await Promise.all(connections.map(async (connection, k) => {
-    for (let n = k; n < burst; n += connections.length) {
-      await connection.query('insert into emails (sender_id, recipient_id, subject, body) values ($1, $2, $3, $4)', [seedUsers.admin.id, seedUsers.grace.id, `Row ${n}`, 'x']);
-    }
-  }));
+  await Promise.all(
+    connections.map(async (connection, k) => {
+      for (let n = k; n < burst; n += connections.length) {
+        await connection.query('insert into emails (sender_id, recipient_id, subject, body) values ($1, $2, $3, $4)', [
+          seedUsers.admin.id,
+          seedUsers.grace.id,
+          `Row ${n}`,
+          'x',
+        ]);
+      }
+    }),
+  );
   await receiver.waitFor(burst, 120_000);
   seconds = (performance.now() - started) / 1000;
   await Promise.all(connections.map((connection) => connection.end()));
-  console.log(`burst of ${burst} one-row inserts from ${connections.length} connections: all ${burst} webhooks in ${(seconds * 1000).toFixed(0)} ms (${Math.round(burst / seconds)}/s)`);
+  console.log(
+    `burst of ${burst} one-row inserts from ${connections.length} connections: all ${burst} webhooks in ${(seconds * 1000).toFixed(0)} ms (${Math.round(burst / seconds)}/s)`,
+  );
 } finally {
   await db.end();
   await supabase.destroy();

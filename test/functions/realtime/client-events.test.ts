@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { takeClientEvent } from '../../../functions/realtime/client-events.ts';
 import { newConnectionState } from '../../../functions/realtime/connection.ts';
-import { subscribe } from '../../support/workerd/realtime.ts';
+import { freshAddress, subscribe } from '../../support/workerd/realtime.ts';
 import { RawClient } from '../../support/workerd/realtime-client.ts';
 
 describe('client event rate limit', () => {
@@ -19,7 +19,7 @@ describe('client events under attack', () => {
   const strict = { key: 'strict-key', secret: 'strict-secret-for-tests' };
   const open: RawClient[] = [];
   const connect = async () => {
-    const client = await RawClient.connect(strict.key);
+    const client = await RawClient.connect(strict.key, undefined, freshAddress());
     open.push(client);
     return client;
   };

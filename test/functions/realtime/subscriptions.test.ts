@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { subscribe } from '../../support/workerd/realtime.ts';
+import { freshAddress, subscribe } from '../../support/workerd/realtime.ts';
 import { RawClient } from '../../support/workerd/realtime-client.ts';
 
 /** The strict app of vitest.config.ts: 3 channels per connection, 5 subscribe requests per second. */
@@ -7,7 +7,7 @@ const strict = { key: 'strict-key', secret: 'strict-secret-for-tests' };
 const open: RawClient[] = [];
 
 async function connect(): Promise<RawClient> {
-  const client = await RawClient.connect(strict.key);
+  const client = await RawClient.connect(strict.key, undefined, freshAddress());
   open.push(client);
   return client;
 }

@@ -2,7 +2,7 @@
 // one text frame, to every connected socket; nothing is parsed, authorized or stored. It prints
 // its port on stdout. Run by ./servers.ts in its own process, so it is measured like workerd.
 import { createServer } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 const sockets = new Set<WebSocket>();
 const server = createServer((request, response) => {

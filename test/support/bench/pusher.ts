@@ -18,10 +18,20 @@ export function socketUrl(port: number): string {
 }
 
 /** A connected pusher-js client; `authorization` is passed through (e.g. /broadcasting/auth with a bearer token). */
-export async function connectedPusher(port: number, authorization?: { endpoint: string; headers: Record<string, string> }): Promise<Pusher> {
+export async function connectedPusher(
+  port: number,
+  authorization?: { endpoint: string; headers: Record<string, string> },
+): Promise<Pusher> {
   const client = new Pusher(app.key, {
-    cluster: 'mt1', wsHost: '127.0.0.1', wsPort: port, forceTLS: false, enabledTransports: ['ws'], disableStats: true,
-    ...(authorization ? { channelAuthorization: { endpoint: authorization.endpoint, transport: 'ajax' as const, headers: authorization.headers } } : {}),
+    cluster: 'mt1',
+    wsHost: '127.0.0.1',
+    wsPort: port,
+    forceTLS: false,
+    enabledTransports: ['ws'],
+    disableStats: true,
+    ...(authorization
+      ? { channelAuthorization: { endpoint: authorization.endpoint, transport: 'ajax' as const, headers: authorization.headers } }
+      : {}),
   });
   await new Promise<void>((resolve, reject) => {
     client.connection.bind('connected', () => resolve());
@@ -35,7 +45,9 @@ export async function subscribed(client: Pusher, name: string): Promise<ReturnTy
   const channel = client.subscribe(name);
   await new Promise<void>((resolve, reject) => {
     channel.bind('pusher:subscription_succeeded', () => resolve());
-    channel.bind('pusher:subscription_error', (error: unknown) => reject(new Error(`subscribing to ${name} failed: ${JSON.stringify(error)}`)));
+    channel.bind('pusher:subscription_error', (error: unknown) =>
+      reject(new Error(`subscribing to ${name} failed: ${JSON.stringify(error)}`)),
+    );
   });
   return channel;
 }

@@ -1,5 +1,5 @@
-import { cpus, totalmem } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Spread } from './stats.ts';
 
@@ -28,7 +28,13 @@ export function printTable(title: string, rows: Array<Record<string, Spread | nu
 /** The machine the numbers come from. */
 export function machine(): Record<string, string | number> {
   const workerd = JSON.parse(readFileSync(`${root}node_modules/workerd/package.json`, 'utf8')) as { version: string };
-  return { node: process.version, workerd: workerd.version, cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_mb: Math.round(totalmem() / 2 ** 20) };
+  return {
+    node: process.version,
+    workerd: workerd.version,
+    cpus: cpus().length,
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    memory_mb: Math.round(totalmem() / 2 ** 20),
+  };
 }
 
 /** Writes a benchmark's results to bench-results/<name>-<time>.json (git-ignored) and says where. */

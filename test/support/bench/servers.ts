@@ -60,17 +60,26 @@ export async function startWorkerd(options: { vars?: Record<string, string>; por
   const wrangler = wranglerRuntimeConfig();
   const port = options.port ?? (await freePort());
   // Miniflare 5 takes a new options shape; it converts the classic (v4) one.
-  const mf = new Miniflare(convertV4MiniflareOptions({
-    host: '127.0.0.1',
-    port,
-    modules: true,
-    scriptPath: join(outdir, 'index.js'),
-    modulesRoot: outdir,
-    compatibilityDate: wrangler.compatibilityDate,
-    compatibilityFlags: wrangler.compatibilityFlags,
-    durableObjects: { REALTIME: { className: 'RealtimeServer', useSQLite: true } },
-    bindings: { ...wrangler.vars, ...readDevVars(), PUSHER_PORT: String(port), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', REALTIME_MAX_CONNECTIONS: '20000', ...options.vars },
-  }));
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: '127.0.0.1',
+      port,
+      modules: true,
+      scriptPath: join(outdir, 'index.js'),
+      modulesRoot: outdir,
+      compatibilityDate: wrangler.compatibilityDate,
+      compatibilityFlags: wrangler.compatibilityFlags,
+      durableObjects: { REALTIME: { className: 'RealtimeServer', useSQLite: true } },
+      bindings: {
+        ...wrangler.vars,
+        ...readDevVars(),
+        PUSHER_PORT: String(port),
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
+        REALTIME_MAX_CONNECTIONS: '20000',
+        ...options.vars,
+      },
+    }),
+  );
   await mf.ready;
   return { name: 'workerd (Miniflare, no proxy)', port, pids: () => workerdPids(process.pid), stop: () => mf.dispose() };
 }
@@ -83,7 +92,9 @@ export async function startWranglerDev(options: { vars?: Record<string, string> 
 
 /** The floor: a minimal Node `ws` server (./baseline-server.ts) in its own process. */
 export async function startBaseline(): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['--experimental-strip-types', fileURLToPath(new URL('./baseline-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--experimental-strip-types', fileURLToPath(new URL('./baseline-server.ts', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the baseline server exited with ${code}`)));
     child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));

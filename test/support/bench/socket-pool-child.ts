@@ -8,9 +8,7 @@
 import WebSocket from 'ws';
 import { now } from './stats.ts';
 
-type Command =
-  | { cmd: 'open'; url: string; count: number; channel: string | null; concurrency: number }
-  | { cmd: 'close' };
+type Command = { cmd: 'open'; url: string; count: number; channel: string | null; concurrency: number } | { cmd: 'close' };
 
 const sockets: WebSocket[] = [];
 const receipts = new Map<number, number[]>();
@@ -78,18 +76,23 @@ async function open(command: Extract<Command, { cmd: 'open' }>): Promise<void> {
 }
 
 async function closeAll(): Promise<void> {
-  await Promise.all(sockets.map((ws) => new Promise<void>((resolve) => {
-    if (ws.readyState === WebSocket.CLOSED) return resolve();
-    const timer = setTimeout(() => {
-      ws.terminate();
-      resolve();
-    }, 2000);
-    ws.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    ws.close();
-  })));
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === WebSocket.CLOSED) return resolve();
+          const timer = setTimeout(() => {
+            ws.terminate();
+            resolve();
+          }, 2000);
+          ws.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          ws.close();
+        }),
+    ),
+  );
   send({ cmd: 'closed' });
 }
 

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const childScript = fileURLToPath(new URL('./socket-pool-child.ts', import.meta.url));
@@ -34,8 +34,14 @@ export class SocketPool {
 
   /** Starts `processes` client processes. */
   static start(processes: number): SocketPool {
-    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('../../../bench-results/profiles', import.meta.url))}`] : [];
-    return new SocketPool(Array.from({ length: processes }, () => fork(childScript, { execArgv: ['--experimental-strip-types', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
+    const profile = process.env.BENCH_CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('../../../bench-results/profiles', import.meta.url))}`]
+      : [];
+    return new SocketPool(
+      Array.from({ length: processes }, () =>
+        fork(childScript, { execArgv: ['--experimental-strip-types', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+      ),
+    );
   }
 
   /** Client process ids (their memory is not the server's). */
@@ -48,11 +54,18 @@ export class SocketPool {
    * `concurrency` handshakes in flight; with a channel, each subscribes to it (Pusher protocol).
    * Resolves with the wall time until every socket was ready.
    */
-  async open(url: string, total: number, channel: string | null, concurrency = 100): Promise<{ ms: number; opened: number; failed: number; error: string }> {
+  async open(
+    url: string,
+    total: number,
+    channel: string | null,
+    concurrency = 100,
+  ): Promise<{ ms: number; opened: number; failed: number; error: string }> {
     const n = this.children.length;
     const sizes = this.children.map((_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));
     const started = performance.now();
-    const results = await Promise.all(this.children.map((child, i) => this.request(child, { cmd: 'open', url, count: sizes[i], channel, concurrency }, 'opened')));
+    const results = await Promise.all(
+      this.children.map((child, i) => this.request(child, { cmd: 'open', url, count: sizes[i], channel, concurrency }, 'opened')),
+    );
     this.sizes = sizes;
     const opened = results.reduce((sum, r) => sum + (r as { opened: number }).opened, 0);
     const failed = results.reduce((sum, r) => sum + (r as { failed: number }).failed, 0);
@@ -65,7 +78,10 @@ export class SocketPool {
     const expected = this.sizes.filter((size) => size > 0).length;
     const deadline = Date.now() + timeoutMs;
     while ((this.rounds.get(round)?.length ?? 0) < expected) {
-      if (Date.now() > deadline) throw new Error(`round ${round}: only ${this.rounds.get(round)?.length ?? 0} of ${expected} client processes got every frame within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `round ${round}: only ${this.rounds.get(round)?.length ?? 0} of ${expected} client processes got every frame within ${timeoutMs} ms`,
+        );
       await new Promise<void>((resolve) => {
         const wake = () => {
           this.waiters.delete(wake);
@@ -83,14 +99,16 @@ export class SocketPool {
 
   /** Closes every socket and ends the client processes. */
   async close(): Promise<void> {
-    await Promise.all(this.children.map(async (child) => {
-      if (child.exitCode !== null || !child.connected) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.send({ cmd: 'close' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }));
+    await Promise.all(
+      this.children.map(async (child) => {
+        if (child.exitCode !== null || !child.connected) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.send({ cmd: 'close' });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
   }
 
   private request(child: ChildProcess, command: object, answer: ChildMessage['cmd']): Promise<ChildMessage> {

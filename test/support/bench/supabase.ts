@@ -1,6 +1,6 @@
 import type { TestSupabase } from '../node/local-supabase.ts';
-import { startStackWith, type Stack } from '../node/stack.ts';
-import { startWorkerd, type BenchServer } from './servers.ts';
+import { type Stack, startStackWith } from '../node/stack.ts';
+import { type BenchServer, startWorkerd } from './servers.ts';
 
 /** The local Supabase and the Worker in workerd (no proxy), wired together as `npm run dev` wires them. */
 export type BenchStack = Stack<BenchServer>;

@@ -50,7 +50,10 @@ export async function startWorker(
   ];
   // TEST_REALTIME_SHARDS: the realtime suite's second run, over several connection shards (vitest.config.ts).
   const shards = process.env.TEST_REALTIME_SHARDS ? { REALTIME_SHARDS: process.env.TEST_REALTIME_SHARDS } : {};
-  for (const [name, value] of Object.entries({ ...shards, ...options.vars })) args.push('--var', `${name}:${value}`);
+  // Every test client comes from one loopback address: the per-address limits are the tests' own
+  // to set, not a ceiling on how many clients a test opens.
+  const loopback = { REALTIME_MAX_CONNECTIONS_PER_ADDRESS: '100000', REALTIME_NEW_CONNECTIONS_PER_ADDRESS_PER_SECOND: '100000' };
+  for (const [name, value] of Object.entries({ ...loopback, ...shards, ...options.vars })) args.push('--var', `${name}:${value}`);
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: root,
     detached: true,

@@ -17,9 +17,10 @@ export class RawClient extends FrameLog {
     ws.addEventListener('close', (event) => this.closedWith(event.code, event.reason));
   }
 
-  /** Opens a socket to `/app/{key}` (protocol 7 unless `query` says otherwise). */
-  static async connect(key: string, query = 'protocol=7&client=js&version=8.6.0'): Promise<RawClient> {
-    const response = await exports.default.fetch(`http://tidings.test/app/${key}?${query}`, { headers: { Upgrade: 'websocket' } });
+  /** Opens a socket to `/app/{key}` (protocol 7 unless `query` says otherwise), from `address` (CF-Connecting-IP) if given. */
+  static async connect(key: string, query = 'protocol=7&client=js&version=8.6.0', address?: string): Promise<RawClient> {
+    const headers: Record<string, string> = { Upgrade: 'websocket', ...(address ? { 'CF-Connecting-IP': address } : {}) };
+    const response = await exports.default.fetch(`http://tidings.test/app/${key}?${query}`, { headers });
     if (!response.webSocket) throw new Error(`No WebSocket: HTTP ${response.status} ${await response.text()}`);
     response.webSocket.accept();
     return new RawClient(response.webSocket);

@@ -87,3 +87,11 @@ export async function subscribe(
   });
   await client.next('pusher_internal:subscription_succeeded', name);
 }
+
+/**
+ * A client address no other test uses (CF-Connecting-IP), so tests of an app with per-address
+ * limits do not share its counts.
+ */
+export function freshAddress(): string {
+  return `198.51.100.${crypto.randomUUID()}`;
+}
