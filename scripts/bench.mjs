@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('../test/bench/', import.meta.url));
 const only = process.env.BENCH ?? '';
-const files = readdirSync(dir).filter((name) => name.endsWith('.bench.ts') && name.includes(only)).sort();
+const files = readdirSync(dir)
+  .filter((name) => name.endsWith('.bench.ts') && name.includes(only))
+  .sort();
 let failed = false;
 for (const file of files) {
   console.log(`\n== ${file}`);

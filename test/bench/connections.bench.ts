@@ -1,20 +1,32 @@
-// Idle connections, run by `npm run bench` (loopback only, bounded, nothing asserted):
-//   4. open 10,000 sockets from client processes of their own, each subscribed to a channel
-//      (Pusher protocol), and leave them idle; report the server's resident memory per socket
-//      (VmRSS of workerd from /proc, after minus before) and the connect+subscribe rate.
-// Against the Worker in workerd without wrangler's dev proxy and, in the same run, the baseline
-// (a minimal Node `ws` server: connect only, no protocol). A fresh server per repeat.
+// Connections, run by `npm run bench` (loopback only, bounded, nothing asserted):
+//   4. connect + subscribe rate: BENCH_CONNECT_SOCKETS sockets (5,000) opened from client
+//      processes of their own until each has its `subscription_succeeded`, with 1 and 8 connection
+//      shards (REALTIME_SHARDS), every socket in one channel and each in a channel of its own
+//      (BENCH_CONNECT_OWN_SOCKETS, 3,000: a channel object holds 3 descriptors for its SQLite
+//      files in local workerd, so 5,000 would pass the open-files limit); sockets per second, and
+//      workerd's CPU per connection (from /proc).
+//   5. idle sockets: open 10,000 sockets, each subscribed to a channel (Pusher protocol), and leave
+//      them idle; report the server's resident memory per socket (VmRSS of workerd from /proc,
+//      after minus before) and the connect+subscribe rate.
+// Against the Worker's deploy bundle in bare workerd and, in the same run, the baseline (a minimal
+// Node `ws` server: connect only, no protocol). A fresh server per repeat. Clients offer
+// permessage-deflate as browsers do (BENCH_DEFLATE=0: not); the tables say what was accepted.
 // workerd holds two file descriptors per WebSocket; where one server process's open-files limit
 // cannot hold SOCKETS of them, the sockets are spread over more server processes (the table says
 // how many), and memory is the sum over all of them.
 import { socketUrl } from '../support/bench/pusher.ts';
 import { printTable, writeResults } from '../support/bench/report.ts';
-import { type BenchServer, fileDescriptors, rssMb, startBaseline, startWorkerd } from '../support/bench/servers.ts';
+import { type BenchServer, cpuMs, fileDescriptors, rssMb, startBaseline, startWorkerd } from '../support/bench/servers.ts';
 import { SocketPool } from '../support/bench/socket-pool.ts';
-import { ratio, spreads } from '../support/bench/stats.ts';
+import { ratio, round, spreads } from '../support/bench/stats.ts';
 
 const SOCKETS = Number(process.env.BENCH_IDLE_SOCKETS ?? 10_000);
+const CONNECT_SOCKETS = Number(process.env.BENCH_CONNECT_SOCKETS ?? 5000);
+const CONNECT_OWN_SOCKETS = Number(process.env.BENCH_CONNECT_OWN_SOCKETS ?? 3000);
+const CONNECT_SHARDS = (process.env.BENCH_CONNECT_SHARDS ?? '1,8').split(',').map(Number);
 const CLIENT_PROCESSES = 4;
+/** Handshakes each client process keeps in flight. */
+const CONCURRENCY = 50;
 const REPEATS = 2;
 /** File descriptors a server process holds per open WebSocket (measured: workerd dups each accepted socket). */
 const FDS_PER_SOCKET = { baseline: 1, workerd: 2 };
@@ -79,6 +91,62 @@ async function idle(start: () => Promise<BenchServer>, protocol: boolean) {
   return { server: name, requested: SOCKETS, client_processes: CLIENT_PROCESSES, repeats: REPEATS, ...spreads(runs) };
 }
 
+/** `(sockets / s)` to open `sockets` sockets and have each subscribed (channel: one for all, `{n}`: one each), fresh server per repeat. */
+async function connectRate(start: () => Promise<BenchServer>, channel: string | null, sockets = CONNECT_SOCKETS) {
+  const runs = [];
+  let name = '';
+  let extensions = '';
+  for (let repeat = 0; repeat < REPEATS; repeat++) {
+    const server = await start();
+    name = server.name;
+    const pool = SocketPool.start(CLIENT_PROCESSES);
+    try {
+      const url = channel === null ? `ws://127.0.0.1:${server.port}/` : socketUrl(server.port);
+      // One socket first, so the shard and channel objects (or the server) are warm.
+      await pool.open(url, 1, channel === null ? null : channel.replace('{n}', 'warm-up'));
+      const cpuStart = cpuMs(server.pids());
+      const opened = await pool.open(url, sockets, channel, CONCURRENCY);
+      if (opened.opened !== sockets) throw new Error(`only ${opened.opened} of ${sockets} sockets opened: ${opened.error}`);
+      const cpu = cpuMs(server.pids()) - cpuStart;
+      extensions = Object.entries(opened.extensions)
+        .map(([ext, count]) => `${ext || 'none'} × ${count}`)
+        .join(', ');
+      runs.push({ per_second: (sockets / opened.ms) * 1000, all_ready_ms: opened.ms, cpu_ms_per_connection: cpu / sockets });
+      console.log(`${name}, ${channel ?? 'no protocol'}, run ${repeat + 1}:`, JSON.stringify({ ...runs.at(-1), extensions }));
+    } finally {
+      await pool.close();
+      await server.stop();
+    }
+  }
+  return {
+    server: name,
+    channel: channel === null ? 'none (connect only)' : channel.includes('{n}') ? 'one per socket' : 'one for all',
+    sockets,
+    extensions,
+    ...spreads(runs),
+  };
+}
+
+const rates = [await connectRate(startBaseline, null)];
+for (const shards of CONNECT_SHARDS) {
+  rates.push(await connectRate(() => startWorkerd({ shards }), 'bench-connect'));
+  rates.push(await connectRate(() => startWorkerd({ shards }), 'bench-user-{n}', CONNECT_OWN_SOCKETS));
+}
+printTable(
+  `Connect + subscribe: sockets opened until each has its subscription_succeeded (min / median / max over ${REPEATS} runs, a fresh server each; clients in ${CLIENT_PROCESSES} processes × ${CONCURRENCY} handshakes in flight). CPU: the server process's CPU time (/proc) ÷ sockets`,
+  rates.map((r) => ({
+    server: r.server,
+    channels: r.channel,
+    sockets: r.sockets,
+    extensions: r.extensions,
+    'sockets/s': r.per_second,
+    'all ready ms': r.all_ready_ms,
+    'server CPU ms/connection': r.cpu_ms_per_connection,
+    'rate × baseline': ratio(r.per_second, rates[0]!.per_second),
+  })),
+);
+console.log(`(baseline CPU per connection: ${round(rates[0]!.cpu_ms_per_connection.median)} ms)`);
+
 const base = await idle(startBaseline, false);
 const ours = await idle(() => startWorkerd(), true);
 printTable(
@@ -97,4 +165,7 @@ printTable(
     'rate × baseline': ratio(r.connect_per_second, base.connect_per_second),
   })),
 );
-writeResults('connections', { baseline: base, tidings: ours });
+writeResults('connections', {
+  connect_rate: { client_processes: CLIENT_PROCESSES, concurrency: CONCURRENCY, runs: rates },
+  idle: { baseline: base, tidings: ours },
+});

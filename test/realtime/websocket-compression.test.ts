@@ -2,23 +2,21 @@
 // compatibility flags decline it (`no_web_socket_compression` in wrangler.toml): compressing
 // every frame once per socket nearly doubles a fan-out's time. Under wrangler dev and Miniflare
 // an entry worker of theirs answers the handshake with its own flags, so this runs bare workerd
-// with wrangler.toml's date and flags, the way Cloudflare runs the Worker.
-import { type ChildProcess, spawn } from 'node:child_process';
+// with wrangler.toml's date and flags, the way Cloudflare runs the Worker: first a trivial Worker
+// (the flag itself), then the real Worker's deploy bundle on the Pusher endpoint (the flag reaches
+// the sockets our Durable Objects accept).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import workerd from 'workerd';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { deployBundle, type RunningWorkerd, startBareWorkerd, startWorkerdConfig } from '../support/node/bare-workerd.ts';
 import { freePort } from '../support/node/processes.ts';
 import { wranglerRuntimeConfig } from '../support/node/wrangler-config.ts';
 
-const started: Array<{ child: ChildProcess; dir: string }> = [];
-afterAll(() => {
-  for (const { child, dir } of started) {
-    child.kill();
-    rmSync(dir, { recursive: true, force: true });
-  }
+const started: RunningWorkerd[] = [];
+afterAll(async () => {
+  await Promise.all(started.map((workerd) => workerd.stop()));
 });
 
 /** Bare workerd serving a Worker that accepts every WebSocket, with these compatibility settings. */
@@ -49,47 +47,74 @@ const worker :Workerd.Worker = (
   compatibilityFlags = ${JSON.stringify(compatibilityFlags)},
 );`,
   );
-  const child = spawn(workerd, ['serve', join(dir, 'config.capnp')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  started.push({ child, dir });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  // Listening, or why not: a workerd that exited shows its stderr in the failure.
-  const state = async () =>
-    child.exitCode !== null
-      ? `exited with ${child.exitCode}: ${stderr}`
-      : (await fetch(`http://127.0.0.1:${port}/`).then(
-            () => true,
-            () => false,
-          ))
-        ? 'listening'
-        : 'starting';
-  await expect.poll(state, { timeout: 5000, interval: 50 }).toBe('listening');
-  return port;
+  const workerd = await startWorkerdConfig(dir, port);
+  started.push(workerd);
+  return workerd.port;
 }
 
-/** The extensions a browser-like client (offering permessage-deflate) ends up with. */
-async function negotiatedExtensions(port: number): Promise<string> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: true });
+/** The real Worker (the `wrangler deploy` bundle) in bare workerd, with these compatibility flags. */
+async function serveWorker(compatibilityFlags: string[]): Promise<number> {
+  const workerd = await startBareWorkerd({ compatibilityFlags, vars: { LOG_LEVEL: 'error' } });
+  started.push(workerd);
+  return workerd.port;
+}
+
+/** The first frame and the extensions a browser-like client (offering permessage-deflate) ends up with. */
+async function handshake(url: string): Promise<{ frame: string; extensions: string }> {
+  const ws = new WebSocket(url, { perMessageDeflate: true });
   try {
-    await new Promise((resolve, reject) => {
-      ws.once('message', resolve);
+    const frame = await new Promise<string>((resolve, reject) => {
+      ws.once('message', (raw: Buffer) => resolve(raw.toString()));
       ws.once('error', reject);
     });
-    return ws.extensions;
+    return { frame, extensions: ws.extensions };
   } finally {
     ws.close();
   }
 }
 
+/** What pusher-js 8.6.0 opens. */
+const pusherPath = '/app/tidings-local-key?protocol=7&client=js&version=8.6.0';
+
 describe('WebSocket compression under wrangler.toml’s compatibility flags', () => {
   const { compatibilityDate, compatibilityFlags } = wranglerRuntimeConfig();
+  const withoutFlag = compatibilityFlags.filter((flag) => flag !== 'no_web_socket_compression');
 
-  it('declines the permessage-deflate a browser offers', async () => {
-    expect(await negotiatedExtensions(await serveWebSockets(compatibilityDate, compatibilityFlags))).toBe('');
+  describe('a Worker that accepts every WebSocket', () => {
+    it('declines the permessage-deflate a browser offers', async () => {
+      const port = await serveWebSockets(compatibilityDate, compatibilityFlags);
+      expect((await handshake(`ws://127.0.0.1:${port}/`)).extensions).toBe('');
+    });
+
+    it('would accept it without no_web_socket_compression', async () => {
+      const port = await serveWebSockets(compatibilityDate, withoutFlag);
+      expect((await handshake(`ws://127.0.0.1:${port}/`)).extensions).toBe('permessage-deflate');
+    });
   });
 
-  it('would accept it without no_web_socket_compression', async () => {
-    const withoutFlag = compatibilityFlags.filter((flag) => flag !== 'no_web_socket_compression');
-    expect(await negotiatedExtensions(await serveWebSockets(compatibilityDate, withoutFlag))).toBe('permessage-deflate');
+  describe('the Worker’s deploy bundle, on the Pusher endpoint /app/{key}', () => {
+    // `wrangler deploy --dry-run` takes a few seconds; once for both tests.
+    let bundle = '';
+    beforeAll(() => {
+      bundle = deployBundle();
+    });
+    afterAll(async () => {
+      await Promise.all(started.splice(0).map((workerd) => workerd.stop()));
+      rmSync(bundle, { recursive: true, force: true });
+    });
+
+    it('establishes the Pusher connection and declines the permessage-deflate a browser offers', async () => {
+      const port = await serveWorker(compatibilityFlags);
+      const { frame, extensions } = await handshake(`ws://127.0.0.1:${port}${pusherPath}`);
+      expect(JSON.parse(frame)).toMatchObject({ event: 'pusher:connection_established' });
+      expect(extensions).toBe('');
+    });
+
+    it('would accept it without no_web_socket_compression', async () => {
+      const port = await serveWorker(withoutFlag);
+      const { frame, extensions } = await handshake(`ws://127.0.0.1:${port}${pusherPath}`);
+      expect(JSON.parse(frame)).toMatchObject({ event: 'pusher:connection_established' });
+      expect(extensions).toBe('permessage-deflate');
+    });
   });
 });

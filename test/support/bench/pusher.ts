@@ -1,5 +1,6 @@
 import PusherServer from 'pusher';
 import Pusher from 'pusher-js';
+import WebSocket from 'ws';
 import { readDevVars } from '../node/dev-vars.ts';
 
 const vars = readDevVars();
@@ -50,4 +51,37 @@ export async function subscribed(client: Pusher, name: string): Promise<ReturnTy
     );
   });
   return channel;
+}
+
+/** Whether bench clients offer permessage-deflate: yes, as browsers do, unless BENCH_DEFLATE=0. */
+export const OFFER_DEFLATE = process.env.BENCH_DEFLATE !== '0';
+
+/**
+ * A browser-like subscriber speaking the Pusher protocol over a raw `ws` socket that offers
+ * permessage-deflate (pusher-js in Node does not offer it; in a browser it does): connects,
+ * subscribes to `channel`, and hands every later frame's text to `onFrame`. `extensions` is what
+ * the server accepted ('' = none).
+ */
+export async function protocolSubscriber(
+  port: number,
+  channel: string,
+  onFrame: (text: string) => void,
+): Promise<{ extensions: string; close: () => void }> {
+  const ws = new WebSocket(socketUrl(port), { perMessageDeflate: OFFER_DEFLATE });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.on('message', function handshake(raw: Buffer) {
+      const text = raw.toString();
+      if (text.includes('pusher:connection_established')) {
+        ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel } }));
+      } else if (text.includes('pusher_internal:subscription_succeeded')) {
+        ws.off('message', handshake);
+        resolve();
+      } else if (text.includes('pusher:error') || text.includes('pusher:subscription_error')) {
+        reject(new Error(text));
+      }
+    });
+  });
+  ws.on('message', (raw: Buffer) => onFrame(raw.toString()));
+  return { extensions: ws.extensions, close: () => ws.close() };
 }

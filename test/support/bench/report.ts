@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Spread } from './stats.ts';
 
@@ -34,6 +34,10 @@ export function machine(): Record<string, string | number> {
     cpus: cpus().length,
     cpu_model: cpus()[0]?.model ?? 'unknown',
     memory_mb: Math.round(totalmem() / 2 ** 20),
+    // 1/5/15-minute load averages when the results were written: other work on the machine shows here.
+    load_average: loadavg()
+      .map((value) => Math.round(value * 100) / 100)
+      .join(' / '),
   };
 }
 

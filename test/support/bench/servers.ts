@@ -1,46 +1,25 @@
-// The servers the benchmarks measure: the Worker in workerd without wrangler's dev proxy (the
-// headline numbers), the Worker under `wrangler dev` (once, for the proxy's overhead), and the
-// baseline, a minimal Node `ws` server in its own process.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// The servers the benchmarks measure: the Worker's deploy bundle in bare workerd (the headline
+// numbers: our Worker is the entry, as on Cloudflare, so wrangler.toml's flags apply, among them
+// no_web_socket_compression), the Worker under `wrangler dev` (once, for the dev proxy's overhead;
+// there Miniflare's entry worker answers the WebSocket handshake and accepts permessage-deflate),
+// and the baseline, a minimal Node `ws` server in its own process.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
-import { readDevVars } from '../node/dev-vars.ts';
-import { descendantsOf, freePort } from '../node/processes.ts';
+import { startBareWorkerd } from '../node/bare-workerd.ts';
+import { descendantsOf } from '../node/processes.ts';
 import { startWorker } from '../node/worker.ts';
-import { wranglerRuntimeConfig } from '../node/wrangler-config.ts';
-
-const root = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** A server under test, on 127.0.0.1. */
 export interface BenchServer {
   name: string;
   port: number;
-  /** The processes whose memory counts as the server's (workerd, or the baseline's Node). */
+  /** The processes whose memory and CPU count as the server's (workerd, or the baseline's Node). */
   pids: () => number[];
   stop: () => Promise<void>;
 }
 
-let bundleDir: string | undefined;
-
-/** The bundle `wrangler deploy` would upload (`--dry-run`), built once per process. */
-function deployBundle(): string {
-  if (bundleDir) return bundleDir;
-  const outdir = mkdtempSync(join(tmpdir(), 'tidings-bench-'));
-  // wrangler wants the static assets folder to exist.
-  if (!existsSync(`${root}web/dist`)) execFileSync(process.execPath, [`${root}scripts/build-web.mjs`], { cwd: root, stdio: 'ignore' });
-  execFileSync(process.execPath, [`${root}node_modules/wrangler/bin/wrangler.js`, 'deploy', '--dry-run', '--outdir', outdir], {
-    cwd: root,
-    stdio: 'ignore',
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
-  });
-  bundleDir = outdir;
-  return outdir;
-}
-
-/** Workerd processes started by this process (Miniflare runs workerd as a child). */
+/** Workerd processes started by this process (wrangler dev runs workerd as a descendant). */
 function workerdPids(parent: number): number[] {
   return descendantsOf(parent).filter((pid) => {
     try {
@@ -52,36 +31,36 @@ function workerdPids(parent: number): number[] {
 }
 
 /**
- * The deploy bundle served by workerd through Miniflare and reached on workerd's own port: no dev
- * proxy, as production has none. `vars` override the development settings.
+ * The deploy bundle (`wrangler deploy --dry-run`) in bare workerd (../node/bare-workerd.ts), reached on
+ * workerd's own port: no dev proxy and no entry worker in front, as in production. `shards` sets
+ * REALTIME_SHARDS; `vars` override the development settings; `tailPort` adds the tail worker that
+ * counts invocations (for RPC counts; it costs a little per invocation, so not for timings);
+ * `compatibilityFlags` replaces wrangler.toml's (to measure what a flag changes).
  */
-export async function startWorkerd(options: { vars?: Record<string, string>; port?: number } = {}): Promise<BenchServer> {
-  const outdir = deployBundle();
-  const wrangler = wranglerRuntimeConfig();
-  const port = options.port ?? (await freePort());
-  // Miniflare 5 takes a new options shape; it converts the classic (v4) one.
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      host: '127.0.0.1',
-      port,
-      modules: true,
-      scriptPath: join(outdir, 'index.js'),
-      modulesRoot: outdir,
-      compatibilityDate: wrangler.compatibilityDate,
-      compatibilityFlags: wrangler.compatibilityFlags,
-      durableObjects: { REALTIME: { className: 'RealtimeServer', useSQLite: true } },
-      bindings: {
-        ...wrangler.vars,
-        ...readDevVars(),
-        PUSHER_PORT: String(port),
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
-        REALTIME_MAX_CONNECTIONS: '20000',
-        ...options.vars,
-      },
-    }),
-  );
-  await mf.ready;
-  return { name: 'workerd (Miniflare, no proxy)', port, pids: () => workerdPids(process.pid), stop: () => mf.dispose() };
+export async function startWorkerd(
+  options: { vars?: Record<string, string>; port?: number; shards?: number; tailPort?: number; compatibilityFlags?: string[] } = {},
+): Promise<BenchServer> {
+  const shards = options.shards ?? 1;
+  const workerd = await startBareWorkerd({
+    ...(options.compatibilityFlags === undefined ? {} : { compatibilityFlags: options.compatibilityFlags }),
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.tailPort === undefined ? {} : { tailPort: options.tailPort }),
+    vars: {
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
+      REALTIME_MAX_CONNECTIONS: '20000',
+      // Every bench client comes from one loopback address.
+      REALTIME_MAX_CONNECTIONS_PER_ADDRESS: '100000',
+      REALTIME_NEW_CONNECTIONS_PER_ADDRESS_PER_SECOND: '100000',
+      REALTIME_SHARDS: String(shards),
+      ...options.vars,
+    },
+  });
+  return {
+    name: `Tidings, workerd, ${shards} shard${shards === 1 ? '' : 's'}${options.compatibilityFlags === undefined ? '' : ` (flags: ${options.compatibilityFlags.join(', ')})`}`,
+    port: workerd.port,
+    pids: () => [workerd.pid],
+    stop: workerd.stop,
+  };
 }
 
 /** The Worker under `wrangler dev`, reached through wrangler's development proxy. */
@@ -138,19 +117,36 @@ export function childProcessesNamed(name: string): number[] {
   });
 }
 
-/** CPU time (user + system) processes have used so far, in ms, from /proc (clock ticks of 10 ms). */
+/**
+ * CPU time processes have used so far, in ms: the sum over their threads of the time on a CPU from
+ * /proc/<pid>/task/<tid>/schedstat (nanoseconds), or user + system time from /proc/<pid>/stat
+ * (clock ticks of 10 ms) where schedstat is missing. Exited threads drop out of the schedstat sum,
+ * so take it over intervals in which the server's threads live on (workerd's do).
+ */
 export function cpuMs(pids: number[]): number {
-  let ticks = 0;
+  let ms = 0;
   for (const pid of pids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      let ns = 0;
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        } catch {
+          // The thread ended.
+        }
+      }
+      ms += ns / 1e6;
     } catch {
-      // Gone.
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ms += (Number(fields[11]) + Number(fields[12])) * 10;
+      } catch {
+        // Gone.
+      }
     }
   }
-  return ticks * 10;
+  return ms;
 }
 
 /** Resident memory (VmRSS) of processes from /proc, in MB. */

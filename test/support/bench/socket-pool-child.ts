@@ -2,15 +2,16 @@
 // command, subscribes them to a channel with the Pusher protocol (or not, for the baseline), and
 // reports when every socket has received round N of an event, with each receipt's time.
 // Receipt times come from stats.now(), comparable with the parent's clock.
-// The sockets do not offer permessage-deflate: production declines it (wrangler.toml's
-// no_web_socket_compression), but locally Miniflare's entry worker answers the handshake and would
-// accept it. BENCH_DEFLATE=1 makes them offer it, as browsers do, to measure what it costs.
+// The sockets offer permessage-deflate, as browsers and pusher-js in a browser do; whether it was
+// accepted is up to the server (wrangler.toml's no_web_socket_compression declines it) and is
+// reported per socket (`ws.extensions`). BENCH_DEFLATE=0 makes them not offer it, for a comparison.
 import WebSocket from 'ws';
 import { now } from './stats.ts';
 
 type Command = { cmd: 'open'; url: string; count: number; channel: string | null; concurrency: number } | { cmd: 'close' };
 
 const sockets: WebSocket[] = [];
+const OFFER_DEFLATE = process.env.BENCH_DEFLATE !== '0';
 const receipts = new Map<number, number[]>();
 const ROUND = /round\\?":(\d+)/;
 
@@ -22,8 +23,8 @@ function onFrame(text: string, at: number): void {
   const match = ROUND.exec(text);
   if (!match) return;
   const round = Number(match[1]);
-  let times = receipts.get(round);
-  if (!times) receipts.set(round, (times = []));
+  const times = receipts.get(round) ?? [];
+  receipts.set(round, times);
   times.push(at);
   if (times.length === sockets.length) {
     send({ cmd: 'round', round, times });
@@ -31,10 +32,16 @@ function onFrame(text: string, at: number): void {
   }
 }
 
-/** Opens one socket; with a channel, resolves once the server confirmed the subscription. */
-function openOne(url: string, channel: string | null): Promise<WebSocket> {
+let opened = 0;
+
+/**
+ * Opens one socket; with a channel, resolves once the server confirmed the subscription. A `{n}`
+ * in the channel's name becomes a number of this socket's own (a channel per socket).
+ */
+function openOne(url: string, template: string | null): Promise<WebSocket> {
+  const channel = template?.replace('{n}', `${process.pid}-${opened++}`) ?? null;
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: process.env.BENCH_DEFLATE === '1' });
+    const ws = new WebSocket(url, { perMessageDeflate: OFFER_DEFLATE });
     ws.once('error', reject);
     if (channel === null) ws.once('open', () => resolve(ws));
     let ready = channel === null;
@@ -72,7 +79,10 @@ async function open(command: Extract<Command, { cmd: 'open' }>): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(command.concurrency, command.count) }, opener));
-  send({ cmd: 'opened', ms: now() - started, opened: sockets.length - already, failed, error: firstError });
+  // The WebSocket extensions the server accepted, by negotiated value ('' = none).
+  const extensions: Record<string, number> = {};
+  for (const ws of sockets.slice(already)) extensions[ws.extensions] = (extensions[ws.extensions] ?? 0) + 1;
+  send({ cmd: 'opened', ms: now() - started, opened: sockets.length - already, failed, error: firstError, extensions });
 }
 
 async function closeAll(): Promise<void> {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 const childScript = fileURLToPath(new URL('./socket-pool-child.ts', import.meta.url));
 
 type ChildMessage =
-  | { cmd: 'opened'; ms: number; opened: number; failed: number; error: string }
+  | { cmd: 'opened'; ms: number; opened: number; failed: number; error: string; extensions: Record<string, number> }
   | { cmd: 'round'; round: number; times: number[] }
   | { cmd: 'closed' };
 
@@ -51,26 +51,40 @@ export class SocketPool {
 
   /**
    * Opens `total` sockets to `url`, split evenly over the processes, each process keeping
-   * `concurrency` handshakes in flight; with a channel, each subscribes to it (Pusher protocol).
-   * Resolves with the wall time until every socket was ready.
+   * `concurrency` handshakes in flight; with a channel, each subscribes to it (Pusher protocol; a
+   * `{n}` in its name gives each socket a channel of its own).
+   * Sockets add to those already open (a fan-out reaches them all). Resolves with the wall time
+   * until every socket was ready, and the opened sockets by negotiated WebSocket extensions
+   * ('' = none, as production answers; 'permessage-deflate' = every frame compressed).
    */
   async open(
     url: string,
     total: number,
     channel: string | null,
     concurrency = 100,
-  ): Promise<{ ms: number; opened: number; failed: number; error: string }> {
+  ): Promise<{ ms: number; opened: number; failed: number; error: string; extensions: Record<string, number> }> {
     const n = this.children.length;
     const sizes = this.children.map((_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));
     const started = performance.now();
-    const results = await Promise.all(
+    const results = (await Promise.all(
       this.children.map((child, i) => this.request(child, { cmd: 'open', url, count: sizes[i], channel, concurrency }, 'opened')),
-    );
-    this.sizes = sizes;
-    const opened = results.reduce((sum, r) => sum + (r as { opened: number }).opened, 0);
-    const failed = results.reduce((sum, r) => sum + (r as { failed: number }).failed, 0);
-    const error = results.map((r) => (r as { error: string }).error).find(Boolean) ?? '';
-    return { ms: performance.now() - started, opened, failed, error };
+    )) as Array<Extract<ChildMessage, { cmd: 'opened' }>>;
+    this.sizes = this.children.map((_, i) => (this.sizes[i] ?? 0) + results[i]!.opened);
+    const extensions: Record<string, number> = {};
+    for (const result of results)
+      for (const [name, count] of Object.entries(result.extensions)) extensions[name] = (extensions[name] ?? 0) + count;
+    return {
+      ms: performance.now() - started,
+      opened: results.reduce((sum, r) => sum + r.opened, 0),
+      failed: results.reduce((sum, r) => sum + r.failed, 0),
+      error: results.map((r) => r.error).find(Boolean) ?? '',
+      extensions,
+    };
+  }
+
+  /** Sockets open in all processes. */
+  size(): number {
+    return this.sizes.reduce((sum, size) => sum + size, 0);
   }
 
   /** Receipt times (stats.now() clock) of round `round` on every socket; throws if not all arrive in time. */
