@@ -7,6 +7,9 @@ import { ConfigError, invalidMessage, parseSettings, setting } from '../config.t
  */
 export const MAX_SHARDS = 256;
 
+/** Cloudflare's limit of WebSocket connections per Durable Object (see docs/capacity.md). */
+export const WEBSOCKETS_PER_OBJECT = 32_768;
+
 /** One realtime app: its credentials, switches and limits. */
 export interface RealtimeApp {
   id: string;
@@ -180,6 +183,13 @@ export function loadApps(env: object): RealtimeApps {
   }));
   if (all.length === 0) {
     throw new ConfigError('No realtime app is configured: set PUSHER_APP_ID, PUSHER_APP_KEY and PUSHER_APP_SECRET (see .dev.vars.example)');
+  }
+  for (const app of all) {
+    if (app.maxConnections > app.shards * WEBSOCKETS_PER_OBJECT) {
+      throw new ConfigError(
+        `App '${app.id}' allows ${app.maxConnections} connections, more than ${app.shards} shard(s) can hold (${WEBSOCKETS_PER_OBJECT} WebSockets per Durable Object): raise REALTIME_SHARDS or lower REALTIME_MAX_CONNECTIONS`,
+      );
+    }
   }
   for (const [index, app] of all.entries()) {
     const clash = all.findIndex((other) => other.id === app.id || other.key === app.key);

@@ -36,19 +36,29 @@ export interface ChannelTarget {
 
 export class ChannelState {
   readonly #sql: SqlStorage;
+  /** Subscribers per shard, mirrored from SQLite: a publish reads no rows to know where to fan out. */
+  readonly #perShard = new Map<number, number>();
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
     sql.exec(`create table if not exists subscribers (
       socket_id text primary key, shard integer not null, user_id text, user_info text)`);
     sql.exec('create index if not exists subscribers_by_user on subscribers (user_id)');
-    sql.exec('create index if not exists subscribers_by_shard on subscribers (shard)');
     sql.exec(
       'create table if not exists cached_event (id integer primary key check (id = 1), event text not null, data text not null, expires_at integer not null)',
     );
     sql.exec('create table if not exists signed_in (socket_id text primary key, shard integer not null)');
     sql.exec('create table if not exists watchers (socket_id text primary key, shard integer not null)');
     sql.exec('create table if not exists target (id integer primary key check (id = 1), app_id text not null, channel text not null)');
+    for (const row of sql.exec<{ shard: number; n: number }>('select shard, count(*) as n from subscribers group by shard')) {
+      this.#perShard.set(row.shard, row.n);
+    }
+  }
+
+  #count(shard: number, change: 1 | -1): void {
+    const count = (this.#perShard.get(shard) ?? 0) + change;
+    if (count > 0) this.#perShard.set(shard, count);
+    else this.#perShard.delete(shard);
   }
 
   /** The app and channel this object serves, once a first call told it. */
@@ -70,6 +80,9 @@ export class ChannelState {
     const { socketId, shard, member } = subscriber;
     const firstInChannel = !this.occupied();
     const firstForUser = member !== null && !this.hasUser(member.userId);
+    const previous = this.#sql.exec<{ shard: number }>('select shard from subscribers where socket_id = ?', socketId).toArray()[0];
+    if (previous) this.#count(previous.shard, -1);
+    this.#count(shard, 1);
     this.#sql.exec(
       'insert or replace into subscribers (socket_id, shard, user_id, user_info) values (?, ?, ?, ?)',
       socketId,
@@ -82,9 +95,12 @@ export class ChannelState {
 
   /** Removes a subscription; tells whether the channel is now empty and which user, if any, left with it. */
   unsubscribe(socketId: string): { left: boolean; lastInChannel: boolean; userGone: string | null } {
-    const row = this.#sql.exec<{ user_id: string | null }>('select user_id from subscribers where socket_id = ?', socketId).toArray()[0];
+    const row = this.#sql
+      .exec<{ user_id: string | null; shard: number }>('select user_id, shard from subscribers where socket_id = ?', socketId)
+      .toArray()[0];
     if (!row) return { left: false, lastInChannel: false, userGone: null };
     this.#sql.exec('delete from subscribers where socket_id = ?', socketId);
+    this.#count(row.shard, -1);
     return {
       left: true,
       lastInChannel: !this.occupied(),
@@ -100,16 +116,13 @@ export class ChannelState {
     );
   }
 
-  /** The shards that hold at least one subscriber. */
+  /** The shards that hold at least one subscriber (from memory). */
   shards(): number[] {
-    return this.#sql
-      .exec<{ shard: number }>('select distinct shard from subscribers')
-      .toArray()
-      .map((row) => row.shard);
+    return [...this.#perShard.keys()];
   }
 
   occupied(): boolean {
-    return this.#sql.exec('select 1 from subscribers limit 1').toArray().length > 0;
+    return this.#perShard.size > 0;
   }
 
   subscriptionCount(): number {

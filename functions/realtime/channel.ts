@@ -59,6 +59,8 @@ export class RealtimeChannel extends DurableObject<Env> {
   /** One stub per shard, kept so that calls to a shard arrive in the order they were made. */
   readonly #shards = new Map<number, ShardStub>();
   #alarmAt: number | null | undefined;
+  /** The app and channel this object serves, once known (kept in SQLite too, for its alarm). */
+  #target: ChannelTarget | null = null;
   /** Client events per presence user in the current second (memory: a limit, not state to keep). */
   readonly #userClientEvents = new Map<string, RateWindow>();
 
@@ -240,7 +242,12 @@ export class RealtimeChannel extends DurableObject<Env> {
   }
 
   #app(target: ChannelTarget): RealtimeApp {
-    this.#state.rememberTarget(target);
+    // Written once: a write on every call would hold each answer until its commit.
+    if (!this.#target) {
+      const known = this.#state.target();
+      if (!known) this.#state.rememberTarget(target);
+      this.#target = known ?? target;
+    }
     const app = loadApps(this.env).byId(target.appId);
     if (!app) throw new Error(`Unknown realtime app '${target.appId}': was it removed from PUSHER_APP_ID or REALTIME_APPS?`);
     return app;
@@ -257,7 +264,7 @@ export class RealtimeChannel extends DurableObject<Env> {
 
   /** Sends a frame to every subscriber but one, through each shard holding any, in parallel. */
   async #fanOut(channel: string, text: string, exceptSocketId?: string): Promise<void> {
-    const appId = this.#state.target()!.appId;
+    const appId = this.#target!.appId;
     const shards = this.#state.shards();
     await Promise.all(shards.map((index) => this.#shard(appId, index).deliver(channel, text, exceptSocketId)));
   }

@@ -42,6 +42,10 @@ describe('realtime apps from bindings', () => {
       ['three', 16],
     ]);
     expect(() => loadApps({ ...base, REALTIME_SHARDS: '0' })).toThrow('REALTIME_SHARDS is invalid ("0"): use a whole number from 1 to 256');
+    expect(() => loadApps({ ...base, REALTIME_MAX_CONNECTIONS: '50000' })).toThrow(
+      "App '1001' allows 50000 connections, more than 1 shard(s) can hold (32768 WebSockets per Durable Object): raise REALTIME_SHARDS or lower REALTIME_MAX_CONNECTIONS",
+    );
+    expect(loadApps({ ...base, REALTIME_MAX_CONNECTIONS: '50000', REALTIME_SHARDS: '2' }).byId('1001')!.maxConnections).toBe(50_000);
     expect(() => loadApps({ ...base, REALTIME_SHARDS: 'many' })).toThrow(
       'REALTIME_SHARDS is invalid ("many"): use a whole number from 1 to 256',
     );
