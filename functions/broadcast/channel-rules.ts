@@ -4,8 +4,8 @@
  *
  * @example
  * const rules = new ChannelRules()
- *   .channel('user.{id}', (user, id) => user.id === id)             // private-user.{id}
- *   .channel('admins', async (user) => ({ name: ..., role: ... }));  // presence-admins: member info
+ *   .channel('user.{id}', ['private'], (user, id) => user.id === id)             // private-user.{id}
+ *   .channel('admins', ['presence'], async (user) => ({ name: ..., role: ... }));  // presence-admins: member info
  */
 import { CHANNEL_NAME, invalidChannelName } from './pusher-rules.ts';
 
@@ -25,14 +25,17 @@ export type ChannelKind = 'private' | 'presence' | 'encrypted';
 
 export type Authorization = { allowed: true; kind: ChannelKind; memberInfo?: Record<string, unknown> } | { allowed: false; reason: string };
 
+/** The prefixes a rule can name: each authorized kind of channel, with its cache variant. */
+export type ChannelPrefix = 'private' | 'private-cache' | 'private-encrypted' | 'private-encrypted-cache' | 'presence' | 'presence-cache';
+
 // Longest first, so `private-encrypted-cache-x` is not read as `private-` + `encrypted-cache-x`.
-const PREFIXES: Array<[string, ChannelKind]> = [
-  ['private-encrypted-cache-', 'encrypted'],
-  ['private-encrypted-', 'encrypted'],
-  ['presence-cache-', 'presence'],
-  ['private-cache-', 'private'],
-  ['presence-', 'presence'],
-  ['private-', 'private'],
+const PREFIXES: Array<[ChannelPrefix, ChannelKind]> = [
+  ['private-encrypted-cache', 'encrypted'],
+  ['private-encrypted', 'encrypted'],
+  ['presence-cache', 'presence'],
+  ['private-cache', 'private'],
+  ['presence', 'presence'],
+  ['private', 'private'],
 ];
 
 function compile(pattern: string): RegExp {
@@ -45,11 +48,15 @@ function compile(pattern: string): RegExp {
 
 /** Who may join which channel, declared like Laravel's `routes/channels.php` (see mailbox-channels.ts). */
 export class ChannelRules {
-  readonly #rules: Array<{ pattern: string; regex: RegExp; rule: ChannelRule }> = [];
+  readonly #rules: Array<{ pattern: string; regex: RegExp; rule: ChannelRule; prefixes: readonly ChannelPrefix[] }> = [];
 
-  /** Declares who may join the channels matching `pattern` (`{name}` matches one dot-free segment). */
-  channel(pattern: string, rule: ChannelRule): this {
-    this.#rules.push({ pattern, regex: compile(pattern), rule });
+  /**
+   * Declares who may join the channels matching `pattern` (`{name}` matches one dot-free segment)
+   * with one of `prefixes`, and no others: a presence rule must not also open `private-{pattern}`
+   * (or hand out an encrypted channel's shared secret).
+   */
+  channel(pattern: string, prefixes: readonly [ChannelPrefix, ...ChannelPrefix[]], rule: ChannelRule): this {
+    this.#rules.push({ pattern, regex: compile(pattern), rule, prefixes });
     return this;
   }
 
@@ -58,11 +65,12 @@ export class ChannelRules {
     if (!CHANNEL_NAME.test(channelName)) {
       return { allowed: false, reason: invalidChannelName(channelName) };
     }
-    const prefix = PREFIXES.find(([p]) => channelName.startsWith(p));
+    const prefix = PREFIXES.find(([p]) => channelName.startsWith(`${p}-`));
     if (!prefix) return { allowed: false, reason: `${channelName} is a public channel: it needs no authorization` };
-    const [prefixText, kind] = prefix;
-    const name = channelName.slice(prefixText.length);
-    for (const { regex, rule } of this.#rules) {
+    const [prefixName, kind] = prefix;
+    const name = channelName.slice(prefixName.length + 1);
+    for (const { regex, rule, prefixes } of this.#rules) {
+      if (!prefixes.includes(prefixName)) continue;
       const match = regex.exec(name);
       if (!match) continue;
       const result = await rule(user, ...match.slice(1));

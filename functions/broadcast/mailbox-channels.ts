@@ -6,10 +6,10 @@ import { ChannelRules } from './channel-rules.ts';
 
 export const mailboxChannels = new ChannelRules()
   // A user's mailbox notifications: only that user (also as `private-encrypted-user.{id}`).
-  .channel('user.{id}', (user, id) => user.id === id)
+  .channel('user.{id}', ['private', 'private-encrypted'], (user, id) => user.id === id)
   // Which admins are online, for the admins. Presence channels hold at most 100 members, so only
   // admins join one; any number of users can be online, each on their own private channel.
-  .channel('admins', async (user) => {
+  .channel('admins', ['presence'], async (user) => {
     const profile = await user.profile();
     return profile?.role === 'admin' ? { name: profile.display_name, role: profile.role } : false;
   });

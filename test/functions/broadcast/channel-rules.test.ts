@@ -8,7 +8,7 @@ const ada = seedUsers.ada.id;
 describe('ChannelRules', () => {
   it('passes each {placeholder} to the rule in order, like routes/channels.php', async () => {
     const seen: string[][] = [];
-    const rules = new ChannelRules().channel('team.{team}.room.{room}', (_u, ...params) => {
+    const rules = new ChannelRules().channel('team.{team}.room.{room}', ['private'], (_u, ...params) => {
       seen.push(params);
       return true;
     });
@@ -17,7 +17,7 @@ describe('ChannelRules', () => {
   });
 
   it('refuses a presence channel whose rule returns true instead of member info', async () => {
-    const rules = new ChannelRules().channel('room', () => true);
+    const rules = new ChannelRules().channel('room', ['private', 'presence'], () => true);
     expect(await rules.authorize(user(ada), 'presence-room')).toEqual({
       allowed: false,
       reason: 'The rule for presence-room returned no member info, which a presence channel needs',
@@ -26,7 +26,15 @@ describe('ChannelRules', () => {
   });
 
   it('treats dots in patterns literally', async () => {
-    const rules = new ChannelRules().channel('a.b', () => true);
+    const rules = new ChannelRules().channel('a.b', ['private'], () => true);
     expect(await rules.authorize(user(ada), 'private-aXb')).toMatchObject({ allowed: false });
+  });
+
+  it('applies a rule only to the prefixes it names', async () => {
+    const rules = new ChannelRules().channel('inbox', ['presence'], () => ({ name: 'Ada' }));
+    expect(await rules.authorize(user(ada), 'presence-inbox')).toMatchObject({ allowed: true, kind: 'presence' });
+    for (const other of ['private-inbox', 'private-cache-inbox', 'private-encrypted-inbox', 'presence-cache-inbox']) {
+      expect(await rules.authorize(user(ada), other)).toEqual({ allowed: false, reason: `No rule allows ${other}` });
+    }
   });
 });

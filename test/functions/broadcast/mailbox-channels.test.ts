@@ -61,4 +61,15 @@ describe('Tidings channel rules', () => {
       reason: expect.stringMatching(/^Invalid channel name: 'private-user.<script>'/),
     });
   });
+
+  it('opens each channel only under the prefixes its rule names', async () => {
+    const admin = user(ada, { display_name: 'Ada Lovelace', role: 'admin' });
+    for (const name of ['private-admins', 'private-cache-admins', 'private-encrypted-admins', 'presence-cache-admins']) {
+      expect(await channels.authorize(admin, name)).toEqual({ allowed: false, reason: `No rule allows ${name}` });
+    }
+    for (const name of [`presence-user.${ada}`, `private-cache-user.${ada}`]) {
+      expect(await channels.authorize(admin, name)).toEqual({ allowed: false, reason: `No rule allows ${name}` });
+    }
+    expect(await channels.authorize(admin, `private-encrypted-user.${ada}`)).toEqual({ allowed: true, kind: 'encrypted' });
+  });
 });
