@@ -52,7 +52,17 @@ function unknownRecipientsError(unknown: string[]): HTTPException {
   return new HTTPException(422, { message, res: Response.json({ error: message, issues }, { status: 422 }) });
 }
 
-const cursor = z.iso.datetime({ offset: true, error: 'use an ISO 8601 timestamp such as 2026-11-28T02:01:15.123Z' });
+const cursor = z.iso
+  .datetime({ offset: true, error: 'use an ISO 8601 timestamp such as 2026-11-28T02:01:15.123Z' })
+  // The format allows year 0000 and offsets up to ±99:59; Postgres refuses both (a 500 before).
+  .refine((value) => !value.startsWith('0000'), { error: 'the year must be 0001 or later' })
+  .refine(
+    (value) => {
+      const offset = /([+-])(\d{2}):?(\d{2})$/.exec(value);
+      return !offset || Number(offset[2]) * 60 + Number(offset[3]) <= 14 * 60;
+    },
+    { error: 'the UTC offset must be between -14:00 and +14:00' },
+  );
 const inboxQuery = z
   .object({
     after: cursor.optional(),
