@@ -26,6 +26,7 @@ describe('local Supabase database', () => {
       '20261128030000_private_functions_not_callable.sql',
       '20261128040000_email_webhook_per_statement.sql',
       '20261128050000_email_announcements_view.sql',
+      '20261203100000_profile_display_name_limits.sql',
     ]);
     const { rows } = await db.query('select version, name, statements from supabase_migrations.schema_migrations order by version');
     expect(rows.map((row) => [row.version, row.name])).toEqual([
@@ -34,6 +35,7 @@ describe('local Supabase database', () => {
       ['20261128030000', 'private_functions_not_callable'],
       ['20261128040000', 'email_webhook_per_statement'],
       ['20261128050000', 'email_announcements_view'],
+      ['20261203100000', 'profile_display_name_limits'],
     ]);
     expect(rows[0].statements).toContain('alter table public.emails enable row level security');
   });

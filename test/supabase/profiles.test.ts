@@ -1,0 +1,43 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestSupabase, type TestSupabase } from '../support/node/local-supabase.ts';
+import { seedUsers } from '../support/seed-users.ts';
+
+describe('profile display names', () => {
+  let supabase: TestSupabase;
+  let db: pg.Client;
+
+  beforeAll(async () => {
+    supabase = await startTestSupabase();
+    db = new pg.Client({ connectionString: supabase.databaseUrl });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db?.end();
+    await supabase?.destroy();
+  });
+
+  it('refuses a name over 80 characters, an empty one and one with surrounding spaces, whoever writes it', async () => {
+    for (const name of ['x'.repeat(81), '', '   ', ' Ada']) {
+      await expect(db.query('update public.profiles set display_name = $1 where id = $2', [name, seedUsers.ada.id])).rejects.toThrow(
+        /profiles_display_name_length/,
+      );
+    }
+    await db.query('update public.profiles set display_name = $1 where id = $2', ['x'.repeat(80), seedUsers.ada.id]);
+    await db.query('update public.profiles set display_name = $1 where id = $2', [seedUsers.ada.name, seedUsers.ada.id]);
+  });
+
+  it('gives a new user a name from their metadata, trimmed and cut to 80 characters, or from their email', async () => {
+    const created = async (email: string, metadata: object) => {
+      const { rows } = await db.query(
+        `insert into auth.users (id, email, raw_app_meta_data, raw_user_meta_data) values (gen_random_uuid(), $1, '{}', $2)
+         returning id`,
+        [email, JSON.stringify(metadata)],
+      );
+      return (await db.query('select display_name from public.profiles where id = $1', [rows[0].id])).rows[0].display_name as string;
+    };
+    expect(await created('long@tidings.test', { display_name: `  ${'y'.repeat(500)}  ` })).toBe('y'.repeat(80));
+    expect(await created('blank@tidings.test', { display_name: '   ' })).toBe('blank');
+    expect(await created('none@tidings.test', {})).toBe('none');
+  });
+});
