@@ -78,7 +78,13 @@ export async function verifyAccessToken(token: string, config: Config): Promise<
     } catch {
       throw new InvalidTokenError('The access token is not a JWT');
     }
-    const options = { audience: AUDIENCE, clockTolerance: CLOCK_TOLERANCE_SECONDS, requiredClaims: ['sub', 'exp'] };
+    // Supabase Auth signs for its own project: `iss` is {SUPABASE_URL}/auth/v1.
+    const options = {
+      audience: AUDIENCE,
+      issuer: `${config.supabase.url}/auth/v1`,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      requiredClaims: ['sub', 'exp', 'iss'],
+    };
     let payload: JWTPayload;
     if (header.alg === 'HS256') {
       if (!config.supabase.jwtSecret) throw new InvalidTokenError('HS256 access tokens are not accepted: SUPABASE_JWT_SECRET is not set');
@@ -96,6 +102,8 @@ export async function verifyAccessToken(token: string, config: Config): Promise<
       throw new InvalidTokenError(`The access token's algorithm "${String(header.alg)}" is not accepted`);
     }
     if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new InvalidTokenError('The access token has no user id');
+    // An anonymous sign-in is a real session without an account: nothing here is for it.
+    if (payload.is_anonymous === true) throw new InvalidTokenError('Anonymous sessions are not accepted: sign in with an account');
     return { userId: payload.sub, email: typeof payload.email === 'string' ? payload.email : undefined, claims: payload };
   } catch (error) {
     if (error instanceof InvalidTokenError || error instanceof SigningKeysUnavailableError) throw error;

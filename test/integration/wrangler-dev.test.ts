@@ -63,7 +63,11 @@ describe('the Worker under wrangler dev', () => {
 
   it('authorizes a user’s own private channel for a Supabase (HS256) token', async () => {
     const userId = randomUUID();
-    const token = await hs256Token({ sub: userId, aud: 'authenticated', role: 'authenticated' }, vars.SUPABASE_JWT_SECRET!, 300);
+    const token = await hs256Token(
+      { sub: userId, aud: 'authenticated', role: 'authenticated', iss: 'http://127.0.0.1:9/auth/v1' },
+      vars.SUPABASE_JWT_SECRET!,
+      300,
+    );
     const response = await fetch(`${worker.url}/broadcasting/auth`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-www-form-urlencoded' },

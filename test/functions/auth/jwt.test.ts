@@ -91,6 +91,18 @@ describe('Supabase JWT verification', () => {
     expect(await refused(await probe(env.SUPABASE_SERVICE_ROLE_KEY))).toMatch(/"(aud|exp)" claim is not accepted/);
   });
 
+  it('refuses a token issued for another Supabase project, or with no issuer', async () => {
+    const other = await es256Token(userClaims(ada, { iss: 'https://another-project.supabase.co/auth/v1' }));
+    expect(await refused(await probe(other))).toBe('The access token\'s "iss" claim is not accepted');
+    const { iss: _iss, ...claims } = userClaims(ada);
+    expect(await refused(await probe(await es256Token(claims)))).toBe('The access token\'s "iss" claim is not accepted');
+  });
+
+  it('refuses an anonymous session: every route here needs an account', async () => {
+    const anonymous = await es256Token(userClaims(ada, { is_anonymous: true }));
+    expect(await refused(await probe(anonymous))).toBe('Anonymous sessions are not accepted: sign in with an account');
+  });
+
   it('refuses a token without a user id', async () => {
     const { sub: _sub, ...claims } = userClaims(ada);
     expect(await refused(await probe(await es256Token(claims)))).toBe('The access token\'s "sub" claim is not accepted');

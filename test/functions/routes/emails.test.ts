@@ -87,7 +87,10 @@ describe('POST /api/emails validation', () => {
       '/api/emails',
       {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${await hs256Token(userClaims(ada))}` },
+        headers: {
+          'Content-Type': 'application/json',
+          Authorization: `Bearer ${await hs256Token(userClaims(ada, { iss: 'http://127.0.0.1:9/auth/v1' }))}`,
+        },
         body: JSON.stringify(valid),
       },
       authEnv({ SUPABASE_URL: 'http://127.0.0.1:9' }),

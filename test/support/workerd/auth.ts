@@ -2,10 +2,15 @@ import { env } from 'cloudflare:workers';
 import type { JWTPayload } from 'jose';
 import type { ChannelUser } from '../../../functions/broadcast/channel-rules.ts';
 import { app } from '../../../functions/index.ts';
-import { hs256Token as signHs256 } from '../tokens.ts';
+import { hs256Token as signHs256, userClaims as supabaseUserClaims } from '../tokens.ts';
 import { envWith } from './env.ts';
 
-export { es256Token, signingKeyId, userClaims } from '../tokens.ts';
+export { es256Token, signingKeyId } from '../tokens.ts';
+
+/** Claims as the auth stub's project issues them (`iss` is {SUPABASE_URL of authEnv()}/auth/v1). */
+export function userClaims(sub: string, extra: JWTPayload = {}): JWTPayload {
+  return supabaseUserClaims(sub, { iss: `http://127.0.0.1:${env.SUPABASE_AUTH_STUB_PORT}/auth/v1`, ...extra });
+}
 
 /** The test bindings, with Supabase's JWKS served by the Node-side auth stub (test/support/node/global-setup.ts). */
 export function authEnv(overrides: Partial<Record<keyof Env, string>> = {}): Env {
