@@ -3,6 +3,7 @@
  * misconfigured deployment fails on its first request with a sentence that says what to set,
  * instead of failing later in a way that hides the cause.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /** Thrown when a binding is missing or malformed; the message names it and says how to set it. */
@@ -166,6 +167,33 @@ export const configSchema = bindings.transform((env, ctx) => ({
 export type Config = z.output<typeof configSchema>;
 
 /**
+ * SHA-256 of the secrets' public development values in .dev.vars.example (digests, so the Worker
+ * carries no copy of them). In production a secret still set to one of them is refused.
+ */
+const DEVELOPMENT_SECRET_DIGESTS: Record<string, string> = {
+  PUSHER_APP_SECRET: 'd3322fc0e9d53e535cb856f20a49df3d9963278f4325a0aed5d47765a5c2e17e',
+  SUPABASE_SERVICE_ROLE_KEY: '70541e07fd4f900b66e289f5be55c85f9bef1def4924a5b0c518c45ea1688c12',
+  SUPABASE_JWT_SECRET: 'a064b502e61d27e94b8717290e5e1b32e36720e9fbdf952ec81a84c07128cb37',
+  DB_WEBHOOK_SECRET: '206ef0dca461731aeb748921b02f1b572202b22337ee9c690b52795692b89b90',
+};
+
+/** The first secret that still has its public development value, in production; null otherwise. */
+function developmentSecretInProduction(config: Config): string | null {
+  if (config.appEnv !== 'production') return null;
+  const values: Record<string, string | undefined> = {
+    PUSHER_APP_SECRET: config.pusher.secret,
+    SUPABASE_SERVICE_ROLE_KEY: config.supabase.serviceRoleKey,
+    SUPABASE_JWT_SECRET: config.supabase.jwtSecret,
+    DB_WEBHOOK_SECRET: config.webhookSecret,
+  };
+  for (const [name, digest] of Object.entries(DEVELOPMENT_SECRET_DIGESTS)) {
+    const value = values[name];
+    if (value !== undefined && createHash('sha256').update(value).digest('hex') === digest) return name;
+  }
+  return null;
+}
+
+/**
  * Parses `source` with `schema`, or throws a ConfigError with the first problem's sentence.
  * Messages name settings and quote plain values only: secrets are never invalid, only unset.
  */
@@ -185,6 +213,12 @@ export function loadConfig(env: Env): Config {
   let config = cache.get(env);
   if (!config) {
     config = parseSettings(configSchema, env);
+    const leaked = developmentSecretInProduction(config);
+    if (leaked) {
+      throw new ConfigError(
+        `${leaked} still has its public development value from .dev.vars.example, and APP_ENV is production: run "wrangler secret put ${leaked}" with a value of your own`,
+      );
+    }
     cache.set(env, config);
   }
   return config;

@@ -12,7 +12,7 @@
 // instead of private.settings; the trigger reads Vault first.
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { readDevVar } from './dev-vars.ts';
+import { parseDevVarsFile, readDevVar } from './dev-vars.ts';
 import { setWebhookSettings } from './index.ts';
 
 const USAGE = 'usage: npm run db:webhook [-- --url <http(s) URL>] [--secret <secret>] [--vault] | [-- --show]';
@@ -32,6 +32,17 @@ try {
   process.exit(2);
 }
 const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://postgres:postgres@127.0.0.1:54322/postgres';
+const url = values.url ?? process.env.DB_WEBHOOK_URL ?? 'http://127.0.0.1:8787/webhooks/db';
+const secret = values.secret ?? process.env.DB_WEBHOOK_SECRET ?? readDevVar('DB_WEBHOOK_SECRET');
+// The development secret is public: a database that is not on this machine must not trust it.
+const databaseHost = new URL(databaseUrl).hostname;
+const developmentSecret = parseDevVarsFile(new URL('../../.dev.vars.example', import.meta.url))?.DB_WEBHOOK_SECRET;
+if (!values.show && secret === developmentSecret && !['127.0.0.1', 'localhost', '::1', '[::1]'].includes(databaseHost)) {
+  console.error(
+    `Refusing to give ${databaseHost} the public development DB_WEBHOOK_SECRET from .dev.vars.example: pass --secret (or set DB_WEBHOOK_SECRET) with a secret of your own, the same one you give the Worker with "wrangler secret put DB_WEBHOOK_SECRET".`,
+  );
+  process.exit(2);
+}
 const client = new pg.Client({ connectionString: databaseUrl });
 try {
   await client.connect();
@@ -50,8 +61,6 @@ try {
     console.log(`webhook URL:    ${rows[0]!.url ?? '(not set)'}`);
     console.log(`webhook secret: ${rows[0]!.secret ? `set (${rows[0]!.secret.length} characters)` : '(not set)'}`);
   } else {
-    const url = values.url ?? process.env.DB_WEBHOOK_URL ?? 'http://127.0.0.1:8787/webhooks/db';
-    const secret = values.secret ?? process.env.DB_WEBHOOK_SECRET ?? readDevVar('DB_WEBHOOK_SECRET');
     if (!/^https?:\/\//.test(url)) throw new Error(`--url must be an http(s) URL: '${url}'`);
     if (!secret) throw new Error('No secret: pass --secret, set DB_WEBHOOK_SECRET, or add it to .dev.vars');
     if (values.vault) {

@@ -3,6 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../functions/config.ts';
 import { envWith } from '../support/workerd/env.ts';
 
+/** Secrets of one's own, as production must have (the development ones are refused there). */
+const productionSecrets = {
+  PUSHER_APP_SECRET: 'a-production-secret-of-our-own',
+  SUPABASE_SERVICE_ROLE_KEY: 'a-production-service-role-key',
+  SUPABASE_JWT_SECRET: '',
+  DB_WEBHOOK_SECRET: 'a-production-webhook-secret',
+};
+
 describe('configuration', () => {
   it('reads the documented development settings', () => {
     const config = loadConfig(env);
@@ -40,15 +48,37 @@ describe('configuration', () => {
   });
 
   it('offers development logins only in development', () => {
-    expect(loadConfig(envWith({ APP_ENV: 'production' })).devUsers).toEqual([]);
+    expect(loadConfig(envWith({ APP_ENV: 'production', ...productionSecrets })).devUsers).toEqual([]);
   });
 
   it('defaults to production, the realtime broadcaster, TLS and hosted Pusher’s cluster when unset', () => {
-    const config = loadConfig(envWith({ APP_ENV: '', BROADCAST_DRIVER: '', PUSHER_SCHEME: '', PUSHER_HOST: '', PUSHER_PORT: '' }));
+    const config = loadConfig(
+      envWith({ APP_ENV: '', BROADCAST_DRIVER: '', PUSHER_SCHEME: '', PUSHER_HOST: '', PUSHER_PORT: '', ...productionSecrets }),
+    );
     expect(config).toMatchObject({
       appEnv: 'production',
       broadcastDriver: 'realtime',
       pusher: { useTLS: true, host: '', port: undefined, cluster: 'mt1' },
     });
+  });
+});
+
+describe('configuration in production', () => {
+  it('refuses to start while a secret still has its public development value, naming it', () => {
+    // The test bindings are .dev.vars.example's, development secrets included.
+    expect(() => loadConfig(envWith({ APP_ENV: 'production' }))).toThrow(
+      new ConfigError(
+        'PUSHER_APP_SECRET still has its public development value from .dev.vars.example, and APP_ENV is production: run "wrangler secret put PUSHER_APP_SECRET" with a value of your own',
+      ),
+    );
+    for (const name of ['SUPABASE_SERVICE_ROLE_KEY', 'SUPABASE_JWT_SECRET', 'DB_WEBHOOK_SECRET'] as const) {
+      const devValue = { ...productionSecrets, [name]: env[name] };
+      expect(() => loadConfig(envWith({ APP_ENV: 'production', ...devValue }))).toThrow(`${name} still has its public development value`);
+    }
+    expect(loadConfig(envWith({ APP_ENV: 'production', ...productionSecrets })).appEnv).toBe('production');
+  });
+
+  it('allows the development values in development', () => {
+    expect(loadConfig(envWith({ APP_ENV: 'development' })).pusher.secret).toBe(env.PUSHER_APP_SECRET);
   });
 });
