@@ -14,6 +14,7 @@ import { dbWebhook } from './routes/db-webhook.ts';
 import { emails } from './routes/emails.ts';
 import { me } from './routes/me.ts';
 import { users } from './routes/users.ts';
+import { webPage } from './routes/web-page.ts';
 
 const app = new Hono<AppEnv>();
 
@@ -26,6 +27,8 @@ app.route('/api/emails', emails);
 app.route('/api/users', users);
 app.route('/broadcasting', channelAuth);
 app.route('/webhooks', dbWebhook);
+// The web client's page, with its Content-Security-Policy (the other assets are served as they are).
+app.route('/', webPage);
 
 // The Pusher-compatible realtime server: WebSocket endpoint /app/{key} and HTTP API /apps/{id}/...
 app.route('/', realtimeEndpoint);

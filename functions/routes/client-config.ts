@@ -8,7 +8,7 @@ import type { AppEnv } from '../env.ts';
 import { withConfig } from '../http/with-config.ts';
 
 /** Where browsers open their WebSocket. */
-function websocketEndpoint(config: Config, requestUrl: URL): { wsHost: string; wsPort: number; forceTLS: boolean } {
+export function websocketEndpoint(config: Config, requestUrl: URL): { wsHost: string; wsPort: number; forceTLS: boolean } {
   if (config.broadcastDriver === 'pusher') {
     const { host, port, useTLS, cluster } = config.pusher;
     if (!host) return { wsHost: `ws-${cluster}.pusher.com`, wsPort: 443, forceTLS: true };

@@ -1,0 +1,28 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const outdir = mkdtempSync(join(tmpdir(), 'tidings-web-'));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+describe('npm run build (the web client)', () => {
+  it('builds a minified bundle with no source map, and removes what an earlier build left', () => {
+    writeFileSync(join(outdir, 'stale.js.map'), '{}');
+    const result = spawnSync(process.execPath, ['scripts/build-web.mjs'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, WEB_OUTDIR: outdir },
+    });
+    expect(result.status).toBe(0);
+    expect(readdirSync(outdir).sort()).toEqual(['assets', 'index.html', 'styles.css']);
+    expect(readdirSync(join(outdir, 'assets'))).toEqual(['app.js']);
+    const code = readFileSync(join(outdir, 'assets', 'app.js'), 'utf8');
+    expect(code).not.toContain('sourceMappingURL');
+    expect(code.split('\n').length).toBeLessThan(50);
+    expect(existsSync(join(outdir, 'stale.js.map'))).toBe(false);
+  });
+});
