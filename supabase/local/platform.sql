@@ -336,9 +336,28 @@ begin
   end
   $f$;
 
-  grant usage on schema net to public;
-  grant all on all sequences in schema net to public;
-  grant all on all tables in schema net to public;
+end;
+$$;
+
+-- Who may use net. pg_net grants its schema, tables and sequences to PUBLIC and leaves its functions
+-- executable by PUBLIC; here only the service role may (and postgres, the owner): the queue holds
+-- each webhook's body and a valid signature, and net.http_* sends anything anywhere. The model
+-- observer queues through security definer functions owned by postgres. At every start, so a
+-- database created before this rule gets it too; the migration 20261204010000_net_closed_to_api_roles
+-- does the same on a Supabase project.
+do $$
+begin
+  if exists (select 1 from pg_extension where extname = 'pg_net') then
+    return;
+  end if;
+  revoke all on schema net from public, anon, authenticated;
+  revoke all on all tables in schema net from public, anon, authenticated;
+  revoke all on all sequences in schema net from public, anon, authenticated;
+  revoke all on all functions in schema net from public, anon, authenticated;
+  grant usage on schema net to service_role;
+  grant all on all tables in schema net to service_role;
+  grant all on all sequences in schema net to service_role;
+  grant execute on all functions in schema net to service_role;
 end;
 $$;
 
