@@ -120,6 +120,8 @@ export class AuthApi {
     if (typeof email !== 'string' || typeof password !== 'string' || email === '' || password === '') {
       throw authError(400, 'validation_failed', 'A password sign-in needs an email and a password');
     }
+    // Postgres text cannot hold U+0000; no email or password has one.
+    if (email.includes('\u0000') || password.includes('\u0000')) throw authError(400, 'invalid_credentials', 'Invalid login credentials');
     const { rows } = await this.pool.query<UserRow>(
       `select ${USER_COLUMNS} from auth.users
        where lower(email) = lower($1) and deleted_at is null
@@ -144,6 +146,7 @@ export class AuthApi {
   private async refreshGrant(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     const token = body.refresh_token;
     if (typeof token !== 'string' || token === '') throw authError(400, 'validation_failed', 'refresh_token is required');
+    if (token.includes('\u0000')) throw authError(400, 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
     // Rotation: a refresh token is spent once, and its session carries on with the new one.
     const { rows } = await this.pool.query<{ user_id: string; session_id: string }>(
       `update auth.refresh_tokens set revoked = true, updated_at = now()

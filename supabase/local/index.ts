@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import { AuthApi } from './auth.ts';
 import { corsHeaders, HttpError, send } from './http.ts';
@@ -100,13 +101,24 @@ export async function startLocalSupabase(options: LocalSupabaseOptions = {}): Pr
     );
 
     const server = createServer();
+    server.on('clientError', answerClientError);
     const apiUrl = await listen(server, options.apiPort ?? 54321);
     cleanup.push(() => close(server));
     const rest = new RestApi(restPool);
     const auth = new AuthApi(authPool, apiUrl);
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       void route(request, response, rest, auth).catch((error: unknown) => {
+        if (response.headersSent) {
+          response.destroy();
+          return;
+        }
         if (error instanceof HttpError) return send(response, error.status, error.body, error.headers);
+        const code = (error as pg.DatabaseError).code;
+        if (typeof code === 'string' && code.startsWith('22')) {
+          // Postgres's data exceptions (a value it cannot take) are the caller's input, never ours.
+          const { message, detail, hint } = error as pg.DatabaseError;
+          return send(response, 400, { code, message, details: detail ?? null, hint: hint ?? null });
+        }
         log(`api: ${(error as Error).stack ?? String(error)}`);
         send(response, 500, {
           code: 'internal_error',
@@ -158,13 +170,13 @@ export async function setWebhookSettings(client: pg.Client | pg.Pool, url: strin
 }
 
 async function route(request: IncomingMessage, response: ServerResponse, rest: RestApi, auth: AuthApi): Promise<void> {
-  const url = new URL(request.url ?? '/', 'http://local');
-  const path = url.pathname;
   if (request.method === 'OPTIONS') {
     response.writeHead(204, corsHeaders);
     response.end();
     return;
   }
+  const url = parseRequestUrl(request.url ?? '/');
+  const path = url.pathname;
   if (path === '/auth/v1/.well-known/jwks.json') return send(response, 200, auth.jwks(), { 'Cache-Control': 'public, max-age=600' });
   const service = /^\/(rest|auth)\/v1(\/.*)?$/.exec(path);
   if (!service) {
@@ -201,6 +213,56 @@ async function route(request: IncomingMessage, response: ServerResponse, rest: R
   }
   const result = await rest.handle(request, subPath, url, claims);
   send(response, result.status, result.body, result.headers);
+}
+
+/**
+ * The request's URL, its path percent-decodable (PostgREST and GoTrue decode it).
+ * @throws HttpError 400 naming what is malformed.
+ */
+function parseRequestUrl(target: string): URL {
+  let url: URL;
+  try {
+    url = new URL(target, 'http://local');
+  } catch {
+    throw badRequest(`The request target is not a valid URL path: '${target.slice(0, 200)}'`);
+  }
+  try {
+    decodeURIComponent(url.pathname);
+  } catch {
+    throw badRequest(
+      `Malformed percent-encoding in the request path '${url.pathname.slice(0, 200)}': each '%' must start an escape of two hexadecimal digits, and the escapes must spell UTF-8.`,
+      "Encode a literal '%' as %25.",
+    );
+  }
+  return url;
+}
+
+function badRequest(message: string, hint: string | null = null): HttpError {
+  return new HttpError(400, { code: 'PGRST100', message, details: null, hint });
+}
+
+/**
+ * What Node's HTTP parser refuses before a request exists (a request line and headers over 16 KB,
+ * malformed HTTP) is answered as every other error is: a status and a JSON body saying why.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const body = JSON.stringify({
+    code: tooLarge ? 'request_too_large' : 'bad_request',
+    message: tooLarge
+      ? 'The request line and headers are larger than the local Supabase accepts (16 KB): shorten the URL (filters, select) or the headers.'
+      : `The request is not valid HTTP: ${error.message}`,
+    details: null,
+    hint: null,
+  });
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 async function hasRealPgNet(url: string): Promise<boolean> {

@@ -14,6 +14,12 @@ const EXPOSED_SCHEMAS = ['public'];
 const API_ROLES = new Set(['anon', 'authenticated', 'service_role']);
 const SINGLE_OBJECT = 'application/vnd.pgrst.object+json';
 const RESERVED_PARAMS = new Set(['select', 'order', 'limit', 'offset', 'on_conflict', 'columns']);
+/**
+ * How deep or=(...) and and=(...) may nest (`or=(a.eq.1,and(b.eq.2,or(...)))` is three levels).
+ * PostgREST documents no limit; a filter a client builds needs a few, and each level is a
+ * recursion here and a nesting level in Postgres's parser.
+ */
+export const MAX_LOGIC_DEPTH = 10;
 
 interface Table {
   name: string;
@@ -81,7 +87,18 @@ export class RestApi {
     const method = request.method ?? 'GET';
     if (path === '' || path === '/') throw notSupported('The OpenAPI description (GET /rest/v1/)');
     if (path.startsWith('/rpc/')) throw notSupported('Calling database functions (/rest/v1/rpc)');
-    const tableName = decodeURIComponent(path.slice(1));
+    let tableName: string;
+    try {
+      tableName = decodeURIComponent(path.slice(1));
+    } catch {
+      throw pgrstError(
+        400,
+        'PGRST100',
+        `Malformed percent-encoding in the request path '${path.slice(0, 200)}'`,
+        null,
+        "Encode a literal '%' as %25.",
+      );
+    }
     if (tableName.includes('/')) throw pgrstError(404, 'PGRST125', `Invalid path specified in request URL: ${path}`);
 
     const role = claims.role ?? 'anon';
@@ -399,7 +416,7 @@ class QueryBuilder {
       if (logic) {
         if (!value.startsWith('(') || !value.endsWith(')'))
           throw pgrstError(400, 'PGRST100', `failed to parse logic tree (${value}): expected ${key}=(...)`);
-        conditions.push(this.logicTree(table, logic[2] as 'or' | 'and', value.slice(1, -1), Boolean(logic[1])));
+        conditions.push(this.logicTree(table, logic[2] as 'or' | 'and', value.slice(1, -1), Boolean(logic[1]), 1));
         continue;
       }
       if (key.includes('.')) throw notSupported(`Filtering on an embedded resource ('${key}')`);
@@ -408,13 +425,24 @@ class QueryBuilder {
     return conditions.length ? `where ${conditions.join(' and ')}` : '';
   }
 
-  /** `or=(a.eq.1,and(b.gt.2,c.is.null))`: PostgREST's logic trees, nested as deep as given. */
-  private logicTree(table: Table, operator: 'or' | 'and', inner: string, negate: boolean): string {
-    const parts = splitTopLevel(inner);
+  /** `or=(a.eq.1,and(b.gt.2,c.is.null))`: PostgREST's logic trees, nested up to MAX_LOGIC_DEPTH levels. */
+  private logicTree(table: Table, operator: 'or' | 'and', inner: string, negate: boolean, depth: number): string {
+    if (depth > MAX_LOGIC_DEPTH) {
+      throw pgrstError(
+        400,
+        'PGRST100',
+        `failed to parse logic tree: or/and nested more than ${MAX_LOGIC_DEPTH} levels deep (the local Supabase's limit; PostgREST documents none)`,
+        `At nesting level ${depth}: ${operator}(${inner.slice(0, 60)}${inner.length > 60 ? '…' : ''})`,
+        'Flatten the filter: or(a,or(b,c)) is or(a,b,c), and an and() inside and() likewise.',
+      );
+    }
+    const parts = splitTopLevel(inner, () =>
+      pgrstError(400, 'PGRST100', `failed to parse logic tree (${operator}=(${inner.slice(0, 200)})): unbalanced parentheses or quotes`),
+    );
     if (parts.length === 0) throw pgrstError(400, 'PGRST100', `failed to parse logic tree (${operator}=(${inner})): empty`);
     const conditions = parts.map((part) => {
       const nested = /^(not\.)?(or|and)\((.*)\)$/s.exec(part);
-      if (nested) return this.logicTree(table, nested[2] as 'or' | 'and', nested[3]!, Boolean(nested[1]));
+      if (nested) return this.logicTree(table, nested[2] as 'or' | 'and', nested[3]!, Boolean(nested[1]), depth + 1);
       const dot = part.indexOf('.');
       if (dot <= 0)
         throw pgrstError(400, 'PGRST100', `failed to parse logic tree (${operator}=(${inner})): '${part}' is not column.operator.value`);
@@ -496,8 +524,8 @@ class QueryBuilder {
   }
 }
 
-/** Splits on commas outside parentheses and double quotes. */
-function splitTopLevel(text: string): string[] {
+/** Splits on commas outside parentheses and double quotes; throws `unbalanced()` for a stray `(`, `)` or `"`. */
+function splitTopLevel(text: string, unbalanced: () => Error): string[] {
   const parts: string[] = [];
   let depth = 0;
   let quoted = false;
@@ -507,12 +535,13 @@ function splitTopLevel(text: string): string[] {
     if (char === '\\') i++;
     else if (char === '"') quoted = !quoted;
     else if (!quoted && char === '(') depth++;
-    else if (!quoted && char === ')') depth--;
+    else if (!quoted && char === ')' && --depth < 0) throw unbalanced();
     else if (!quoted && depth === 0 && char === ',') {
       parts.push(text.slice(start, i).trim());
       start = i + 1;
     }
   }
+  if (depth !== 0 || quoted) throw unbalanced();
   parts.push(text.slice(start).trim());
   return parts.filter((part) => part !== '');
 }
