@@ -23,16 +23,6 @@ export function notSupported(what: string): HttpError {
   });
 }
 
-/** Browsers call /auth/v1 and /rest/v1 directly (supabase-js), from another origin than the API. */
-export const corsHeaders: Record<string, string> = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Methods': 'GET, HEAD, POST, PATCH, PUT, DELETE, OPTIONS',
-  'Access-Control-Allow-Headers':
-    'authorization, apikey, content-type, x-client-info, x-supabase-api-version, accept, accept-profile, content-profile, prefer, range',
-  'Access-Control-Expose-Headers': 'Content-Range, Content-Profile, Location, Preference-Applied',
-  'Access-Control-Max-Age': '86400',
-};
-
 /** Reads a request body (up to 10 MB). */
 export async function readBody(request: IncomingMessage, limit = 10 * 1024 * 1024): Promise<string> {
   const chunks: Buffer[] = [];
@@ -55,11 +45,10 @@ export function parseJson(text: string, code = 'PGRST102'): unknown {
   }
 }
 
-/** Sends a body (already JSON text, or a value to serialise) with the CORS headers. */
+/** Sends a body (already JSON text, or a value to serialise); the CORS headers are already set on `response`. */
 export function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
   response.writeHead(status, {
-    ...corsHeaders,
     ...(text === '' ? {} : { 'Content-Type': 'application/json; charset=utf-8' }),
     ...headers,
   });

@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import { AuthApi } from './auth.ts';
-import { corsHeaders, HttpError, send } from './http.ts';
+import { CorsPolicy, DEV_ORIGINS } from './cors.ts';
+import { HttpError, send } from './http.ts';
 import { type SupabaseClaims, verifySupabaseJwt } from './jwt.ts';
 import { ANON_KEY, LEGACY_JWT_SECRET, SERVICE_ROLE_KEY } from './keys.ts';
 import { applyMigrations, type MigrationReport } from './migrations.ts';
@@ -24,6 +25,12 @@ export interface LocalSupabaseOptions {
   webhookUrl?: string;
   /** When set (with webhookUrl), stored as the database's webhook signing secret at start. */
   webhookSecret?: string;
+  /**
+   * Browser origins the API answers (CORS), e.g. where the web client is served; a request from
+   * any other origin is refused (default: http://127.0.0.1:8787 and http://localhost:8787, where
+   * `npm run dev` serves it). More can be added later with {@link LocalSupabase.allowOrigin}.
+   */
+  allowedOrigins?: string[];
   /** Run supabase/seed.sql on a fresh database (default true). */
   seed?: boolean;
   /** Receives Postgres's and the worker's log lines (default: dropped). */
@@ -42,6 +49,10 @@ export interface LocalSupabase {
   jwtSecret: string;
   /** What this start applied. */
   migrations: MigrationReport;
+  /** The browser origins the API answers now (normalised). */
+  allowedOrigins: () => string[];
+  /** Answers CORS for another browser origin from now on (e.g. a Worker started on a port picked after the API). */
+  allowOrigin: (origin: string) => void;
   /** Resolves once every queued webhook has been sent (for tests and scripts). */
   webhooksIdle: () => Promise<void>;
   /** Stops the API, the pg_net worker and (if embedded) Postgres. */
@@ -100,6 +111,7 @@ export async function startLocalSupabase(options: LocalSupabaseOptions = {}): Pr
       () => authPool.end(),
     );
 
+    const cors = new CorsPolicy(options.allowedOrigins ?? DEV_ORIGINS);
     const server = createServer();
     server.on('clientError', answerClientError);
     const apiUrl = await listen(server, options.apiPort ?? 54321);
@@ -107,7 +119,7 @@ export async function startLocalSupabase(options: LocalSupabaseOptions = {}): Pr
     const rest = new RestApi(restPool);
     const auth = new AuthApi(authPool, apiUrl);
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-      void route(request, response, rest, auth).catch((error: unknown) => {
+      void route(request, response, cors, rest, auth).catch((error: unknown) => {
         if (response.headersSent) {
           response.destroy();
           return;
@@ -136,6 +148,8 @@ export async function startLocalSupabase(options: LocalSupabaseOptions = {}): Pr
       serviceRoleKey: SERVICE_ROLE_KEY,
       jwtSecret: LEGACY_JWT_SECRET,
       migrations,
+      allowedOrigins: () => cors.list(),
+      allowOrigin: (origin) => cors.allow(origin),
       webhooksIdle: async () => {
         if (!worker) return;
         // A request queued by a commit that happened just now may not have woken the worker yet.
@@ -169,9 +183,11 @@ export async function setWebhookSettings(client: pg.Client | pg.Pool, url: strin
   );
 }
 
-async function route(request: IncomingMessage, response: ServerResponse, rest: RestApi, auth: AuthApi): Promise<void> {
-  if (request.method === 'OPTIONS') {
-    response.writeHead(204, corsHeaders);
+async function route(request: IncomingMessage, response: ServerResponse, cors: CorsPolicy, rest: RestApi, auth: AuthApi): Promise<void> {
+  const { headers, preflight } = cors.decide(request);
+  for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+  if (preflight || request.method === 'OPTIONS') {
+    response.writeHead(204, preflight ? {} : { Allow: 'GET, HEAD, POST, PATCH, PUT, DELETE, OPTIONS' });
     response.end();
     return;
   }

@@ -5,7 +5,11 @@
 //   DATABASE_URL               use this Postgres instead of starting one
 //   DB_WEBHOOK_URL             default http://127.0.0.1:${PORT:-8787}/webhooks/db (the Worker)
 //   DB_WEBHOOK_SECRET          default: DB_WEBHOOK_SECRET from .dev.vars, else .dev.vars.example
+//   SUPABASE_CORS_ORIGINS      more browser origins the API answers (comma-separated) besides the
+//                              Worker's: http://127.0.0.1:${PORT:-8787}, http://localhost:${PORT:-8787}
+//                              and http://${HOST}:${PORT}, as scripts/dev.mjs starts it
 
+import { devOrigins } from './cors.ts';
 import { readDevVar } from './dev-vars.ts';
 import { startLocalSupabase } from './index.ts';
 
@@ -14,6 +18,13 @@ const verbose = process.env.SUPABASE_LOG === 'debug';
 
 const webhookUrl = process.env.DB_WEBHOOK_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}/webhooks/db`;
 const webhookSecret = process.env.DB_WEBHOOK_SECRET ?? readDevVar('DB_WEBHOOK_SECRET');
+let allowedOrigins: string[];
+try {
+  allowedOrigins = devOrigins(process.env);
+} catch (error) {
+  console.error(`[supabase] SUPABASE_CORS_ORIGINS: ${(error as Error).message}`);
+  process.exit(1);
+}
 
 const supabase = await startLocalSupabase({
   dataDir: process.env.SUPABASE_DATA_DIR ?? new URL('.tidings/db', root).pathname,
@@ -22,6 +33,7 @@ const supabase = await startLocalSupabase({
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
   webhookUrl,
   ...(webhookSecret ? { webhookSecret } : {}),
+  allowedOrigins,
   log: (line) => {
     // Client errors (RLS refusals, bad input) reach the caller already; print only what needs a human.
     if (verbose || (/\b(FATAL|PANIC)\b|pg_net worker|api:/.test(line) && !line.includes('due to administrator command')))
@@ -40,6 +52,7 @@ console.log(`Local Supabase started (public development keys, like \`supabase st
             JWKS: ${supabase.apiUrl}/auth/v1/.well-known/jwks.json
           DB URL: ${supabase.databaseUrl}
      Webhook URL: ${webhookSecret ? webhookUrl : '(not set: no DB_WEBHOOK_SECRET in the environment or .dev.vars)'}
+    CORS origins: ${supabase.allowedOrigins().join(', ')}
       JWT secret: ${supabase.jwtSecret}
         anon key: ${supabase.anonKey}
 service_role key: ${supabase.serviceRoleKey}

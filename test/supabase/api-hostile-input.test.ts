@@ -1,4 +1,7 @@
+import type { IncomingMessage } from 'node:http';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CorsPolicy, DEV_ORIGINS, devOrigins } from '../../supabase/local/cors.ts';
 import { MAX_LOGIC_DEPTH } from '../../supabase/local/rest.ts';
 import { startTestSupabase, type TestSupabase } from '../support/node/local-supabase.ts';
 import { seedUsers } from '../support/seed-users.ts';
@@ -33,6 +36,25 @@ describe('the local Supabase API with hostile input', () => {
     const response = await fetch(`${supabase.apiUrl}${path}`, { headers: { ...headers, ...extra } });
     const text = await response.text();
     return { status: response.status, body: text === '' ? undefined : JSON.parse(text), response };
+  }
+
+  /** A request with headers fetch will not send (Host), answered as status and JSON body. */
+  function raw(
+    path: string,
+    rawHeaders: Record<string, string>,
+  ): Promise<{ status: number; body: unknown; headers: IncomingMessage['headers'] }> {
+    const { port } = new URL(supabase.apiUrl);
+    return new Promise((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path, headers: rawHeaders }, (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () =>
+          resolve({ status: response.statusCode!, body: text === '' ? undefined : JSON.parse(text), headers: response.headers }),
+        );
+      })
+        .on('error', reject)
+        .end();
+    });
   }
 
   describe('malformed paths and filters get a 400 naming the problem', () => {
@@ -95,5 +117,139 @@ describe('the local Supabase API with hostile input', () => {
       });
       expect(refresh.status).toBe(400);
     });
+  });
+
+  describe('CORS: only the dev origins', () => {
+    const evil = 'https://evil.example';
+
+    it('refuses a preflight from another origin, with no Access-Control-Allow-Origin', async () => {
+      const response = await fetch(`${supabase.apiUrl}/rest/v1/emails`, {
+        method: 'OPTIONS',
+        headers: { Origin: evil, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'apikey, authorization' },
+      });
+      expect(response.status).toBe(403);
+      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+      expect(response.headers.get('access-control-allow-headers')).toBeNull();
+      expect(await response.json()).toEqual(
+        pgrstError('origin_not_allowed', /does not answer requests from web pages at https:\/\/evil\.example/),
+      );
+    });
+
+    it('refuses a GET from another origin, with the key in a header or in the URL (no preflight needed), and Origin: null', async () => {
+      for (const { path, extra } of [
+        { path: '/rest/v1/emails', extra: { Origin: evil } },
+        { path: `/rest/v1/emails?apikey=${supabase.serviceRoleKey}`, extra: { Origin: evil } },
+        { path: '/auth/v1/user', extra: { Origin: evil } },
+        { path: '/rest/v1/emails', extra: { Origin: 'null' } },
+        { path: '/rest/v1/emails', extra: { Origin: 'http://127.0.0.1:8788' } },
+      ]) {
+        const { status, body, response } = await get(path, extra);
+        expect(status, `${extra.Origin} ${path.slice(0, 30)}`).toBe(403);
+        expect(response.headers.get('access-control-allow-origin')).toBeNull();
+        expect(body).toMatchObject({ code: 'origin_not_allowed' });
+      }
+      const write = await fetch(`${supabase.apiUrl}/rest/v1/emails?apikey=${supabase.serviceRoleKey}`, {
+        method: 'POST',
+        headers: { Origin: evil, 'Content-Type': 'text/plain' },
+        body: '{}',
+      });
+      expect(write.status).toBe(403);
+    });
+
+    it.each(DEV_ORIGINS)('answers a preflight and a GET from %s', async (origin) => {
+      const preflight = await fetch(`${supabase.apiUrl}/rest/v1/emails`, {
+        method: 'OPTIONS',
+        headers: {
+          Origin: origin,
+          'Access-Control-Request-Method': 'PATCH',
+          'Access-Control-Request-Headers': 'apikey, authorization, prefer',
+        },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(preflight.headers.get('access-control-allow-methods')).toContain('PATCH');
+      expect(preflight.headers.get('access-control-allow-headers')).toContain('apikey');
+      expect(preflight.headers.get('vary')).toBe('Origin');
+
+      const { status, body, response } = await get('/rest/v1/emails?select=id', { Origin: origin });
+      expect(status).toBe(200);
+      expect(body).toEqual([]);
+      expect(response.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(response.headers.get('access-control-expose-headers')).toContain('Content-Range');
+      // Errors carry it too, so the page can read why.
+      const missing = await get('/rest/v1/no_such_table', { Origin: origin });
+      expect(missing.status).toBe(404);
+      expect(missing.response.headers.get('access-control-allow-origin')).toBe(origin);
+    });
+
+    it('serves clients that send no Origin (the Worker, scripts) without CORS headers', async () => {
+      const { status, response } = await get('/rest/v1/emails?select=id');
+      expect(status).toBe(200);
+      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    });
+
+    it('answers an origin added with allowOrigin from then on', async () => {
+      const origin = 'http://127.0.0.1:45678';
+      expect((await get('/rest/v1/emails?select=id', { Origin: origin })).status).toBe(403);
+      supabase.allowOrigin(`${origin}/`);
+      expect(supabase.allowedOrigins()).toEqual([...DEV_ORIGINS, origin]);
+      const { status, response } = await get('/rest/v1/emails?select=id', { Origin: origin });
+      expect(status).toBe(200);
+      expect(response.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(() => supabase.allowOrigin('*')).toThrow(/Not an origin/);
+    });
+
+    it('refuses a Host that is not loopback (a DNS-rebinding page) and serves the loopback names', async () => {
+      const { port } = new URL(supabase.apiUrl);
+      const rebound = await raw('/rest/v1/emails', { ...headers, Host: `evil.example:${port}` });
+      expect(rebound.status).toBe(403);
+      expect(rebound.body).toMatchObject({ code: 'host_not_allowed' });
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'LOCALHOST']) {
+        expect((await raw('/rest/v1/emails?select=id', { ...headers, Host: host })).status, host).toBe(200);
+      }
+    });
+  });
+});
+
+describe('the allowed origins', () => {
+  it('are the dev origins by default', () => {
+    expect(new CorsPolicy().list()).toEqual(['http://127.0.0.1:8787', 'http://localhost:8787']);
+    expect(devOrigins({})).toEqual(['http://127.0.0.1:8787', 'http://localhost:8787']);
+  });
+
+  it('follow the PORT and HOST npm run dev starts the Worker with, and add SUPABASE_CORS_ORIGINS', () => {
+    expect(devOrigins({ PORT: '9000' })).toEqual([
+      'http://127.0.0.1:8787',
+      'http://localhost:8787',
+      'http://127.0.0.1:9000',
+      'http://localhost:9000',
+    ]);
+    expect(devOrigins({ PORT: '9000', HOST: 'tidings.test' })).toContain('http://tidings.test:9000');
+    expect(devOrigins({ HOST: '::1' })).toContain('http://[::1]:8787');
+    expect(devOrigins({ HOST: '0.0.0.0' })).toEqual(['http://127.0.0.1:8787', 'http://localhost:8787']);
+    expect(devOrigins({ SUPABASE_CORS_ORIGINS: 'https://Tidings.Example/, http://192.168.1.5:8787' })).toEqual([
+      'http://127.0.0.1:8787',
+      'http://localhost:8787',
+      'https://tidings.example',
+      'http://192.168.1.5:8787',
+    ]);
+    expect(() => devOrigins({ SUPABASE_CORS_ORIGINS: 'https://tidings.example/app' })).toThrow(/Not an origin/);
+    expect(() => devOrigins({ SUPABASE_CORS_ORIGINS: '*' })).toThrow(/Not an origin/);
+  });
+
+  it('can be replaced in the options', async () => {
+    const supabase = await startTestSupabase({ allowedOrigins: ['http://127.0.0.1:3000'] });
+    try {
+      const headers = { apikey: supabase.anonKey, Origin: 'http://127.0.0.1:3000' };
+      expect(
+        (await fetch(`${supabase.apiUrl}/rest/v1/emails`, { headers: { ...headers, Authorization: `Bearer ${supabase.serviceRoleKey}` } }))
+          .status,
+      ).toBe(200);
+      expect((await fetch(`${supabase.apiUrl}/rest/v1/emails`, { headers: { ...headers, Origin: 'http://127.0.0.1:8787' } })).status).toBe(
+        403,
+      );
+    } finally {
+      await supabase.destroy();
+    }
   });
 });

@@ -49,6 +49,8 @@ export async function startStackWith<Worker extends StackWorker>(
     await supabase.destroy();
     throw error;
   }
+  // The browser tests load the page from the Worker, which calls the local Supabase from there.
+  supabase.allowOrigin(`http://127.0.0.1:${worker.port}`);
   try {
     const admin = new pg.Client({ connectionString: supabase.databaseUrl });
     await admin.connect();
