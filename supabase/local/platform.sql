@@ -343,7 +343,7 @@ $$;
 -- executable by PUBLIC; here only the service role may (and postgres, the owner): the queue holds
 -- each webhook's body and a valid signature, and net.http_* sends anything anywhere. The model
 -- observer queues through security definer functions owned by postgres. At every start, so a
--- database created before this rule gets it too; the migration 20261204010000_net_closed_to_api_roles
+-- database created before this rule gets it too; the migration 20261203113000_net_closed_to_api_roles
 -- does the same on a Supabase project.
 do $$
 begin

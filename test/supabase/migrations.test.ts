@@ -27,7 +27,7 @@ describe('local Supabase database', () => {
       '20261128040000_email_webhook_per_statement.sql',
       '20261128050000_email_announcements_view.sql',
       '20261203100000_profile_display_name_limits.sql',
-      '20261204010000_net_closed_to_api_roles.sql',
+      '20261203113000_net_closed_to_api_roles.sql',
     ]);
     const { rows } = await db.query('select version, name, statements from supabase_migrations.schema_migrations order by version');
     expect(rows.map((row) => [row.version, row.name])).toEqual([
@@ -37,7 +37,7 @@ describe('local Supabase database', () => {
       ['20261128040000', 'email_webhook_per_statement'],
       ['20261128050000', 'email_announcements_view'],
       ['20261203100000', 'profile_display_name_limits'],
-      ['20261204010000', 'net_closed_to_api_roles'],
+      ['20261203113000', 'net_closed_to_api_roles'],
     ]);
     expect(rows[0].statements).toContain('alter table public.emails enable row level security');
   });

@@ -8,7 +8,7 @@ import { startWebhookReceiver, verifyWebhookSignature, type WebhookReceiver } fr
 import { seedUsers } from '../support/seed-users.ts';
 
 const secret = 'test-webhook-secret';
-const migration = readFileSync(new URL('../../supabase/migrations/20261204010000_net_closed_to_api_roles.sql', import.meta.url), 'utf8');
+const migration = readFileSync(new URL('../../supabase/migrations/20261203113000_net_closed_to_api_roles.sql', import.meta.url), 'utf8');
 const API_ROLES = ['anon', 'authenticated'] as const;
 
 /** Every privilege the role holds in schema net (on the schema, or on one of its objects), as `kind name`. */
@@ -171,7 +171,7 @@ describe('pg_net (schema net) is closed to the API roles', () => {
   });
 });
 
-describe('the migration 20261204010000_net_closed_to_api_roles elsewhere', () => {
+describe('the migration 20261203113000_net_closed_to_api_roles elsewhere', () => {
   let supabase: TestSupabase;
   let admin: pg.Client;
 
