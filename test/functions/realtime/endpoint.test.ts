@@ -1,19 +1,9 @@
 import { env } from 'cloudflare:workers';
-import { afterEach, describe, expect, it } from 'vitest';
-import { RawClient } from '../../support/workerd/realtime-client.ts';
+import { describe, expect, it } from 'vitest';
+import { clientsClosedAfterEach, RawClient } from '../../support/workerd/realtime-client.ts';
 
 const key = env.PUSHER_APP_KEY;
-const open: RawClient[] = [];
-
-async function connect(query?: string): Promise<RawClient> {
-  const client = await RawClient.connect(key, query);
-  open.push(client);
-  return client;
-}
-
-afterEach(() => {
-  for (const client of open.splice(0)) client.close();
-});
+const connect = clientsClosedAfterEach(key);
 
 describe('WebSocket handshake inside workerd', () => {
   it('sends connection_established with a socket id like 123.456 and an activity timeout', async () => {

@@ -1,23 +1,13 @@
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { channelAuth, userAuth } from '../../../functions/realtime/signatures.ts';
 import { channel, clientsOnDistinctShards, publish, shard, shardCount, shardOf, subscribe } from '../../support/workerd/realtime.ts';
-import { RawClient } from '../../support/workerd/realtime-client.ts';
+import { clientsClosedAfterEach } from '../../support/workerd/realtime-client.ts';
 
 const key = env.PUSHER_APP_KEY;
 const secret = env.PUSHER_APP_SECRET;
-const open: RawClient[] = [];
-
-async function connect(query?: string): Promise<RawClient> {
-  const client = await RawClient.connect(key, query);
-  open.push(client);
-  return client;
-}
-
-afterEach(() => {
-  for (const client of open.splice(0)) client.close();
-});
+const connect = clientsClosedAfterEach(key);
 
 describe(`connection shards (REALTIME_SHARDS=${shardCount})`, () => {
   it('spreads sockets over the shards, each socket in exactly one', async () => {

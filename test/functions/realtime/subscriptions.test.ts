@@ -1,20 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freshAddress, subscribe } from '../../support/workerd/realtime.ts';
-import { RawClient } from '../../support/workerd/realtime-client.ts';
+import { clientsClosedAfterEach } from '../../support/workerd/realtime-client.ts';
 
 /** The strict app of vitest.config.ts: 3 channels per connection, 5 subscribe requests per second. */
 const strict = { key: 'strict-key', secret: 'strict-secret-for-tests' };
-const open: RawClient[] = [];
-
-async function connect(): Promise<RawClient> {
-  const client = await RawClient.connect(strict.key, undefined, freshAddress());
-  open.push(client);
-  return client;
-}
-
-afterEach(() => {
-  for (const client of open.splice(0)) client.close();
-});
+const connect = clientsClosedAfterEach(strict.key, { address: freshAddress });
 
 describe('subscription limits', () => {
   it('refuses a channel over the per-connection limit, naming the setting, and serves the rest', async () => {

@@ -1,4 +1,5 @@
 import { exports } from 'cloudflare:workers';
+import { afterEach } from 'vitest';
 import { FrameLog } from '../pusher-frames.ts';
 
 export type { Frame } from '../pusher-frames.ts';
@@ -37,4 +38,23 @@ export class RawClient extends FrameLog {
       // Closed already.
     }
   }
+}
+
+/**
+ * A `connect` for one test file whose clients are closed after each test.
+ *
+ * @example
+ * const connect = clientsClosedAfterEach(env.PUSHER_APP_KEY);
+ * const client = await connect();
+ */
+export function clientsClosedAfterEach(key: string, options: { address?: () => string } = {}): (query?: string) => Promise<RawClient> {
+  const open: RawClient[] = [];
+  afterEach(() => {
+    for (const client of open.splice(0)) client.close();
+  });
+  return async (query) => {
+    const client = await RawClient.connect(key, query, options.address?.());
+    open.push(client);
+    return client;
+  };
 }
