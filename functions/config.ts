@@ -71,6 +71,9 @@ export const setting = {
   /** A whole number in [min, max], undefined when unset. */
   optionalInteger: (name: string, bounds: { min: number; max?: number }, hint: string) =>
     z.preprocess(unsetIfBlank, wholeNumber(name, bounds, hint).optional()),
+  /** Any number (fractions too), undefined when unset. */
+  optionalNumber: (name: string, hint: string) =>
+    z.preprocess(unsetIfBlank, z.coerce.number({ error: (issue) => invalidMessage(name, issue.input, hint) }).optional()),
   /** "true"/"1" or "false"/"0"; undefined when unset. */
   flag: (name: string) =>
     z.preprocess(

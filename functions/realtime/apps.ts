@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, invalidMessage, parseSettings, setting } from '../config.ts';
+import { ConfigError, parseSettings, setting } from '../config.ts';
 
 /**
  * At most this many connection shards per app. Each shard is one Durable Object; a channel object
@@ -105,10 +105,7 @@ const defaultAppBindings = z.object({
   REALTIME_MAX_CHANNELS_PER_CONNECTION: setting.optionalInteger('REALTIME_MAX_CHANNELS_PER_CONNECTION', { min: 0 }, INVALID_NUMBER),
   REALTIME_SUBSCRIBES_PER_SECOND: setting.optionalInteger('REALTIME_SUBSCRIBES_PER_SECOND', { min: 0 }, INVALID_NUMBER),
   REALTIME_ACTIVITY_TIMEOUT: setting.optionalInteger('REALTIME_ACTIVITY_TIMEOUT', { min: 0 }, INVALID_NUMBER),
-  REALTIME_WEBHOOK_LEAVE_DELAY: z.preprocess(
-    (value) => (typeof value === 'string' ? value.trim() || undefined : value),
-    z.coerce.number({ error: (issue) => invalidMessage('REALTIME_WEBHOOK_LEAVE_DELAY', issue.input, INVALID_NUMBER) }).optional(),
-  ),
+  REALTIME_WEBHOOK_LEAVE_DELAY: setting.optionalNumber('REALTIME_WEBHOOK_LEAVE_DELAY', INVALID_NUMBER),
 });
 
 /** The default app from {@link defaultAppBindings}, checked by {@link appSchema}; null when PUSHER_APP_* are all unset. */

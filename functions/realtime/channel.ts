@@ -8,7 +8,7 @@
  * watchers, so sign-in, `sendToUser`, watchlists and `terminate_connections` work across shards.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { channelKind, Limits } from '../broadcast/pusher-rules.ts';
+import { channelKind, Limits, serverToUserId } from '../broadcast/pusher-rules.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { type WebhookEvent, WebhookQueue } from './app-webhooks.ts';
 import { loadApps, type RealtimeApp } from './apps.ts';
@@ -172,12 +172,6 @@ export class RealtimeChannel extends DurableObject<Env> {
     return true;
   }
 
-  /** The presence user a socket joined as, or null (also null when it is not subscribed). */
-  async memberOf(target: ChannelTarget, socketId: string): Promise<{ subscribed: boolean; userId: string | null }> {
-    this.#app(target);
-    return { subscribed: this.#state.isSubscribed(socketId), userId: this.#state.memberOf(socketId) };
-  }
-
   /** One channel's state for `GET /channels/{name}`. */
   async info(target: ChannelTarget, attributes: readonly string[]): Promise<ChannelInfo> {
     this.#app(target);
@@ -270,7 +264,7 @@ export class RealtimeChannel extends DurableObject<Env> {
   }
 
   async #tellWatchers(target: ChannelTarget, name: 'online' | 'offline'): Promise<void> {
-    const userId = target.channel.slice('#server-to-user-'.length);
+    const userId = serverToUserId(target.channel);
     const text = frame.watchlistEvents([{ name, user_ids: [userId] }]);
     await Promise.all([...this.#state.watchers()].map(([shard, socketIds]) => this.#shard(target.appId, shard).sendTo(socketIds, text)));
   }

@@ -22,9 +22,4 @@ export class RealtimeDirectory extends DurableObject<Env> {
   async report(shard: number, counts: ShardCounts): Promise<void> {
     this.#admissions.report(shard, counts);
   }
-
-  /** Connections across every shard. */
-  async total(): Promise<number> {
-    return this.#admissions.total();
-  }
 }

@@ -2,19 +2,11 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../env.ts';
 import { createLogger } from '../log.ts';
-import { loadApps, type RealtimeApps } from './apps.ts';
+import { loadApps } from './apps.ts';
 import { CloseCode, PROTOCOL_VERSION } from './frames.ts';
 import { pickShard, shardObject } from './placement.ts';
 import { refuseWebSocket } from './refusal.ts';
 import { SHARD_HEADERS } from './shard.ts';
-
-/**
- * The apps from the bindings; a misconfiguration is a ConfigError, which the app's one error path
- * answers with a 500 that says what to set (it names settings, never their values), and logs.
- */
-export function configuredApps(env: Env): RealtimeApps {
-  return loadApps(env);
-}
 
 /**
  * The WebSocket endpoint `/app/{key}`: refuses unknown keys (4001), disabled apps (4003) and
@@ -28,7 +20,8 @@ realtimeEndpoint.get('/app/:key', async (c) => {
     throw new HTTPException(426, { message: 'Expected a WebSocket upgrade (Upgrade: websocket): connect with pusher-js' });
   }
   const key = c.req.param('key');
-  const app = configuredApps(c.env).byKey(key);
+  // A misconfiguration is a ConfigError: a 500 naming the setting, through the app's error path.
+  const app = loadApps(c.env).byKey(key);
   const log = createLogger(c.env.LOG_LEVEL, { component: 'realtime' });
   if (!app) {
     log.info('connection refused: unknown app key', { key: key.slice(0, 64) });

@@ -4,8 +4,7 @@ import { z } from 'zod';
 import { channelKind, channelNameProblem, Limits, serverToUserChannel } from '../broadcast/pusher-rules.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
-import type { RealtimeApp } from './apps.ts';
-import { configuredApps } from './endpoint.ts';
+import { loadApps, type RealtimeApp } from './apps.ts';
 import { channelObject, shardObject } from './placement.ts';
 import { type PublishRequest, publishEvents, validatePublish } from './publishing.ts';
 import { constantTimeEqual, md5Hex, requestSignature } from './signatures.ts';
@@ -26,7 +25,7 @@ export const realtimeHttpApi = new Hono<ApiEnv>();
 
 realtimeHttpApi.use('/apps/:appId/*', limitBody(MAX_BODY_BYTES));
 realtimeHttpApi.use('/apps/:appId/*', async (c, next) => {
-  const app = configuredApps(c.env).byId(c.req.param('appId'));
+  const app = loadApps(c.env).byId(c.req.param('appId'));
   if (!app) throw new HTTPException(404, { message: `Unknown app id '${c.req.param('appId')}'` });
   if (!app.enabled) throw new HTTPException(403, { message: `App '${app.id}' is disabled` });
   const body = await c.req.text();

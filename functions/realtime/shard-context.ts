@@ -5,25 +5,15 @@
  */
 import type { Logger } from '../log.ts';
 import type { RealtimeApp } from './apps.ts';
-import type { ChannelCounts, ChannelEvent, ChannelInfo, ClientEvent, JoinResult } from './channel.ts';
-import type { ChannelTarget, Subscriber } from './channel-state.ts';
+import type { RealtimeChannel } from './channel.ts';
 import type { Connection } from './connection.ts';
 import type { LocalSubscriptions } from './subscriptions.ts';
 
-/** The calls a shard makes to a channel object (see channel.ts). */
-export interface ChannelCalls {
-  join(target: ChannelTarget, subscriber: Subscriber): Promise<JoinResult>;
-  leave(target: ChannelTarget, socketId: string): Promise<void>;
-  publish(target: ChannelTarget, event: ChannelEvent, info?: readonly string[]): Promise<ChannelCounts>;
-  remember(target: ChannelTarget, event: ChannelEvent | null, info?: readonly string[]): Promise<ChannelCounts>;
-  /** False when the sender's user is over the per-user client event limit on this channel. */
-  clientEvent(target: ChannelTarget, event: ClientEvent): Promise<boolean>;
-  info(target: ChannelTarget, attributes: readonly string[]): Promise<ChannelInfo>;
-  signIn(target: ChannelTarget, socketId: string, shard: number): Promise<void>;
-  signOut(target: ChannelTarget, socketId: string): Promise<void>;
-  watch(target: ChannelTarget, socketId: string, shard: number): Promise<boolean>;
-  unwatch(target: ChannelTarget, socketId: string): Promise<void>;
-}
+/** The calls a shard makes to a channel object: the object's own methods, so the two cannot drift. */
+export type ChannelCalls = Pick<
+  RealtimeChannel,
+  'join' | 'leave' | 'remember' | 'clientEvent' | 'signIn' | 'signOut' | 'watch' | 'unwatch'
+>;
 
 export interface ShardContext {
   readonly app: RealtimeApp;

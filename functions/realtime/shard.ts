@@ -124,14 +124,10 @@ export class RealtimeShard extends DurableObject<Env> {
       return;
     }
     // A UTF-8 encoding is never shorter than the string: a long one is refused without encoding it.
-    const size = message.length > Limits.frameBytes ? message.length : byteLength(message);
+    const tooLong = message.length > Limits.frameBytes;
+    const size = tooLong ? message.length : byteLength(message);
     if (size > Limits.frameBytes) {
-      this.#send(
-        connection,
-        frame.error(
-          `Message too large: ${message.length > Limits.frameBytes ? 'at least ' : ''}${size} bytes (at most ${Limits.frameBytes})`,
-        ),
-      );
+      this.#send(connection, frame.error(`Message too large: ${tooLong ? 'at least ' : ''}${size} bytes (at most ${Limits.frameBytes})`));
       return;
     }
     try {

@@ -4,6 +4,7 @@
  * sockets are in which channel (the fan-out reads it from memory; SQLite keeps it across eviction).
  */
 import { byteLength, channelKind, channelNameProblem, Limits, serverToUserId } from '../broadcast/pusher-rules.ts';
+import type { JoinResult } from './channel.ts';
 import type { Member } from './channel-state.ts';
 import type { Connection } from './connection.ts';
 import { type ClientMessage, CloseCode, dataObject, frame } from './frames.ts';
@@ -203,7 +204,7 @@ export async function subscribe(ctx: ShardContext, connection: Connection, messa
   const target = { appId: ctx.app.id, channel };
   // A socket subscribing again already gets the channel's frames: nothing to collect for it.
   if (!ctx.subscriptions.has(channel, socketId)) ctx.subscriptions.beginJoin(channel, socketId);
-  let result: Awaited<ReturnType<ReturnType<ShardContext['channel']>['join']>>;
+  let result: JoinResult;
   try {
     result = await ctx.channel(channel).join(target, { socketId, shard: ctx.shard, member });
   } catch (error) {
