@@ -31,8 +31,7 @@ describe('email delivery end to end', () => {
     const stack = await startStack({ workerVars: { BROADCAST_DRIVER: 'realtime', REDELIVERY_GRACE_SECONDS: '2', REDELIVERY_BATCH: '20' } });
     ({ supabase, worker, vars: workerVars } = stack);
     port = worker.port;
-    db = new pg.Client({ connectionString: supabase.databaseUrl });
-    await db.connect();
+    db = await supabase.connect();
     const auth = createClient(supabase.apiUrl, supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
     for (const name of ['admin', 'ada', 'grace'] as const) {
       const { data, error } = await auth.auth.signInWithPassword({ email: seedUsers[name].email, password: seedUsers[name].password });
@@ -44,7 +43,6 @@ describe('email delivery end to end', () => {
     for (const client of clients.splice(0)) client.disconnect();
   });
   afterAll(async () => {
-    await db?.end();
     await worker?.stop();
     await supabase?.destroy();
   });

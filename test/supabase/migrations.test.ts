@@ -11,11 +11,9 @@ describe('local Supabase database', () => {
 
   beforeAll(async () => {
     supabase = await startTestSupabase();
-    db = new pg.Client({ connectionString: supabase.databaseUrl });
-    await db.connect();
+    db = await supabase.connect();
   });
   afterAll(async () => {
-    await db?.end();
     await supabase?.destroy();
   });
 

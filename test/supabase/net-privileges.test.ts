@@ -54,11 +54,9 @@ describe('pg_net (schema net) is closed to the API roles', () => {
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
     supabase = await startTestSupabase({ webhookUrl: receiver.url, webhookSecret: secret });
-    psql = new pg.Client({ connectionString: supabase.databaseUrl });
-    await psql.connect();
+    psql = await supabase.connect();
   });
   afterAll(async () => {
-    await psql?.end();
     await supabase?.destroy();
     await receiver?.close();
   });
@@ -177,15 +175,13 @@ describe('the migration 20261203113000_net_closed_to_api_roles elsewhere', () =>
 
   beforeAll(async () => {
     supabase = await startTestSupabase({ seed: false });
-    admin = new pg.Client({ connectionString: supabase.databaseUrl });
-    await admin.connect();
+    admin = await supabase.connect();
     // A non-superuser migration role (as postgres is on hosted Supabase) and an owner of pg_net
     // that it is not a member of (as supabase_admin is there). The API roles are cluster-wide.
     await admin.query(`create role tidings_migrator; create role tidings_pg_net_owner;
                        create role supabase_functions_admin`);
   });
   afterAll(async () => {
-    await admin?.end();
     await supabase?.destroy();
   });
 

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setWebhookSettings } from '../../supabase/local/index.ts';
 import { startTestSupabase, type TestSupabase } from '../support/node/local-supabase.ts';
@@ -16,11 +16,9 @@ describe('the emails model observer (database webhook through pg_net)', () => {
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
     supabase = await startTestSupabase({ webhookUrl: receiver.url, webhookSecret: secret });
-    psql = new pg.Client({ connectionString: supabase.databaseUrl });
-    await psql.connect();
+    psql = await supabase.connect();
   });
   afterAll(async () => {
-    await psql?.end();
     await supabase?.destroy();
     await receiver?.close();
   });

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSupabase, type TestSupabase } from '../support/node/local-supabase.ts';
 import { seedUsers } from '../support/seed-users.ts';
@@ -9,11 +9,9 @@ describe('profile display names', () => {
 
   beforeAll(async () => {
     supabase = await startTestSupabase();
-    db = new pg.Client({ connectionString: supabase.databaseUrl });
-    await db.connect();
+    db = await supabase.connect();
   });
   afterAll(async () => {
-    await db?.end();
     await supabase?.destroy();
   });
 

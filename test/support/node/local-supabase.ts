@@ -1,6 +1,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { type LocalSupabase, type LocalSupabaseOptions, startLocalSupabase } from '../../../supabase/local/index.ts';
 import { freePort } from './processes.ts';
 
@@ -8,7 +9,9 @@ import { freePort } from './processes.ts';
 export interface TestSupabase extends LocalSupabase {
   dataDir: string;
   dbPort: number;
-  /** Stops it and deletes its data folder. */
+  /** A connection to its Postgres as `postgres`, as psql would open one; closed by {@link destroy}. */
+  connect: () => Promise<pg.Client>;
+  /** Closes the connections {@link connect} opened, stops it and deletes its data folder. */
   destroy: () => Promise<void>;
 }
 
@@ -20,11 +23,19 @@ export async function startTestSupabase(options: Partial<LocalSupabaseOptions> =
   const dataDir = join(parent, 'db');
   const dbPort = await freePort();
   const supabase = await startLocalSupabase({ dataDir, dbPort, apiPort: 0, ...options });
+  const clients: pg.Client[] = [];
   return {
     ...supabase,
     dataDir,
     dbPort,
+    connect: async () => {
+      const client = new pg.Client({ connectionString: supabase.databaseUrl });
+      await client.connect();
+      clients.push(client);
+      return client;
+    },
     destroy: async () => {
+      await Promise.all(clients.splice(0).map((client) => client.end().catch(() => {})));
       await supabase.stop();
       await rm(parent, { recursive: true, force: true });
     },
