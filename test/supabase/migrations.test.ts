@@ -14,6 +14,8 @@ describe('local Supabase database', () => {
     db = await supabase.connect();
   });
   afterAll(async () => {
+    // The restart test opens its own connection to the restarted Postgres; destroy closes only the first.
+    await db?.end();
     await supabase?.destroy();
   });
 
