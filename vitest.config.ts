@@ -111,6 +111,7 @@ export default defineConfig({
             'test/harness/**/*.test.ts',
           ],
           environment: 'node',
+          globalSetup: ['test/support/node/postgres-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

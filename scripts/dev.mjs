@@ -4,10 +4,12 @@
 // answers, and on Ctrl-C (SIGINT) or SIGTERM stops every process it started.
 // PORT (default 8787) and HOST (default 127.0.0.1) choose where the Worker listens;
 // SUPABASE_API_PORT, SUPABASE_DB_PORT, SUPABASE_DATA_DIR and DATABASE_URL the local Supabase's.
+// A port already taken stops it before anything starts, with the setting that moves it.
 // wrangler dev never fires Cron Triggers by itself, so this runs the Worker's scheduled handler
 // (redelivery) every CRON_INTERVAL_SECONDS (default 60, like the deployed `* * * * *`; 0 = never).
 import { spawn } from 'node:child_process';
 import { access, copyFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -15,7 +17,9 @@ const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 8787);
 const url = `http://${host}:${port}`;
 const cronIntervalSeconds = Number(process.env.CRON_INTERVAL_SECONDS ?? 60);
-const supabaseUrl = `http://127.0.0.1:${Number(process.env.SUPABASE_API_PORT ?? 54321)}`;
+const supabaseApiPort = Number(process.env.SUPABASE_API_PORT ?? 54321);
+const supabaseDbPort = Number(process.env.SUPABASE_DB_PORT ?? 54322);
+const supabaseUrl = `http://127.0.0.1:${supabaseApiPort}`;
 const children = [];
 /** Node runs our .ts files itself; the flag is needed before 22.18 and harmless after. */
 const STRIP_TYPES = '--experimental-strip-types';
@@ -97,9 +101,39 @@ async function waitUntilHealthy(healthUrl = `${url}/healthz`, timeoutMs = 60_000
   return false;
 }
 
+function portIsFree(portToCheck, hostToCheck) {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (error) => resolve(error.code !== 'EADDRINUSE'));
+    probe.listen(portToCheck, hostToCheck, () => probe.close(() => resolve(true)));
+  });
+}
+
+/** Stops before starting anything when a port the stack needs is taken, naming it and the setting that moves it. */
+async function refuseBusyPorts() {
+  const needed = [
+    { port, host, what: 'the Worker', setting: 'PORT' },
+    { port: supabaseApiPort, host: '127.0.0.1', what: "the local Supabase's API", setting: 'SUPABASE_API_PORT' },
+    // DATABASE_URL: an existing Postgres, none started here.
+    ...(process.env.DATABASE_URL
+      ? []
+      : [{ port: supabaseDbPort, host: '127.0.0.1', what: "the local Supabase's Postgres", setting: 'SUPABASE_DB_PORT' }]),
+  ];
+  for (const need of needed) {
+    if (!(await portIsFree(need.port, need.host))) {
+      log(
+        `port ${need.port} (${need.what}) is in use: stop what listens there (another "npm run dev"?), ` +
+          `or pick another port, e.g. "${need.setting}=${need.port + 10} npm run dev".`,
+      );
+      process.exit(1);
+    }
+  }
+}
+
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
+await refuseBusyPorts();
 await ensureDevVars();
 // Build once before wrangler reads the assets folder, then keep rebuilding on change.
 const build = spawn(process.execPath, [`${root}scripts/build-web.mjs`], { cwd: root, stdio: 'inherit' });

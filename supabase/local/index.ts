@@ -43,6 +43,8 @@ export interface LocalSupabase {
   apiUrl: string;
   /** e.g. postgresql://postgres:postgres@127.0.0.1:54322/postgres, for psql. */
   databaseUrl: string;
+  /** The embedded Postgres's data folder (not always `dataDir`: see startEmbeddedPostgres); null with `databaseUrl`. */
+  postgresDataDir: string | null;
   anonKey: string;
   serviceRoleKey: string;
   /** The legacy HS256 JWT secret (public development value). */
@@ -144,6 +146,7 @@ export async function startLocalSupabase(options: LocalSupabaseOptions = {}): Pr
     return {
       apiUrl,
       databaseUrl: postgres.url,
+      postgresDataDir: postgres.dataDir ?? null,
       anonKey: ANON_KEY,
       serviceRoleKey: SERVICE_ROLE_KEY,
       jwtSecret: LEGACY_JWT_SECRET,

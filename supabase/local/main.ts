@@ -51,6 +51,7 @@ console.log(`Local Supabase started (public development keys, like \`supabase st
          API URL: ${supabase.apiUrl}
             JWKS: ${supabase.apiUrl}/auth/v1/.well-known/jwks.json
           DB URL: ${supabase.databaseUrl}
+         DB data: ${supabase.postgresDataDir ?? '(DATABASE_URL: not managed here)'}
      Webhook URL: ${webhookSecret ? webhookUrl : '(not set: no DB_WEBHOOK_SECRET in the environment or .dev.vars)'}
     CORS origins: ${supabase.allowedOrigins().join(', ')}
       JWT secret: ${supabase.jwtSecret}

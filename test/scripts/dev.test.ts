@@ -1,29 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { descendantsOf, freePort, isAlive } from '../support/node/processes.ts';
+import { descendantsOf, freePort, isAlive, waitForOutput } from '../support/node/processes.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${output}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = pattern.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[0]);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-  });
-}
 
 describe('npm run dev', () => {
   let dev: ChildProcess | undefined;
@@ -52,8 +36,7 @@ describe('npm run dev', () => {
     });
     let output = '';
     dev.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const line = await waitForOutput(dev, /Tidings is running at (\S+)/, 90_000);
-    const url = line.replace('Tidings is running at ', '');
+    const [, url] = await waitForOutput(dev, /Tidings is running at (\S+)/, 90_000);
     expect(url).toBe(`http://127.0.0.1:${port}`);
 
     const health = await fetch(`${url}/healthz`);
@@ -78,4 +61,72 @@ describe('npm run dev', () => {
     await expect(fetch(`${url}/healthz`)).rejects.toMatchObject(refused);
     await expect(fetch(`http://127.0.0.1:${supabaseApiPort}/auth/v1/.well-known/jwks.json`)).rejects.toMatchObject(refused);
   }, 120_000);
+
+  /** Runs `npm run dev` to its end (it must end by itself), returning its exit code and everything it printed. */
+  async function devUntilExit(env: Record<string, string>): Promise<{ code: number | null; output: string; started: number[] }> {
+    const child = spawn(process.execPath, ['scripts/dev.mjs'], { cwd: root, env: { ...process.env, ...env } });
+    let output = '';
+    const started = new Set<number>();
+    const watch = setInterval(() => {
+      for (const pid of descendantsOf(child.pid!)) started.add(pid);
+    }, 100);
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    clearInterval(watch);
+    return { code, output, started: [...started] };
+  }
+
+  function listenOn(port: number): Promise<Server> {
+    return new Promise((resolve) => {
+      const server = createServer().listen(port, '127.0.0.1', () => resolve(server));
+    });
+  }
+
+  it.each([
+    ['PORT', 'the Worker'],
+    ['SUPABASE_API_PORT', "the local Supabase's API"],
+    ['SUPABASE_DB_PORT', "the local Supabase's Postgres"],
+  ])('stops before starting anything when %s is taken, naming the port and how to pick another', async (setting, what) => {
+    const ports: Record<string, string> = {
+      PORT: String(await freePort()),
+      SUPABASE_API_PORT: String(await freePort()),
+      SUPABASE_DB_PORT: String(await freePort()),
+    };
+    const squatter = await listenOn(Number(ports[setting]));
+    try {
+      const { code, output, started } = await devUntilExit(ports);
+      expect(code).toBe(1);
+      expect(output).toContain(`port ${ports[setting]} (${what}) is in use`);
+      expect(output).toContain(`"${setting}=${Number(ports[setting]) + 10} npm run dev"`);
+      expect(started).toEqual([]);
+    } finally {
+      squatter.close();
+    }
+  });
+
+  it('stops at once with one sentence naming the cause and the fix when the local Supabase cannot start', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'tidings-dev-broken-'));
+    try {
+      // A file where the data folder should be.
+      const notAFolder = join(parent, 'db');
+      await writeFile(notAFolder, 'not a folder');
+      const { code, output, started } = await devUntilExit({
+        PORT: String(await freePort()),
+        SUPABASE_API_PORT: String(await freePort()),
+        SUPABASE_DB_PORT: String(await freePort()),
+        SUPABASE_DATA_DIR: notAFolder,
+      });
+      expect(code).toBe(1);
+      expect(output).toContain(
+        `[supabase] The data folder ${notAFolder} cannot be created (EEXIST): choose another with SUPABASE_DATA_DIR.`,
+      );
+      expect(output).toMatch(/\[dev\] supabase exited \(code 1\); stopping the rest/);
+      expect(output).not.toMatch(/^\s+at /m); // no stack trace
+      expect(output).not.toContain('Tidings is running');
+      expect(started.filter(isAlive)).toEqual([]);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

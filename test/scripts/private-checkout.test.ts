@@ -1,0 +1,122 @@
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient } from '@supabase/supabase-js';
+import pg from 'pg';
+import Pusher from 'pusher-js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EmailReceived, userChannel } from '../../functions/broadcast/events.ts';
+import { ANON_KEY } from '../../supabase/local/keys.ts';
+import { readDevVars } from '../support/node/dev-vars.ts';
+import { descendantsOf, freePort, isAlive, waitForOutput } from '../support/node/processes.ts';
+import { connected, nextEvent, subscribed } from '../support/node/realtime-clients.ts';
+import { seedUsers } from '../support/seed-users.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * A copy of this checkout (what `git clone` would give: tracked and new files, nothing ignored, so
+ * no web/dist and no .dev.vars) inside `folder`, with node_modules hard-linked (copied when on
+ * another file system) so the Postgres binaries sit inside the folder too.
+ */
+async function copyCheckout(folder: string): Promise<void> {
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
+    .split('\0')
+    .filter((file) => file && existsSync(join(root, file)));
+  for (const file of files) {
+    await mkdir(dirname(join(folder, file)), { recursive: true });
+    await cp(join(root, file), join(folder, file));
+  }
+  const linked = spawnSync('cp', ['-al', join(root, 'node_modules'), join(folder, 'node_modules')]);
+  if (linked.status !== 0) await cp(join(root, 'node_modules'), join(folder, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+}
+
+// As root (most containers and cloud VMs), Postgres must run as another user, which cannot enter a
+// folder only root may enter; `npm run dev` must work from one anyway. As any other user the same
+// run checks that a private folder is no obstacle either.
+describe(`npm run dev in a checkout only ${userInfo().username} can enter`, () => {
+  let parent: string | undefined;
+  let dev: ChildProcess | undefined;
+  let dataDir: string | undefined;
+  afterAll(async () => {
+    if (dev?.pid && isAlive(dev.pid)) process.kill(-dev.pid, 'SIGKILL');
+    if (parent) await rm(parent, { recursive: true, force: true });
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('reaches /healthz and delivers a row inserted with a plain Postgres client to pusher-js', async () => {
+    parent = await mkdtemp(join(tmpdir(), 'tidings-private-'));
+    await chmod(parent, 0o700);
+    const checkout = join(parent, 'tidings');
+    await copyCheckout(checkout);
+
+    const [port, apiPort, dbPort] = [await freePort(), await freePort(), await freePort()];
+    dev = spawn('npm', ['run', 'dev'], {
+      cwd: checkout,
+      detached: true, // its own process group, so the test can stop npm and everything under it
+      env: {
+        ...process.env,
+        PORT: String(port),
+        SUPABASE_API_PORT: String(apiPort),
+        SUPABASE_DB_PORT: String(dbPort),
+        CRON_INTERVAL_SECONDS: '0',
+      },
+    });
+    const dataLine = waitForOutput(dev, /DB data: (\S+)/, 120_000);
+    const [, url] = await waitForOutput(dev, /Tidings is running at (\S+)/, 120_000);
+    const [, postgresData] = await dataLine;
+    dataDir = postgresData!;
+    if (userInfo().uid === 0) expect(dataDir.startsWith(parent)).toBe(false); // `postgres` could not have reached it
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+
+    const auth = createClient(`http://127.0.0.1:${apiPort}`, ANON_KEY, {
+      auth: { persistSession: false, autoRefreshToken: false },
+    });
+    const { data, error } = await auth.auth.signInWithPassword({ email: seedUsers.ada.email, password: seedUsers.ada.password });
+    expect(error).toBeNull();
+    const ada = new Pusher(readDevVars().PUSHER_APP_KEY!, {
+      cluster: 'mt1',
+      wsHost: '127.0.0.1',
+      wsPort: port,
+      forceTLS: false,
+      enabledTransports: ['ws'],
+      disableStats: true,
+      channelAuthorization: {
+        endpoint: `${url}/broadcasting/auth`,
+        transport: 'ajax',
+        headers: { Authorization: `Bearer ${data.session!.access_token}` },
+      },
+    });
+    try {
+      await connected(ada);
+      await subscribed(ada, userChannel(seedUsers.ada.id));
+      const arrival = nextEvent(ada, userChannel(seedUsers.ada.id), EmailReceived.name);
+      const db = new pg.Client({ connectionString: `postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres` });
+      await db.connect();
+      try {
+        await db.query(
+          `insert into public.emails (sender_id, recipient_id, subject, body) values ($1, $2, 'From a private checkout', 'Hello')`,
+          [seedUsers.admin.id, seedUsers.ada.id],
+        );
+      } finally {
+        await db.end();
+      }
+      expect(EmailReceived.schema.parse(await arrival)).toMatchObject({
+        subject: 'From a private checkout',
+        sender_id: seedUsers.admin.id,
+      });
+    } finally {
+      ada.disconnect();
+    }
+
+    // Ctrl-C in a terminal signals the whole foreground process group: npm and everything under it.
+    const started = descendantsOf(dev.pid!);
+    const stopped = waitForOutput(dev, /\[dev\] stopped/, 15_000);
+    process.kill(-dev.pid!, 'SIGINT');
+    await stopped;
+    await expect.poll(() => started.filter(isAlive)).toEqual([]);
+  }, 240_000);
+});
