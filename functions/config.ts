@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { SecretSetting } from './secret-settings.ts';
 
 /** Thrown when a binding is missing or malformed; the message names it and says how to set it. */
 export class ConfigError extends Error {
@@ -173,7 +174,7 @@ export type Config = z.output<typeof configSchema>;
  * SHA-256 of the secrets' public development values in .dev.vars.example (digests, so the Worker
  * carries no copy of them). In production a secret still set to one of them is refused.
  */
-const DEVELOPMENT_SECRET_DIGESTS: Record<string, string> = {
+const DEVELOPMENT_SECRET_DIGESTS: Partial<Record<SecretSetting, string>> = {
   PUSHER_APP_SECRET: 'd3322fc0e9d53e535cb856f20a49df3d9963278f4325a0aed5d47765a5c2e17e',
   SUPABASE_SERVICE_ROLE_KEY: '70541e07fd4f900b66e289f5be55c85f9bef1def4924a5b0c518c45ea1688c12',
   SUPABASE_JWT_SECRET: 'a064b502e61d27e94b8717290e5e1b32e36720e9fbdf952ec81a84c07128cb37',

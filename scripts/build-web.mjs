@@ -1,48 +1,39 @@
 // Builds the static web client into web/dist (served by the Worker as static assets).
-// Usage: node scripts/build-web.mjs [--watch]
+// wrangler runs it before `wrangler dev` and `wrangler deploy` (wrangler.toml's [build]), and
+// `wrangler dev` runs it again whenever web/ changes; `npm run build` runs it by hand.
+// Under `wrangler dev` (WRANGLER_COMMAND=dev) the build keeps source maps and readable code;
+// otherwise it is minified and ships no source map.
+// TIDINGS_WEB_BUILD=skip keeps a web/dist that exists as it is: the test harness sets it, because
+// `npm test` builds once and many Workers then serve that one folder while others start.
 
-import { watch as watchFiles } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build, context } from 'esbuild';
+import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 // WEB_OUTDIR: build elsewhere (the build's own test does, beside a running `npm run dev`).
 const outdir = process.env.WEB_OUTDIR ?? `${root}web/dist`;
-const watch = process.argv.includes('--watch');
+const development = process.env.WRANGLER_COMMAND === 'dev';
 
-/** Copies the HTML and CSS as they are; esbuild bundles the TypeScript. */
-async function copyStatic() {
-  await mkdir(outdir, { recursive: true });
-  for (const file of ['index.html', 'styles.css']) {
-    await cp(`${root}web/${file}`, `${outdir}/${file}`);
-  }
-}
+if (process.env.TIDINGS_WEB_BUILD === 'skip' && existsSync(`${outdir}/index.html`)) process.exit(0);
 
-const options = {
+// A production build starts from an empty folder, so no source map of a development build is deployed.
+// A development build overwrites in place: `wrangler dev` keeps serving the folder meanwhile.
+if (!development) await rm(outdir, { recursive: true, force: true });
+await build({
   entryPoints: { app: `${root}web/src/main.ts` },
   outdir: `${outdir}/assets`,
   bundle: true,
   format: 'esm',
   target: 'es2022',
-  // Source maps only while developing: a production build ships none.
-  sourcemap: watch,
-  minify: !watch,
+  sourcemap: development,
+  minify: !development,
   logLevel: 'warning',
-  plugins: [{ name: 'copy-static', setup: (b) => b.onEnd(copyStatic) }],
-};
-
-if (watch) {
-  const ctx = await context(options);
-  await ctx.watch();
-  // esbuild watches only what it bundles: copy the HTML and CSS again whenever they change.
-  for (const file of ['index.html', 'styles.css']) {
-    watchFiles(`${root}web/${file}`, () => copyStatic().catch((error) => console.error(`web: could not copy ${file}: ${error.message}`)));
-  }
-  console.log('web: watching web/ and rebuilding into web/dist');
-} else {
-  // A fresh folder, so no source map of an earlier development build is deployed.
-  await rm(outdir, { recursive: true, force: true });
-  await build(options);
-  console.log('web: built web/dist');
-}
+});
+// The HTML and CSS are copied as they are; esbuild bundles the TypeScript.
+await mkdir(outdir, { recursive: true });
+for (const file of ['index.html', 'styles.css']) await cp(`${root}web/${file}`, `${outdir}/${file}`);
+console.log(
+  `web: built ${outdir === `${root}web/dist` ? 'web/dist' : outdir}${development ? ' (development: source maps, not minified)' : ''}`,
+);

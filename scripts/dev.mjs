@@ -1,7 +1,7 @@
 // `npm run dev`: the whole stack on this machine, offline, with no accounts.
-// Starts the local Supabase (supabase/local/main.ts: Postgres on 54322, API on 54321), the web
-// client's build watcher and the Worker under `wrangler dev` (workerd), prints the URL once it
-// answers, and on Ctrl-C (SIGINT) or SIGTERM stops every process it started.
+// Starts the local Supabase (supabase/local/main.ts: Postgres on 54322, API on 54321) and the Worker
+// under `wrangler dev` (workerd; wrangler.toml's [build] builds the web client and rebuilds it on
+// change), prints the URL once it answers, and on Ctrl-C (SIGINT) or SIGTERM stops every process it started.
 // PORT (default 8787) and HOST (default 127.0.0.1) choose where the Worker listens;
 // SUPABASE_API_PORT, SUPABASE_DB_PORT, SUPABASE_DATA_DIR and DATABASE_URL the local Supabase's.
 // A port already taken stops it before anything starts, with the setting that moves it.
@@ -135,12 +135,6 @@ process.on('SIGTERM', () => void stop(0));
 
 await refuseBusyPorts();
 await ensureDevVars();
-// Build once before wrangler reads the assets folder, then keep rebuilding on change.
-const build = spawn(process.execPath, [`${root}scripts/build-web.mjs`], { cwd: root, stdio: 'inherit' });
-if ((await new Promise((resolve) => build.on('exit', resolve))) !== 0) {
-  log('the web client did not build');
-  process.exit(1);
-}
 // The database first: the Worker talks to it, and it sends its webhooks to the Worker.
 start('supabase', process.execPath, [STRIP_TYPES, `${root}supabase/local/main.ts`]);
 if (!(await waitUntilHealthy(`${supabaseUrl}/auth/v1/.well-known/jwks.json`))) {
@@ -150,7 +144,6 @@ if (!(await waitUntilHealthy(`${supabaseUrl}/auth/v1/.well-known/jwks.json`))) {
   }
   await new Promise(() => {}); // stop() ends the process
 }
-start('web build', process.execPath, [`${root}scripts/build-web.mjs`, '--watch']);
 start('worker', process.execPath, [
   `${root}node_modules/wrangler/bin/wrangler.js`,
   'dev',

@@ -82,7 +82,7 @@ type AppSettings = z.output<typeof appSchema>;
 /** REALTIME_SHARDS: the shard count of every app that does not set its own. */
 const shardsBinding = z.object({
   REALTIME_SHARDS: setting.integer('REALTIME_SHARDS', { min: 1, max: MAX_SHARDS }, 1, `use a whole number from 1 to ${MAX_SHARDS}`),
-});
+} satisfies Partial<Record<keyof Env, z.ZodType>>);
 
 /** The bindings of the default app: the names Laravel users know (PUSHER_APP_ID/KEY/SECRET) plus REALTIME_* settings. */
 const defaultAppBindings = z.object({
@@ -106,7 +106,8 @@ const defaultAppBindings = z.object({
   REALTIME_SUBSCRIBES_PER_SECOND: setting.optionalInteger('REALTIME_SUBSCRIBES_PER_SECOND', { min: 0 }, INVALID_NUMBER),
   REALTIME_ACTIVITY_TIMEOUT: setting.optionalInteger('REALTIME_ACTIVITY_TIMEOUT', { min: 0 }, INVALID_NUMBER),
   REALTIME_WEBHOOK_LEAVE_DELAY: setting.optionalNumber('REALTIME_WEBHOOK_LEAVE_DELAY', INVALID_NUMBER),
-});
+  // Every name is declared in Env (worker-configuration.d.ts, from wrangler.toml and .dev.vars.example).
+} satisfies Partial<Record<keyof Env, z.ZodType>>);
 
 /** The default app from {@link defaultAppBindings}, checked by {@link appSchema}; null when PUSHER_APP_* are all unset. */
 function defaultApp(env: Record<string, unknown>): AppSettings | null {
@@ -174,7 +175,10 @@ export function loadApps(env: object): RealtimeApps {
   const bindings = env as Record<string, unknown>;
   const first = defaultApp(bindings);
   const { REALTIME_SHARDS } = parseSettings(shardsBinding, bindings);
-  const all: RealtimeApp[] = [...(first ? [first] : []), ...parseSettings(extraAppsBinding, bindings.REALTIME_APPS)].map((app) => ({
+  const all: RealtimeApp[] = [
+    ...(first ? [first] : []),
+    ...parseSettings(extraAppsBinding, bindings['REALTIME_APPS' satisfies keyof Env]),
+  ].map((app) => ({
     ...app,
     shards: app.shards ?? REALTIME_SHARDS,
   }));

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../functions/config.ts';
+import { SECRET_SETTINGS } from '../../functions/secret-settings.ts';
 import { envWith } from '../support/workerd/env.ts';
 
 /** Secrets of one's own, as production must have (the development ones are refused there). */
@@ -32,6 +33,10 @@ describe('configuration', () => {
       );
     },
   );
+
+  it('knows every secret by the name of a setting the Worker is given (.dev.vars.example declares each one)', () => {
+    expect(Object.keys(env)).toEqual(expect.arrayContaining([...SECRET_SETTINGS]));
+  });
 
   it('says where to set a missing plain setting', () => {
     expect(() => loadConfig(envWith({ SUPABASE_URL: '' }))).toThrow(

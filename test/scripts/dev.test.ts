@@ -32,6 +32,9 @@ describe('npm run dev', () => {
         SUPABASE_DB_PORT: String(supabaseDbPort),
         SUPABASE_DATA_DIR: join(supabaseDir, 'db'),
         CRON_INTERVAL_SECONDS: '1',
+        // Serve the web/dist `npm test` built: a rebuild here would rewrite it under the other tests' Workers
+        // (test/scripts/private-checkout.test.ts runs the build itself, in a copy).
+        TIDINGS_WEB_BUILD: 'skip',
       },
     });
     let output = '';

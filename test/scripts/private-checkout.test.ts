@@ -1,38 +1,19 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createClient } from '@supabase/supabase-js';
 import pg from 'pg';
 import Pusher from 'pusher-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmailReceived, userChannel } from '../../functions/broadcast/events.ts';
 import { ANON_KEY } from '../../supabase/local/keys.ts';
+import { copyCheckout } from '../support/node/checkout.ts';
 import { readDevVars } from '../support/node/dev-vars.ts';
 import { descendantsOf, freePort, isAlive, waitForOutput } from '../support/node/processes.ts';
 import { connected, nextEvent, subscribed } from '../support/node/realtime-clients.ts';
 import { seedUsers } from '../support/seed-users.ts';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-/**
- * A copy of this checkout (what `git clone` would give: tracked and new files, nothing ignored, so
- * no web/dist and no .dev.vars) inside `folder`, with node_modules hard-linked (copied when on
- * another file system) so the Postgres binaries sit inside the folder too.
- */
-async function copyCheckout(folder: string): Promise<void> {
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
-    .split('\0')
-    .filter((file) => file && existsSync(join(root, file)));
-  for (const file of files) {
-    await mkdir(dirname(join(folder, file)), { recursive: true });
-    await cp(join(root, file), join(folder, file));
-  }
-  const linked = spawnSync('cp', ['-al', join(root, 'node_modules'), join(folder, 'node_modules')]);
-  if (linked.status !== 0) await cp(join(root, 'node_modules'), join(folder, 'node_modules'), { recursive: true, verbatimSymlinks: true });
-}
 
 // As root (most containers and cloud VMs), Postgres must run as another user, which cannot enter a
 // folder only root may enter; `npm run dev` must work from one anyway. As any other user the same
@@ -71,6 +52,9 @@ describe(`npm run dev in a checkout only ${userInfo().username} can enter`, () =
     dataDir = postgresData!;
     if (userInfo().uid === 0) expect(dataDir.startsWith(parent)).toBe(false); // `postgres` could not have reached it
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    // A fresh clone has no web/dist: wrangler.toml's [build] made it before `wrangler dev` served it.
+    expect(await (await fetch(`${url}/`)).text()).toContain('<title>Tidings</title>');
+    expect(existsSync(join(checkout, 'web', 'dist', 'assets', 'app.js'))).toBe(true);
 
     const auth = createClient(`http://127.0.0.1:${apiPort}`, ANON_KEY, {
       auth: { persistSession: false, autoRefreshToken: false },

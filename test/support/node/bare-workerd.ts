@@ -42,12 +42,11 @@ let bundleDir: string | undefined;
 export function deployBundle(): string {
   if (bundleDir && existsSync(bundleDir)) return bundleDir;
   const outdir = mkdtempSync(join(tmpdir(), 'tidings-bundle-'));
-  // wrangler wants the static assets folder to exist (the assets themselves are not in the bundle).
-  if (!existsSync(`${root}web/dist`)) execFileSync(process.execPath, [`${root}scripts/build-web.mjs`], { cwd: root, stdio: 'ignore' });
   execFileSync(process.execPath, [`${root}node_modules/wrangler/bin/wrangler.js`, 'deploy', '--dry-run', '--outdir', outdir], {
     cwd: root,
     stdio: 'ignore',
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+    // The web client is not in the bundle: keep the web/dist that running tests serve (built if missing).
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', TIDINGS_WEB_BUILD: 'skip' },
   });
   bundleDir = outdir;
   process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));

@@ -57,7 +57,8 @@ export async function startWorker(
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: root,
     detached: true,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1' },
+    // wrangler.toml's [build] would rebuild web/dist under the Workers other tests run: serve the one `npm test` built.
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1', TIDINGS_WEB_BUILD: 'skip' },
   });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
