@@ -1,7 +1,7 @@
 /**
  * The Worker's Supabase client. It uses the service role key: every route verifies the caller's JWT
  * itself, reads the caller's role from `profiles`, and scopes each query to the caller explicitly
- * (see README, "Data access"). Row level security stays on as the second line for browsers that use
+ * (see docs/architecture.md, "Data access"). Row level security stays on as the second line for browsers that use
  * supabase-js directly.
  */
 import { createClient, type PostgrestError, type SupabaseClient } from '@supabase/supabase-js';

@@ -19,7 +19,7 @@ export function notSupported(what: string): HttpError {
     code: 'not_supported',
     message: `${what} is not supported by the local Supabase (supabase/local). Use a real Supabase project for it.`,
     details: null,
-    hint: 'See the README section "Database and local Supabase" for what the local Supabase serves.',
+    hint: 'See docs/local-supabase.md for what the local Supabase serves.',
   });
 }
 

@@ -12,7 +12,7 @@ export function cell(value: Spread | number | string | undefined): string {
   return `${value.min} / ${value.median} / ${value.max}`;
 }
 
-/** Prints a titled table (columns from the first row's keys, in order) as Markdown, so it pastes into the README. */
+/** Prints a titled table (columns from the first row's keys, in order) as Markdown, so it pastes into docs/. */
 export function printTable(title: string, rows: Array<Record<string, Spread | number | string | undefined>>): void {
   console.log(`\n${title}`);
   if (rows.length === 0) return;
