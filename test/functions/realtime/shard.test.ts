@@ -120,3 +120,37 @@ describe('logs', () => {
     }
   });
 });
+
+describe('a message whose handling throws', () => {
+  it('answers the sender with a pusher:error 4200 and a log line, keeps its socket open, and keeps serving the others', async () => {
+    const [sender, other] = await clientsOnDistinctShards(connect, 2);
+    const index = await shardOf(await sender!.socketId());
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
+    // The shard's storage fails once, as a disk or a bug could make any step of a handler fail.
+    await runInDurableObject(shard(index), (_instance, state) => {
+      const sql = state.storage.sql;
+      const exec = sql.exec.bind(sql);
+      sql.exec = ((query: string, ...bindings: unknown[]) => {
+        if (!query.startsWith('insert or ignore into local_subscriptions')) return exec(query, ...bindings);
+        sql.exec = exec;
+        throw new Error('storage failed');
+      }) as typeof sql.exec;
+    });
+    try {
+      sender!.send({ event: 'pusher:subscribe', data: { channel: 'failing-channel' } });
+      expect(await sender!.next('pusher:error')).toMatchObject({
+        data: { code: 4200, message: 'The server could not handle this message; try again' },
+      });
+      expect(lines.join('\n')).toMatch(/message failed.*storage failed/);
+    } finally {
+      spy.mockRestore();
+    }
+    // The sender's connection goes on: it retries and is served, and so is everyone else.
+    await subscribe(sender!, 'failing-channel');
+    await subscribe(other!, 'failing-channel');
+    await publish({ channels: ['failing-channel'], name: 'after', data: '{}' });
+    expect((await sender!.next('after', 'failing-channel')).data).toEqual({});
+    expect((await other!.next('after', 'failing-channel')).data).toEqual({});
+  });
+});
