@@ -1,6 +1,7 @@
 // `npm run bench`: runs every benchmark under test/bench/ (*.bench.ts) one after another with
 // Node's native TypeScript support. Benchmarks measure and print; they assert nothing.
-// BENCH=realtime runs only the files whose name contains "realtime".
+// BENCH=realtime runs only the files whose name contains "realtime". Then test/bench/charts.ts draws
+// the SVG charts (next to the JSON in bench-results/, and into docs/charts/) from the newest results.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,4 +20,5 @@ for (const file of files) {
   });
   if (result.status !== 0) failed = true;
 }
-process.exit(failed ? 1 : 0);
+const charts = spawnSync(process.execPath, ['--experimental-strip-types', `${dir}charts.ts`], { stdio: 'inherit' });
+process.exit(failed || charts.status !== 0 ? 1 : 0);

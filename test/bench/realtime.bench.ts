@@ -21,7 +21,7 @@ import { app, OFFER_DEFLATE, protocolSubscriber, serverSdk, socketUrl } from '..
 import { printTable, writeResults } from '../support/bench/report.ts';
 import { type BenchServer, cpuMs, fileDescriptors, startBaseline, startWorkerd, startWranglerDev } from '../support/bench/servers.ts';
 import { SocketPool } from '../support/bench/socket-pool.ts';
-import { latencySummary, now, percentile, ratio, round, type Spread, spreads } from '../support/bench/stats.ts';
+import { distribution, latencySummary, now, percentile, ratio, round, type Spread, spreads } from '../support/bench/stats.ts';
 import { freePort } from '../support/node/processes.ts';
 import { wranglerRuntimeConfig } from '../support/node/wrangler-config.ts';
 
@@ -108,6 +108,7 @@ async function latency(driver: Driver, events: number, repeats: number) {
     : protocolSubscriber(driver.server.port, 'bench-latency', onFrame));
   const runs = [];
   const acks: number[] = [];
+  const all: number[] = [];
   let cpu = 0;
   try {
     for (let repeat = 0; repeat < repeats; repeat++) {
@@ -128,11 +129,18 @@ async function latency(driver: Driver, events: number, repeats: number) {
       }
       cpu += cpuMs(driver.server.pids()) - cpuStart;
       runs.push(latencySummary(samples));
+      all.push(...samples);
     }
   } finally {
     subscriber.close();
   }
-  return { runs, ack: latencySummary(acks), cpuMsPerEvent: round(cpu / (events * repeats)), extensions: subscriber.extensions };
+  return {
+    runs,
+    distribution: distribution(all),
+    ack: latencySummary(acks),
+    cpuMsPerEvent: round(cpu / (events * repeats)),
+    extensions: subscriber.extensions,
+  };
 }
 
 /**
@@ -514,6 +522,8 @@ const results: {
       extensions: string;
       shards: number | null;
       ack: ReturnType<typeof latencySummary>;
+      /** Percentiles 0 to 100 of every sample of every repeat (ms), for the CDF chart. */
+      distribution: number[];
     }
   >;
   decomposition?: Awaited<ReturnType<typeof decompose>>;
@@ -550,6 +560,7 @@ function recordLatency(driver: Driver, measured: Latency, events: number, repeat
     cpu_ms_per_event: measured.cpuMsPerEvent,
     extensions: measured.extensions || 'none',
     ack: measured.ack,
+    distribution: measured.distribution,
     ...figures,
   };
   console.log(

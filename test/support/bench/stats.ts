@@ -18,6 +18,14 @@ export function latencySummary(samples: readonly number[]): { n: number; p50: nu
   };
 }
 
+/** The samples' distribution: the 0th (smallest) to 100th (largest) percentile in ms, 101 values, for a CDF chart. */
+export function distribution(samples: readonly number[]): number[] {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return Array.from({ length: 101 }, (_, p) =>
+    round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!),
+  );
+}
+
 /** A figure measured several times: its smallest, median and largest value. */
 export interface Spread {
   min: number;
