@@ -90,6 +90,16 @@ export async function listInbox(
   return [...sameTime, ...rest];
 }
 
+/**
+ * How many of the recipient's emails are unread: one count through the partial index
+ * `emails_unread_by_recipient` (an index-only scan, however large the inbox).
+ */
+export async function unreadCount(db: SupabaseClient, recipientId: string): Promise<number> {
+  const result = await db.from('emails').select('id', { count: 'exact', head: true }).eq('recipient_id', recipientId).is('read_at', null);
+  unwrap(result, 'counting unread emails');
+  return result.count ?? 0;
+}
+
 /** Marks the recipient's email read (keeping the first read time); null when it is not theirs or does not exist. */
 export async function markRead(db: SupabaseClient, recipientId: string, id: string, now: Date): Promise<EmailRow | null> {
   const updated = unwrap(

@@ -7,7 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { requireAdmin, requireUser } from '../auth/middleware.ts';
 import { serviceClient } from '../data/client.ts';
-import { insertEmails, listInbox, MissingProfileError, markRead, withSenderNames } from '../data/emails.ts';
+import { insertEmails, listInbox, MissingProfileError, markRead, unreadCount, withSenderNames } from '../data/emails.ts';
 import { existingProfileIds } from '../data/profiles.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
@@ -105,8 +105,10 @@ export const emails = new Hono<AppEnv>()
   .get('/', validate('query', inboxQuery), async (c) => {
     const { after, before, before_id, limit } = c.req.valid('query');
     const db = serviceClient(c.get('config'));
-    const rows = await listInbox(db, c.get('user').id, { after, before, beforeId: before_id, limit });
-    return c.json({ emails: await withSenderNames(db, rows) });
+    const me = c.get('user').id;
+    // The unread count comes with every page, so a catch-up after a reconnect corrects it too.
+    const [rows, unread] = await Promise.all([listInbox(db, me, { after, before, beforeId: before_id, limit }), unreadCount(db, me)]);
+    return c.json({ emails: await withSenderNames(db, rows), unread_count: unread });
   })
   .patch('/:id/read', validate('param', z.object({ id: z.guid({ error: 'the email id must be a UUID' }) })), async (c) => {
     const { id } = c.req.valid('param');

@@ -136,7 +136,9 @@ export class RestApi {
         const order = query.order(table, url.searchParams.get('order'));
         const limit = query.limitOffset(url.searchParams);
         const count = prefer.count ? `, (select count(*) from ${query.source(table)} as _t ${where}) as total` : '';
-        sql = `select coalesce(json_agg(_r), '[]')::text as body, count(*) as rows${count}
+        // HEAD answers no body: only count the rows, as PostgREST does, instead of building their JSON.
+        const body = method === 'HEAD' ? `''` : `coalesce(json_agg(_r), '[]')::text`;
+        sql = `select ${body} as body, count(*) as rows${count}
                from (select ${query.columns(table, items, '_t')} from ${query.source(table)} as _t ${where} ${order} ${limit}) as _r`;
         returnBody = method === 'GET';
         break;
