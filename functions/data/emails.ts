@@ -100,6 +100,35 @@ export async function unreadCount(db: SupabaseClient, recipientId: string): Prom
   return result.count ?? 0;
 }
 
+/**
+ * Marks every unread email of the recipient created at or before `upTo` read, at `now`, in one
+ * UPDATE statement (so the model observer sees one statement). Says how many it marked.
+ */
+export async function markAllRead(db: SupabaseClient, recipientId: string, upTo: string, now: Date): Promise<number> {
+  const result = await db
+    .from('emails')
+    .update({ read_at: now.toISOString() }, { count: 'exact' })
+    .eq('recipient_id', recipientId)
+    .is('read_at', null)
+    .lte('created_at', upTo);
+  unwrap(result, 'marking emails read');
+  return result.count ?? 0;
+}
+
+/**
+ * Undoes {@link markAllRead}: the emails it marked all carry its `read_at`, to the microsecond, so
+ * one UPDATE finds exactly them (an email opened since keeps its own later time). Says how many.
+ */
+export async function markUnreadAt(db: SupabaseClient, recipientId: string, readAt: string): Promise<number> {
+  const result = await db
+    .from('emails')
+    .update({ read_at: null }, { count: 'exact' })
+    .eq('recipient_id', recipientId)
+    .eq('read_at', readAt);
+  unwrap(result, 'marking emails unread');
+  return result.count ?? 0;
+}
+
 /** Marks the recipient's email read (keeping the first read time); null when it is not theirs or does not exist. */
 export async function markRead(db: SupabaseClient, recipientId: string, id: string, now: Date): Promise<EmailRow | null> {
   const updated = unwrap(

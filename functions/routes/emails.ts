@@ -1,13 +1,23 @@
 /**
- * `/api/emails`: send (admins), read one's inbox, mark an email read. Nothing is broadcast here:
- * the database webhook on `public.emails` does it for every insert, whatever its source.
+ * `/api/emails`: send (admins), read one's inbox, mark one email or all of them read (and undo
+ * that). Nothing is broadcast here: the database webhook on `public.emails` does it for every
+ * change, whatever its source.
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { requireAdmin, requireUser } from '../auth/middleware.ts';
 import { serviceClient } from '../data/client.ts';
-import { insertEmails, listInbox, MissingProfileError, markRead, unreadCount, withSenderNames } from '../data/emails.ts';
+import {
+  insertEmails,
+  listInbox,
+  MissingProfileError,
+  markAllRead,
+  markRead,
+  markUnreadAt,
+  unreadCount,
+  withSenderNames,
+} from '../data/emails.ts';
 import { existingProfileIds } from '../data/profiles.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
@@ -76,6 +86,12 @@ const inboxQuery = z
     path: ['before_id'],
   });
 
+const markAllReadBody = z.object({
+  // The created_at of the newest email the page shows: mail that arrived since stays unread.
+  up_to: cursor,
+});
+const undoMarkAllReadBody = z.object({ read_at: cursor });
+
 export const emails = new Hono<AppEnv>()
   .use(withConfig, requireUser)
   .post(
@@ -109,6 +125,17 @@ export const emails = new Hono<AppEnv>()
     // The unread count comes with every page, so a catch-up after a reconnect corrects it too.
     const [rows, unread] = await Promise.all([listInbox(db, me, { after, before, beforeId: before_id, limit }), unreadCount(db, me)]);
     return c.json({ emails: await withSenderNames(db, rows), unread_count: unread });
+  })
+  .post('/mark-all-read', limitBody(1024), validate('json', markAllReadBody), async (c) => {
+    const { up_to } = c.req.valid('json');
+    const readAt = new Date();
+    const marked = await markAllRead(serviceClient(c.get('config')), c.get('user').id, up_to, readAt);
+    return c.json({ marked, read_at: readAt.toISOString() });
+  })
+  .post('/mark-all-read/undo', limitBody(1024), validate('json', undoMarkAllReadBody), async (c) => {
+    const { read_at } = c.req.valid('json');
+    const unmarked = await markUnreadAt(serviceClient(c.get('config')), c.get('user').id, new Date(read_at).toISOString());
+    return c.json({ unmarked });
   })
   .patch('/:id/read', validate('param', z.object({ id: z.guid({ error: 'the email id must be a UUID' }) })), async (c) => {
     const { id } = c.req.valid('param');

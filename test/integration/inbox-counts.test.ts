@@ -81,3 +81,87 @@ describe('GET /api/emails: the unread count', () => {
     expect(plan).toContain('"Node Type":"Index Only Scan"');
   });
 });
+
+describe('POST /api/emails/mark-all-read', () => {
+  let supabase: TestSupabase;
+  let worker: RunningWorker;
+  let db: pg.Client;
+  const tokens: Record<'ada' | 'grace', string> = { ada: '', grace: '' };
+
+  beforeAll(async () => {
+    ({ supabase, worker } = await startStack());
+    db = await supabase.connect();
+    const auth = createClient(supabase.apiUrl, supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
+    for (const name of ['ada', 'grace'] as const) {
+      const { data } = await auth.auth.signInWithPassword({ email: seedUsers[name].email, password: seedUsers[name].password });
+      tokens[name] = data.session!.access_token;
+    }
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await supabase?.destroy();
+  });
+
+  function post(path: string, token: string, body: unknown): Promise<Response> {
+    return fetch(`${worker.url}/api/emails${path}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  async function unread(recipientId: string): Promise<number> {
+    const { rows } = await db.query<{ n: number }>(
+      'select count(*)::int as n from public.emails where recipient_id = $1 and read_at is null',
+      [recipientId],
+    );
+    return rows[0]!.n;
+  }
+
+  it('marks every unread email up to the newest shown read at one time, keeps newer ones and others’ unread, and undoes exactly that', async () => {
+    const insert = (recipientId: string, count: number, createdAt: string) =>
+      db.query(
+        `insert into public.emails (sender_id, recipient_id, subject, body, created_at)
+         select $1, $2, 'Mail ' || n, 'Body', $4::timestamptz from generate_series(1, $3::int) n`,
+        [seedUsers.admin.id, recipientId, count, createdAt],
+      );
+    await insert(seedUsers.ada.id, 60, '2026-12-01T10:00:00Z');
+    await insert(seedUsers.ada.id, 5, '2026-12-01T11:00:00Z'); // the newest the page shows
+    await insert(seedUsers.ada.id, 7, '2026-12-01T12:00:00Z'); // arrived after the page loaded
+    await insert(seedUsers.grace.id, 4, '2026-12-01T10:00:00Z');
+    // One Ada had read already keeps its own read time.
+    const { rows: earlier } = await db.query<{ id: string; read_at: Date }>(
+      `update public.emails set read_at = '2026-12-01T10:30:00Z' where id = (select id from public.emails where recipient_id = $1 and created_at = '2026-12-01T10:00:00Z' limit 1) returning id, read_at`,
+      [seedUsers.ada.id],
+    );
+
+    const response = await post('/mark-all-read', tokens.ada, { up_to: '2026-12-01T11:00:00Z' });
+    expect(response.status).toBe(200);
+    const marked = (await response.json()) as { marked: number; read_at: string };
+    expect(marked.marked).toBe(64);
+    expect(await unread(seedUsers.ada.id)).toBe(7);
+    expect(await unread(seedUsers.grace.id)).toBe(4);
+    const { rows: same } = await db.query<{ n: number }>('select count(*)::int as n from public.emails where read_at = $1', [
+      marked.read_at,
+    ]);
+    expect(same[0]!.n).toBe(64);
+
+    const undo = await post('/mark-all-read/undo', tokens.ada, { read_at: marked.read_at });
+    expect(await undo.json()).toEqual({ unmarked: 64 });
+    expect(await unread(seedUsers.ada.id)).toBe(71);
+    const { rows: still } = await db.query<{ read_at: Date }>('select read_at from public.emails where id = $1', [earlier[0]!.id]);
+    expect(still[0]!.read_at).toEqual(earlier[0]!.read_at);
+
+    // Grace's own undo with Ada's time touches nothing of Ada's.
+    expect(await (await post('/mark-all-read/undo', tokens.grace, { read_at: marked.read_at })).json()).toEqual({ unmarked: 0 });
+  });
+
+  it('answers 400 naming the field for a missing or malformed cursor', async () => {
+    const missing = await post('/mark-all-read', tokens.ada, {});
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: string }).error).toContain('up_to');
+    const malformed = await post('/mark-all-read/undo', tokens.ada, { read_at: 'yesterday' });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: string }).error).toContain('read_at');
+  });
+});
