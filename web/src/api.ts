@@ -13,6 +13,12 @@ export interface DevUser {
   role: 'admin' | 'user';
 }
 
+/** A page of the inbox, with the caller's unread count over the whole inbox (not just this page). */
+export interface InboxPage {
+  emails: Email[];
+  unread_count: number;
+}
+
 /** GET /api/config: what the browser needs to reach Supabase Auth and the realtime server. */
 export interface ClientConfig {
   pusher: { key: string; wsHost: string; wsPort: number; forceTLS: boolean; cluster: string };
@@ -113,8 +119,21 @@ export function createApi(token: () => string | null) {
       if (query.before_id) params.set('before_id', query.before_id);
       if (query.limit) params.set('limit', String(query.limit));
       const suffix = params.size > 0 ? `?${params}` : '';
-      return request<{ emails: Email[] }>(`/api/emails${suffix}`, { token: token() }).then((r) => r.emails);
+      return request<InboxPage>(`/api/emails${suffix}`, { token: token() });
     },
+    /** Marks every unread email created at or before `upTo` read, in one statement; `read_at` undoes it. */
+    markAllRead: (upTo: string) =>
+      request<{ marked: number; read_at: string }>('/api/emails/mark-all-read', {
+        method: 'POST',
+        token: token(),
+        body: JSON.stringify({ up_to: upTo }),
+      }),
+    undoMarkAllRead: (readAt: string) =>
+      request<{ unmarked: number }>('/api/emails/mark-all-read/undo', {
+        method: 'POST',
+        token: token(),
+        body: JSON.stringify({ read_at: readAt }),
+      }).then((r) => r.unmarked),
     markRead: (id: string) =>
       request<{ email: Email }>(`/api/emails/${encodeURIComponent(id)}/read`, { method: 'PATCH', token: token() }).then((r) => r.email),
     send: (input: { recipient_ids: string[]; subject: string; body: string }) =>

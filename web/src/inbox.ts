@@ -4,7 +4,7 @@
 import type { EmailReceivedPayload, EmailUpdatedPayload } from '../../functions/broadcast/events.ts';
 import type { Api } from './api.ts';
 import { byId, el, initials, longTime, shortTime } from './dom.ts';
-import { fromApi, fromEvent, Mailbox, type MailboxEmail } from './mailbox.ts';
+import { fromApi, fromEvent, Mailbox, type MailboxEmail, timeKey } from './mailbox.ts';
 import { notifyDesktop, toast } from './toast.ts';
 
 const PAGE_SIZE = 50;
@@ -17,6 +17,16 @@ const MAX_TOASTS_AT_ONCE = 3;
  * page within a few ms, and renders once, with one summary, instead of a thousand times.
  */
 const ARRIVAL_BATCH_MS = 20;
+/** Live changes (reads in other tabs, deletions) render together, at most this often. */
+const RENDER_BATCH_MS = 16;
+/** Rows rendered above and below the visible ones, so a quick scroll rarely shows a blank. */
+const OVERSCAN_ROWS = 10;
+/** An older page loads once the last loaded row is this close below the viewport. */
+const PREFETCH_ROWS = 25;
+/** The true unread count is asked for again this long after a change the page cannot count itself. */
+const COUNT_REFRESH_MS = 400;
+/** Until a row has been measured (styles.css gives every row the same height). */
+const ROW_HEIGHT_GUESS = 72;
 
 /** The inbox controller; the realtime layer and main.ts call these. */
 export interface Inbox {
@@ -35,16 +45,18 @@ export function createInbox(api: Api): Inbox {
   const list = byId<HTMLUListElement>('inbox-list');
   const empty = byId('inbox-empty');
   const olderButton = byId<HTMLButtonElement>('load-older');
+  const markAllButton = byId<HTMLButtonElement>('mark-all-read');
   const summary = byId('inbox-summary');
   const badge = byId('unread-badge');
   const appView = byId('app-view');
   let loaded = false;
   let hasOlder = false;
   /**
-   * Where "Load older" continues: the last email of the pages the API gave, not the oldest email
+   * Where older pages continue: the last email of the pages the API gave, not the oldest email
    * shown, because a late live event (a redelivery) can bring in a row from further back.
    */
   let olderThan: { created_at: string; id: string } | undefined;
+  let loadingOlder: Promise<void> | null = null;
   let openId: string | null = null;
   let syncing: Promise<void> = Promise.resolve();
   /** Rows to flash once, because they just arrived. */
@@ -52,36 +64,135 @@ export function createInbox(api: Api): Inbox {
   /** Live arrivals not shown yet (see ARRIVAL_BATCH_MS). */
   let arriving: MailboxEmail[] = [];
   let arrivalTimer: ReturnType<typeof setTimeout> | undefined;
+  let renderTimer: ReturnType<typeof setTimeout> | undefined;
+  let scrollPending = false;
+  let rowHeight = ROW_HEIGHT_GUESS;
+  /**
+   * The inbox's unread count as the server last said (GET /api/emails answers it with every page),
+   * moved by every change the page sees since. Null until the first page, when only the loaded
+   * emails can be counted.
+   */
+  let unreadTotal: number | null = null;
+  const count = { timer: undefined as ReturnType<typeof setTimeout> | undefined, inFlight: false, changedMeanwhile: false };
+
+  function unread(): number {
+    return unreadTotal ?? mailbox.unreadCount;
+  }
+
+  /** Live changes counted so far: a count the server gave may predate the ones seen while it was on its way. */
+  let liveChanges = 0;
+
+  /** Applies a change to the loaded emails to the true count too: `before` is their unread count before it. */
+  function counted(before: number): void {
+    liveChanges++;
+    if (unreadTotal !== null) unreadTotal = Math.max(0, unreadTotal + mailbox.unreadCount - before);
+  }
+
+  /**
+   * Takes the count a page of the API answered. When live changes were counted while that request
+   * was on its way, the answer may or may not include them: it stands for now, and the server is
+   * asked again once things are quiet.
+   */
+  function serverCount(count: number, changesWhenAsked: number): void {
+    unreadTotal = count;
+    if (liveChanges !== changesWhenAsked) refreshCountSoon();
+  }
+
+  /**
+   * A change to an email this page has not loaded (read in another tab, deleted) moves the count by
+   * an amount only the server knows: ask it again, once the changes stop coming.
+   */
+  function refreshCountSoon(): void {
+    if (count.inFlight) {
+      count.changedMeanwhile = true;
+      return;
+    }
+    clearTimeout(count.timer);
+    count.timer = setTimeout(async () => {
+      count.inFlight = true;
+      count.changedMeanwhile = false;
+      try {
+        const asked = liveChanges;
+        const { unread_count } = await api.emails({ limit: 1 });
+        unreadTotal = unread_count;
+        if (liveChanges !== asked) count.changedMeanwhile = true;
+        scheduleRender();
+      } catch {
+        // The next change or sync asks again.
+      } finally {
+        count.inFlight = false;
+        // A change seen while the answer was on its way may or may not be in it: ask once more.
+        if (count.changedMeanwhile) refreshCountSoon();
+      }
+    }, COUNT_REFRESH_MS);
+  }
+
+  function scheduleRender(): void {
+    renderTimer ??= setTimeout(render, RENDER_BATCH_MS);
+  }
 
   function render(): void {
-    const emails = mailbox.list();
-    // Rows are rebuilt; keep keyboard focus on the same email's row.
-    const focusedId = document.activeElement?.closest<HTMLElement>('li[data-email-id]')?.dataset.emailId;
-    list.replaceChildren(...emails.map(row));
-    // One row is in the Tab order (the focused, open or newest one); arrow keys move between rows.
-    const buttons = Array.from(list.querySelectorAll<HTMLButtonElement>('button'));
-    const current = rowButton(focusedId) ?? rowButton(openId) ?? buttons[0];
-    for (const button of buttons) button.tabIndex = button === current ? 0 : -1;
-    if (focusedId) rowButton(focusedId)?.focus();
+    clearTimeout(renderTimer);
+    renderTimer = undefined;
+    renderRows();
     list.setAttribute('aria-busy', String(!loaded));
-    empty.hidden = !loaded || emails.length > 0;
+    // How many emails the list holds (the DOM has only the rows near the viewport).
+    list.dataset.count = String(mailbox.size);
+    empty.hidden = !loaded || mailbox.size > 0;
     olderButton.hidden = !hasOlder;
-    const unread = mailbox.unreadCount;
-    if (unread > Number(badge.textContent || 0)) {
+    const total = unread();
+    if (total > Number(badge.dataset.count ?? 0)) {
       // Restart the little "bump" so each new email is noticed.
       badge.classList.remove('bump');
       void badge.offsetWidth;
       badge.classList.add('bump');
     }
-    badge.hidden = unread === 0;
-    badge.textContent = String(unread);
-    badge.setAttribute('aria-label', `${unread} unread`);
-    summary.textContent = emails.length === 0 ? '' : unread === 0 ? 'All read' : `${unread} unread`;
-    document.title = unread > 0 ? `(${unread}) Inbox · Tidings` : 'Inbox · Tidings';
+    const shown = total.toLocaleString('en-US');
+    badge.dataset.count = String(total);
+    badge.hidden = total === 0;
+    badge.textContent = shown;
+    badge.setAttribute('aria-label', `${shown} unread`);
+    summary.textContent = mailbox.size === 0 ? '' : total === 0 ? 'All read' : `${shown} unread`;
+    markAllButton.hidden = !loaded || total === 0 || mailbox.size === 0;
+    document.title = total > 0 ? `(${shown}) Inbox · Tidings` : 'Inbox · Tidings';
     fresh.clear();
   }
 
-  function row(email: MailboxEmail): HTMLLIElement {
+  /**
+   * Renders only the rows near the viewport, between two spacers as tall as the rows they stand
+   * for, so the page holds a few dozen rows whether the inbox has 50 emails or 10,000.
+   */
+  function renderRows(): void {
+    const emails = mailbox.list();
+    const focusedId = document.activeElement?.closest<HTMLElement>('li[data-email-id]')?.dataset.emailId;
+    const viewport = list.clientHeight || window.innerHeight;
+    const first = Math.max(0, Math.floor(list.scrollTop / rowHeight) - OVERSCAN_ROWS);
+    const last = Math.min(emails.length, Math.ceil((list.scrollTop + viewport) / rowHeight) + OVERSCAN_ROWS);
+    const rows = emails.slice(first, last).map((email, offset) => row(email, first + offset, emails.length));
+    list.replaceChildren(spacer(first * rowHeight), ...rows, spacer((emails.length - last) * rowHeight));
+    // One row is in the Tab order (the focused, open or first shown one); arrow keys move between rows.
+    const current = rowButton(focusedId) ?? rowButton(openId) ?? rows[0]?.querySelector('button');
+    for (const item of rows) {
+      const button = item.querySelector('button')!;
+      button.tabIndex = button === current ? 0 : -1;
+    }
+    if (focusedId) rowButton(focusedId)?.focus({ preventScroll: true });
+    const measured = rows[0]?.getBoundingClientRect().height;
+    if (measured && Math.abs(measured - rowHeight) > 0.5) {
+      rowHeight = measured;
+      renderRows();
+      return;
+    }
+    if (hasOlder && last >= emails.length - PREFETCH_ROWS) void loadOlder();
+  }
+
+  function spacer(height: number): HTMLLIElement {
+    const item = el('li', { class: 'email-list-spacer', 'aria-hidden': 'true', role: 'presentation' });
+    item.style.height = `${height}px`;
+    return item;
+  }
+
+  function row(email: MailboxEmail, index: number, size: number): HTMLLIElement {
     const unread = email.read_at === null;
     const button = el(
       'button',
@@ -102,24 +213,51 @@ export function createInbox(api: Api): Inbox {
     );
     button.addEventListener('click', () => void open(email.id));
     const classes = ['email-row', unread ? 'unread' : 'read', fresh.has(email.id) ? 'fresh' : ''].filter(Boolean).join(' ');
-    return el('li', { class: classes, 'data-email-id': email.id, 'data-testid': 'email-row' }, button);
+    return el(
+      'li',
+      {
+        class: classes,
+        'data-email-id': email.id,
+        'data-index': String(index),
+        'data-testid': 'email-row',
+        // Screen readers announce "12 of 2,683" although only a few rows exist in the page.
+        'aria-posinset': String(index + 1),
+        'aria-setsize': hasOlder ? '-1' : String(size),
+      },
+      button,
+    );
   }
 
   function rowButton(id: string | null | undefined): HTMLButtonElement | undefined {
     return id ? (list.querySelector<HTMLButtonElement>(`li[data-email-id="${CSS.escape(id)}"] button`) ?? undefined) : undefined;
   }
 
-  /** Arrow keys, Home and End move focus through the list (a roving tabindex). */
+  /**
+   * Arrow keys, Page Up/Down, Home and End move focus through the whole inbox (a roving tabindex),
+   * scrolling the row into view first, since only the rows near the viewport exist.
+   */
   function moveFocus(event: KeyboardEvent): void {
-    const buttons = Array.from(list.querySelectorAll<HTMLButtonElement>('button'));
-    const index = buttons.indexOf(document.activeElement as HTMLButtonElement);
-    if (index < 0) return;
-    const next = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: buttons.length - 1 }[event.key];
-    const target = next === undefined ? undefined : buttons[Math.max(0, Math.min(buttons.length - 1, next))];
-    if (!target) return;
+    const index = Number(document.activeElement?.closest<HTMLElement>('li[data-index]')?.dataset.index ?? Number.NaN);
+    if (Number.isNaN(index)) return;
+    const page = Math.max(1, Math.floor(list.clientHeight / rowHeight) - 1);
+    const lastIndex = mailbox.size - 1;
+    const next = { ArrowDown: index + 1, ArrowUp: index - 1, PageDown: index + page, PageUp: index - page, Home: 0, End: lastIndex }[
+      event.key
+    ];
+    if (next === undefined) return;
     event.preventDefault();
-    for (const button of buttons) button.tabIndex = button === target ? 0 : -1;
-    target.focus();
+    focusRow(Math.max(0, Math.min(lastIndex, next)));
+  }
+
+  function focusRow(index: number): void {
+    const top = index * rowHeight;
+    if (top < list.scrollTop) list.scrollTop = top;
+    else if (top + rowHeight > list.scrollTop + list.clientHeight) list.scrollTop = top + rowHeight - list.clientHeight;
+    renderRows();
+    const target = rowButton(mailbox.list()[index]?.id);
+    if (!target) return;
+    for (const button of list.querySelectorAll<HTMLButtonElement>('li[data-email-id] button')) button.tabIndex = button === target ? 0 : -1;
+    target.focus({ preventScroll: true });
   }
 
   function renderReader(): void {
@@ -150,7 +288,9 @@ export function createInbox(api: Api): Inbox {
     if (!email || (email.read_at !== null && email.body !== null)) return;
     try {
       const full = await api.markRead(id);
+      const before = mailbox.unreadCount;
       mailbox.merge([fromApi(full)]);
+      counted(before);
       render();
       if (openId === id) renderReader();
     } catch (error) {
@@ -174,16 +314,18 @@ export function createInbox(api: Api): Inbox {
 
   /** The newest page; returns the emails the page did not have. */
   async function loadFirstPage(): Promise<MailboxEmail[]> {
-    const emails = await api.emails({ limit: PAGE_SIZE });
-    const added = mailbox.merge(emails.map(fromApi));
-    hasOlder = emails.length === PAGE_SIZE;
-    olderThan = emails.at(-1);
+    const asked = liveChanges;
+    const page = await api.emails({ limit: PAGE_SIZE });
+    const added = mailbox.merge(page.emails.map(fromApi));
+    serverCount(page.unread_count, asked);
+    hasOlder = page.emails.length === PAGE_SIZE;
+    olderThan = page.emails.at(-1);
     loaded = true;
     render();
     return added;
   }
 
-  /** Everything newer than the newest email shown, page by page (newest first, so walk down). */
+  /** Everything newer than the newest email shown, page by page (newest first, so walk down), and the count anew. */
   async function catchUp(): Promise<void> {
     const newest = mailbox.newest();
     // An empty inbox has no cursor: whatever the newest page holds now arrived after the first load.
@@ -194,12 +336,81 @@ export function createInbox(api: Api): Inbox {
     const added: MailboxEmail[] = [];
     let below: { created_at: string; id: string } | undefined;
     for (;;) {
-      const batch = await api.emails({ after, before: below?.created_at, before_id: below?.id, limit: CATCH_UP_PAGE });
-      added.push(...mailbox.merge(batch.map(fromApi)));
-      if (batch.length < CATCH_UP_PAGE) break;
-      below = batch.at(-1)!;
+      const asked = liveChanges;
+      const page = await api.emails({ after, before: below?.created_at, before_id: below?.id, limit: CATCH_UP_PAGE });
+      added.push(...mailbox.merge(page.emails.map(fromApi)));
+      // Reads and deletions missed while away changed it too: the server's count replaces ours.
+      serverCount(page.unread_count, asked);
+      if (page.emails.length < CATCH_UP_PAGE) break;
+      below = page.emails.at(-1)!;
     }
     announceMissed(added);
+    render();
+  }
+
+  /** The next older page, once at a time: scrolling near the end asks for it by itself. */
+  function loadOlder(): Promise<void> {
+    const below = olderThan;
+    if (!below || loadingOlder) return loadingOlder ?? Promise.resolve();
+    olderButton.disabled = true;
+    olderButton.textContent = 'Loading…';
+    loadingOlder = (async () => {
+      try {
+        const asked = liveChanges;
+        const page = await api.emails({ before: below.created_at, before_id: below.id, limit: PAGE_SIZE });
+        mailbox.merge(page.emails.map(fromApi));
+        serverCount(page.unread_count, asked);
+        hasOlder = page.emails.length === PAGE_SIZE;
+        olderThan = page.emails.at(-1) ?? olderThan;
+      } catch (error) {
+        // Stop asking by itself; the button tries again.
+        hasOlder = false;
+        olderButton.hidden = false;
+        toast(`Could not load older emails: ${(error as Error).message}`, { tone: 'error' });
+      } finally {
+        loadingOlder = null;
+        olderButton.disabled = false;
+        olderButton.textContent = 'Load older';
+      }
+      render();
+    })();
+    return loadingOlder;
+  }
+
+  /** Marks everything up to the newest email shown read (one request, one statement), with an Undo. */
+  async function markAllRead(): Promise<void> {
+    const upTo = mailbox.newest();
+    if (!upTo) return;
+    markAllButton.disabled = true;
+    try {
+      const { marked, read_at } = await api.markAllRead(upTo);
+      for (const email of mailbox.list())
+        if (email.read_at === null && timeKey(email.created_at) <= timeKey(upTo)) mailbox.setReadAt(email.id, read_at);
+      if (unreadTotal !== null) unreadTotal = Math.max(0, unreadTotal - marked);
+      render();
+      if (openId) renderReader();
+      toast(`Marked ${marked.toLocaleString('en-US')} ${marked === 1 ? 'email' : 'emails'} read.`, {
+        tone: 'success',
+        actionLabel: 'Undo',
+        action: () => void undoMarkAllRead(read_at),
+      });
+    } catch (error) {
+      toast(`Could not mark your emails read: ${(error as Error).message}`, { tone: 'error' });
+    } finally {
+      markAllButton.disabled = false;
+    }
+  }
+
+  async function undoMarkAllRead(readAt: string): Promise<void> {
+    try {
+      const unmarked = await api.undoMarkAllRead(readAt);
+      for (const email of mailbox.list())
+        if (email.read_at !== null && timeKey(email.read_at) === timeKey(readAt)) mailbox.setReadAt(email.id, null);
+      if (unreadTotal !== null) unreadTotal += unmarked;
+      render();
+    } catch (error) {
+      toast(`Could not undo: ${(error as Error).message}`, { tone: 'error' });
+    }
   }
 
   /** Flashes and announces new emails: one each, or one summary for many. */
@@ -229,24 +440,20 @@ export function createInbox(api: Api): Inbox {
     announceAll(batch, `${batch.length} new emails arrived.`);
   }
 
-  olderButton.addEventListener('click', async () => {
-    const below = olderThan;
-    if (!below) return;
-    olderButton.disabled = true;
-    olderButton.textContent = 'Loading…';
-    try {
-      const emails = await api.emails({ before: below.created_at, before_id: below.id, limit: PAGE_SIZE });
-      mailbox.merge(emails.map(fromApi));
-      hasOlder = emails.length === PAGE_SIZE;
-      olderThan = emails.at(-1) ?? olderThan;
-      render();
-    } catch (error) {
-      toast(`Could not load older emails: ${(error as Error).message}`, { tone: 'error' });
-    } finally {
-      olderButton.disabled = false;
-      olderButton.textContent = 'Load older';
-    }
+  olderButton.addEventListener('click', () => {
+    hasOlder = true;
+    void loadOlder();
   });
+  markAllButton.addEventListener('click', () => void markAllRead());
+  list.addEventListener('scroll', () => {
+    if (scrollPending) return;
+    scrollPending = true;
+    requestAnimationFrame(() => {
+      scrollPending = false;
+      renderRows();
+    });
+  });
+  window.addEventListener('resize', () => renderRows());
   byId('reader-back').addEventListener('click', closeReader);
   list.addEventListener('keydown', moveFocus);
   document.addEventListener('keydown', (event) => {
@@ -264,31 +471,50 @@ export function createInbox(api: Api): Inbox {
       return syncing;
     },
     received(event) {
+      const before = mailbox.unreadCount;
       const added = mailbox.merge([fromEvent(event)]);
       if (added.length === 0) return; // a redelivery, or already fetched by a catch-up
+      counted(before);
       arriving.push(...added);
       arrivalTimer ??= setTimeout(showArrivals, ARRIVAL_BATCH_MS);
     },
     updated(change) {
-      if (!mailbox.setReadAt(change.id, change.read_at)) return;
-      render();
+      const before = mailbox.unreadCount;
+      if (!mailbox.setReadAt(change.id, change.read_at)) {
+        liveChanges++;
+        return refreshCountSoon();
+      }
+      counted(before);
+      scheduleRender();
       if (openId === change.id) renderReader();
     },
     deleted(id) {
-      if (!mailbox.delete(id)) return;
-      if (openId === id) openId = null;
-      render();
-      renderReader();
+      const before = mailbox.unreadCount;
+      if (!mailbox.delete(id)) {
+        liveChanges++;
+        return refreshCountSoon();
+      }
+      counted(before);
+      if (openId === id) {
+        openId = null;
+        renderReader();
+      }
+      scheduleRender();
     },
     clear() {
       clearTimeout(arrivalTimer);
+      clearTimeout(renderTimer);
+      clearTimeout(count.timer);
       arrivalTimer = undefined;
+      renderTimer = undefined;
       arriving = [];
       for (const email of mailbox.list()) mailbox.remove(email.id);
+      unreadTotal = null;
       loaded = false;
       hasOlder = false;
       olderThan = undefined;
       openId = null;
+      list.scrollTop = 0;
       render();
       renderReader();
       document.title = 'Tidings';

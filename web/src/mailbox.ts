@@ -43,6 +43,9 @@ function newestFirst(a: MailboxEmail, b: MailboxEmail): number {
 /** The emails this page knows, de-duplicated by id. */
 export class Mailbox {
   private readonly byId = new Map<string, MailboxEmail>();
+  /** {@link list}'s answer until the next change: a large inbox is sorted once per change, not per render. */
+  private sorted: MailboxEmail[] | null = null;
+  private unread = 0;
   /**
    * Emails deleted while this page was open. The server may publish an email.received after its
    * email.deleted (a webhook published from its payload for a row deleted a moment later), so a
@@ -57,17 +60,12 @@ export class Mailbox {
       if (this.deletedIds.has(email.id)) continue;
       const known = this.byId.get(email.id);
       if (!known) {
-        this.byId.set(email.id, email);
+        this.put(email);
         added.push(email);
         continue;
       }
       // Keep what the newer copy lacks: an event has no body, and a stale copy must not un-read.
-      this.byId.set(email.id, {
-        ...known,
-        ...email,
-        body: email.body ?? known.body,
-        read_at: email.read_at ?? known.read_at,
-      });
+      this.put({ ...known, ...email, body: email.body ?? known.body, read_at: email.read_at ?? known.read_at });
     }
     return added;
   }
@@ -76,38 +74,55 @@ export class Mailbox {
   setReadAt(id: string, readAt: string | null): boolean {
     const known = this.byId.get(id);
     if (!known) return false;
-    this.byId.set(id, { ...known, read_at: readAt });
+    this.put({ ...known, read_at: readAt });
     return true;
   }
 
   /** Forgets an email (signing out); it may be merged again later. */
   remove(id: string): boolean {
-    return this.byId.delete(id);
+    return this.drop(id);
   }
 
   /** An email was deleted: forgets it and keeps it out for good; false when it was not known. */
   delete(id: string): boolean {
     this.deletedIds.add(id);
-    return this.byId.delete(id);
+    return this.drop(id);
   }
 
   get(id: string): MailboxEmail | undefined {
     return this.byId.get(id);
   }
 
-  /** Every known email, newest first. */
-  list(): MailboxEmail[] {
-    return [...this.byId.values()].sort(newestFirst);
+  /** Every known email, newest first (the same array until the next change: do not modify it). */
+  list(): readonly MailboxEmail[] {
+    this.sorted ??= [...this.byId.values()].sort(newestFirst);
+    return this.sorted;
   }
 
   get size(): number {
     return this.byId.size;
   }
 
+  /** Unread emails among those known here (the inbox may hold more the page has not loaded). */
   get unreadCount(): number {
-    let count = 0;
-    for (const email of this.byId.values()) if (email.read_at === null) count++;
-    return count;
+    return this.unread;
+  }
+
+  private put(email: MailboxEmail): void {
+    const before = this.byId.get(email.id);
+    if (before?.read_at === null) this.unread--;
+    if (email.read_at === null) this.unread++;
+    this.byId.set(email.id, email);
+    this.sorted = null;
+  }
+
+  private drop(id: string): boolean {
+    const known = this.byId.get(id);
+    if (!known) return false;
+    if (known.read_at === null) this.unread--;
+    this.byId.delete(id);
+    this.sorted = null;
+    return true;
   }
 
   /** The newest `created_at` known, the lower bound of a catch-up fetch. */

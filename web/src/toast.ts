@@ -5,13 +5,21 @@ import { byId, el } from './dom.ts';
 const VISIBLE_MS = 7000;
 const MAX_TOASTS = 3;
 
-/** Shows a toast; `action` makes it clickable (e.g. "open this email"). */
-export function toast(message: string, options: { tone?: 'info' | 'success' | 'error'; action?: () => void } = {}): void {
+/**
+ * Shows a toast. `action` makes it clickable (e.g. "open this email"); with `actionLabel` the
+ * action is a button of its own beside the text instead (e.g. "Undo").
+ */
+export function toast(
+  message: string,
+  options: { tone?: 'info' | 'success' | 'error'; action?: () => void; actionLabel?: string } = {},
+): void {
   const region = byId('toasts');
   const text = el('span', { class: 'toast-text' }, message);
   const close = el('button', { class: 'toast-close', type: 'button', 'aria-label': 'Dismiss' }, '×');
-  const body = options.action ? el('button', { class: 'toast-action', type: 'button' }, text) : text;
-  const item = el('div', { class: `toast toast-${options.tone ?? 'info'}`, 'data-testid': 'toast' }, body, close);
+  const labelled = options.action && options.actionLabel;
+  const body = options.action && !labelled ? el('button', { class: 'toast-action', type: 'button' }, text) : text;
+  const button = labelled ? el('button', { class: 'toast-button', type: 'button' }, options.actionLabel!) : null;
+  const item = el('div', { class: `toast toast-${options.tone ?? 'info'}`, 'data-testid': 'toast' }, body, button, close);
   const dismiss = () => {
     item.classList.add('leaving');
     setTimeout(() => item.remove(), 200);
@@ -19,7 +27,7 @@ export function toast(message: string, options: { tone?: 'info' | 'success' | 'e
   close.addEventListener('click', dismiss);
   if (options.action) {
     const action = options.action;
-    body.addEventListener('click', () => {
+    (button ?? body).addEventListener('click', () => {
       action();
       dismiss();
     });

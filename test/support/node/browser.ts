@@ -190,11 +190,48 @@ export async function ready(page: Page): Promise<void> {
   await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 20_000 });
 }
 
-/** The inbox rows, newest first. */
+/** The inbox rows the page has rendered, newest first: only those near the viewport. */
 export const rows = (page: Page) => page.locator('[data-testid="email-row"]');
 
-/** The unread count in the header (0 while the badge is hidden). */
-export const unreadCount = async (page: Page) => Number((await page.getByTestId('unread-badge').textContent()) || 0);
+/** How many emails the inbox list holds, rendered or not. */
+export const loadedEmails = async (page: Page) => Number((await page.getByTestId('inbox-list').getAttribute('data-count')) ?? 0);
+
+/**
+ * The subject of every email the list holds, in list order, read as a user would see them: by
+ * scrolling the list from the top to the bottom (which also loads older pages as it goes). Fails
+ * when a row is missing or shown twice on the way.
+ */
+export async function scrollThroughInbox(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const list = document.querySelector<HTMLElement>('[data-testid="inbox-list"]')!;
+    const frames = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    const seen = new Map<number, { id: string; subject: string }>();
+    list.scrollTop = 0;
+    let still = 0;
+    for (let step = 0; step < 10_000 && still < 40; step++) {
+      await frames();
+      for (const item of Array.from(list.querySelectorAll<HTMLElement>('li[data-index]'))) {
+        const index = Number(item.dataset.index);
+        const id = item.dataset.emailId!;
+        const known = seen.get(index);
+        if (known && known.id !== id) throw new Error(`row ${index} changed from ${known.id} to ${id} while scrolling`);
+        seen.set(index, { id, subject: item.querySelector('.email-subject')?.textContent ?? '' });
+      }
+      const atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 1;
+      const loading = !document.querySelector<HTMLButtonElement>('#load-older')?.hidden;
+      if (atEnd && !loading && seen.size === Number(list.dataset.count)) break;
+      still = atEnd ? still + 1 : 0;
+      list.scrollTop += list.clientHeight;
+    }
+    const subjects = Array.from({ length: seen.size }, (_, index) => seen.get(index));
+    if (subjects.some((row) => !row)) throw new Error('a row was never rendered while scrolling');
+    if (new Set(subjects.map((row) => row!.id)).size !== subjects.length) throw new Error('an email was shown in two rows');
+    return subjects.map((row) => row!.subject);
+  });
+}
+
+/** The unread count in the header (0 while the badge is hidden), as a number (the badge reads "10,000"). */
+export const unreadCount = async (page: Page) => Number(((await page.getByTestId('unread-badge').textContent()) || '0').replace(/,/g, ''));
 
 /** A toast whose text contains `text`. */
 export const toastWith = (page: Page, text: string) => page.getByTestId('toast').filter({ hasText: text });
