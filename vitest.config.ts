@@ -61,6 +61,7 @@ function workerdProject(name: string, include: string[], shards: number) {
           bindings: {
             ...readDevVars(),
             PUSHER_API_STUB_PORT: String(inject('pusherApiStubPort')),
+            ABLY_REST_STUB_PORT: String(inject('ablyRestStubPort')),
             SUPABASE_AUTH_STUB_PORT: String(inject('supabaseAuthStubPort')),
             WEBHOOK_RECEIVER_PORT: String(inject('webhookReceiverPort')),
             // Extra realtime apps for test/functions/realtime/ (webhooks, a disabled app).

@@ -12,7 +12,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const DRIVERS = ['realtime', 'pusher', 'log', 'null'] as const;
+const DRIVERS = ['realtime', 'pusher', 'ably', 'log', 'null'] as const;
 export type BroadcastDriver = (typeof DRIVERS)[number];
 
 /** A development login the web client offers (only when APP_ENV is `development`). */
@@ -106,6 +106,8 @@ function parseDevUsers(text: string, ctx: z.RefinementCtx): DevUser[] {
 }
 
 const MASTER_KEY = /^[A-Za-z0-9+/]{43}=$/;
+/** An Ably API key as the dashboard shows it: `appId.keyId:keySecret` (https://ably.com/docs/auth#api-key-format). */
+const ABLY_KEY = /^([^.:\s]+\.[^.:\s]+):(\S+)$/;
 
 /** Every binding the Worker reads, by its name in `Env`. */
 const bindings = z.object({
@@ -121,6 +123,18 @@ const bindings = z.object({
   PUSHER_ENCRYPTION_MASTER_KEY_BASE64: setting.optional().refine((key) => key === '' || MASTER_KEY.test(key), {
     error: 'PUSHER_ENCRYPTION_MASTER_KEY_BASE64 must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)',
   }),
+  // Secret; required only when BROADCAST_DRIVER is ably (checked below, without quoting it).
+  ABLY_KEY: setting.optional(),
+  ABLY_HOST: setting.optional('main.realtime.ably.net'),
+  ABLY_PORT: setting.optionalInteger('ABLY_PORT', { min: 1, max: 65535 }, 'use a TCP port number'),
+  ABLY_SCHEME: setting.oneOf('ABLY_SCHEME', ['http', 'https'], 'https', 'use http or https'),
+  // Laravel's Ably broadcaster issues tokens for 8 hours by default (`token_expiry`, 28800).
+  ABLY_TOKEN_EXPIRY: setting.integer(
+    'ABLY_TOKEN_EXPIRY',
+    { min: 60, max: 86_400 },
+    28_800,
+    'use a whole number of seconds from 60 to 86400',
+  ),
   SUPABASE_URL: setting.text('SUPABASE_URL').pipe(
     z.url({
       protocol: /^https?$/,
@@ -136,6 +150,40 @@ const bindings = z.object({
   REDELIVERY_BATCH: setting.integer('REDELIVERY_BATCH', { min: 1, max: 1000 }, 200, 'use a whole number from 1 to 1000'),
   DEV_USERS: setting.optional(),
 } satisfies Partial<Record<keyof Env, z.ZodType>>);
+
+/** The `ably` broadcaster's settings; the key is checked only when BROADCAST_DRIVER is ably. */
+function ablySettings(
+  env: {
+    BROADCAST_DRIVER: BroadcastDriver;
+    ABLY_KEY: string;
+    ABLY_HOST: string;
+    ABLY_PORT?: number;
+    ABLY_SCHEME: 'http' | 'https';
+    ABLY_TOKEN_EXPIRY: number;
+  },
+  ctx: z.RefinementCtx,
+) {
+  const match = ABLY_KEY.exec(env.ABLY_KEY);
+  if (env.BROADCAST_DRIVER === 'ably' && !match) {
+    ctx.addIssue({
+      code: 'custom',
+      // Never quote a secret, even a malformed one.
+      message: env.ABLY_KEY
+        ? 'ABLY_KEY is malformed: use the whole API key from the Ably dashboard, appId.keyId:keySecret'
+        : notSetMessage('ABLY_KEY', true),
+    });
+  }
+  const useTLS = env.ABLY_SCHEME === 'https';
+  return {
+    /** The key's public name (`appId.keyId`, the JWT `kid`) and its secret; undefined unless set. */
+    key: match ? { name: match[1]!, secret: match[2]! } : undefined,
+    host: env.ABLY_HOST,
+    port: env.ABLY_PORT ?? (useTLS ? 443 : 80),
+    useTLS,
+    /** Lifetime of the tokens /broadcasting/auth signs, in seconds. */
+    tokenTtlSeconds: env.ABLY_TOKEN_EXPIRY,
+  };
+}
 
 /** The Worker's configuration, built from its bindings by {@link configSchema}. */
 export const configSchema = bindings.transform((env, ctx) => ({
@@ -153,6 +201,7 @@ export const configSchema = bindings.transform((env, ctx) => ({
     /** Base64 of 32 bytes; without it `private-encrypted-` channels are refused. */
     encryptionMasterKeyBase64: env.PUSHER_ENCRYPTION_MASTER_KEY_BASE64 || undefined,
   },
+  ably: ablySettings(env, ctx),
   supabase: {
     url: env.SUPABASE_URL.replace(/\/+$/, ''),
     anonKey: env.SUPABASE_ANON_KEY,

@@ -7,7 +7,9 @@
  */
 import { type Config, loadConfig } from '../config.ts';
 import type { RealtimeBindings } from '../realtime/placement.ts';
+import { decodeAblySocketId } from './ably-rules.ts';
 import type { Broadcaster, PublishRequest } from './broadcaster.ts';
+import { AblyBroadcaster, ablyRest } from './drivers/ably.ts';
 import { BroadcastFake } from './drivers/fake.ts';
 import { LogBroadcaster } from './drivers/log.ts';
 import { NullBroadcaster } from './drivers/null.ts';
@@ -23,6 +25,8 @@ export function broadcasterFor(config: Config, env: RealtimeBindings): Broadcast
       return new PusherBroadcaster(pusherClient(config));
     case 'realtime':
       return new RealtimeBroadcaster(realtimePublish(env, config.pusher.appId));
+    case 'ably':
+      return new AblyBroadcaster(ablyRest(config));
     case 'log':
       return new LogBroadcaster();
     case 'null':
@@ -49,12 +53,20 @@ export function currentBroadcaster(env: Env): Broadcaster {
 }
 
 /**
+ * Whether `socketId` is one a client sends: pusher-js's `123.456`, or @ably/laravel-echo's base64url
+ * `{connectionKey, clientId}`. Each broadcaster uses the kind it knows and ignores the other.
+ */
+export function isSocketId(socketId: string): boolean {
+  return SOCKET_ID.test(socketId) || decodeAblySocketId(socketId) !== null;
+}
+
+/**
  * The `X-Socket-ID` header pusher-js and Laravel Echo send (Echo adds it to every request), when it
  * is a well-formed socket id; a malformed one is ignored rather than passed to the broadcaster.
  */
 export function socketIdOf(request: Request): string | undefined {
   const socketId = request.headers.get('X-Socket-ID')?.trim();
-  return socketId && SOCKET_ID.test(socketId) ? socketId : undefined;
+  return socketId && isSocketId(socketId) ? socketId : undefined;
 }
 
 export interface BroadcastOptions {
@@ -71,7 +83,7 @@ function requestFor(message: BroadcastMessage, socketId?: string): PublishReques
 
 /**
  * Publishes several messages in order, in as few calls as the broadcaster allows (one RPC to the
- * realtime server, ten events per Pusher batch call).
+ * realtime server, ten events per Pusher batch call, 100 channels per Ably batch publish).
  * @throws BatchPublishError saying how many were published before a failure.
  */
 export async function broadcastBatch(env: Env, messages: BroadcastMessage[]): Promise<void> {
@@ -83,7 +95,7 @@ export async function broadcastBatch(env: Env, messages: BroadcastMessage[]): Pr
 export async function broadcast(env: Env, message: BroadcastMessage, options: BroadcastOptions = {}): Promise<void> {
   const socketId =
     typeof options.toOthers === 'string'
-      ? SOCKET_ID.test(options.toOthers)
+      ? isSocketId(options.toOthers)
         ? options.toOthers
         : undefined
       : options.toOthers

@@ -21,6 +21,27 @@ export interface Broadcaster {
   publishBatch(requests: PublishRequest[]): Promise<void>;
 }
 
+/**
+ * The service behind a broadcaster refused an event, or could not be reached. `status` is its HTTP
+ * status, null when it never answered. A 4xx will be refused again as it is (bad input, bad
+ * credentials, over a limit); a 5xx, a 429 or no answer may pass later, when the redelivery cron
+ * tries again.
+ */
+export class BroadcastRefused extends Error {
+  override name = 'BroadcastRefused';
+  readonly status: number | null;
+
+  constructor(message: string, status: number | null, options?: ErrorOptions) {
+    super(message, options);
+    this.status = status;
+  }
+
+  /** Whether trying again later may succeed (a server error, throttling, or no answer). */
+  get retryable(): boolean {
+    return this.status === null || this.status === 429 || this.status >= 500;
+  }
+}
+
 /** A batch publish stopped part-way: the first `published` requests went out, the rest did not. */
 export class BatchPublishError extends Error {
   override name = 'BatchPublishError';

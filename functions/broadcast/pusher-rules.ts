@@ -83,6 +83,11 @@ export function channelNameProblem(name: unknown, allowServerChannels = false): 
   return CHANNEL_NAME.test(body) && name.length <= Limits.channelNameLength ? null : invalidChannelName(name);
 }
 
+/** `socketId` when it is one pusher-js hands out, else undefined: another kind (Ably's) names no Pusher connection. */
+export function pusherSocketId(socketId: string | undefined): string | undefined {
+  return socketId && SOCKET_ID.test(socketId) ? socketId : undefined;
+}
+
 /** Checks a socket id; returns the problem or null. */
 export function socketIdProblem(socketId: unknown): string | null {
   return typeof socketId === 'string' && SOCKET_ID.test(socketId) ? null : invalidSocketId(socketId);

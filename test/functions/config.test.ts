@@ -46,7 +46,7 @@ describe('configuration', () => {
 
   it('refuses an unknown broadcaster and malformed numbers, quoting the value', () => {
     expect(() => loadConfig(envWith({ BROADCAST_DRIVER: 'kafka' }))).toThrow(
-      'BROADCAST_DRIVER is invalid ("kafka"): use one of realtime, pusher, log, null',
+      'BROADCAST_DRIVER is invalid ("kafka"): use one of realtime, pusher, ably, log, null',
     );
     expect(() => loadConfig(envWith({ REDELIVERY_BATCH: 'lots' }))).toThrow(/^REDELIVERY_BATCH is invalid/);
     expect(() => loadConfig(envWith({ PUSHER_ENCRYPTION_MASTER_KEY_BASE64: 'short' }))).toThrow(/32 random bytes/);
@@ -65,6 +65,48 @@ describe('configuration', () => {
       broadcastDriver: 'realtime',
       pusher: { useTLS: true, host: '', port: undefined, cluster: 'mt1' },
     });
+  });
+});
+
+describe('configuration of the ably broadcaster', () => {
+  it('needs ABLY_KEY only when BROADCAST_DRIVER is ably, and says how to set it', () => {
+    expect(loadConfig(envWith({ ABLY_KEY: '' })).ably.key).toBeUndefined();
+    expect(() => loadConfig(envWith({ BROADCAST_DRIVER: 'ably', ABLY_KEY: '' }))).toThrow(
+      new ConfigError('ABLY_KEY is not set: run "wrangler secret put ABLY_KEY" or add it to .dev.vars'),
+    );
+  });
+
+  it('refuses a malformed ABLY_KEY without quoting it', () => {
+    const error = (() => {
+      try {
+        loadConfig(envWith({ BROADCAST_DRIVER: 'ably', ABLY_KEY: 'only-the-secret-part' }));
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error?.message).toBe('ABLY_KEY is malformed: use the whole API key from the Ably dashboard, appId.keyId:keySecret');
+  });
+
+  it('splits the key into its public name and secret, and defaults to Ably’s host over TLS with 8-hour tokens', () => {
+    const config = loadConfig(
+      envWith({
+        BROADCAST_DRIVER: 'ably',
+        ABLY_KEY: 'appA.keyB:s3cr3t:with:colons',
+        ABLY_HOST: '',
+        ABLY_PORT: '',
+        ABLY_SCHEME: '',
+        ABLY_TOKEN_EXPIRY: '',
+      }),
+    );
+    expect(config.ably).toEqual({
+      key: { name: 'appA.keyB', secret: 's3cr3t:with:colons' },
+      host: 'main.realtime.ably.net',
+      port: 443,
+      useTLS: true,
+      tokenTtlSeconds: 28_800,
+    });
+    expect(() => loadConfig(envWith({ ABLY_TOKEN_EXPIRY: '90000' }))).toThrow(/^ABLY_TOKEN_EXPIRY is invalid \("90000"\)/);
   });
 });
 

@@ -2,8 +2,8 @@
 import Pusher from 'pusher';
 import type { Config } from '../../config.ts';
 import { chunks } from '../../data/chunks.ts';
-import { BatchPublishError, type Broadcaster, type PublishRequest } from '../broadcaster.ts';
-import { Limits } from '../pusher-rules.ts';
+import { BatchPublishError, type Broadcaster, BroadcastRefused, type PublishRequest } from '../broadcaster.ts';
+import { Limits, pusherSocketId } from '../pusher-rules.ts';
 
 // Pusher accepts at most 100 channels per trigger (larger fan-outs are split, as Laravel does) and
 // 10 events, each on one channel, per batch trigger.
@@ -27,7 +27,8 @@ export class PusherBroadcaster implements Broadcaster {
     this.#pusher = pusher;
   }
 
-  async publish({ channels, name, data, socketId }: PublishRequest): Promise<void> {
+  async publish({ channels, name, data, socketId: given }: PublishRequest): Promise<void> {
+    const socketId = pusherSocketId(given);
     for (const group of chunks(channels, CHANNELS_PER_TRIGGER)) {
       try {
         await this.#pusher.trigger(group, name, data, socketId ? { socket_id: socketId } : undefined);
@@ -39,9 +40,10 @@ export class PusherBroadcaster implements Broadcaster {
 
   /** `POST /apps/{id}/batch_events`, ten events (one channel each) per call. */
   async publishBatch(requests: PublishRequest[]): Promise<void> {
-    const events = requests.flatMap(({ channels, name, data, socketId }) =>
-      channels.map((channel) => ({ channel, name, data, ...(socketId ? { socket_id: socketId } : {}) })),
-    );
+    const events = requests.flatMap(({ channels, name, data, socketId: given }) => {
+      const socketId = pusherSocketId(given);
+      return channels.map((channel) => ({ channel, name, data, ...(socketId ? { socket_id: socketId } : {}) }));
+    });
     // A request is published once the events of all its channels are: request i's end is the
     // number of events up to and including its own.
     let end = 0;
@@ -62,7 +64,7 @@ export class PusherBroadcaster implements Broadcaster {
 }
 
 /** The SDK's RequestError carries the HTTP status and body but also the signed URL; keep only the former. */
-function pusherRefused(error: unknown, what: string): Error {
+function pusherRefused(error: unknown, what: string): BroadcastRefused {
   const { status, body } = error as { status?: number; body?: string };
-  return new Error(`Pusher refused ${what}: ${status ?? 'no response'} ${body ?? String(error)}`.trim());
+  return new BroadcastRefused(`Pusher refused ${what}: ${status ?? 'no response'} ${body ?? String(error)}`.trim(), status ?? null);
 }

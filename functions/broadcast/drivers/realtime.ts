@@ -3,6 +3,7 @@ import { loadApps } from '../../realtime/apps.ts';
 import type { RealtimeBindings } from '../../realtime/placement.ts';
 import { publishEvents, validatePublish } from '../../realtime/publishing.ts';
 import { BatchPublishError, type Broadcaster, type PublishRequest } from '../broadcaster.ts';
+import { pusherSocketId } from '../pusher-rules.ts';
 
 /** Publishes checked events in order on the realtime server (see realtime/publishing.ts). */
 export type RealtimePublish = (requests: PublishRequest[]) => Promise<unknown>;
@@ -39,6 +40,7 @@ export class RealtimeBroadcaster implements Broadcaster {
   }
 }
 
+/** Leaves out an empty socket id, or one of another kind (Ably's), which names no connection here. */
 function withoutEmptySocketId(request: PublishRequest): PublishRequest {
-  return request.socketId ? request : { channels: request.channels, name: request.name, data: request.data };
+  return pusherSocketId(request.socketId) ? request : { channels: request.channels, name: request.name, data: request.data };
 }
