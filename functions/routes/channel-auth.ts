@@ -2,12 +2,15 @@
  * Channel authorization for pusher-js and Laravel Echo: `POST /broadcasting/auth` (private,
  * presence and encrypted channels) and `POST /broadcasting/user-auth` (`pusher:signin`).
  * Signatures come from the official `pusher` SDK with the app secret; the rules are in ../broadcast/mailbox-channels.ts.
+ * With the `ably` broadcaster, `/auth` answers ably-js and @ably/laravel-echo with a signed Ably
+ * token instead (../broadcast/ably-tokens.ts), from the same rules.
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { requireUser } from '../auth/middleware.ts';
+import { authorizeAbly } from '../broadcast/ably-tokens.ts';
 import { pusherClient } from '../broadcast/drivers/pusher.ts';
 import { mailboxChannels } from '../broadcast/mailbox-channels.ts';
 import { CHANNEL_NAME, invalidChannelName, invalidSocketId, SOCKET_ID } from '../broadcast/pusher-rules.ts';
@@ -39,17 +42,41 @@ async function readBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Pro
   return result.data;
 }
 
+/**
+ * What @ably/laravel-echo posts (JSON): the Ably channel name, null for the connection's first
+ * token, and the token it holds, if any. Its socket id is not needed: the token names the user.
+ */
+const ablyAuthBody = z.object({
+  channel_name: z.string({ error: 'channel_name must be text or null' }).max(200, { error: 'channel_name is too long' }).nullish(),
+  token: z
+    .string({ error: 'token must be text or null' })
+    .max(16 * 1024, { error: 'token is too long' })
+    .nullish(),
+});
+
 /** A socket id and a channel name need a few hundred bytes. */
 const MAX_BODY_BYTES = 8 * 1024;
 
 export const channelAuth = new Hono<AppEnv>()
   .use(withConfig, limitBody(MAX_BODY_BYTES), requireUser)
   .post('/auth', async (c) => {
+    const config = c.get('config');
+    if (config.broadcastDriver === 'ably') {
+      const { channel_name, token } = await readBody(c, ablyAuthBody);
+      const result = await authorizeAbly(
+        mailboxChannels,
+        c.get('user'),
+        { channelName: channel_name ?? null, token: token ?? null },
+        // The configuration refuses the ably driver without ABLY_KEY.
+        { key: config.ably.key!, tokenTtlSeconds: config.ably.tokenTtlSeconds },
+      );
+      if ('refused' in result) throw new HTTPException(result.refused, { message: result.reason });
+      return c.json(result);
+    }
     const { socket_id, channel_name } = await readBody(c, z.object({ socket_id: socketId, channel_name: channelName }));
     const user = c.get('user');
     const decision = await mailboxChannels.authorize(user, channel_name);
     if (!decision.allowed) throw new HTTPException(403, { message: decision.reason });
-    const config = c.get('config');
     if (decision.kind === 'encrypted' && !config.pusher.encryptionMasterKeyBase64) {
       throw new HTTPException(403, {
         message: `${channel_name} is encrypted, and this server has no PUSHER_ENCRYPTION_MASTER_KEY_BASE64 to derive its key from`,

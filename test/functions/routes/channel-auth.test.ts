@@ -1,5 +1,7 @@
 import { env } from 'cloudflare:workers';
+import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { TEST_ABLY_KEY } from '../../support/ably-key.ts';
 import { seedUsers } from '../../support/seed-users.ts';
 import { authEnv, call, es256Token, formPost, hmacHex, userClaims } from '../../support/workerd/auth.ts';
 
@@ -131,6 +133,67 @@ describe('POST /broadcasting/auth', () => {
     );
     expect(response.status).toBe(403);
     expect((await json(response)).error).toMatch(/no PUSHER_ENCRYPTION_MASTER_KEY_BASE64/);
+  });
+});
+
+describe('POST /broadcasting/auth with the ably broadcaster (as @ably/laravel-echo calls it)', () => {
+  const ablyEnv = () => authEnv({ BROADCAST_DRIVER: 'ably', ABLY_KEY: TEST_ABLY_KEY });
+  const [keyName, keySecret] = [TEST_ABLY_KEY.split(':')[0]!, TEST_ABLY_KEY.split(':')[1]!];
+
+  /** Echo's request: JSON with the Ably channel name (null at first) and the token it holds. */
+  async function echoAuth(channel_name: string | null, token: string | null = null): Promise<Response> {
+    return call(
+      '/broadcasting/auth',
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json', Authorization: `Bearer ${await adaToken()}` },
+        body: JSON.stringify({ channel_name, token }),
+      },
+      ablyEnv(),
+    );
+  }
+
+  it('answers {token}: an Ably JWT that verifies with the key secret, naming the user as clientId', async () => {
+    const first = await echoAuth(null);
+    expect(first.status).toBe(200);
+    const { token } = (await first.json()) as { token: string };
+    const { payload, protectedHeader } = await jwtVerify(token, new TextEncoder().encode(keySecret), { algorithms: ['HS256'] });
+    expect(protectedHeader.kid).toBe(keyName);
+    expect(payload['x-ably-clientId']).toBe(ada);
+    expect(payload.exp! - payload.iat!).toBe(28_800);
+
+    const upgraded = await echoAuth(`private:user.${ada}`, token);
+    expect(upgraded.status).toBe(200);
+    const body = (await upgraded.json()) as { token: string };
+    expect(Object.keys(body)).toEqual(['token']);
+    const claims = (await jwtVerify(body.token, new TextEncoder().encode(keySecret))).payload;
+    expect(JSON.parse(String(claims['x-ably-capability']))).toEqual({
+      'public:*': ['subscribe', 'history', 'channel-metadata'],
+      [`private:user.${ada}`]: ['subscribe'],
+    });
+  });
+
+  it('refuses another user’s channel with 403 and the reason, and a Pusher-style name with 400', async () => {
+    const other = await echoAuth(`private:user.${grace}`);
+    expect(other.status).toBe(403);
+    expect(await json(other)).toEqual({ error: `You may not join private-user.${grace}` });
+    expect((await echoAuth(`private-user.${ada}`)).status).toBe(400);
+  });
+
+  it('answers 400 naming the field for a channel name that is not text, and 401 without a session', async () => {
+    const response = await call(
+      '/broadcasting/auth',
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${await adaToken()}` },
+        body: '{"channel_name":7}',
+      },
+      ablyEnv(),
+    );
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(await json(response))).toContain('channel_name must be text or null');
+    const anonymous = await call('/broadcasting/auth', { method: 'POST', body: '{"channel_name":null}' }, ablyEnv());
+    expect(anonymous.status).toBe(401);
   });
 });
 
