@@ -31,8 +31,8 @@ export class RealtimeBroadcaster implements Broadcaster {
   /** Checks every event first, so a bad one publishes none; a failure part-way counts none as published. */
   async publishBatch(requests: PublishRequest[]): Promise<void> {
     if (requests.length === 0) return;
-    const valid = requests.map((request) => validatePublish(withoutEmptySocketId(request)));
     try {
+      const valid = requests.map((request) => validatePublish(withoutEmptySocketId(request)));
       await this.#publish(valid);
     } catch (error) {
       throw new BatchPublishError(0, error);

@@ -67,7 +67,8 @@ export function checkEventLimits(path: string, body: string): { status: 400 | 41
 /**
  * A stand-in for Pusher Channels' HTTP API (hosted Pusher cannot run here): it verifies each
  * request's signature as Pusher documents it, answers 401 when it does not verify, 400 or 413 when
- * an event breaks Pusher's published limits, and 200 `{}` otherwise, and records what it accepted.
+ * an event breaks Pusher's published limits, 503 for a channel named `stub-unavailable…`, and 200
+ * `{}` otherwise, and records what it accepted.
  */
 export async function startPusherApiStub(app: { key: string; secret: string }): Promise<{
   port: number;
@@ -88,6 +89,12 @@ export async function startPusherApiStub(app: { key: string; secret: string }): 
     const problem = checkSignedRequest(app, request.method ?? 'GET', url.pathname, query, body);
     if (problem) {
       response.writeHead(401).end(JSON.stringify({ error: problem }));
+      return;
+    }
+    // Not Pusher's behaviour for any input: a channel named `stub-unavailable…` stands for Pusher
+    // failing (its HTTP API can answer 5xx), so tests can see a server error.
+    if (body.includes('stub-unavailable')) {
+      response.writeHead(503).end(JSON.stringify({ error: 'Service unavailable' }));
       return;
     }
     const overLimit = request.method === 'POST' ? checkEventLimits(url.pathname, body) : null;
