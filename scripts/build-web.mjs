@@ -26,6 +26,10 @@ await build({
   outdir: `${outdir}/assets`,
   bundle: true,
   format: 'esm',
+  // Code a page may not need (ably-js, imported only when /api/config names Ably) goes into its own
+  // chunk, loaded on demand; everything else is in app.js.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   target: 'es2022',
   sourcemap: development,
   minify: !development,

@@ -1,6 +1,7 @@
 /**
  * `/api/config`: what the web client needs to connect, all of it public (the app key, the
- * Supabase URL and anon key). Development adds the seeded logins.
+ * Supabase URL and anon key). Development adds the seeded logins. With the `ably` broadcaster,
+ * `ably` says where ably-js connects (and that it is the transport to use).
  */
 import { Hono } from 'hono';
 import type { Config } from '../config.ts';
@@ -19,10 +20,19 @@ export function websocketEndpoint(config: Config, requestUrl: URL): { wsHost: st
   return { wsHost: requestUrl.hostname, wsPort: Number(requestUrl.port) || (forceTLS ? 443 : 80), forceTLS };
 }
 
+/** Ably's default endpoint: ably-js falls back to `main.{a..e}.fallback.ably-realtime.com` from it. */
+export const ABLY_DEFAULT_HOST = 'main.realtime.ably.net';
+
+/** Where ably-js connects, for the ably broadcaster: Ably's endpoint or the configured host. */
+export function ablyEndpoint(config: Config): { host: string; port: number; tls: boolean } {
+  return { host: config.ably.host, port: config.ably.port, tls: config.ably.useTLS };
+}
+
 export const clientConfig = new Hono<AppEnv>().use(withConfig).get('/', (c) => {
   const config = c.get('config');
   return c.json({
     pusher: { key: config.pusher.key, ...websocketEndpoint(config, new URL(c.req.url)), cluster: config.pusher.cluster },
+    ...(config.broadcastDriver === 'ably' ? { ably: ablyEndpoint(config) } : {}),
     supabase: { url: config.supabase.url, anonKey: config.supabase.anonKey },
     ...(config.appEnv === 'development' ? { devUsers: config.devUsers } : {}),
   });

@@ -8,12 +8,23 @@ import { type Context, Hono } from 'hono';
 import type { Config } from '../config.ts';
 import type { AppEnv } from '../env.ts';
 import { withConfig } from '../http/with-config.ts';
-import { websocketEndpoint } from './client-config.ts';
+import { ABLY_DEFAULT_HOST, ablyEndpoint, websocketEndpoint } from './client-config.ts';
+
+/** The origins the realtime client connects to: the Pusher-protocol server, or Ably (its WebSocket and REST, and its fallback hosts). */
+function realtimeOrigins(config: Config, requestUrl: URL): string {
+  if (config.broadcastDriver === 'ably') {
+    const { host, port, tls } = ablyEndpoint(config);
+    const origins = [`${tls ? 'wss' : 'ws'}://${host}:${port}`, `${tls ? 'https' : 'http'}://${host}:${port}`];
+    if (host === ABLY_DEFAULT_HOST) origins.push('wss://*.ably-realtime.com', 'https://*.ably-realtime.com');
+    return origins.join(' ');
+  }
+  const { wsHost, wsPort, forceTLS } = websocketEndpoint(config, requestUrl);
+  return `${forceTLS ? 'wss' : 'ws'}://${wsHost}:${wsPort}`;
+}
 
 /** The page's policy for these settings, reached at `requestUrl`. */
 export function contentSecurityPolicy(config: Config, requestUrl: URL): string {
-  const { wsHost, wsPort, forceTLS } = websocketEndpoint(config, requestUrl);
-  const realtime = `${forceTLS ? 'wss' : 'ws'}://${wsHost}:${wsPort}`;
+  const realtime = realtimeOrigins(config, requestUrl);
   const supabase = new URL(config.supabase.url).origin;
   return [
     "default-src 'self'",

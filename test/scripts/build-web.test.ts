@@ -19,10 +19,20 @@ describe('npm run build (the web client)', () => {
     });
     expect(result.status).toBe(0);
     expect(readdirSync(outdir).sort()).toEqual(['assets', 'index.html', 'styles.css']);
-    expect(readdirSync(join(outdir, 'assets'))).toEqual(['app.js']);
+    expect(readdirSync(join(outdir, 'assets')).sort()).toEqual(['app.js', 'chunks']);
     const code = readFileSync(join(outdir, 'assets', 'app.js'), 'utf8');
     expect(code).not.toContain('sourceMappingURL');
     expect(code.split('\n').length).toBeLessThan(50);
     expect(existsSync(join(outdir, 'stale.js.map'))).toBe(false);
+  });
+
+  it('keeps ably-js out of app.js, in a chunk the page loads only when /api/config names Ably', () => {
+    const chunks = readdirSync(join(outdir, 'assets', 'chunks'));
+    const ably = chunks.filter((name) => /^ably-transport-[A-Z0-9]+\.js$/.test(name));
+    expect(ably).toHaveLength(1);
+    const app = readFileSync(join(outdir, 'assets', 'app.js'), 'utf8');
+    expect(app).not.toContain('ably-js/');
+    expect(app).toContain(`import("./chunks/${ably[0]}")`);
+    expect(readFileSync(join(outdir, 'assets', 'chunks', ably[0]!), 'utf8')).toContain('ably-js/');
   });
 });

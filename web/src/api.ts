@@ -22,6 +22,8 @@ export interface InboxPage {
 /** GET /api/config: what the browser needs to reach Supabase Auth and the realtime server. */
 export interface ClientConfig {
   pusher: { key: string; wsHost: string; wsPort: number; forceTLS: boolean; cluster: string };
+  /** Present when the broadcaster is Ably: the page then connects with ably-js, here. */
+  ably?: { host: string; port: number; tls: boolean };
   supabase: { url: string; anonKey: string };
   devUsers?: DevUser[];
 }

@@ -126,7 +126,7 @@ async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice
   void inbox.sync();
   // Only admins see who is online (the admins' presence channel); users' pages have no such panel.
   byId('presence').hidden = me.role !== 'admin';
-  connectRealtime(config.pusher, me, auth.token, {
+  connectRealtime(config, me, auth.token, {
     state: showConnection,
     synced: () => void inbox.sync(),
     received: (event) => inbox.received(event),

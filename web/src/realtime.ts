@@ -1,6 +1,7 @@
-// The WebSocket side: pusher-js connected to the realtime server (or Pusher Channels), authorized
-// by the Worker with the user's Supabase token.
-import Pusher, { type Channel, type PresenceChannel } from 'pusher-js';
+// The live side: one subscription set (the user's mailbox channel and, for an admin, the admins'
+// presence channel) over one of two transports: pusher-js for the realtime server, Pusher Channels
+// or any Pusher-compatible host, or ably-js when /api/config names Ably (loaded only then). The
+// connection status, catch-up and event checks below are the same for both.
 import {
   ADMIN_PRESENCE_CHANNEL,
   EmailDeleted,
@@ -13,6 +14,8 @@ import {
   userChannel,
 } from '../../functions/broadcast/events.ts';
 import type { ClientConfig } from './api.ts';
+import { pusherTransport } from './pusher-transport.ts';
+import type { Transport, TransportOptions, TransportState } from './transport.ts';
 
 /** What a presence member shares with the others (`user_info`, from the Worker's channel rules). */
 export interface PresenceMemberInfo {
@@ -48,73 +51,86 @@ export interface Realtime {
   close(): void;
 }
 
+/** Opens the transport /api/config names: ably-js (a separate chunk, loaded now) or pusher-js. */
+async function openTransport(config: ClientConfig, options: TransportOptions): Promise<Transport> {
+  if (config.ably) {
+    const { ablyTransport } = await import('./ably-transport.ts');
+    return ablyTransport(config.ably, options);
+  }
+  return pusherTransport(config.pusher, options);
+}
+
 /**
  * Connects with the settings from /api/config and subscribes to the user's mailbox channel and,
- * for an admin, the admins' presence channel. pusher-js resubscribes after every reconnect; each resubscription calls
- * `synced`, which is when the page asks the API for what it missed. The state is `connected` only
- * once the mailbox channel has answered, because "Live" promises that new email shows at once.
+ * for an admin, the admins' presence channel. Both transports resubscribe after every reconnect;
+ * each resubscription calls `synced`, which is when the page asks the API for what it missed. The
+ * state is `connected` only once the mailbox channel has answered, because "Live" promises that new
+ * email shows at once.
  */
 export function connectRealtime(
-  config: ClientConfig['pusher'],
+  config: ClientConfig,
   me: { id: string; role: 'admin' | 'user' },
   token: () => string | null,
   on: RealtimeHandlers,
 ): Realtime {
-  const auth = () => ({ Authorization: `Bearer ${token() ?? ''}` });
-  const pusher = new Pusher(config.key, {
-    cluster: config.cluster,
-    // No host means hosted Pusher Channels, found by cluster; otherwise our own (or any compatible) server.
-    ...(config.wsHost ? { wsHost: config.wsHost, wsPort: config.wsPort, wssPort: config.wsPort } : {}),
-    forceTLS: config.forceTLS,
-    enabledTransports: ['ws', 'wss'],
-    disableStats: true,
-    channelAuthorization: { endpoint: '/broadcasting/auth', transport: 'ajax', headersProvider: auth },
-    userAuthentication: { endpoint: '/broadcasting/user-auth', transport: 'ajax', headersProvider: auth },
-  });
-
   let everConnected = false;
+  let current: TransportState = 'connecting';
   /** Whether the mailbox channel has answered (subscribed, or refused) on the current connection. */
   let mailboxAnswered = false;
   const report = () => {
-    const state = connectionState(pusher.connection.state, everConnected);
+    const state = connectionState(current, everConnected);
     // A fresh socket is not live yet: events published before the subscription lands are missed.
     on.state(state === 'connected' && !mailboxAnswered ? (everConnected ? 'reconnecting' : 'connecting') : state);
   };
-  pusher.connection.bind('state_change', ({ current }: { current: string }) => {
-    if (current !== 'connected') mailboxAnswered = false;
-    report();
-  });
-  pusher.connection.bind('connected', () => (everConnected = true));
-  on.state('connecting');
-
-  const mailbox: Channel = pusher.subscribe(userChannel(me.id));
   const answered = () => {
     mailboxAnswered = true;
     report();
     on.synced();
   };
-  mailbox.bind('pusher:subscription_succeeded', answered);
-  mailbox.bind('pusher:subscription_error', (error: unknown) => {
-    on.refused(mailbox.name, describe(error));
-    // Refused, the page still catches up through the API on each reconnect.
-    answered();
-  });
-  // Payloads are checked against the shared schemas: a malformed event is dropped, not rendered.
-  mailbox.bind(EmailReceived.name, (data: unknown) => checked(EmailReceived, data, on.received));
-  mailbox.bind(EmailUpdated.name, (data: unknown) => checked(EmailUpdated, data, on.updated));
-  mailbox.bind(EmailDeleted.name, (data: unknown) => checked(EmailDeleted, data, on.deleted));
+  on.state('connecting');
 
-  if (me.role === 'admin') {
-    const presence = pusher.subscribe(ADMIN_PRESENCE_CHANNEL) as PresenceChannel;
-    const publishMembers = () => {
-      const members: OnlineMember[] = [];
-      presence.members.each((member: { id: string; info: PresenceMemberInfo }) => void members.push({ id: member.id, info: member.info }));
-      on.presence(members);
-    };
-    for (const name of ['pusher:subscription_succeeded', 'pusher:member_added', 'pusher:member_removed'])
-      presence.bind(name, publishMembers);
-    presence.bind('pusher:subscription_error', (error: unknown) => on.refused(ADMIN_PRESENCE_CHANNEL, describe(error)));
-  }
+  const mailbox = userChannel(me.id);
+  const options: TransportOptions = {
+    auth: () => ({ Authorization: `Bearer ${token() ?? ''}` }),
+    state: (state) => {
+      current = state;
+      if (state !== 'connected') mailboxAnswered = false;
+      report();
+      if (state === 'connected') everConnected = true;
+    },
+    channels: [
+      {
+        channel: mailbox,
+        // Payloads are checked against the shared schemas: a malformed event is dropped, not rendered.
+        events: {
+          [EmailReceived.name]: (data) => checked(EmailReceived, data, on.received),
+          [EmailUpdated.name]: (data) => checked(EmailUpdated, data, on.updated),
+          [EmailDeleted.name]: (data) => checked(EmailDeleted, data, on.deleted),
+        },
+        subscribed: answered,
+        refused: (reason) => {
+          on.refused(mailbox, reason);
+          // Refused, the page still catches up through the API on each reconnect.
+          answered();
+        },
+      },
+    ],
+    presence:
+      me.role === 'admin'
+        ? [{ channel: ADMIN_PRESENCE_CHANNEL, members: on.presence, refused: (reason) => on.refused(ADMIN_PRESENCE_CHANNEL, reason) }]
+        : [],
+  };
+
+  let closed = false;
+  const transport = openTransport(config, options).catch((error: unknown) => {
+    // The Ably client could not be loaded (offline, or a deploy replaced the chunk): say so.
+    on.refused(mailbox, `the realtime client could not be loaded (${error instanceof Error ? error.message : String(error)})`);
+    on.state('offline');
+    return null;
+  });
+  void transport.then((opened) => {
+    if (closed) opened?.close();
+  });
 
   // The browser knows it is offline before the socket times out; say so at once.
   const offline = () => on.state('offline');
@@ -122,8 +138,9 @@ export function connectRealtime(
 
   return {
     close() {
+      closed = true;
       window.removeEventListener('offline', offline);
-      pusher.disconnect();
+      void transport.then((opened) => opened?.close());
     },
   };
 }
@@ -135,26 +152,18 @@ function checked<T>(event: Pick<EventDefinition<string, T, never>, 'name' | 'sch
   else console.warn(`Ignored a malformed ${event.name} event`, result.error);
 }
 
-/** pusher-js reports a refused subscription as `{ type, error, status }`. */
-function describe(error: unknown): string {
-  const { error: message, status } = (error ?? {}) as { error?: unknown; status?: unknown };
-  if (typeof status === 'number') return `the server refused access (${status})`;
-  return typeof message === 'string' && message ? message : 'the server refused access';
-}
-
-/** Maps pusher-js connection states to what the user needs to know. */
-function connectionState(pusherState: string, everConnected: boolean): ConnectionStatus {
-  switch (pusherState) {
+/** Maps a transport's state to what the user needs to know. */
+function connectionState(state: TransportState, everConnected: boolean): ConnectionStatus {
+  switch (state) {
     case 'connected':
       return 'connected';
     case 'connecting':
-    case 'initialized':
       if (!navigator.onLine) return 'offline';
       return everConnected ? 'reconnecting' : 'connecting';
-    case 'unavailable':
-      // pusher-js keeps retrying while "unavailable"; it is only truly offline without a network.
+    case 'retrying':
+      // Both clients keep retrying; it is only truly offline without a network.
       return navigator.onLine ? 'reconnecting' : 'offline';
-    default: // 'disconnected', 'failed'
+    case 'closed':
       return 'offline';
   }
 }

@@ -49,6 +49,19 @@ describe('GET /api/config', () => {
     });
   });
 
+  it('says where ably-js connects for the ably broadcaster, without the key', async () => {
+    const response = await call(
+      '/api/config',
+      {},
+      authEnv({ BROADCAST_DRIVER: 'ably', ABLY_KEY: 'appId.keyId:the-ably-secret', ABLY_HOST: '', ABLY_PORT: '', ABLY_SCHEME: '' }),
+    );
+    const text = await response.text();
+    expect(JSON.parse(text).ably).toEqual({ host: 'main.realtime.ably.net', port: 443, tls: true });
+    expect(text).not.toContain('the-ably-secret');
+    const realtime = (await (await call('/api/config', {}, authEnv({ BROADCAST_DRIVER: 'realtime' }))).json()) as Record<string, unknown>;
+    expect(realtime).not.toHaveProperty('ably');
+  });
+
   it('leaves out the development logins outside development', async () => {
     const body = (await (await call('/api/config', {}, authEnv({ APP_ENV: 'production' }))).json()) as Record<string, unknown>;
     expect(body).not.toHaveProperty('devUsers');
