@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readEmailUpdate, signedDbWebhook } from '../support/node/db-webhook.ts';
 import { readDevVars } from '../support/node/dev-vars.ts';
 import { startPusherApiStub } from '../support/node/pusher-api-stub.ts';
 import { type RunningWorker, startWorker } from '../support/node/worker.ts';
@@ -33,25 +34,8 @@ describe('the Worker under wrangler dev', () => {
 
   it('publishes a signed database webhook’s update through the pusher broadcaster', async () => {
     const recipient = randomUUID();
-    const row = {
-      id: randomUUID(),
-      sender_id: randomUUID(),
-      recipient_id: recipient,
-      subject: 'Hi',
-      body: 'Hello',
-      created_at: '2026-11-28T02:00:00.000001+00:00',
-      read_at: '2026-11-28T02:05:00+00:00',
-      delivered_at: null,
-      delivery_attempts: 1,
-    };
-    const body = JSON.stringify({ type: 'UPDATE', table: 'emails', schema: 'public', record: row, old_record: { ...row, read_at: null } });
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const signature = createHmac('sha256', vars.DB_WEBHOOK_SECRET!).update(`${timestamp}.${body}`).digest('hex');
-    const response = await fetch(`${worker.url}/webhooks/db`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-Tidings-Timestamp': timestamp, 'X-Tidings-Signature': `v1=${signature}` },
-      body,
-    });
+    const { row, body } = readEmailUpdate(recipient);
+    const response = await fetch(`${worker.url}/webhooks/db`, signedDbWebhook(vars.DB_WEBHOOK_SECRET!, body));
     expect(response.status).toBe(200);
     const published = stub.accepted.map((r) => JSON.parse(r.body)).find((b) => b.channels?.includes(`private-user.${recipient}`));
     expect(published).toEqual({
