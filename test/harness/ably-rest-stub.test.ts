@@ -20,11 +20,11 @@ function post(path: string, body: unknown, headers: Record<string, string> = {})
 
 describe('the Ably REST API stand-in', () => {
   it('publishes with Basic auth and answers 201 with the channel and message id', async () => {
-    const response = await post('/channels/private%3Auser.1/messages', { name: 'tick', data: '{"a":1}', encoding: 'json/utf-8' });
+    const response = await post('/channels/private%3Auser.1/messages', { name: 'tick', data: '{"a":1}', encoding: 'json' });
     expect(response.status).toBe(201);
     expect(await response.json()).toMatchObject({ channel: 'private:user.1', messageId: expect.any(String) });
     expect(stub.accepted.at(-1)?.messages).toEqual([
-      { channel: 'private:user.1', name: 'tick', data: '{"a":1}', encoding: 'json/utf-8', clientId: undefined, connectionId: undefined },
+      { channel: 'private:user.1', name: 'tick', data: '{"a":1}', encoding: 'json', clientId: undefined, connectionId: undefined },
     ]);
   });
 
@@ -42,7 +42,7 @@ describe('the Ably REST API stand-in', () => {
       const response = await post(path, body);
       return [response.status, ((await response.json()) as { error: { code: number } }).error.code];
     };
-    expect(await codeOf('/channels/a/messages', { name: 'x', data: 'not json', encoding: 'json/utf-8' })).toEqual([400, 40013]);
+    expect(await codeOf('/channels/a/messages', { name: 'x', data: 'not json', encoding: 'json' })).toEqual([400, 40013]);
     expect(await codeOf('/channels/a/messages', { name: 'x', data: 'x'.repeat(65_536) })).toEqual([400, 40009]);
     expect(await codeOf('/channels/%3Aa/messages', { name: 'x' })).toEqual([400, 40010]);
     expect(await codeOf('/channels/a/messages', { name: 'x', connectionKey: 'nobody' })).toEqual([400, 40006]);

@@ -26,15 +26,17 @@ import { byteLength, channelNameProblem, eventNameProblem } from '../pusher-rule
 const ABLY_VERSION = '6';
 
 /**
- * A message as the REST API takes it. The event's JSON text goes as it is with the encoding
- * `json/utf-8`, as ably-php encodes Laravel's payload array, so subscribers receive an object.
+ * A message as the REST API takes it. The event's JSON text goes as it is with the encoding `json`,
+ * as ably-js 2.28.0 encodes an object it publishes over REST, so subscribers receive an object, as
+ * they do from Laravel's broadcaster (ably-php sends its payload array as `json/utf-8`; ably-js's
+ * decoder expects binary data at a `utf-8` step, so the driver sends the `json` ably-js itself sends).
  * `connectionKey` (and the connection's `clientId`) publish on behalf of the sender's connection:
  * with `echoMessages: false`, as @ably/laravel-echo connects, it does not receive its own event.
  */
 export interface AblyMessage {
   name: string;
   data: string;
-  encoding: 'json/utf-8';
+  encoding: 'json';
   connectionKey?: string;
   clientId?: string;
 }
@@ -133,7 +135,7 @@ function messageFor({ channels, name, data, socketId }: PublishRequest): AblyMes
   const message: AblyMessage = {
     name,
     data,
-    encoding: 'json/utf-8',
+    encoding: 'json',
     ...(sender ? { connectionKey: sender.connectionKey } : {}),
     ...(sender?.clientId ? { clientId: sender.clientId } : {}),
   };

@@ -15,9 +15,12 @@
 // Not part of Ably's API: a channel whose name contains `stub-unavailable` fails with a 503 (code
 // 50003), as Ably does when a channel's region is out of reach, so tests can see a 5xx; GET
 // /__accepted lists what was published, POST /__connections opens a connection.
+// With `realtime`, the same port also speaks Ably's realtime protocol (ably-realtime-stub.ts), and
+// what is published reaches its connections.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
+import { type RealtimeConnection, serveAblyRealtime } from './ably-realtime-stub.ts';
 
 /** A message the stand-in accepted, with the connection it was published on behalf of. */
 export interface AcceptedAblyMessage {
@@ -63,10 +66,7 @@ class Refused extends Error {
   }
 }
 
-interface Connection {
-  connectionId: string;
-  clientId: string | null;
-}
+type Connection = RealtimeConnection;
 
 /** Checks one message for `channel`; the accepted message, or a Refused with Ably's code. */
 export function checkAblyMessage(channel: string, raw: unknown, connections: Map<string, Connection>): AcceptedAblyMessage {
@@ -119,8 +119,14 @@ function listOf(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value];
 }
 
-/** The stand-in for Ably's REST API; `key` is the whole API key (`appId.keyId:keySecret`). */
-export async function startAblyRestStub(key: string): Promise<{
+/**
+ * The stand-in for Ably's REST API; `key` is the whole API key (`appId.keyId:keySecret`). With
+ * `realtime`, ably-js clients can connect to the same port and receive what is published.
+ */
+export async function startAblyRestStub(
+  key: string,
+  options: { realtime?: boolean } = {},
+): Promise<{
   port: number;
   accepted: AcceptedAblyRequest[];
   close: () => Promise<void>;
@@ -161,7 +167,8 @@ export async function startAblyRestStub(key: string): Promise<{
     } catch {
       return respond(response, 400, { error: ablyError(400, 40001, 'Invalid request body: not JSON') });
     }
-    const record = (messages: AcceptedAblyMessage[]) =>
+    const record = (messages: AcceptedAblyMessage[]) => {
+      realtime?.deliver(messages);
       accepted.push({
         method: request.method ?? 'POST',
         path: `${url.pathname}${url.search}`,
@@ -173,6 +180,7 @@ export async function startAblyRestStub(key: string): Promise<{
         body,
         messages,
       });
+    };
 
     const single = /^\/channels\/([^/]+)\/messages$/.exec(url.pathname);
     if (single) {
@@ -246,10 +254,14 @@ export async function startAblyRestStub(key: string): Promise<{
       if (!response.headersSent) respond(response, 500, { error: ablyError(500, 50000, String(error)) });
     });
   });
+  const realtime = options.realtime ? serveAblyRealtime(server, key, connections) : null;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
     accepted,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () => {
+      realtime?.close();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -22,7 +22,7 @@ async function acceptedWith(tag: string): Promise<AcceptedAblyRequest[]> {
 }
 
 describe('the ably broadcaster', () => {
-  it('publishes to POST /channels/{channel}/messages with Basic auth and the JSON data as json/utf-8, as Laravel’s does', async () => {
+  it('publishes to POST /channels/{channel}/messages with Basic auth and the JSON data with the encoding json, as ably-js does', async () => {
     const testEnv = ablyEnv();
     const broadcaster = broadcasterFor(loadConfig(testEnv), testEnv);
     expect(broadcaster).toBeInstanceOf(AblyBroadcaster);
@@ -34,7 +34,7 @@ describe('the ably broadcaster', () => {
       path: `/channels/private%3Auser.${user}/messages`,
       headers: { authorization: `Basic ${btoa(TEST_ABLY_KEY)}`, contentType: 'application/json', ablyVersion: '6' },
     });
-    expect(request!.body).toEqual({ name: 'email.updated', data: `{"id":"${user}"}`, encoding: 'json/utf-8' });
+    expect(request!.body).toEqual({ name: 'email.updated', data: `{"id":"${user}"}`, encoding: 'json' });
   });
 
   it('maps Pusher channel names to Ably’s namespaces: private:, presence: and public:', async () => {
@@ -60,7 +60,7 @@ describe('the ably broadcaster', () => {
     const tag = crypto.randomUUID();
     await ably().publish({ channels: [`news-${tag}`], name: 'tick', data: '{}', socketId: '123.456' });
     const [accepted] = await acceptedWith(tag);
-    expect(accepted!.body).toEqual({ name: 'tick', data: '{}', encoding: 'json/utf-8' });
+    expect(accepted!.body).toEqual({ name: 'tick', data: '{}', encoding: 'json' });
   });
 
   it('publishes an event on several channels in one batch request, one spec per channel', async () => {
@@ -69,8 +69,8 @@ describe('the ably broadcaster', () => {
     const requests = await acceptedWith(tag);
     expect(requests.map((r) => r.path)).toEqual(['/messages']);
     expect(requests[0]!.body).toEqual([
-      { channels: [`public:a-${tag}`], messages: [{ name: 'tick', data: '{"n":1}', encoding: 'json/utf-8' }] },
-      { channels: [`private:b-${tag}`], messages: [{ name: 'tick', data: '{"n":1}', encoding: 'json/utf-8' }] },
+      { channels: [`public:a-${tag}`], messages: [{ name: 'tick', data: '{"n":1}', encoding: 'json' }] },
+      { channels: [`private:b-${tag}`], messages: [{ name: 'tick', data: '{"n":1}', encoding: 'json' }] },
     ]);
   });
 
@@ -91,8 +91,8 @@ describe('the ably broadcaster', () => {
     expect((sent[0]!.body as Array<{ channels: string[]; messages: Array<{ name: string }> }>)[0]).toEqual({
       channels: [`public:b-${tag}-0`],
       messages: [
-        { name: 'tick', data: '{"n":0}', encoding: 'json/utf-8' },
-        { name: 'tock', data: '{"n":"again"}', encoding: 'json/utf-8' },
+        { name: 'tick', data: '{"n":0}', encoding: 'json' },
+        { name: 'tock', data: '{"n":"again"}', encoding: 'json' },
       ],
     });
   });

@@ -1,0 +1,67 @@
+// The web client on Ably, in headless Chromium on the real stack: BROADCAST_DRIVER=ably, the
+// Worker publishing to the Ably stand-in's REST half, the page's ably-js (loaded as its own chunk)
+// connected to its realtime half with tokens from /broadcasting/auth. Ably itself cannot run here;
+// the stand-in is checked against ably-js in test/harness/ably-realtime-stub.test.ts.
+
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_ABLY_KEY } from '../support/ably-key.ts';
+import { startAblyRestStub } from '../support/node/ably-rest-stub.ts';
+import { collectPageErrors, eventually, ready, rows, useLiveStack } from '../support/node/browser.ts';
+
+let ably: Awaited<ReturnType<typeof startAblyRestStub>>;
+// Filled in before the stack starts (hooks run in order): the Worker needs the stand-in's port.
+const workerVars: Record<string, string> = {};
+beforeAll(async () => {
+  ably = await startAblyRestStub(TEST_ABLY_KEY, { realtime: true });
+  Object.assign(workerVars, {
+    BROADCAST_DRIVER: 'ably',
+    ABLY_KEY: TEST_ABLY_KEY,
+    ABLY_HOST: '127.0.0.1',
+    ABLY_PORT: String(ably.port),
+    ABLY_SCHEME: 'http',
+  });
+});
+afterAll(() => ably?.close());
+const live = useLiveStack({ workerVars });
+
+const onlineNames = (page: Page) => page.getByTestId('online-member').locator('.online-name').allTextContents();
+
+describe('the web client on Ably', () => {
+  it('loads ably-js only now, goes live on the user’s private channel, and shows a new email at once', async () => {
+    const reader = await live.createUser('Katherine Johnson');
+    const context = await live.newContext();
+    const scripts: string[] = [];
+    context.on('request', (request) => {
+      if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
+    });
+    const page = await live.signIn(context, reader);
+    const errors = collectPageErrors(page);
+    await ready(page);
+    expect(scripts.some((path) => /^\/assets\/chunks\/ably-transport-[A-Z0-9]+\.js$/.test(path))).toBe(true);
+
+    const id = await live.insertEmail(live.admin, reader, 'Over Ably', 'Published through Ably’s REST API.');
+    await eventually(() => rows(page).locator('.email-subject').allTextContents()).toEqual(['Unread: Over Ably']);
+    // It came over Ably: the stand-in accepted the Worker's publish on the user's Ably channel.
+    const published = ably.accepted.flatMap((request) => request.messages).find((m) => m.channel === `private:user.${reader.id}`);
+    expect(published).toMatchObject({ name: 'email.received', encoding: 'json' });
+    expect(JSON.parse(published!.data!)).toMatchObject({ id, subject: 'Over Ably' });
+    expect(errors).toEqual([]);
+  });
+
+  it('lists the admins online through Ably presence, once per person, and updates as they leave', async () => {
+    const one = await live.createUser('Mary Jackson', 'admin');
+    const two = await live.createUser('Dorothy Vaughan', 'admin');
+    const first = await live.signIn(await live.newContext(), one);
+    const twoContext = await live.newContext();
+    const second = await live.signIn(twoContext, two);
+    const secondAgain = await live.open(twoContext);
+    await ready(secondAgain);
+
+    await eventually(() => onlineNames(first)).toEqual([`${one.name} (you)`, two.name]);
+    await eventually(() => onlineNames(second)).toEqual([`${two.name} (you)`, one.name]);
+    await secondAgain.close();
+    await second.close();
+    await eventually(() => onlineNames(first)).toEqual([`${one.name} (you)`]);
+  });
+});
