@@ -148,6 +148,14 @@ const bindings = z.object({
   CORS_ORIGINS: setting.optional(),
   REDELIVERY_GRACE_SECONDS: setting.integer('REDELIVERY_GRACE_SECONDS', { min: 0 }, 30, 'use a whole number of seconds'),
   REDELIVERY_BATCH: setting.integer('REDELIVERY_BATCH', { min: 1, max: 1000 }, 200, 'use a whole number from 1 to 1000'),
+  REDELIVERY_ROUNDS: setting.integer('REDELIVERY_ROUNDS', { min: 1, max: 100 }, 1, 'use a whole number from 1 to 100'),
+  OUTBOX_MAX_ATTEMPTS: setting.integer('OUTBOX_MAX_ATTEMPTS', { min: 1, max: 1000 }, 10, 'use a whole number from 1 to 1000'),
+  OUTBOX_RETENTION_HOURS: setting.integer(
+    'OUTBOX_RETENTION_HOURS',
+    { min: 1, max: 8760 },
+    168,
+    'use a whole number of hours from 1 to 8760',
+  ),
   DEV_USERS: setting.optional(),
 } satisfies Partial<Record<keyof Env, z.ZodType>>);
 
@@ -212,7 +220,8 @@ export const configSchema = bindings.transform((env, ctx) => ({
   corsOrigins: env.CORS_ORIGINS.split(',')
     .map((origin) => origin.trim())
     .filter(Boolean),
-  redelivery: { graceSeconds: env.REDELIVERY_GRACE_SECONDS, batch: env.REDELIVERY_BATCH },
+  redelivery: { graceSeconds: env.REDELIVERY_GRACE_SECONDS, batch: env.REDELIVERY_BATCH, rounds: env.REDELIVERY_ROUNDS },
+  outbox: { maxAttempts: env.OUTBOX_MAX_ATTEMPTS, retentionHours: env.OUTBOX_RETENTION_HOURS },
   // The seeded logins are offered only in development.
   devUsers: env.APP_ENV === 'development' && env.DEV_USERS ? parseDevUsers(env.DEV_USERS, ctx) : [],
 }));

@@ -1,8 +1,11 @@
 /**
- * Model events for `emails` (Laravel's `BroadcastsEvents` on a model): which event each row change
- * broadcasts. The database webhook and the redelivery cron both go through here.
+ * The reference app's models (Laravel's `BroadcastsEvents`): which event each change of an observed
+ * table broadcasts. Each table is attached to the observer in a migration (`tidings.observe`), and
+ * the webhook receiver and the redelivery cron both publish through {@link observedModels}.
  */
+import { z } from 'zod';
 import { type BroadcastMessage, EmailDeleted, EmailReceived, EmailUpdated, previewOf } from './events.ts';
+import { defineModel, ModelRegistry } from './model.ts';
 
 /** An `emails` row as the database sends it. */
 export interface EmailRow {
@@ -13,8 +16,6 @@ export interface EmailRow {
   body: string;
   created_at: string;
   read_at: string | null;
-  delivered_at?: string | null;
-  delivery_attempts?: number;
 }
 
 export const emailModelEvents = {
@@ -30,7 +31,7 @@ export const emailModelEvents = {
     });
   },
   /** A changed row (read state): `email.updated`, so the recipient's other tabs stay in sync. */
-  updated(row: EmailRow): BroadcastMessage {
+  updated(row: Pick<EmailRow, 'id' | 'recipient_id' | 'read_at'>): BroadcastMessage {
     return EmailUpdated.to(row, { id: row.id, read_at: row.read_at });
   },
   /** A deleted row: `email.deleted`. */
@@ -38,3 +39,31 @@ export const emailModelEvents = {
     return EmailDeleted.to(old, { id: old.id });
   },
 };
+
+/** Postgres timestamps as to_jsonb prints them; '-infinity' and 'infinity' are refused. */
+const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'not a finite timestamp' });
+
+/**
+ * `public.emails`, read from the `email_announcements` view (the body's start and the sender's
+ * name); a deleted email keeps its id, sender and recipient (see the outbox migration).
+ */
+export const emailModel = defineModel({
+  table: 'public.emails',
+  row: z.object({
+    id: z.guid(),
+    sender_id: z.guid(),
+    recipient_id: z.guid(),
+    subject: z.string(),
+    body_start: z.string(),
+    created_at: timestamp,
+    read_at: timestamp.nullable(),
+    sender_name: z.string(),
+  }),
+  deletedRow: z.object({ id: z.guid(), recipient_id: z.guid() }),
+  created: (row) => emailModelEvents.created({ ...row, body: row.body_start }, row.sender_name),
+  updated: (row) => emailModelEvents.updated(row),
+  deleted: (old) => emailModelEvents.deleted(old),
+});
+
+/** Every observed table's model. */
+export const observedModels = new ModelRegistry([emailModel]);

@@ -1,20 +1,16 @@
 /**
- * Reads and writes `public.emails` with supabase-js. Routes, the webhook receiver and the
- * redelivery cron reach the database only through here and ./profiles.ts.
+ * Reads and writes `public.emails` with supabase-js for the routes. Delivery reaches the rows
+ * through the outbox's claims (./outbox.ts), which read them from the email_announcements view.
  */
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { EmailRow } from '../broadcast/model-events.ts';
-import { chunks } from './chunks.ts';
 import { unwrap } from './client.ts';
 import { displayNames } from './profiles.ts';
 import type { Email } from './shapes.ts';
 
 export type { Email };
 
-const API_COLUMNS = 'id,sender_id,recipient_id,subject,body,created_at,read_at';
-const ROW_COLUMNS = `${API_COLUMNS},delivered_at,delivery_attempts`;
-/** Ids per `id=in.(...)` filter: 100 uuids keep a URL near 4 KB, far under any proxy's limit. */
-const IDS_PER_REQUEST = 100;
+const ROW_COLUMNS = 'id,sender_id,recipient_id,subject,body,created_at,read_at';
 
 /** Adds `sender_name` to rows (two plain queries rather than an embed, which any PostgREST serves). */
 export async function withSenderNames(db: SupabaseClient, rows: EmailRow[]): Promise<Email[]> {
@@ -148,119 +144,4 @@ export async function markRead(db: SupabaseClient, recipientId: string, id: stri
     await db.from('emails').select(ROW_COLUMNS).eq('id', id).eq('recipient_id', recipientId).maybeSingle<EmailRow>(),
     'reading an email',
   );
-}
-
-/**
- * An email as delivery announces it, from the `email_announcements` view: `body` holds only the
- * start of the body (its first 400 characters, whitespace collapsed: enough for the preview), and
- * `sender_name` the sender's display name ('' when unknown).
- */
-export type AnnouncedEmail = EmailRow & { sender_name: string };
-
-/**
- * What delivery (the webhook receiver and the redelivery cron) needs from storage.
- * {@link supabaseDeliveryStore} is the real one.
- */
-export interface DeliveryStore {
-  /** The row as it is now, or null when it was deleted. */
-  findEmail(id: string): Promise<AnnouncedEmail | null>;
-  /** {@link findEmail} for several ids in one read per 100, by `created_at` then id; deleted rows are left out. */
-  findEmails(ids: string[]): Promise<AnnouncedEmail[]>;
-  /** Rows never delivered and created before `createdBefore`, oldest first, at most `limit`. */
-  listUndelivered(createdBefore: Date, limit: number): Promise<AnnouncedEmail[]>;
-  /**
-   * Counts an attempt. A successful one also sets `delivered_at`, only on a row not delivered yet:
-   * false when there was none (delivered by someone else meanwhile, or deleted).
-   */
-  recordAttempt(row: EmailRow, delivered: boolean, now: Date): Promise<boolean>;
-  /**
-   * Records a successful attempt for each row not delivered yet: one write per 100 rows with the
-   * same attempt count. Says how many it recorded.
-   */
-  recordDeliveries(rows: EmailRow[], now: Date): Promise<number>;
-}
-
-/** The columns of `email_announcements`, with `body_start` read as `body`. */
-const ANNOUNCED_COLUMNS = 'id,sender_id,recipient_id,subject,body:body_start,created_at,read_at,delivered_at,delivery_attempts,sender_name';
-
-/** The {@link DeliveryStore} on Supabase. */
-export function supabaseDeliveryStore(db: SupabaseClient): DeliveryStore {
-  const findEmails: DeliveryStore['findEmails'] = async (ids) => {
-    // One request per 100 ids: the webhook publishes only after this read, so each round trip
-    // here is latency every notification pays.
-    const found: AnnouncedEmail[] = [];
-    for (const group of chunks(ids, IDS_PER_REQUEST)) {
-      found.push(
-        ...unwrap(
-          await db
-            .from('email_announcements')
-            .select(ANNOUNCED_COLUMNS)
-            .in('id', group)
-            .order('created_at', { ascending: true })
-            .order('id', { ascending: true })
-            .returns<AnnouncedEmail[]>(),
-          'reading emails',
-        ),
-      );
-    }
-    return found;
-  };
-  const recordDeliveries: DeliveryStore['recordDeliveries'] = async (rows, now) => {
-    // One PATCH per distinct attempt count (usually one) and 100 ids: the new count is the same
-    // for the group. PostgREST cannot increment in place; last writer wins.
-    const byAttempts = new Map<number, string[]>();
-    for (const row of rows) {
-      const attempts = row.delivery_attempts ?? 0;
-      byAttempts.set(attempts, [...(byAttempts.get(attempts) ?? []), row.id]);
-    }
-    let recorded = 0;
-    for (const [attempts, ids] of byAttempts) {
-      for (const group of chunks(ids, IDS_PER_REQUEST)) {
-        recorded += unwrap(
-          await db
-            .from('emails')
-            .update({ delivery_attempts: attempts + 1, delivered_at: now.toISOString() })
-            .in('id', group)
-            .is('delivered_at', null)
-            .select('id')
-            .returns<unknown[]>(),
-          'recording deliveries',
-        ).length;
-      }
-    }
-    return recorded;
-  };
-  return {
-    findEmail: async (id) => (await findEmails([id]))[0] ?? null,
-    findEmails,
-    async listUndelivered(createdBefore, limit) {
-      return unwrap(
-        await db
-          .from('email_announcements')
-          .select(ANNOUNCED_COLUMNS)
-          .is('delivered_at', null)
-          .lt('created_at', createdBefore.toISOString())
-          .order('created_at', { ascending: true })
-          .order('id', { ascending: true })
-          .limit(limit)
-          .returns<AnnouncedEmail[]>(),
-        'listing undelivered emails',
-      );
-    },
-    async recordAttempt(row, delivered, now) {
-      if (delivered) return (await recordDeliveries([row], now)) > 0;
-      // PostgREST cannot increment in place; the attempt count is bookkeeping, so last writer wins.
-      unwrap(
-        await db
-          .from('emails')
-          .update({ delivery_attempts: (row.delivery_attempts ?? 0) + 1 })
-          .eq('id', row.id)
-          .select('id')
-          .returns<unknown[]>(),
-        'recording an attempt',
-      );
-      return false;
-    },
-    recordDeliveries,
-  };
 }

@@ -1,26 +1,40 @@
-/** What a redelivery run publishes: the oldest undelivered rows past the grace period, in one batch. */
-import { type DeliveryDeps, defaultLog, describeError, publishAndRecord } from '../broadcast/delivery.ts';
+/** What a redelivery run publishes: the oldest pending outbox entries past the grace period, a batch at a time. */
+import { type DeliveryDeps, defaultLog, deliverEntries, describeError } from '../broadcast/delivery.ts';
+import type { OutboxStore, RedeliveryCounts } from '../data/outbox.ts';
+
+export type { RedeliveryCounts };
 
 /**
- * Publishes rows still undelivered `graceSeconds` after insert, oldest first, at most `batch` of
- * them, in one batch publish, then records them in one write per attempt count (not one per row:
- * a Worker invocation has a subrequest budget). Stops at the first publishing failure (the
- * broadcaster is likely down), counting an attempt for that row; the next run retries.
+ * Claims entries still pending `graceSeconds` after their change, oldest first, `batch` at a time,
+ * for up to `rounds` batches; publishes each batch in one batch publish and settles it in one
+ * write. Stops early when a batch is not full (the backlog is drained) or publishing fails (the
+ * broadcaster is likely down: the entry it stopped at counts an attempt, the next run retries).
  */
 export async function redeliverUndelivered(
-  deps: DeliveryDeps & { graceSeconds: number; batch: number },
-): Promise<{ published: number; failed: number; remaining: boolean }> {
-  const now = deps.now ?? (() => new Date());
+  deps: DeliveryDeps & { outbox: OutboxStore; graceSeconds: number; batch: number; rounds: number; maxAttempts: number },
+): Promise<RedeliveryCounts> {
   const log = deps.log ?? defaultLog;
-  const rows = await deps.store.listUndelivered(new Date(now().getTime() - deps.graceSeconds * 1000), deps.batch);
-  const { published, failure } = await publishAndRecord(rows, deps);
-  if (failure) {
-    log.error('redelivery failed', {
-      unpublished: rows.length - published,
-      from_email_id: rows[published]!.id,
-      error: describeError(failure.error),
-    });
+  const counts: RedeliveryCounts = { claimed: 0, published: 0, skipped: 0, failed: 0, retried: 0, remaining: false };
+  for (let round = 0; round < deps.rounds; round++) {
+    const entries = await deps.outbox.claimDue(deps.graceSeconds, deps.batch);
+    counts.claimed += entries.length;
+    if (entries.length === 0) {
+      counts.remaining = false;
+      break;
+    }
+    const outcome = await deliverEntries(entries, deps);
+    const settled = await deps.outbox.settle(outcome.settlement, deps.maxAttempts);
+    counts.published += outcome.published;
+    counts.skipped += outcome.skipped;
+    counts.failed += settled.failed;
+    counts.retried += settled.retried;
+    if (outcome.failure) {
+      log.error('redelivery failed', { from_outbox_id: outcome.failure.entryId, error: describeError(outcome.failure.error) });
+      counts.remaining = true;
+      break;
+    }
+    counts.remaining = entries.length === deps.batch;
+    if (!counts.remaining) break;
   }
-  const failed = failure ? 1 : 0;
-  return { published, failed, remaining: failed > 0 || rows.length === deps.batch };
+  return counts;
 }

@@ -1,17 +1,18 @@
 /**
- * `POST /webhooks/db`: the database webhook (the model observer on `public.emails`). Verifies the
- * signature over the raw body and the timestamp, parses the payload (one row, or the ids of a
- * multi-row insert), publishes, records delivery, and answers 2xx only once the events were published.
+ * `POST /webhooks/db`: the database webhook (the model observer). Verifies the signature over the
+ * raw body and the timestamp, claims the outbox entries it names, publishes their events from the
+ * rows the claim read, and answers 2xx once the events were published; what became of each entry
+ * is written just after the answer, together with concurrent webhooks' (DeliveryRecorder).
  */
 import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { broadcast, broadcastBatch } from '../broadcast/broadcast.ts';
-import { deliverChange } from '../broadcast/delivery.ts';
+import { deliverEntries, describeError, PublishFailed } from '../broadcast/delivery.ts';
 import { DeliveryRecorder } from '../broadcast/delivery-recorder.ts';
-import type { EmailRow } from '../broadcast/model-events.ts';
+import { observedModels } from '../broadcast/model-events.ts';
 import type { Config } from '../config.ts';
 import { serviceClient } from '../data/client.ts';
-import { supabaseDeliveryStore } from '../data/emails.ts';
+import { type OutboxStore, supabaseOutbox } from '../data/outbox.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
 import { validationError } from '../http/validation.ts';
@@ -23,12 +24,11 @@ import { verifyWebhookSignature } from '../observe/signature.ts';
 /** One recorder per configuration (isolate-wide), so concurrent webhooks share its writes. */
 const recorders = new WeakMap<Config, DeliveryRecorder>();
 
-function recorderFor(config: Config, env: Env): DeliveryRecorder {
+function recorderFor(config: Config, env: Env, outbox: OutboxStore): DeliveryRecorder {
   let recorder = recorders.get(config);
   if (!recorder) {
-    const store = supabaseDeliveryStore(serviceClient(config));
     recorder = new DeliveryRecorder(
-      (rows, now) => store.recordDeliveries(rows, now),
+      (settlement) => outbox.settle(settlement, config.outbox.maxAttempts),
       createLogger(env.LOG_LEVEL, { component: 'webhooks' }),
     );
     recorders.set(config, recorder);
@@ -46,8 +46,8 @@ function waitUntilOf(c: Context<AppEnv>): ((promise: Promise<unknown>) => void) 
   }
 }
 
-/** The trigger sends one row, or 100 ids; anything much larger is not ours. */
-const MAX_BODY_BYTES = 256 * 1024;
+/** The trigger sends 100 ids at most; anything much larger is not ours. */
+const MAX_BODY_BYTES = 16 * 1024;
 
 export const dbWebhook = new Hono<AppEnv>().use(withConfig, limitBody(MAX_BODY_BYTES, 'The webhook body')).post('/db', async (c) => {
   const rawBody = await c.req.text();
@@ -65,17 +65,39 @@ export const dbWebhook = new Hono<AppEnv>().use(withConfig, limitBody(MAX_BODY_B
   const parsed = webhookPayload.safeParse(json);
   if (!parsed.success) throw validationError(parsed.error, 'webhook payload');
   const config = c.get('config');
-  const waitUntil = waitUntilOf(c);
-  // A PublishFailed becomes a 502 (../http/errors.ts), so pg_net's log shows the failure.
-  const result = await deliverChange(parsed.data, {
-    store: supabaseDeliveryStore(serviceClient(config)),
+  const outbox = supabaseOutbox(serviceClient(config));
+  const log = createLogger(c.env.LOG_LEVEL, { component: 'webhooks' });
+  const ids = [...new Set(parsed.data.outbox_ids)];
+  // Entries delivered already, or held by another deliverer (the cron), are not claimed again.
+  const entries = await outbox.claim(ids);
+  const outcome = await deliverEntries(entries, {
+    models: observedModels,
     publish: (message) => broadcast(c.env, message),
     publishBatch: (messages) => broadcastBatch(c.env, messages),
-    // The cron leaves rows younger than the grace period alone; half of it leaves room for the
-    // time between this check and the recording (published rows are recorded a moment later).
-    publishFromPayloadWithinMs: (config.redelivery.graceSeconds * 1000) / 2,
-    ...(waitUntil ? { recordLater: (row: EmailRow) => recorderFor(config, c.env).add(row, waitUntil) } : {}),
-    log: createLogger(c.env.LOG_LEVEL, { component: 'webhooks' }),
+    log,
   });
-  return c.json(result, 200);
+  const waitUntil = waitUntilOf(c);
+  if (outcome.failure || !waitUntil) {
+    await outbox.settle(outcome.settlement, config.outbox.maxAttempts);
+  } else {
+    recorderFor(config, c.env, outbox).add(outcome.settlement, waitUntil);
+  }
+  if (outcome.failure) {
+    // A 502, so pg_net's log shows the failure; the cron retries the entries.
+    throw new PublishFailed(`Publishing outbox entry ${outcome.failure.entryId} failed: ${describeError(outcome.failure.error)}`, {
+      cause: outcome.failure.error,
+    });
+  }
+  const claimed = new Set(entries.map((entry) => entry.id));
+  return c.json(
+    {
+      claimed: entries.length,
+      published: outcome.published,
+      skipped: outcome.skipped,
+      failed: outcome.failed,
+      // Delivered already, failed, or held by another deliverer.
+      not_claimed: ids.filter((id) => !claimed.has(id)).length,
+    },
+    200,
+  );
 });

@@ -86,7 +86,7 @@ export class RestApi {
   async handle(request: IncomingMessage, path: string, url: URL, claims: SupabaseClaims): Promise<RestResult> {
     const method = request.method ?? 'GET';
     if (path === '' || path === '/') throw notSupported('The OpenAPI description (GET /rest/v1/)');
-    if (path.startsWith('/rpc/')) throw notSupported('Calling database functions (/rest/v1/rpc)');
+    if (path.startsWith('/rpc/')) return this.callFunction(request, path, claims);
     let tableName: string;
     try {
       tableName = decodeURIComponent(path.slice(1));
@@ -220,6 +220,73 @@ export class RestApi {
       return { status: successStatus, body: result.body.slice(1, -1).trim(), headers };
     }
     return { status: successStatus, body: result.body, headers };
+  }
+
+  /**
+   * `POST /rpc/{name}` with a JSON object of named arguments, as PostgREST calls a function: the
+   * result as JSON (a scalar as itself, a set of rows as an array). Only POST, and only functions
+   * of the exposed schema whose argument names match the body's keys; EXECUTE privileges decide
+   * who may call.
+   */
+  private async callFunction(request: IncomingMessage, path: string, claims: SupabaseClaims): Promise<RestResult> {
+    const role = claims.role ?? 'anon';
+    if (!API_ROLES.has(role)) throw pgrstError(401, 'PGRST301', `The JWT role "${role}" is not one of anon, authenticated, service_role`);
+    if (request.method !== 'POST') throw notSupported(`${request.method} on a function (only POST /rest/v1/rpc/{name})`);
+    const schema = EXPOSED_SCHEMAS[0]!;
+    const name = path.slice('/rpc/'.length);
+    const args = parseJson(await readBody(request)) ?? {};
+    if (typeof args !== 'object' || Array.isArray(args))
+      throw pgrstError(400, 'PGRST102', 'A function call body must be a JSON object of named arguments');
+    const given = Object.keys(args as object);
+    const { rows: candidates } = await this.pool.query<{
+      oid: number;
+      names: string[] | null;
+      types: string[];
+      defaults: number;
+      returns_set: boolean;
+    }>(
+      `select p.oid, p.proargnames as names, array(select format_type(t, null) from unnest(p.proargtypes) as t) as types,
+              p.pronargdefaults as defaults, p.proretset as returns_set
+       from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1 and p.proname = $2`,
+      [schema, name],
+    );
+    const match = candidates.find((fn) => {
+      const names = (fn.names ?? []).slice(0, fn.types.length);
+      const required = names.slice(0, names.length - fn.defaults);
+      return given.every((key) => names.includes(key)) && required.every((key) => given.includes(key));
+    });
+    if (!match) {
+      throw pgrstError(
+        404,
+        'PGRST202',
+        `Could not find the function ${schema}.${name}(${given.join(', ')}) in the schema cache`,
+        null,
+        'The local Supabase calls functions of the public schema by their argument names.',
+      );
+    }
+    const params: unknown[] = [];
+    const argumentList = given.map((key) => {
+      const type = match.types[(match.names ?? []).indexOf(key)]!;
+      params.push(JSON.stringify((args as Record<string, unknown>)[key]));
+      const param = `$${params.length}::jsonb`;
+      // PostgREST's conversions: JSON for json/jsonb, an array from a JSON array, text otherwise.
+      const value =
+        type === 'jsonb' || type === 'json'
+          ? `${param}::${type}`
+          : type.endsWith('[]')
+            ? `array(select jsonb_array_elements_text(${param}))::${type}`
+            : `(${param} #>> '{}')::${type}`;
+      return `${quote(key)} => ${value}`;
+    });
+    const call = `${quote(schema)}.${quote(name)}(${argumentList.join(', ')})`;
+    const sql = match.returns_set
+      ? `select coalesce(json_agg(_r), '[]')::text as body from ${call} as _r`
+      : `select to_json(${call})::text as body`;
+    const body = await this.run(role, claims, 'POST', path, async (client) => {
+      const { rows } = await client.query<{ body: string | null }>(sql, params);
+      return rows[0]?.body ?? 'null';
+    });
+    return { status: 200, body, headers: { 'Content-Type': 'application/json; charset=utf-8' } };
   }
 
   private mutation(query: QueryBuilder, table: Table, items: SelectItem[], statement: string): string {

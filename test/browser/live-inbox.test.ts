@@ -103,12 +103,13 @@ describe('the live inbox', () => {
     const first = await live.insertEmail(live.admin, reader, 'Imported by a batch job', 'From SQL.');
     await toastWith(page, 'Imported by a batch job').waitFor();
     const delivery = async () =>
-      (await live.db.query('select delivered_at, delivery_attempts from public.emails where id = $1', [first])).rows[0];
-    await eventually(delivery).toMatchObject({ delivered_at: expect.any(Date), delivery_attempts: 1 });
+      (await live.db.query(`select delivered_at, attempts from tidings.outbox where row_id = $1 and operation = 'INSERT'`, [first]))
+        .rows[0];
+    await eventually(delivery).toMatchObject({ delivered_at: expect.any(Date), attempts: 1 });
     // Published but, as far as the database knows, not delivered: the cron publishes it again.
-    await live.db.query('update public.emails set delivered_at = null where id = $1', [first]);
+    await live.db.query(`update tidings.outbox set delivered_at = null where row_id = $1 and operation = 'INSERT'`, [first]);
     await live.runCron();
-    await eventually(delivery).toMatchObject({ delivered_at: expect.any(Date), delivery_attempts: 2 });
+    await eventually(delivery).toMatchObject({ delivered_at: expect.any(Date), attempts: 2 });
 
     // Events on a channel arrive in order: once this one shows, the redelivery has arrived too.
     await live.insertEmail(live.admin, reader, 'A second one', 'Second.');
@@ -226,6 +227,38 @@ describe('the live inbox', () => {
     await eventually(() => page.locator('#reader-content').isHidden()).toBe(true);
   });
 
+  it('takes a deleted email off the open inbox, also when its webhook was lost and the cron delivers the delete', async () => {
+    const reader = await live.createUser('Radia Perlman');
+    const kept = await live.insertEmail(live.admin, reader, 'Stays', 'This one stays.');
+    const doomed = await live.insertEmail(live.admin, reader, 'Deleted while you look', 'Gone soon.');
+    const lost = await live.insertEmail(live.admin, reader, 'Deleted while the Worker is unreachable', 'Gone later.');
+    const page = await live.signIn(await live.newContext(), reader);
+    await eventually(() => rows(page).count()).toBe(3);
+
+    await live.db.query('delete from public.emails where id = $1', [doomed]);
+    await eventually(() => row(page, doomed).count()).toBe(0);
+
+    // The database cannot reach the Worker: the delete's webhook fails, and pg_net never retries.
+    const { rows: setting } = await live.db.query(`select value from private.settings where name = 'webhook_url'`);
+    await live.db.query(`update private.settings set value = 'http://127.0.0.1:9/webhooks/db' where name = 'webhook_url'`);
+    try {
+      await live.db.query('delete from public.emails where id = $1', [lost]);
+      const failedWebhook = async () =>
+        (
+          await live.db.query(
+            `select count(*)::int as n from net._http_response where error_msg is not null and created > now() - interval '1 minute'`,
+          )
+        ).rows[0].n;
+      await eventually(failedWebhook).toBeGreaterThan(0);
+    } finally {
+      await live.db.query(`update private.settings set value = $1 where name = 'webhook_url'`, [setting[0].value]);
+    }
+    expect(await row(page, lost).count()).toBe(1);
+    await live.runCron();
+    await eventually(() => row(page, lost).count()).toBe(0);
+    expect(await row(page, kept).count()).toBe(1);
+  });
+
   it('loads older pages on demand, also after a late redelivery of an old email', async () => {
     const reader = await live.createUser('Gladys West');
     // Sixty emails a second apart, oldest first, in one statement (as an import would).
@@ -238,9 +271,11 @@ describe('the live inbox', () => {
     // pages through the API and no late live event brings in an old row on its own.
     const delivered = async () =>
       (
-        await live.db.query('select count(*)::int as n from public.emails where recipient_id = $1 and delivered_at is not null', [
-          reader.id,
-        ])
+        await live.db.query(
+          `select count(*)::int as n from tidings.outbox o join public.emails e on e.id::text = o.row_id
+           where e.recipient_id = $1 and o.operation = 'INSERT' and o.delivered_at is not null`,
+          [reader.id],
+        )
       ).rows[0].n;
     await eventually(delivered).toBe(60);
     const page = await live.signIn(await live.newContext(), reader);
@@ -251,7 +286,11 @@ describe('the live inbox', () => {
 
     // The cron republishes an old email (as if its first delivery was never recorded): the page
     // shows it, and older pages must still continue below the first page, not below that email.
-    await live.db.query(`update public.emails set delivered_at = null where recipient_id = $1 and subject = 'Email number 5'`, [reader.id]);
+    await live.db.query(
+      `update tidings.outbox set delivered_at = null where operation = 'INSERT'
+       and row_id = (select id::text from public.emails where recipient_id = $1 and subject = 'Email number 5')`,
+      [reader.id],
+    );
     await live.runCron();
     await toastWith(page, 'Email number 5').waitFor();
     await eventually(() => loadedEmails(page)).toBe(51);
@@ -272,9 +311,11 @@ describe('the live inbox', () => {
     await live.insertEmail(live.admin, reader, 'After the batch', 'Later.');
     const delivered = async () =>
       (
-        await live.db.query('select count(*)::int as n from public.emails where recipient_id = $1 and delivered_at is not null', [
-          reader.id,
-        ])
+        await live.db.query(
+          `select count(*)::int as n from tidings.outbox o join public.emails e on e.id::text = o.row_id
+           where e.recipient_id = $1 and o.operation = 'INSERT' and o.delivered_at is not null`,
+          [reader.id],
+        )
       ).rows[0].n;
     await eventually(delivered).toBe(61);
     const page = await live.signIn(await live.newContext(), reader);

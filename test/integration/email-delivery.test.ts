@@ -1,9 +1,17 @@
+import { createHmac } from 'node:crypto';
 import { createClient } from '@supabase/supabase-js';
 import Echo from 'laravel-echo';
 import pg from 'pg';
 import Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PRESENCE_CHANNEL, EmailReceived, EmailUpdated, previewOf, userChannel } from '../../functions/broadcast/events.ts';
+import {
+  ADMIN_PRESENCE_CHANNEL,
+  EmailDeleted,
+  EmailReceived,
+  EmailUpdated,
+  previewOf,
+  userChannel,
+} from '../../functions/broadcast/events.ts';
 import { readDevVars } from '../support/node/dev-vars.ts';
 import type { TestSupabase } from '../support/node/local-supabase.ts';
 import { connected, nextEvent, subscribed } from '../support/node/realtime-clients.ts';
@@ -73,8 +81,15 @@ describe('email delivery end to end', () => {
     });
   }
 
+  /** Outbox entries not delivered yet (and not failed). */
   async function undelivered(): Promise<number> {
-    return (await db.query<{ n: number }>('select count(*)::int as n from public.emails where delivered_at is null')).rows[0]!.n;
+    return (await db.query<{ n: number }>('select count(*)::int as n from tidings.outbox where delivered_at is null and failed_at is null'))
+      .rows[0]!.n;
+  }
+
+  /** The outbox entries of a row, oldest first. */
+  async function entriesOf(rowId: string) {
+    return (await db.query('select operation, attempts, delivered_at from tidings.outbox where row_id = $1 order by id', [rowId])).rows;
   }
 
   it('delivers an insert from a plain Postgres connection to pusher-js subscribed through /broadcasting/auth', async () => {
@@ -94,9 +109,7 @@ describe('email delivery end to end', () => {
       subject: 'From psql',
     });
     expect(email.preview.length).toBeLessThanOrEqual(141);
-    await expect
-      .poll(async () => (await db.query('select delivered_at, delivery_attempts from public.emails where id = $1', [rows[0]!.id])).rows[0])
-      .toMatchObject({ delivered_at: expect.any(Date), delivery_attempts: 1 });
+    await expect.poll(() => entriesOf(rows[0]!.id)).toMatchObject([{ operation: 'INSERT', delivered_at: expect.any(Date), attempts: 1 }]);
   });
 
   it('delivers every row of a multi-row insert from one webhook, in one batch, and records them all', async () => {
@@ -125,7 +138,7 @@ describe('email delivery end to end', () => {
         async () =>
           (
             await db.query(
-              'select count(*)::int as n from public.emails where id = any($1) and delivered_at is not null and delivery_attempts = 1',
+              'select count(*)::int as n from tidings.outbox where row_id = any($1) and delivered_at is not null and attempts = 1',
               [ids],
             )
           ).rows[0].n,
@@ -133,7 +146,7 @@ describe('email delivery end to end', () => {
       .toBe(150);
   });
 
-  it('publishes the rows of one multi-row webhook in order: by created_at, then id', async () => {
+  it('publishes the rows of one multi-row webhook in order: by row id within a statement', async () => {
     const grace = browserClient(tokens.grace);
     await connected(grace);
     await subscribed(grace, userChannel(seedUsers.grace.id));
@@ -147,7 +160,7 @@ describe('email delivery end to end', () => {
       [seedUsers.admin.id, seedUsers.grace.id],
     );
     await expect.poll(() => received.length, { timeout: 10_000 }).toBe(20);
-    // One statement: one created_at, so the order is the ids'.
+    // One statement's entries are written by row id.
     expect(received).toEqual(rows.map((row) => row.id).sort());
   });
 
@@ -320,7 +333,7 @@ describe('email delivery end to end', () => {
     const youngerThanGrace = async () =>
       (
         await db.query<{ n: number }>(
-          `select count(*)::int as n from public.emails where delivered_at is null and created_at > clock_timestamp() - interval '2100 milliseconds'`,
+          `select count(*)::int as n from tidings.outbox where delivered_at is null and created_at > clock_timestamp() - interval '2100 milliseconds'`,
         )
       ).rows[0]!.n;
     await expect.poll(youngerThanGrace, { timeout: 10_000, interval: 100 }).toBe(0);
@@ -329,6 +342,109 @@ describe('email delivery end to end', () => {
       await expect.poll(undelivered, { timeout: 15_000 }).toBe(left);
     }
     await expect.poll(() => received.size, { timeout: 10_000 }).toBe(50);
+  });
+
+  it('delivers inserts, updates and deletes made while the Worker was down: each at least once, a row’s changes in order', async () => {
+    await worker.stop();
+    const { rows } = await db.query<{ id: string }>(
+      `insert into public.emails (sender_id, recipient_id, subject, body)
+       select $1, $2, 'Offline ' || n, 'Changed while the Worker was down' from generate_series(1, 12) as n returning id`,
+      [seedUsers.admin.id, seedUsers.grace.id],
+    );
+    const ids = rows.map((row) => row.id).sort();
+    const [read, readAndDeleted, deleted] = [ids.slice(0, 4), ids.slice(4, 6), ids.slice(6, 8)];
+    await db.query('update public.emails set read_at = now() where id = any($1)', [[...read, ...readAndDeleted]]);
+    await db.query('update public.emails set read_at = null where id = any($1)', [read.slice(0, 2)]);
+    await db.query('delete from public.emails where id = any($1)', [[...readAndDeleted, ...deleted]]);
+    // 12 inserts, 6 + 2 updates, 4 deletes.
+    expect(await undelivered()).toBe(24);
+
+    worker = await startWorker({ port, vars: workerVars });
+    const grace = browserClient(tokens.grace);
+    await connected(grace);
+    await subscribed(grace, userChannel(seedUsers.grace.id));
+    const events: Array<[string, string, string | null]> = [];
+    const channel = grace.channel(userChannel(seedUsers.grace.id))!;
+    channel.bind(EmailReceived.name, (data: unknown) => events.push(['received', EmailReceived.schema.parse(data).id, null]));
+    channel.bind(EmailUpdated.name, (data: unknown) => {
+      const update = EmailUpdated.schema.parse(data);
+      events.push(['updated', update.id, update.read_at]);
+    });
+    channel.bind(EmailDeleted.name, (data: unknown) => events.push(['deleted', EmailDeleted.schema.parse(data).id, null]));
+
+    await expect
+      .poll(
+        async () =>
+          (
+            await db.query(`select count(*)::int as n from tidings.outbox
+      where delivered_at is null and created_at > clock_timestamp() - interval '2100 milliseconds'`)
+          ).rows[0].n,
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe(0);
+    // REDELIVERY_BATCH=20: two runs, each leaving fewer entries.
+    for (let left = await undelivered(); left > 0; ) {
+      expect((await fetch(`${worker.url}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
+      const before = left;
+      await expect.poll(async () => (left = await undelivered()), { timeout: 15_000 }).toBeLessThan(before);
+    }
+    const of = (id: string) =>
+      events
+        .filter((event) => event[1] === id)
+        .map(([kind, , readAt]) => (kind === 'updated' ? `updated:${readAt ? 'read' : 'unread'}` : kind));
+    await expect.poll(() => events.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(8 + 6 + 4);
+    for (const id of ids.slice(8)) expect(of(id)).toEqual(['received']);
+    // Updates are published from the row as it is now: both of a row's updates say its current state.
+    for (const id of read.slice(0, 2)) expect(of(id)).toEqual(['received', 'updated:unread', 'updated:unread']);
+    for (const id of read.slice(2)) expect(of(id)).toEqual(['received', 'updated:read']);
+    // A deleted row cannot be read: its insert and updates publish nothing, its delete says so.
+    for (const id of [...readAndDeleted, ...deleted]) expect(of(id)).toEqual(['deleted']);
+  });
+
+  it('publishes what the database says, not what a signed webhook claims', async () => {
+    const ada = browserClient(tokens.ada);
+    await connected(ada);
+    await subscribed(ada, userChannel(seedUsers.ada.id));
+    let arrival = nextEvent(ada, userChannel(seedUsers.ada.id), EmailReceived.name);
+    const { rows } = await db.query<{ id: string }>(
+      `insert into public.emails (sender_id, recipient_id, subject, body) values ($1, $2, 'The real subject', 'Real body') returning id`,
+      [seedUsers.admin.id, seedUsers.ada.id],
+    );
+    await arrival;
+    await expect.poll(async () => (await entriesOf(rows[0]!.id))[0]?.delivered_at).toBeInstanceOf(Date);
+    // Someone with the webhook secret names the row's entry again, and claims another subject and sender.
+    const entry = await db.query(`update tidings.outbox set delivered_at = null where row_id = $1 returning id::int`, [rows[0]!.id]);
+    const body = JSON.stringify({
+      type: 'INSERT',
+      table: 'emails',
+      schema: 'public',
+      outbox_ids: [entry.rows[0].id],
+      record: { id: rows[0]!.id, subject: 'Forged subject', sender_id: seedUsers.ada.id, read_at: '2026-01-01T00:00:00Z' },
+      sender: { display_name: 'Forged sender' },
+    });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = createHmac('sha256', vars.DB_WEBHOOK_SECRET!).update(`${timestamp}.${body}`).digest('hex');
+    arrival = nextEvent(ada, userChannel(seedUsers.ada.id), EmailReceived.name);
+    const response = await fetch(`${worker.url}/webhooks/db`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Tidings-Timestamp': timestamp, 'X-Tidings-Signature': `v1=${signature}` },
+      body,
+    });
+    expect(response.status).toBe(200);
+    expect(EmailReceived.schema.parse(await arrival)).toMatchObject({
+      id: rows[0]!.id,
+      subject: 'The real subject',
+      sender_id: seedUsers.admin.id,
+      sender_name: seedUsers.admin.name,
+    });
+    // Naming it once more finds it delivered: nothing is published twice.
+    const again = await fetch(`${worker.url}/webhooks/db`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Tidings-Timestamp': timestamp, 'X-Tidings-Signature': `v1=${signature}` },
+      body,
+    });
+    await expect.poll(async () => (await entriesOf(rows[0]!.id))[0]?.delivered_at).toBeInstanceOf(Date);
+    expect(await again.json()).toMatchObject({ claimed: 0, published: 0, not_claimed: 1 });
   });
 
   it('lets Laravel Echo listen for .email.received on a private channel authorized by /broadcasting/auth', async () => {

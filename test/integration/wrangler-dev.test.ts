@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readEmailUpdate, signedDbWebhook } from '../support/node/db-webhook.ts';
+import { signedDbWebhook } from '../support/node/db-webhook.ts';
 import { readDevVars } from '../support/node/dev-vars.ts';
 import { startPusherApiStub } from '../support/node/pusher-api-stub.ts';
 import { type RunningWorker, startWorker } from '../support/node/worker.ts';
@@ -8,7 +8,7 @@ import { hs256Token } from '../support/tokens.ts';
 
 // The Worker as `wrangler dev` bundles it (aliases, jose, supabase-js, the pusher SDK), publishing
 // through the `pusher` broadcaster to a signature-checking Pusher HTTP API. Needs no database:
-// updates and deletes are published straight from the webhook payload.
+// what needs one (the outbox) is in email-delivery.test.ts.
 describe('the Worker under wrangler dev', () => {
   const vars = readDevVars();
   let stub: Awaited<ReturnType<typeof startPusherApiStub>>;
@@ -32,17 +32,17 @@ describe('the Worker under wrangler dev', () => {
     await stub?.close();
   });
 
-  it('publishes a signed database webhook’s update through the pusher broadcaster', async () => {
-    const recipient = randomUUID();
-    const { row, body } = readEmailUpdate(recipient);
-    const response = await fetch(`${worker.url}/webhooks/db`, signedDbWebhook(vars.DB_WEBHOOK_SECRET!, body));
-    expect(response.status).toBe(200);
-    const published = stub.accepted.map((r) => JSON.parse(r.body)).find((b) => b.channels?.includes(`private-user.${recipient}`));
-    expect(published).toEqual({
-      name: 'email.updated',
-      channels: [`private-user.${recipient}`],
-      data: JSON.stringify({ id: row.id, read_at: row.read_at }),
-    });
+  it('verifies a signed database webhook, then claims the entries it names from the database', async () => {
+    const body = JSON.stringify({ type: 'UPDATE', table: 'emails', schema: 'public', outbox_ids: [1, 2] });
+    const send = (request: RequestInit) => fetch(`${worker.url}/webhooks/db`, request);
+    const forged = signedDbWebhook(vars.DB_WEBHOOK_SECRET!, body);
+    (forged.headers as Record<string, string>)['X-Tidings-Signature'] = `v1=${'0'.repeat(64)}`;
+    expect((await send(forged)).status).toBe(401);
+    // Past the signature, the Worker goes to the database (none runs here) and publishes nothing.
+    const response = await send(signedDbWebhook(vars.DB_WEBHOOK_SECRET!, body));
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { error: string }).error).toMatch(/^The database cannot be reached \(claiming outbox entries\)/);
+    expect(stub.accepted).toEqual([]);
   });
 
   it('authorizes a user’s own private channel for a Supabase (HS256) token', async () => {

@@ -46,7 +46,6 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
       recipient_id: seedUsers.ada.id,
       subject: 'First',
       read_at: null,
-      delivery_attempts: 0,
     });
     expect(data!.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(new Date(data!.created_at).getTime()).not.toBeNaN();
@@ -232,10 +231,26 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
       headers: { apikey: supabase.anonKey, Authorization: 'Bearer not.a.jwt' },
     });
     expect(badToken.status).toBe(401);
-    const rpc = await fetch(`${supabase.apiUrl}/rest/v1/rpc/anything`, { method: 'POST', headers });
-    expect(rpc.status).toBe(501);
-    expect((await rpc.json()).message).toContain('not supported by the local Supabase');
+    const rpc = await fetch(`${supabase.apiUrl}/rest/v1/rpc/anything`, { method: 'POST', headers, body: '{}' });
+    expect(rpc.status).toBe(404);
+    expect(await rpc.json()).toMatchObject({ code: 'PGRST202' });
+    const rpcGet = await fetch(`${supabase.apiUrl}/rest/v1/rpc/tidings_delivery_status`, { headers });
+    expect(rpcGet.status).toBe(501);
+    expect((await rpcGet.json()).message).toContain('not supported by the local Supabase');
     const injection = await fetch(`${supabase.apiUrl}/rest/v1/emails?select=id&order=created_at;drop table emails`, { headers });
     expect(injection.status).toBe(400);
+  });
+
+  it("calls a function with named arguments as supabase-js rpc() does, under the caller's EXECUTE privilege", async () => {
+    const status = await service.rpc('tidings_delivery_status', { failed_limit: 5 });
+    expect(status.error).toBeNull();
+    expect(status.data).toMatchObject({ undelivered: expect.any(Number), failed: expect.any(Array) });
+    const claimed = await service.rpc('tidings_claim_outbox', { outbox_ids: [], lease_seconds: 1 });
+    expect(claimed).toMatchObject({ error: null, data: [] });
+    const refused = await ada.rpc('tidings_delivery_status', {});
+    expect(refused.status).toBe(403);
+    expect(refused.error?.code).toBe('42501');
+    const unknownArgument = await service.rpc('tidings_delivery_status', { nope: 1 });
+    expect(unknownArgument.error?.code).toBe('PGRST202');
   });
 });

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DeliveryRecorder } from '../../../functions/broadcast/delivery-recorder.ts';
-import type { EmailRow } from '../../../functions/broadcast/model-events.ts';
+import { emptySettlement, type Settlement } from '../../../functions/data/outbox.ts';
 import type { Logger } from '../../../functions/log.ts';
-import { emailRow } from '../../support/workerd/webhooks.ts';
 
-function recorder(write: (rows: EmailRow[]) => Promise<number>) {
+function recorder(write: (settlement: Settlement) => Promise<number>) {
   const kept: Promise<unknown>[] = [];
   const lines: Record<string, unknown>[] = [];
   const entry =
@@ -12,70 +11,75 @@ function recorder(write: (rows: EmailRow[]) => Promise<number>) {
     (msg: string, fields: Record<string, unknown> = {}) =>
       void lines.push({ level, msg, ...fields });
   const log: Logger = { debug: entry('debug'), info: entry('info'), warn: entry('warn'), error: entry('error') };
-  return { recorder: new DeliveryRecorder(write, log, 1), waitUntil: (promise: Promise<unknown>) => void kept.push(promise), kept, lines };
+  return {
+    recorder: new DeliveryRecorder(async (settlement) => ({ delivered: await write(settlement), failed: 0, retried: 0 }), log, 1),
+    waitUntil: (promise: Promise<unknown>) => void kept.push(promise),
+    kept,
+    lines,
+  };
 }
 
-describe('DeliveryRecorder (recording one-row webhooks together)', () => {
-  it('writes the rows of concurrent webhooks in one write, scheduled by the first of them', async () => {
-    const writes: string[][] = [];
+const delivered = (...ids: number[]): Settlement => ({ ...emptySettlement(), delivered: ids });
+
+describe('DeliveryRecorder (settling concurrent webhooks together)', () => {
+  it('writes the settlements of concurrent webhooks in one write, scheduled by the first of them', async () => {
+    const writes: Settlement[] = [];
     const {
       recorder: deliveries,
       waitUntil,
       kept,
-    } = recorder(async (rows) => {
-      writes.push(rows.map((row) => row.id));
-      return rows.length;
+    } = recorder(async (settlement) => {
+      writes.push(settlement);
+      return settlement.delivered.length;
     });
-    const rows = [emailRow(), emailRow(), emailRow()];
-    for (const row of rows) deliveries.add(row, waitUntil);
+    deliveries.add(delivered(1), waitUntil);
+    deliveries.add(delivered(2, 3), waitUntil);
+    deliveries.add({ ...emptySettlement(), failed: [{ id: 4, reason: 'bad row' }] }, waitUntil);
     expect(kept).toHaveLength(1);
     expect(writes).toEqual([]);
     await Promise.all(kept);
-    expect(writes).toEqual([rows.map((row) => row.id)]);
+    expect(writes).toEqual([{ delivered: [1, 2, 3], failed: [{ id: 4, reason: 'bad row' }], retry: [], released: [] }]);
   });
 
-  it('schedules another write for rows queued once a write has started', async () => {
-    const writes: number[] = [];
+  it('schedules another write for settlements queued once a write has started', async () => {
+    const writes: number[][] = [];
     let release = () => {};
     const {
       recorder: deliveries,
       waitUntil,
       kept,
-    } = recorder(async (rows) => {
-      writes.push(rows.length);
+    } = recorder(async (settlement) => {
+      writes.push(settlement.delivered);
       if (writes.length === 1) await new Promise<void>((resolve) => (release = resolve));
-      return rows.length;
+      return settlement.delivered.length;
     });
-    deliveries.add(emailRow(), waitUntil);
-    await expect.poll(() => writes).toEqual([1]);
-    deliveries.add(emailRow(), waitUntil);
-    deliveries.add(emailRow(), waitUntil);
+    deliveries.add(delivered(1), waitUntil);
+    await expect.poll(() => writes).toEqual([[1]]);
+    deliveries.add(delivered(2), waitUntil);
     expect(kept).toHaveLength(2);
     release();
     await Promise.all(kept);
-    expect(writes).toEqual([1, 2]);
+    expect(writes).toEqual([[1], [2]]);
   });
 
-  it('logs a failed write and rows found delivered already, without throwing into waitUntil', async () => {
-    let fail = true;
+  it('logs a failed write instead of throwing (the cron claims the entries again when their lease ends)', async () => {
     const {
       recorder: deliveries,
       waitUntil,
       kept,
       lines,
-    } = recorder(async (rows) => {
-      if (fail) throw new Error('database down');
-      return rows.length - 1;
+    } = recorder(async () => {
+      throw new Error('database down');
     });
-    deliveries.add(emailRow(), waitUntil);
+    deliveries.add(delivered(1, 2), waitUntil);
     await Promise.all(kept);
-    fail = false;
-    deliveries.add(emailRow(), waitUntil);
-    deliveries.add(emailRow(), waitUntil);
+    expect(lines).toEqual([{ level: 'warn', msg: 'outbox entries not settled', count: 2, error: 'Error: database down' }]);
+  });
+
+  it('logs entries that someone else settled meanwhile', async () => {
+    const { recorder: deliveries, waitUntil, kept, lines } = recorder(async () => 1);
+    deliveries.add(delivered(1, 2), waitUntil);
     await Promise.all(kept);
-    expect(lines).toMatchObject([
-      { level: 'warn', msg: 'deliveries not recorded', count: 1, error: 'Error: database down' },
-      { level: 'info', msg: 'published emails already delivered or deleted', count: 1 },
-    ]);
+    expect(lines).toEqual([{ level: 'info', msg: 'published outbox entries already settled', count: 1 }]);
   });
 });

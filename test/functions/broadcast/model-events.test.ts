@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { MAX_EVENT_DATA_BYTES } from '../../../functions/broadcast/events.ts';
-import { emailModelEvents } from '../../../functions/broadcast/model-events.ts';
+import { defineModel, ModelEventError, ModelRegistry } from '../../../functions/broadcast/model.ts';
+import { emailModel, emailModelEvents } from '../../../functions/broadcast/model-events.ts';
 import { seedUsers } from '../../support/seed-users.ts';
-import { emailRow } from '../../support/workerd/webhooks.ts';
+import { announcedEmail, emailRow } from '../../support/workerd/webhooks.ts';
 
 const recipient = seedUsers.ada.id;
 const sender = seedUsers.admin.id;
@@ -37,5 +39,43 @@ describe('email model events', () => {
       data: { id: email.id, read_at: email.read_at },
     });
     expect(emailModelEvents.deleted(email)).toMatchObject({ event: { name: 'email.deleted' }, data: { id: email.id } });
+  });
+});
+
+describe('the emails model (an observed table’s declaration)', () => {
+  it('maps an inserted row read from email_announcements to email.received with the sender’s name', () => {
+    const row = emailRow({ body: 'Dear   Ada,\nhello' });
+    const [message] = emailModel.messagesFor({ operation: 'INSERT', record: announcedEmail(row), changedColumns: [] });
+    expect(message).toMatchObject({
+      event: { name: 'email.received' },
+      channels: [`private-user.${recipient}`],
+      data: { id: row.id, sender_name: seedUsers.admin.name, preview: 'Dear Ada, hello' },
+    });
+  });
+
+  it('maps a deleted row as the outbox kept it (id, sender, recipient) to email.deleted', () => {
+    const row = emailRow();
+    const old = { id: row.id, sender_id: row.sender_id, recipient_id: row.recipient_id };
+    expect(emailModel.messagesFor({ operation: 'DELETE', record: old, changedColumns: [] })).toMatchObject([
+      { event: { name: 'email.deleted' }, data: { id: row.id } },
+    ]);
+  });
+
+  it('refuses a row that breaks the model with a ModelEventError naming the column', () => {
+    const record = announcedEmail(emailRow({ created_at: 'infinity' }));
+    expect(() => emailModel.messagesFor({ operation: 'UPDATE', record, changedColumns: ['read_at'] })).toThrow(
+      new ModelEventError('public.emails UPDATE: the row does not match the model (created_at: not a finite timestamp)'),
+    );
+  });
+
+  it('refuses a row whose event breaks its schema (a subject too long for email.received)', () => {
+    const record = announcedEmail(emailRow({ subject: 'S'.repeat(201) }));
+    expect(() => emailModel.messagesFor({ operation: 'INSERT', record, changedColumns: [] })).toThrow(ModelEventError);
+  });
+
+  it('publishes nothing for a change the model declares no event for', () => {
+    const model = defineModel({ table: 'public.notes', row: z.object({ id: z.string() }) });
+    expect(model.messagesFor({ operation: 'INSERT', record: { id: 'x' }, changedColumns: [] })).toEqual([]);
+    expect(() => new ModelRegistry([model, model])).toThrow('Two models declare public.notes');
   });
 });

@@ -42,7 +42,7 @@ describe('the redelivery cron', () => {
     }
   });
 
-  it('logs a database outage and leaves the rows for the next run', async () => {
+  it('logs a database outage and leaves the entries for the next run', async () => {
     const logs = captureLogs();
     try {
       expect(await redeliver({ cron: '* * * * *' }, envWith({ SUPABASE_URL: 'http://127.0.0.1:9' }))).toBeNull();

@@ -1,60 +1,65 @@
 import { describe, expect, it } from 'vitest';
-import { type BroadcastMessage, EmailReceived } from '../../../functions/broadcast/events.ts';
+import { EmailReceived } from '../../../functions/broadcast/events.ts';
 import { redeliverUndelivered } from '../../../functions/redeliver/undelivered.ts';
-import { failing, now, secondsAgo, setup } from '../../support/workerd/memory-delivery-store.ts';
-import { emailRow } from '../../support/workerd/webhooks.ts';
+import { failing, secondsAgo, setup } from '../../support/workerd/memory-outbox.ts';
+import { announcedEmail, emailRow, outboxEntry } from '../../support/workerd/webhooks.ts';
 
-describe('redelivery', () => {
-  const at = secondsAgo;
+const options = { graceSeconds: 30, batch: 10, rounds: 1, maxAttempts: 3 };
 
-  it('publishes undelivered rows older than the grace period, oldest first, and records them', async () => {
-    const { store, fake, deps } = setup();
-    const newest = emailRow({ created_at: at(40) });
-    const oldest = emailRow({ created_at: at(300) });
-    const tooRecent = emailRow({ created_at: at(5) });
-    const delivered = emailRow({ created_at: at(500), delivered_at: at(499), delivery_attempts: 1 });
-    store.add(newest, oldest, tooRecent, delivered);
-    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 10 })).toEqual({ published: 2, failed: 0, remaining: false });
-    expect(fake.broadcasted(EmailReceived).map((b) => (b.data as { id: string }).id)).toEqual([oldest.id, newest.id]);
-    expect(store.rows.get(oldest.id)!.delivered_at).toBe(now.toISOString());
-    expect(store.rows.get(oldest.id)!.delivery_attempts).toBe(1);
-    expect(store.rows.get(tooRecent.id)!.delivered_at).toBeNull();
-    expect(store.deliveryWrites).toBe(1);
-  });
-
-  it('reports success when publishing worked but recording failed (the next run republishes)', async () => {
-    const { store, fake, deps } = setup();
-    store.add(emailRow({ created_at: at(100) }));
-    store.recordDeliveries = failing;
-    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 10 })).toEqual({ published: 1, failed: 0, remaining: false });
-    fake.assertBroadcastTimes(EmailReceived, 1);
-  });
-
-  it('publishes at most a batch per run and says more remain', async () => {
-    const { store, fake, deps } = setup();
-    store.add(...Array.from({ length: 5 }, (_, i) => emailRow({ created_at: at(100 + i) })));
-    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 3 })).toEqual({ published: 3, failed: 0, remaining: true });
-    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 3 })).toEqual({ published: 2, failed: 0, remaining: false });
-    fake.assertBroadcastTimes(EmailReceived, 5);
-    expect(await redeliverUndelivered({ ...deps, graceSeconds: 30, batch: 3 })).toEqual({ published: 0, failed: 0, remaining: false });
-  });
-
-  it('stops at the first publishing failure, counting the attempt and recording what was published before it', async () => {
-    const { store, deps } = setup();
-    const rows = [emailRow({ created_at: at(300) }), emailRow({ created_at: at(200) }), emailRow({ created_at: at(100) })];
-    store.add(...rows);
-    let calls = 0;
-    const failsSecond = async (message: BroadcastMessage) => {
-      if (++calls === 2) throw new Error('server down');
-      await deps.publish(message);
-    };
-    expect(await redeliverUndelivered({ ...deps, publish: failsSecond, graceSeconds: 30, batch: 10 })).toEqual({
-      published: 1,
-      failed: 1,
-      remaining: true,
+describe('redelivering pending outbox entries', () => {
+  it('publishes entries older than the grace period, oldest first, and settles them in one write', async () => {
+    const { outbox, fake, deps } = setup();
+    const old = [outboxEntry({ created_at: secondsAgo(90) }), outboxEntry({ created_at: secondsAgo(60) })];
+    const young = outboxEntry({ created_at: secondsAgo(5) });
+    outbox.add(young, ...old);
+    expect(await redeliverUndelivered({ ...deps, ...options })).toEqual({
+      claimed: 2,
+      published: 2,
+      skipped: 0,
+      failed: 0,
+      retried: 0,
+      remaining: false,
     });
-    expect(store.rows.get(rows[0]!.id)).toMatchObject({ delivered_at: now.toISOString(), delivery_attempts: 1 });
-    expect(store.rows.get(rows[1]!.id)).toMatchObject({ delivered_at: null, delivery_attempts: 1 });
-    expect(store.rows.get(rows[2]!.id)).toMatchObject({ delivered_at: null, delivery_attempts: 0 });
+    expect(fake.broadcasted(EmailReceived).map((broadcast) => (broadcast.data as { id: string }).id)).toEqual(
+      old.map((entry) => entry.row_id),
+    );
+    expect(outbox.settles).toBe(1);
+    expect(outbox.entries.get(young.id)).toMatchObject({ delivered: false, attempts: 0 });
+  });
+
+  it('takes up to rounds batches in one run, and says whether more remain', async () => {
+    const { outbox, deps } = setup();
+    outbox.add(...Array.from({ length: 25 }, () => outboxEntry({ created_at: secondsAgo(60) })));
+    expect(await redeliverUndelivered({ ...deps, ...options, rounds: 2 })).toMatchObject({ published: 20, remaining: true });
+    expect(await redeliverUndelivered({ ...deps, ...options, rounds: 2 })).toMatchObject({ published: 5, remaining: false });
+    expect(outbox.settles).toBe(3);
+  });
+
+  it('marks a poison entry failed and delivers the 200 entries after it', async () => {
+    const { outbox, fake, deps } = setup();
+    const poison = outboxEntry({ created_at: secondsAgo(120), record: announcedEmail(emailRow({ created_at: '-infinity' })) });
+    outbox.add(poison, ...Array.from({ length: 200 }, () => outboxEntry({ created_at: secondsAgo(60) })));
+    const run = await redeliverUndelivered({ ...deps, ...options, batch: 100, rounds: 5 });
+    expect(run).toMatchObject({ claimed: 201, published: 200, failed: 1, remaining: false });
+    expect(outbox.entries.get(poison.id)!.failedReason).toMatch(/created_at: not a finite timestamp/);
+    fake.assertBroadcastTimes(EmailReceived, 200);
+  });
+
+  it('counts an attempt against the entry publishing stopped at, and fails it at the maximum so the rest can go', async () => {
+    const { outbox, deps } = setup();
+    const first = outboxEntry({ created_at: secondsAgo(90) });
+    const second = outboxEntry({ created_at: secondsAgo(60) });
+    outbox.add(first, second);
+    for (let run = 1; run <= 2; run++) {
+      expect(await redeliverUndelivered({ ...deps, ...options, publish: failing })).toMatchObject({
+        retried: 1,
+        failed: 0,
+        remaining: true,
+      });
+    }
+    expect(outbox.entries.get(second.id)).toMatchObject({ attempts: 0, claimed: false });
+    expect(await redeliverUndelivered({ ...deps, ...options, publish: failing })).toMatchObject({ retried: 0, failed: 1 });
+    expect(outbox.entries.get(first.id)).toMatchObject({ attempts: 3, failedReason: 'gave up after 3 attempts: server down' });
+    expect(await redeliverUndelivered({ ...deps, ...options })).toMatchObject({ claimed: 1, published: 1 });
   });
 });

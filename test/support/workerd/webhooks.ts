@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import type { EmailRow } from '../../../functions/broadcast/model-events.ts';
+import type { OutboxEntry } from '../../../functions/data/outbox.ts';
 import { seedUsers } from '../seed-users.ts';
 import { hmacHex } from './auth.ts';
 
@@ -17,7 +18,7 @@ export async function signedWebhook(
   };
 }
 
-/** A row of public.emails from the seeded admin to Ada, not delivered yet. */
+/** A row of public.emails from the seeded admin to Ada. */
 export function emailRow(overrides: Partial<EmailRow> = {}): EmailRow {
   return {
     id: crypto.randomUUID(),
@@ -27,13 +28,35 @@ export function emailRow(overrides: Partial<EmailRow> = {}): EmailRow {
     body: 'Hello and welcome to Tidings.',
     created_at: '2026-11-28T02:01:15.123456+00:00',
     read_at: null,
-    delivered_at: null,
-    delivery_attempts: 0,
     ...overrides,
   };
 }
 
-/** The Supabase database webhook body for a change to `public.emails`. */
-export function payload(type: 'INSERT' | 'UPDATE' | 'DELETE', record: EmailRow | null, oldRecord: EmailRow | null = null): string {
-  return JSON.stringify({ type, table: 'emails', schema: 'public', record, old_record: oldRecord });
+/** The database webhook body naming outbox entries, as the trigger sends it. */
+export function payload(type: 'INSERT' | 'UPDATE' | 'DELETE', outboxIds: number[], table = 'emails'): string {
+  return JSON.stringify({ type, table, schema: 'public', outbox_ids: outboxIds });
+}
+
+/** An emails row as a claim reads it from the email_announcements view. */
+export function announcedEmail(row: EmailRow = emailRow(), senderName = seedUsers.admin.name) {
+  const { body, ...rest } = row;
+  return { ...rest, body_start: body.replace(/\s+/g, ' ').slice(0, 400), sender_name: senderName };
+}
+
+let nextEntryId = 1;
+
+/** An outbox entry of public.emails as a claim returns it (an INSERT of a new email unless overridden). */
+export function outboxEntry(overrides: Partial<OutboxEntry> = {}): OutboxEntry {
+  const record = announcedEmail();
+  return {
+    id: nextEntryId++,
+    table_name: 'public.emails',
+    operation: 'INSERT',
+    row_id: record.id,
+    changed_columns: null,
+    created_at: '2026-11-28T02:01:15.123456+00:00',
+    attempts: 0,
+    record,
+    ...overrides,
+  };
 }

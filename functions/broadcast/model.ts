@@ -1,0 +1,127 @@
+/**
+ * Model declarations: Laravel's `BroadcastsEvents` for a table the database observes. Attach the
+ * observer in a migration with one line of SQL, and declare here which event each change broadcasts:
+ *
+ * @example
+ * // supabase/migrations/…_announcements.sql
+ * select tidings.observe('public.announcements');
+ * // functions/broadcast/model-events.ts
+ * export const announcementModel = defineModel({
+ *   table: 'public.announcements',
+ *   row: z.object({ id: z.guid(), title: z.string(), body: z.string(), created_at: z.string() }),
+ *   created: (row) => AnnouncementCreated.to({}, row),
+ * });
+ *
+ * `row` is the schema of a row as delivery reads it (the table, or the view tidings.observe was
+ * given as read_from); `deleted` gets the row as it was (the columns kept on delete). Each handler
+ * returns the messages to publish (`broadcastOn` and `broadcastAs` come from the event definition),
+ * or null for none. A row that breaks its schema, or whose event cannot be built, makes the outbox
+ * entry fail with the reason instead of being retried.
+ */
+import type { z } from 'zod';
+import type { BroadcastMessage } from './events.ts';
+
+/** What a handler returns: one message, several, or none. */
+type Messages = BroadcastMessage | BroadcastMessage[] | null;
+
+/** A model declaration (see the module comment). */
+export interface ModelDefinition<Row, OldRow> {
+  /** The observed table, schema-qualified as Postgres prints it: `public.emails`. */
+  table: string;
+  /** A row as delivery reads it (the table, or tidings.observe's read_from view). */
+  row: z.ZodType<Row>;
+  /** A deleted row as the outbox kept it; `row` when not given. */
+  deletedRow?: z.ZodType<OldRow>;
+  created?: (row: Row) => Messages;
+  /** `changed` holds the broadcast columns whose value changed. */
+  updated?: (row: Row, changed: string[]) => Messages;
+  deleted?: (old: OldRow) => Messages;
+}
+
+/** One change of an observed row, as the outbox entry and the database describe it. */
+export interface ModelChange {
+  operation: 'INSERT' | 'UPDATE' | 'DELETE';
+  /** The row now (INSERT, UPDATE) or as it was (DELETE). */
+  record: unknown;
+  changedColumns: string[];
+}
+
+/** A declared model: what a change of its table broadcasts. */
+export interface Model {
+  readonly table: string;
+  /**
+   * The messages a change broadcasts (none when the model declares nothing for it).
+   * @throws ModelEventError when the row breaks the model's schema or the event cannot be built.
+   */
+  messagesFor(change: ModelChange): BroadcastMessage[];
+}
+
+/** A change whose event cannot be built: retrying would fail the same way. */
+export class ModelEventError extends Error {
+  override name = 'ModelEventError';
+}
+
+/** Declares a model; see the module comment. */
+export function defineModel<Row, OldRow = Row>(definition: ModelDefinition<Row, OldRow>): Model {
+  const parse = <T>(schema: z.ZodType<T>, record: unknown, operation: string): T => {
+    const result = schema.safeParse(record);
+    if (!result.success) {
+      const issues = result.error.issues.map((issue) => `${issue.path.join('.') || '(row)'}: ${issue.message}`).join('; ');
+      throw new ModelEventError(`${definition.table} ${operation}: the row does not match the model (${issues})`);
+    }
+    return result.data;
+  };
+  const build = (operation: string, make: () => Messages): BroadcastMessage[] => {
+    let messages: Messages;
+    try {
+      messages = make();
+    } catch (error) {
+      throw new ModelEventError(`${definition.table} ${operation}: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
+    }
+    return messages === null ? [] : Array.isArray(messages) ? messages : [messages];
+  };
+  return {
+    table: definition.table,
+    messagesFor({ operation, record, changedColumns }) {
+      switch (operation) {
+        case 'INSERT': {
+          const created = definition.created;
+          if (!created) return [];
+          const row = parse(definition.row, record, operation);
+          return build(operation, () => created(row));
+        }
+        case 'UPDATE': {
+          const updated = definition.updated;
+          if (!updated) return [];
+          const row = parse(definition.row, record, operation);
+          return build(operation, () => updated(row, changedColumns));
+        }
+        case 'DELETE': {
+          const deleted = definition.deleted;
+          if (!deleted) return [];
+          const old = parse((definition.deletedRow ?? definition.row) as z.ZodType<OldRow>, record, operation);
+          return build(operation, () => deleted(old));
+        }
+      }
+    },
+  };
+}
+
+/** The declared models by table. */
+export class ModelRegistry {
+  readonly #models = new Map<string, Model>();
+
+  constructor(models: Model[]) {
+    for (const model of models) {
+      if (this.#models.has(model.table)) throw new Error(`Two models declare ${model.table}`);
+      this.#models.set(model.table, model);
+    }
+  }
+
+  /** The model of an observed table, or undefined when none was declared. */
+  get(table: string): Model | undefined {
+    return this.#models.get(table);
+  }
+}

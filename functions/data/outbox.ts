@@ -1,0 +1,141 @@
+/**
+ * The outbox (tidings.outbox, see the outbox migration) through the service role's database
+ * functions: claims that lease entries to one deliverer and return the rows they name as the
+ * database has them now, and one write that settles what a deliverer did.
+ */
+import type { PostgrestError, SupabaseClient } from '@supabase/supabase-js';
+import { unwrap } from './client.ts';
+
+/** An outbox entry as a claim returns it, with its row. */
+export interface OutboxEntry {
+  id: number;
+  /** `public.emails`. */
+  table_name: string;
+  operation: 'INSERT' | 'UPDATE' | 'DELETE';
+  row_id: string;
+  /** UPDATE: the broadcast columns that changed. */
+  changed_columns: string[] | null;
+  created_at: string;
+  attempts: number;
+  /** The row now (null when it is gone), or a DELETE's row as it was. */
+  record: unknown;
+}
+
+/** What a deliverer did with the entries it claimed; see public.tidings_settle_outbox. */
+export interface Settlement {
+  /** Published, or nothing to publish. */
+  delivered: number[];
+  /** Its event cannot be built: never retried. */
+  failed: Array<{ id: number; reason: string }>;
+  /** Publishing failed: counted, retried by the cron until the maximum. */
+  retry: Array<{ id: number; error: string }>;
+  /** Not tried (after a failure): handed back uncounted. */
+  released: number[];
+}
+
+/** What the database recorded of a settlement. */
+export interface Settled {
+  delivered: number;
+  failed: number;
+  retried: number;
+}
+
+/** What one redelivery run did. */
+export interface RedeliveryCounts {
+  /** Entries claimed. */
+  claimed: number;
+  published: number;
+  /** Delivered with nothing to publish (the row is gone, or the model declares no event). */
+  skipped: number;
+  /** Marked failed: their event cannot be built, or their publishing failed the maximum number of times. */
+  failed: number;
+  /** Publishing failed; tried again by a later run. */
+  retried: number;
+  /** Whether a next run has work: a batch came back full, or publishing failed. */
+  remaining: boolean;
+}
+
+/** A redelivery cron run as tidings.cron_runs keeps it. */
+export interface CronRunRecord extends RedeliveryCounts {
+  started_at: string;
+  error: string | null;
+}
+
+/** The delivery report of GET /api/delivery. */
+export interface DeliveryStatus {
+  undelivered: number;
+  oldest_undelivered_at: string | null;
+  failed_count: number;
+  failed: Array<{
+    id: number;
+    table: string;
+    operation: string;
+    row_id: string;
+    attempts: number;
+    created_at: string;
+    failed_at: string;
+    reason: string;
+  }>;
+  last_cron_run: (Omit<CronRunRecord, 'started_at'> & { started_at: string; finished_at: string; pruned: number }) | null;
+}
+
+/** What delivery needs from the outbox. {@link supabaseOutbox} is the real one. */
+export interface OutboxStore {
+  /** The named entries (and earlier pending ones of their rows) nobody holds, leased to the caller, by id. */
+  claim(ids: number[]): Promise<OutboxEntry[]>;
+  /** Pending entries older than `graceSeconds`, oldest first, at most `limit`, leased to the caller. */
+  claimDue(graceSeconds: number, limit: number): Promise<OutboxEntry[]>;
+  /** Records a settlement; `maxAttempts` failures of publishing mark an entry failed. */
+  settle(settlement: Settlement, maxAttempts: number): Promise<Settled>;
+}
+
+/** How long a claim holds an entry: far longer than a Worker takes to publish a batch. */
+export const LEASE_SECONDS = 60;
+
+/** An empty settlement. */
+export function emptySettlement(): Settlement {
+  return { delivered: [], failed: [], retry: [], released: [] };
+}
+
+/** Whether a settlement records anything. */
+export function isEmptySettlement(settlement: Settlement): boolean {
+  return settlement.delivered.length + settlement.failed.length + settlement.retry.length + settlement.released.length === 0;
+}
+
+/** The {@link OutboxStore} on Supabase (the service role; the functions refuse anyone else). */
+export function supabaseOutbox(db: SupabaseClient): OutboxStore {
+  return {
+    async claim(ids) {
+      if (ids.length === 0) return [];
+      return call<OutboxEntry[]>(db, 'tidings_claim_outbox', { outbox_ids: ids, lease_seconds: LEASE_SECONDS }, 'claiming outbox entries');
+    },
+    async claimDue(graceSeconds, limit) {
+      return call<OutboxEntry[]>(
+        db,
+        'tidings_claim_due',
+        { grace_seconds: graceSeconds, max_entries: limit, lease_seconds: LEASE_SECONDS },
+        'claiming due outbox entries',
+      );
+    },
+    async settle(settlement, maxAttempts) {
+      if (isEmptySettlement(settlement)) return { delivered: 0, failed: 0, retried: 0 };
+      return call<Settled>(db, 'tidings_settle_outbox', { outcome: settlement, max_attempts: maxAttempts }, 'settling outbox entries');
+    },
+  };
+}
+
+/** Records a cron run and prunes delivered entries older than `retentionHours`; says how many it pruned. */
+export async function recordCronRun(db: SupabaseClient, run: CronRunRecord, retentionHours: number): Promise<number> {
+  return call<number>(db, 'tidings_record_cron_run', { run, retention_hours: retentionHours }, 'recording a cron run');
+}
+
+/** The outbox's state for operators (GET /api/delivery). */
+export async function deliveryStatus(db: SupabaseClient, failedLimit: number): Promise<DeliveryStatus> {
+  return call<DeliveryStatus>(db, 'tidings_delivery_status', { failed_limit: failedLimit }, 'reading the delivery status');
+}
+
+/** One of the outbox's database functions (the client is untyped: the result's type is the function's, see the migration). */
+async function call<T>(db: SupabaseClient, fn: string, args: Record<string, unknown>, what: string): Promise<T> {
+  const result = (await db.rpc(fn, args)) as { data: T | null; error: PostgrestError | null };
+  return unwrap(result, what);
+}
