@@ -11,6 +11,7 @@ import { redeliver } from './redeliver/cron.ts';
 import { channelAuth } from './routes/channel-auth.ts';
 import { clientConfig } from './routes/client-config.ts';
 import { dbWebhook } from './routes/db-webhook.ts';
+import { delivery } from './routes/delivery.ts';
 import { emails } from './routes/emails.ts';
 import { me } from './routes/me.ts';
 import { users } from './routes/users.ts';
@@ -25,6 +26,7 @@ app.route('/api/config', clientConfig);
 app.route('/api/me', me);
 app.route('/api/emails', emails);
 app.route('/api/users', users);
+app.route('/api/delivery', delivery);
 app.route('/broadcasting', channelAuth);
 app.route('/webhooks', dbWebhook);
 // The web client's page, with its Content-Security-Policy (the other assets are served as they are).

@@ -447,6 +447,66 @@ describe('email delivery end to end', () => {
     expect(await again.json()).toMatchObject({ claimed: 0, published: 0, not_claimed: 1 });
   });
 
+  it('reports delivery to admins only: undelivered entries, the oldest’s age, failed entries with reasons, the last cron run', async () => {
+    expect((await api('/api/delivery', tokens.ada)).status).toBe(403);
+    // A poison row: written with the service role, its event cannot be built.
+    await worker.stop();
+    const { rows } = await db.query<{ id: string }>(
+      `insert into public.emails (sender_id, recipient_id, subject, body, created_at) values ($1, $2, 'Poison', 'x', '-infinity') returning id`,
+      [seedUsers.admin.id, seedUsers.ada.id],
+    );
+    worker = await startWorker({ port, vars: workerVars });
+    const report = async () => (await (await api('/api/delivery', tokens.admin)).json()) as Record<string, unknown>;
+    expect(await report()).toMatchObject({
+      undelivered: 1,
+      oldest_undelivered_at: expect.any(String),
+      oldest_undelivered_age_seconds: expect.any(Number),
+    });
+    await expect
+      .poll(
+        async () =>
+          (
+            await db.query(
+              `select count(*)::int as n from tidings.outbox where created_at > clock_timestamp() - interval '2100 milliseconds' and delivered_at is null`,
+            )
+          ).rows[0].n,
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe(0);
+    expect((await fetch(`${worker.url}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
+    await expect.poll(async () => (await report()).failed_count, { timeout: 15_000 }).toBe(1);
+    const after = await report();
+    expect(after).toMatchObject({
+      undelivered: 0,
+      oldest_undelivered_at: null,
+      failed: [
+        {
+          table: 'public.emails',
+          operation: 'INSERT',
+          row_id: rows[0]!.id,
+          attempts: 1,
+          reason: 'public.emails INSERT: the row does not match the model (created_at: not a finite timestamp)',
+        },
+      ],
+      last_cron_run: { claimed: 1, published: 0, failed: 1, remaining: false, error: null },
+    });
+    // One log line per run, with its counts.
+    await expect.poll(() => worker.output(), { timeout: 10_000 }).toContain('"msg":"redelivery run"');
+    const line = worker
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"msg":"redelivery run"'))!;
+    expect(JSON.parse(line.slice(line.indexOf('{'), line.lastIndexOf('}') + 1))).toMatchObject({
+      component: 'redelivery',
+      claimed: 1,
+      published: 0,
+      failed: 1,
+      pruned: 0,
+    });
+    await db.query('delete from public.emails where id = $1', [rows[0]!.id]);
+    await db.query(`update tidings.outbox set delivered_at = now() where row_id = $1`, [rows[0]!.id]);
+  });
+
   it('lets Laravel Echo listen for .email.received on a private channel authorized by /broadcasting/auth', async () => {
     const echo = new Echo({
       broadcaster: 'pusher',

@@ -11,6 +11,7 @@ describe('authentication on /api', () => {
     ['POST', '/api/emails'],
     ['PATCH', `/api/emails/${ada}/read`],
     ['GET', '/api/users'],
+    ['GET', '/api/delivery'],
   ])('%s %s answers 401 without a valid token, saying what is wrong', async (method, path) => {
     for (const [headers, error] of [
       [{}, 'Sign in first: send "Authorization: Bearer <Supabase access token>"'],
