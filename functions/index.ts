@@ -8,6 +8,7 @@ import { realtimeEndpoint } from './realtime/endpoint.ts';
 import { realtimeHttpApi } from './realtime/http-api.ts';
 import { RealtimeShard } from './realtime/shard.ts';
 import { redeliver } from './redeliver/cron.ts';
+import { announcements } from './routes/announcements.ts';
 import { channelAuth } from './routes/channel-auth.ts';
 import { clientConfig } from './routes/client-config.ts';
 import { dbWebhook } from './routes/db-webhook.ts';
@@ -27,6 +28,7 @@ app.route('/api/me', me);
 app.route('/api/emails', emails);
 app.route('/api/users', users);
 app.route('/api/delivery', delivery);
+app.route('/api/announcements', announcements);
 app.route('/broadcasting', channelAuth);
 app.route('/webhooks', dbWebhook);
 // The web client's page, with its Content-Security-Policy (the other assets are served as they are).

@@ -127,9 +127,26 @@ export const EmailDeleted = defineEvent({
   schema: z.object({ id }),
 });
 
+/** `private-announcements`: admin announcements, which any signed-in user may hear (see channel rules). */
+export const ANNOUNCEMENTS_CHANNEL = 'private-announcements';
+
+/** An admin's announcement to every signed-in user, whole (title and body are short). */
+export const AnnouncementCreated = defineEvent({
+  name: 'announcement.created',
+  channel: () => ANNOUNCEMENTS_CHANNEL,
+  schema: z.object({
+    id,
+    sender_id: id,
+    title: z.string().check(z.minLength(1), z.maxLength(200)),
+    body: z.string().check(z.maxLength(2000)),
+    created_at: timestamp,
+  }),
+});
+
 export type EmailReceivedPayload = z.output<typeof EmailReceived.schema>;
 export type EmailUpdatedPayload = z.output<typeof EmailUpdated.schema>;
 export type EmailDeletedPayload = z.output<typeof EmailDeleted.schema>;
+export type AnnouncementPayload = z.output<typeof AnnouncementCreated.schema>;
 
 /**
  * The first {@link PREVIEW_LENGTH} characters of a body, whitespace collapsed, with an ellipsis when

@@ -4,7 +4,7 @@
  * the webhook receiver and the redelivery cron both publish through {@link observedModels}.
  */
 import { z } from 'zod';
-import { type BroadcastMessage, EmailDeleted, EmailReceived, EmailUpdated, previewOf } from './events.ts';
+import { AnnouncementCreated, type BroadcastMessage, EmailDeleted, EmailReceived, EmailUpdated, previewOf } from './events.ts';
 import { defineModel, ModelRegistry } from './model.ts';
 
 /** An `emails` row as the database sends it. */
@@ -65,5 +65,12 @@ export const emailModel = defineModel({
   deleted: (old) => emailModelEvents.deleted(old),
 });
 
+/** `public.announcements` (`select tidings.observe('public.announcements')`): the whole row to everyone signed in. */
+export const announcementModel = defineModel({
+  table: 'public.announcements',
+  row: z.object({ id: z.guid(), sender_id: z.guid(), title: z.string(), body: z.string(), created_at: timestamp }),
+  created: (row) => AnnouncementCreated.to(undefined, row),
+});
+
 /** Every observed table's model. */
-export const observedModels = new ModelRegistry([emailModel]);
+export const observedModels = new ModelRegistry([emailModel, announcementModel]);

@@ -22,3 +22,12 @@ export interface Profile {
   display_name: string;
   role: 'admin' | 'user';
 }
+
+/** An admin announcement as the API returns it. */
+export interface Announcement {
+  id: string;
+  sender_id: string;
+  title: string;
+  body: string;
+  created_at: string;
+}

@@ -2,7 +2,7 @@
 import { zValidator } from '@hono/zod-validator';
 import type { ValidationTargets } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** A 400 whose `error` names the first bad field, with every problem in `issues`. */
 export function validationError(
@@ -40,3 +40,20 @@ export const validate = <T extends z.ZodType, Target extends keyof ValidationTar
     }
     if (!result.success) throw validationError(result.error, TARGET_NAMES[target] ?? target);
   });
+
+/** Postgres `text` cannot hold U+0000: without this check such text fails in the insert, as a 500. */
+export const hasNoNul = (value: string) => !value.includes('\u0000');
+export const nulMessage = (field: string) => `${field} must not contain the NUL character (\\u0000), which the database cannot store`;
+
+/** An ISO 8601 `created_at` bound as the API takes one (`after`, `before`), within what Postgres accepts. */
+export const cursor = z.iso
+  .datetime({ offset: true, error: 'use an ISO 8601 timestamp such as 2026-11-28T02:01:15.123Z' })
+  // The format allows year 0000 and offsets up to ±99:59; Postgres refuses both (a 500 before).
+  .refine((value) => !value.startsWith('0000'), { error: 'the year must be 0001 or later' })
+  .refine(
+    (value) => {
+      const offset = /([+-])(\d{2}):?(\d{2})$/.exec(value);
+      return !offset || Number(offset[2]) * 60 + Number(offset[3]) <= 14 * 60;
+    },
+    { error: 'the UTC offset must be between -14:00 and +14:00' },
+  );

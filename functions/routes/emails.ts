@@ -21,17 +21,13 @@ import {
 import { existingProfileIds } from '../data/profiles.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
-import { validate } from '../http/validation.ts';
+import { cursor, hasNoNul, nulMessage, validate } from '../http/validation.ts';
 import { withConfig } from '../http/with-config.ts';
 
 /** Limits match the database's checks (subject 1..200 characters, body at most 20,000). */
 export const MAX_RECIPIENTS = 100;
 export const MAX_SUBJECT = 200;
 export const MAX_BODY = 20_000;
-
-/** Postgres `text` cannot hold U+0000: without this check such text fails in the insert, as a 500. */
-const hasNoNul = (value: string) => !value.includes('\u0000');
-const nulMessage = (field: string) => `${field} must not contain the NUL character (\\u0000), which the database cannot store`;
 
 const newEmail = z.object({
   recipient_ids: z
@@ -62,17 +58,6 @@ function unknownRecipientsError(unknown: string[]): HTTPException {
   return new HTTPException(422, { message, res: Response.json({ error: message, issues }, { status: 422 }) });
 }
 
-const cursor = z.iso
-  .datetime({ offset: true, error: 'use an ISO 8601 timestamp such as 2026-11-28T02:01:15.123Z' })
-  // The format allows year 0000 and offsets up to ±99:59; Postgres refuses both (a 500 before).
-  .refine((value) => !value.startsWith('0000'), { error: 'the year must be 0001 or later' })
-  .refine(
-    (value) => {
-      const offset = /([+-])(\d{2}):?(\d{2})$/.exec(value);
-      return !offset || Number(offset[2]) * 60 + Number(offset[3]) <= 14 * 60;
-    },
-    { error: 'the UTC offset must be between -14:00 and +14:00' },
-  );
 const inboxQuery = z
   .object({
     after: cursor.optional(),

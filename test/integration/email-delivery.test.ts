@@ -6,6 +6,8 @@ import Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_PRESENCE_CHANNEL,
+  ANNOUNCEMENTS_CHANNEL,
+  AnnouncementCreated,
   EmailDeleted,
   EmailReceived,
   EmailUpdated,
@@ -505,6 +507,42 @@ describe('email delivery end to end', () => {
     });
     await db.query('delete from public.emails where id = $1', [rows[0]!.id]);
     await db.query(`update tidings.outbox set delivered_at = now() where row_id = $1`, [rows[0]!.id]);
+  });
+
+  it('broadcasts an insert into announcements (tidings.observe plus its model declaration) from psql to every signed-in pusher-js', async () => {
+    const [ada, grace] = [browserClient(tokens.ada), browserClient(tokens.grace)];
+    await Promise.all([connected(ada), connected(grace)]);
+    await Promise.all([subscribed(ada, ANNOUNCEMENTS_CHANNEL), subscribed(grace, ANNOUNCEMENTS_CHANNEL)]);
+    const arrivals = [ada, grace].map((client) => nextEvent(client, ANNOUNCEMENTS_CHANNEL, AnnouncementCreated.name));
+    const { rows } = await db.query<{ id: string }>(
+      `insert into public.announcements (sender_id, title, body) values ($1, 'Maintenance tonight', 'From 22:00 to 23:00.') returning id`,
+      [seedUsers.admin.id],
+    );
+    for (const arrival of arrivals) {
+      expect(AnnouncementCreated.schema.parse(await arrival)).toMatchObject({
+        id: rows[0]!.id,
+        sender_id: seedUsers.admin.id,
+        title: 'Maintenance tonight',
+        body: 'From 22:00 to 23:00.',
+      });
+    }
+    // Posting one needs an admin; reading them any signed-in user.
+    expect((await api('/api/announcements', tokens.ada, { method: 'POST', body: JSON.stringify({ title: 'No', body: '' }) })).status).toBe(
+      403,
+    );
+    const posted = await api('/api/announcements', tokens.admin, {
+      method: 'POST',
+      body: JSON.stringify({ title: ' Posted ', body: 'Hi all' }),
+    });
+    expect(posted.status).toBe(201);
+    const { announcement } = (await posted.json()) as { announcement: { id: string; title: string; created_at: string } };
+    expect(announcement.title).toBe('Posted');
+    const listed = (await (await api('/api/announcements', tokens.grace)).json()) as { announcements: Array<{ id: string }> };
+    expect(listed.announcements.map((a) => a.id).slice(0, 2)).toEqual([announcement.id, rows[0]!.id]);
+    const after = (await (await api(`/api/announcements?after=${encodeURIComponent(announcement.created_at)}`, tokens.grace)).json()) as {
+      announcements: unknown[];
+    };
+    expect(after.announcements).toEqual([]);
   });
 
   it('lets Laravel Echo listen for .email.received on a private channel authorized by /broadcasting/auth', async () => {

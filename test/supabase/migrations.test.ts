@@ -54,6 +54,7 @@ describe('local Supabase database', () => {
     const { rows } = await db.query(`select relname, relrowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace
                                      where n.nspname = 'public' and relkind = 'r' order by relname`);
     expect(rows).toEqual([
+      { relname: 'announcements', relrowsecurity: true },
       { relname: 'emails', relrowsecurity: true },
       { relname: 'profiles', relrowsecurity: true },
     ]);

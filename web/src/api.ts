@@ -2,9 +2,9 @@
 // Supabase access token as the bearer.
 
 // The API's shapes come from the Worker's declarations (type-only), so they cannot drift.
-import type { Email, Profile as User } from '../../functions/data/shapes.ts';
+import type { Announcement, Email, Profile as User } from '../../functions/data/shapes.ts';
 
-export type { Email, User };
+export type { Announcement, Email, User };
 
 /** A seeded development account, listed on the sign-in page in development only. */
 export interface DevUser {
@@ -140,6 +140,15 @@ export function createApi(token: () => string | null) {
       request<{ email: Email }>(`/api/emails/${encodeURIComponent(id)}/read`, { method: 'PATCH', token: token() }).then((r) => r.email),
     send: (input: { recipient_ids: string[]; subject: string; body: string }) =>
       request<{ emails: Email[] }>('/api/emails', { method: 'POST', token: token(), body: JSON.stringify(input) }).then((r) => r.emails),
+    /** The newest announcements, newest first; `after` (exclusive) for a catch-up. */
+    announcements: (after?: string) =>
+      request<{ announcements: Announcement[] }>(`/api/announcements${after ? `?after=${encodeURIComponent(after)}` : ''}`, {
+        token: token(),
+      }).then((r) => r.announcements),
+    announce: (input: { title: string; body: string }) =>
+      request<{ announcement: Announcement }>('/api/announcements', { method: 'POST', token: token(), body: JSON.stringify(input) }).then(
+        (r) => r.announcement,
+      ),
   };
 }
 

@@ -1,4 +1,7 @@
 // The web client's entry point: load the config, restore or start a session, then run the inbox.
+
+import { ANNOUNCEMENTS_CHANNEL } from '../../functions/broadcast/events.ts';
+import { createAnnouncements, setUpAnnounce } from './announcements.ts';
 import { ApiError, type ClientConfig, createApi, type DevUser, fetchConfig, type User } from './api.ts';
 import { setUpCompose } from './compose.ts';
 import { showConnection } from './connection.ts';
@@ -120,10 +123,15 @@ async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice
     const button = byId<HTMLButtonElement>('compose-button');
     button.hidden = false;
     button.onclick = () => compose.open();
+    const announce = setUpAnnounce(api);
+    const announceButton = byId<HTMLButtonElement>('announce-button');
+    announceButton.hidden = false;
+    announceButton.onclick = () => announce.open();
   }
 
   const inbox = createInbox(api);
   void inbox.sync();
+  const announcements = createAnnouncements(api);
   // Only admins see who is online (the admins' presence channel); users' pages have no such panel.
   byId('presence').hidden = me.role !== 'admin';
   connectRealtime(config, me, auth.token, {
@@ -132,12 +140,16 @@ async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice
     received: (event) => inbox.received(event),
     updated: (change) => inbox.updated(change),
     deleted: ({ id }) => inbox.deleted(id),
+    announcementsSynced: () => void announcements.sync(),
+    announced: (announcement) => announcements.received(announcement),
     presence: (members) => renderPresence(members, me.id),
     refused: (channel, reason) =>
       toast(
         channel.startsWith('presence-')
           ? `Cannot show which admins are online: ${reason}`
-          : `Live updates are off: ${reason}. Reload to try again.`,
+          : channel === ANNOUNCEMENTS_CHANNEL
+            ? `Announcements are off: ${reason}.`
+            : `Live updates are off: ${reason}. Reload to try again.`,
         { tone: 'error' },
       ),
   });

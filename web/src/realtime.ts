@@ -4,6 +4,9 @@
 // connection status, catch-up and event checks below are the same for both.
 import {
   ADMIN_PRESENCE_CHANNEL,
+  ANNOUNCEMENTS_CHANNEL,
+  AnnouncementCreated,
+  type AnnouncementPayload,
   EmailDeleted,
   type EmailDeletedPayload,
   EmailReceived,
@@ -40,6 +43,9 @@ export interface RealtimeHandlers {
   received(email: EmailReceivedPayload): void;
   updated(change: EmailUpdatedPayload): void;
   deleted(removal: EmailDeletedPayload): void;
+  /** The announcements channel has answered on a new connection: fetch what was announced meanwhile. */
+  announcementsSynced(): void;
+  announced(announcement: AnnouncementPayload): void;
   /** The admins online (only for an admin: see {@link ADMIN_PRESENCE_CHANNEL}). */
   presence(members: OnlineMember[]): void;
   /** A channel was refused (its authorization failed); the page says so instead of failing silently. */
@@ -113,6 +119,13 @@ export function connectRealtime(
           // Refused, the page still catches up through the API on each reconnect.
           answered();
         },
+      },
+      {
+        // Admin announcements, for everyone signed in.
+        channel: ANNOUNCEMENTS_CHANNEL,
+        events: { [AnnouncementCreated.name]: (data) => checked(AnnouncementCreated, data, on.announced) },
+        subscribed: () => on.announcementsSynced(),
+        refused: (reason) => on.refused(ANNOUNCEMENTS_CHANNEL, reason),
       },
     ],
     presence:

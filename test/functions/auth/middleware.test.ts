@@ -12,6 +12,8 @@ describe('authentication on /api', () => {
     ['PATCH', `/api/emails/${ada}/read`],
     ['GET', '/api/users'],
     ['GET', '/api/delivery'],
+    ['GET', '/api/announcements'],
+    ['POST', '/api/announcements'],
   ])('%s %s answers 401 without a valid token, saying what is wrong', async (method, path) => {
     for (const [headers, error] of [
       [{}, 'Sign in first: send "Authorization: Bearer <Supabase access token>"'],

@@ -72,4 +72,13 @@ describe('Tidings channel rules', () => {
     }
     expect(await channels.authorize(admin, `private-encrypted-user.${ada}`)).toEqual({ allowed: true, kind: 'encrypted' });
   });
+
+  it('lets any signed-in user into private-announcements, without reading a profile, and under no other prefix', async () => {
+    const u = user(ada);
+    expect(await channels.authorize(u, 'private-announcements')).toEqual({ allowed: true, kind: 'private' });
+    expect(u.profileReads).toBe(0);
+    for (const name of ['presence-announcements', 'private-encrypted-announcements', 'private-cache-announcements']) {
+      expect(await channels.authorize(u, name)).toEqual({ allowed: false, reason: `No rule allows ${name}` });
+    }
+  });
 });

@@ -1,0 +1,67 @@
+// Admin announcements in headless Chromium on the real stack: the admin's form posts one, and every
+// signed-in page shows it at once (banner and toast), or after a reconnect if it was offline.
+
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { eventually, networkSwitch, toastWith, useLiveStack } from '../support/node/browser.ts';
+
+const live = useLiveStack();
+
+const banner = (page: Page) => page.getByTestId('announcement-banner');
+
+async function announce(page: Page, title: string, body: string): Promise<void> {
+  await page.getByRole('button', { name: 'Announce', exact: true }).click();
+  await page.getByLabel('Announcement title').fill(title);
+  await page.getByLabel('Announcement text').fill(body);
+  await page.locator('#announce-send').click();
+  await toastWith(page, `Announced “${title}” to everyone.`).waitFor();
+}
+
+describe('announcements', () => {
+  it('reaches two signed-in users’ pages from the admin’s page, as a banner and a toast', async () => {
+    const [ada, grace] = [live.users[0]!, live.users[1]!];
+    const adminPage = await live.signIn(await live.newContext(), live.admin);
+    const adaPage = await live.signIn(await live.newContext(), ada);
+    const gracePage = await live.signIn(await live.newContext(), grace);
+    // Users have no Announce button; the Worker refuses them all the same.
+    expect(await adaPage.getByRole('button', { name: 'Announce', exact: true }).isHidden()).toBe(true);
+
+    await announce(adminPage, 'Office closed Friday', 'Enjoy the long weekend.');
+    for (const page of [adaPage, gracePage]) {
+      await toastWith(page, 'Announcement: Office closed Friday').waitFor();
+      await eventually(() => banner(page).textContent()).toContain('Office closed Friday');
+      await eventually(() => banner(page).textContent()).toContain('Enjoy the long weekend.');
+    }
+    await adaPage.getByRole('button', { name: 'Dismiss the announcement' }).click();
+    await eventually(() => banner(adaPage).isHidden()).toBe(true);
+  });
+
+  it('shows an announcement made while the page was offline once it reconnects', async () => {
+    const reader = await live.createUser('Frances Allen');
+    const adminPage = await live.signIn(await live.newContext(), live.admin);
+    const context = await live.newContext();
+    const network = await networkSwitch(context);
+    const page = await live.signIn(context, reader);
+    await eventually(() => page.getByTestId('connection').textContent()).toContain('Live');
+
+    await network.off();
+    await page.locator('[data-testid="connection"][data-state="offline"]').waitFor();
+    await announce(adminPage, 'Sent while you were away', 'Catch up on reconnect.');
+    expect(await banner(page).textContent()).not.toContain('Sent while you were away');
+
+    await network.on();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
+    await eventually(() => banner(page).textContent()).toContain('Sent while you were away');
+  });
+
+  it('says what is wrong next to the field, from the browser’s check or the Worker’s', async () => {
+    const adminPage = await live.signIn(await live.newContext(), live.admin);
+    await adminPage.getByRole('button', { name: 'Announce', exact: true }).click();
+    await adminPage.locator('#announce-send').click();
+    await eventually(() => adminPage.locator('#announce-title-error').textContent()).toBe('Write a title.');
+    await adminPage.getByLabel('Announcement title').fill('Fine');
+    await adminPage.getByLabel('Announcement text').fill('x'.repeat(2001));
+    await adminPage.locator('#announce-send').click();
+    await eventually(() => adminPage.locator('#announce-body-error').textContent()).toBe('Keep the message under 2001 characters.');
+  });
+});
