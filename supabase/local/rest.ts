@@ -35,6 +35,14 @@ interface Relationship {
   foreignColumns: string[];
 }
 
+/** A function of the exposed schema, as a call matches its arguments. */
+interface DatabaseFunction {
+  names: string[] | null;
+  types: string[];
+  defaults: number;
+  returns_set: boolean;
+}
+
 interface Catalog {
   tables: Map<string, Table>;
   relationships: Relationship[];
@@ -77,6 +85,7 @@ function statusForPostgresError(code: string, role: string): number {
 export class RestApi {
   private readonly pool: pg.Pool;
   private readonly catalogs = new Map<string, Catalog>();
+  private readonly functions = new Map<string, DatabaseFunction[]>();
 
   constructor(pool: pg.Pool) {
     this.pool = pool;
@@ -238,23 +247,24 @@ export class RestApi {
     if (typeof args !== 'object' || Array.isArray(args))
       throw pgrstError(400, 'PGRST102', 'A function call body must be a JSON object of named arguments');
     const given = Object.keys(args as object);
-    const { rows: candidates } = await this.pool.query<{
-      oid: number;
-      names: string[] | null;
-      types: string[];
-      defaults: number;
-      returns_set: boolean;
-    }>(
-      `select p.oid, p.proargnames as names, array(select format_type(t, null) from unnest(p.proargtypes) as t) as types,
-              p.pronargdefaults as defaults, p.proretset as returns_set
-       from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1 and p.proname = $2`,
-      [schema, name],
-    );
-    const match = candidates.find((fn) => {
-      const names = (fn.names ?? []).slice(0, fn.types.length);
-      const required = names.slice(0, names.length - fn.defaults);
-      return given.every((key) => names.includes(key)) && required.every((key) => given.includes(key));
-    });
+    const matching = (candidates: DatabaseFunction[]) =>
+      candidates.find((fn) => {
+        const names = (fn.names ?? []).slice(0, fn.types.length);
+        const required = names.slice(0, names.length - fn.defaults);
+        return given.every((key) => names.includes(key)) && required.every((key) => given.includes(key));
+      });
+    // A schema cache, as PostgREST keeps one: the catalog is read again only when nothing matches.
+    let match = matching(this.functions.get(name) ?? []);
+    if (!match) {
+      const { rows } = await this.pool.query<DatabaseFunction>(
+        `select p.proargnames as names, array(select format_type(t, null) from unnest(p.proargtypes) as t) as types,
+                p.pronargdefaults as defaults, p.proretset as returns_set
+         from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1 and p.proname = $2`,
+        [schema, name],
+      );
+      this.functions.set(name, rows);
+      match = matching(rows);
+    }
     if (!match) {
       throw pgrstError(
         404,

@@ -347,6 +347,9 @@ as $$
 declare
   claimed tidings.outbox[];
 begin
+  -- A lease lost in a crash only means the entry may be claimed and published again (clients
+  -- de-duplicate), so its commit does not wait for the disk: the webhook publishes sooner.
+  perform set_config('synchronous_commit', 'off', true);
   with named as (
     select o.table_name, o.row_id, o.id from tidings.outbox o
     where o.id = any(outbox_ids) and o.delivered_at is null and o.failed_at is null
@@ -386,6 +389,9 @@ as $$
 declare
   claimed tidings.outbox[];
 begin
+  -- A lease lost in a crash only means the entry may be claimed and published again (clients
+  -- de-duplicate), so its commit does not wait for the disk: the webhook publishes sooner.
+  perform set_config('synchronous_commit', 'off', true);
   with due as (
     select o.id from tidings.outbox o
     where o.delivered_at is null and o.failed_at is null
