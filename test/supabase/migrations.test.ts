@@ -122,15 +122,17 @@ describe('local Supabase database', () => {
     }
   });
 
-  it('uses the indexes for "my inbox, newest first" and "undelivered, oldest first"', async () => {
+  it('uses the indexes for "my inbox, newest first" and "pending outbox entries, oldest first"', async () => {
     await db.query('set enable_seqscan = off');
     const inbox = await db.query(`explain select * from emails where recipient_id = $1 order by created_at desc limit 50`, [
       seedUsers.ada.id,
     ]);
-    const undelivered = await db.query(`explain select * from emails where delivered_at is null order by created_at limit 100`);
+    const pending = await db.query(
+      `explain select * from tidings.outbox where delivered_at is null and failed_at is null order by id limit 100`,
+    );
     await db.query('reset enable_seqscan');
     expect(inbox.rows.map((row) => row['QUERY PLAN']).join('\n')).toContain('emails_recipient_id_created_at_idx');
-    expect(undelivered.rows.map((row) => row['QUERY PLAN']).join('\n')).toContain('emails_undelivered_created_at_idx');
+    expect(pending.rows.map((row) => row['QUERY PLAN']).join('\n')).toContain('outbox_pending_idx');
   });
 
   it('keeps the data across a restart', async () => {
