@@ -1,60 +1,60 @@
 import { randomUUID } from 'node:crypto';
+import { createClient } from '@supabase/supabase-js';
 import Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readEmailUpdate, signedDbWebhook } from '../support/node/db-webhook.ts';
-import { readDevVars } from '../support/node/dev-vars.ts';
+import { EmailReceived, EmailUpdated, userChannel } from '../../functions/broadcast/events.ts';
 import { connected, nextEvent, subscribed } from '../support/node/realtime-clients.ts';
+import { type Stack, startStack } from '../support/node/stack.ts';
 import { type RunningWorker, startWorker } from '../support/node/worker.ts';
-import { hs256Token } from '../support/tokens.ts';
+import { type SeedUser, seedUsers } from '../support/seed-users.ts';
 
 // The `pusher` broadcaster against a separate deployment of our realtime server, as an app on
 // Laravel Reverb or soketi uses one: the app's Worker publishes through the official `pusher` SDK
 // (PUSHER_HOST/PORT/SCHEME), the second Worker only serves WebSockets and the HTTP API, and
 // pusher-js, configured from the app's GET /api/config and authorized by its /broadcasting/auth,
-// receives the event from the second one. No database: updates are published from the webhook.
+// receives the event from the second one. The change comes from the database, through the outbox.
 describe('the pusher broadcaster with a second realtime server', () => {
-  const vars = readDevVars();
   let realtime: RunningWorker;
+  let stack: Stack;
   let app: RunningWorker;
   const clients: Pusher[] = [];
 
   beforeAll(async () => {
-    // Port 9 (discard) is closed: neither Worker reaches a database.
+    // Port 9 (discard) is closed: the realtime server needs no database.
     realtime = await startWorker({ vars: { LOG_LEVEL: 'warn', SUPABASE_URL: 'http://127.0.0.1:9' } });
-    app = await startWorker({
-      vars: {
+    stack = await startStack({
+      workerVars: {
         LOG_LEVEL: 'warn',
         BROADCAST_DRIVER: 'pusher',
         PUSHER_HOST: '127.0.0.1',
         PUSHER_PORT: String(realtime.port),
         PUSHER_SCHEME: 'http',
-        SUPABASE_URL: 'http://127.0.0.1:9',
       },
     });
+    app = stack.worker;
   });
   afterAll(async () => {
-    await app?.stop();
+    await stack?.stop();
     await realtime?.stop();
   });
   afterEach(() => {
     for (const client of clients.splice(0)) client.disconnect();
   });
 
-  /** A Supabase session for `userId` as the app's settings accept it (HS256, its issuer). */
-  function session(userId: string): Promise<string> {
-    return hs256Token(
-      { sub: userId, aud: 'authenticated', role: 'authenticated', iss: 'http://127.0.0.1:9/auth/v1' },
-      vars.SUPABASE_JWT_SECRET!,
-      300,
-    );
+  /** A signed-in user's Supabase session, from the app's local Supabase. */
+  async function session(user: SeedUser): Promise<string> {
+    const auth = createClient(stack.supabase.apiUrl, stack.supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
+    const { data, error } = await auth.auth.signInWithPassword({ email: user.email, password: user.password });
+    if (error) throw error;
+    return data.session!.access_token;
   }
 
   /** pusher-js as the web client builds it from the app's /api/config, authorized by the app. */
-  async function browserClient(userId: string): Promise<Pusher> {
+  async function browserClient(user: SeedUser): Promise<Pusher> {
     const { pusher: config } = (await (await fetch(`${app.url}/api/config`)).json()) as {
       pusher: { key: string; wsHost: string; wsPort: number; forceTLS: boolean; cluster: string };
     };
-    const token = await session(userId);
+    const token = await session(user);
     const client = new Pusher(config.key, {
       cluster: config.cluster,
       wsHost: config.wsHost,
@@ -87,22 +87,30 @@ describe('the pusher broadcaster with a second realtime server', () => {
     expect(pusher).toMatchObject({ wsHost: '127.0.0.1', wsPort: realtime.port, forceTLS: false });
   });
 
-  it('delivers a database change published through the pusher SDK to pusher-js on the second server', async () => {
-    const recipient = randomUUID();
-    const client = await browserClient(recipient);
+  it('delivers database changes published through the pusher SDK to pusher-js on the second server', async () => {
+    const client = await browserClient(seedUsers.ada);
     await connected(client);
-    const channel = `private-user.${recipient}`;
+    const channel = userChannel(seedUsers.ada.id);
     await subscribed(client, channel);
-    const received = nextEvent(client, channel, 'email.updated');
+    const db = await stack.supabase.connect();
 
-    const { row, body } = readEmailUpdate(recipient);
-    const response = await fetch(`${app.url}/webhooks/db`, signedDbWebhook(vars.DB_WEBHOOK_SECRET!, body));
-    expect(response.status).toBe(200);
-    expect(await received).toEqual({ id: row.id, read_at: row.read_at });
+    const received = nextEvent(client, channel, EmailReceived.name);
+    const { rows } = await db.query<{ id: string }>(
+      `insert into public.emails (sender_id, recipient_id, subject, body) values ($1, $2, 'Through Reverb-like hosting', 'Hello') returning id`,
+      [seedUsers.admin.id, seedUsers.ada.id],
+    );
+    expect(await received).toMatchObject({ id: rows[0]!.id, subject: 'Through Reverb-like hosting', sender_name: seedUsers.admin.name });
+
+    const updated = nextEvent(client, channel, EmailUpdated.name);
+    const { rows: read } = await db.query<{ read_at: Date }>('update public.emails set read_at = now() where id = $1 returning read_at', [
+      rows[0]!.id,
+    ]);
+    expect(await updated).toMatchObject({ id: rows[0]!.id, read_at: expect.any(String) });
+    expect(Date.parse(((await updated) as { read_at: string }).read_at)).toBe(read[0]!.read_at.getTime());
   });
 
   it('refuses another user’s channel at the app, so the second server never subscribes it', async () => {
-    const client = await browserClient(randomUUID());
+    const client = await browserClient(seedUsers.grace);
     await connected(client);
     await expect(subscribed(client, `private-user.${randomUUID()}`)).rejects.toThrow(/^subscription_error on private-user\./);
   });
