@@ -118,7 +118,7 @@ describe('POST /api/emails/mark-all-read', () => {
     return rows[0]!.n;
   }
 
-  it('marks every unread email up to the newest shown read at one time, keeps newer ones and others’ unread, and undoes exactly that', async () => {
+  it('marks every unread email up to the newest shown read in one statement, keeps newer ones and others’ unread, and undoes exactly that', async () => {
     const insert = (recipientId: string, count: number, createdAt: string) =>
       db.query(
         `insert into public.emails (sender_id, recipient_id, subject, body, created_at)
@@ -135,6 +135,9 @@ describe('POST /api/emails/mark-all-read', () => {
       [seedUsers.ada.id],
     );
 
+    await supabase.webhooksIdle();
+    const webhooks = async () => (await db.query<{ n: number }>('select count(*)::int as n from net._http_response')).rows[0]!.n;
+    const webhooksBefore = await webhooks();
     const response = await post('/mark-all-read', tokens.ada, { up_to: '2026-12-01T11:00:00Z' });
     expect(response.status).toBe(200);
     const marked = (await response.json()) as { marked: number; read_at: string };
@@ -145,6 +148,9 @@ describe('POST /api/emails/mark-all-read', () => {
       marked.read_at,
     ]);
     expect(same[0]!.n).toBe(64);
+    // One UPDATE statement: the model observer sends one webhook for its 64 changes.
+    await supabase.webhooksIdle();
+    expect((await webhooks()) - webhooksBefore).toBe(1);
 
     const undo = await post('/mark-all-read/undo', tokens.ada, { read_at: marked.read_at });
     expect(await undo.json()).toEqual({ unmarked: 64 });

@@ -59,11 +59,15 @@ describe('wrangler deploy --dry-run from a fresh clone', () => {
   it('builds the web client first and uploads it as the static assets, minified and without source maps', () => {
     expect(output).toContain('[custom build] Running: node scripts/build-web.mjs');
     expect(output).toMatch(/Read \d+ files from the assets directory/);
-    const assets = readdirSync(join(checkout, 'web', 'dist'), { recursive: true })
-      .map(String)
+    const files = readdirSync(join(checkout, 'web', 'dist'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name).slice(join(checkout, 'web', 'dist').length + 1))
       .sort();
-    expect(assets).toEqual(['assets', 'assets/app.js', 'index.html', 'styles.css']);
-    expect(readFileSync(join(checkout, 'web', 'dist', 'assets', 'app.js'), 'utf8')).not.toContain('sourceMappingURL');
+    // The entry, the page and its styles, and code-split chunks (the Ably client, loaded only when needed).
+    expect(files.filter((file) => !file.startsWith('assets/chunks/'))).toEqual(['assets/app.js', 'index.html', 'styles.css']);
+    expect(files.filter((file) => file.startsWith('assets/chunks/')).every((file) => /^assets\/chunks\/[\w-]+\.js$/.test(file))).toBe(true);
+    for (const file of files.filter((name) => name.endsWith('.js')))
+      expect(readFileSync(join(checkout, 'web', 'dist', file), 'utf8')).not.toContain('sourceMappingURL');
   });
 
   it(`keeps the Worker bundle within its budget of ${BUNDLE_BUDGET_GZIP_KIB} KiB gzip`, () => {

@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { type Browser, type BrowserContext, chromium, type Page, type WebSocketRoute } from 'playwright-core';
+import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { type SeedUser, seedUsers } from '../seed-users.ts';
+import { launchBrowser, viewports } from './chromium.ts';
 import { serverSdk } from './realtime-clients.ts';
 import { type Stack, startStack } from './stack.ts';
 
@@ -16,35 +17,7 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 /** Where the browser tests save screenshots (git-ignored; CI keeps them as artifacts). */
 export const artifactsDir = `${root}artifacts`;
 
-/** Debian's Chromium: the tests never download a browser. */
-export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** Viewports the screenshots are taken at. */
-export const viewports = {
-  desktop: { width: 1280, height: 800 },
-  phone: { width: 390, height: 844 },
-} as const;
-
-/**
- * Launches headless Chromium. Each `newContext` is a fresh, isolated profile (its own storage,
- * cookies and cache), so two contexts are two different people on two different computers.
- */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
+export { chromiumPath, launchBrowser, viewports } from './chromium.ts';
 
 /** Someone who can sign in: a seeded development account or one a test made. */
 export type Account = SeedUser;
