@@ -40,44 +40,9 @@ export interface Settled {
   retried: number;
 }
 
-/** What one redelivery run did. */
-export interface RedeliveryCounts {
-  /** Entries claimed. */
-  claimed: number;
-  published: number;
-  /** Delivered with nothing to publish (the row is gone, or the model declares no event). */
-  skipped: number;
-  /** Marked failed: their event cannot be built, or their publishing failed the maximum number of times. */
-  failed: number;
-  /** Publishing failed; tried again by a later run. */
-  retried: number;
-  /** Whether a next run has work: a batch came back full, or publishing failed. */
-  remaining: boolean;
-}
+import type { CronRunRecord, DeliveryStatus } from './shapes.ts';
 
-/** A redelivery cron run as tidings.cron_runs keeps it. */
-export interface CronRunRecord extends RedeliveryCounts {
-  started_at: string;
-  error: string | null;
-}
-
-/** The delivery report of GET /api/delivery. */
-export interface DeliveryStatus {
-  undelivered: number;
-  oldest_undelivered_at: string | null;
-  failed_count: number;
-  failed: Array<{
-    id: number;
-    table: string;
-    operation: string;
-    row_id: string;
-    attempts: number;
-    created_at: string;
-    failed_at: string;
-    reason: string;
-  }>;
-  last_cron_run: (Omit<CronRunRecord, 'started_at'> & { started_at: string; finished_at: string; pruned: number }) | null;
-}
+export type { CronRunRecord, DeliveryStatus, RedeliveryCounts } from './shapes.ts';
 
 /** What delivery needs from the outbox. {@link supabaseOutbox} is the real one. */
 export interface OutboxStore {
@@ -132,6 +97,11 @@ export async function recordCronRun(db: SupabaseClient, run: CronRunRecord, rete
 /** The outbox's state for operators (GET /api/delivery). */
 export async function deliveryStatus(db: SupabaseClient, failedLimit: number): Promise<DeliveryStatus> {
   return call<DeliveryStatus>(db, 'tidings_delivery_status', { failed_limit: failedLimit }, 'reading the delivery status');
+}
+
+/** Queues failed (or undelivered) entries again from zero attempts, for the next cron run; says how many it queued. */
+export async function replayEntries(db: SupabaseClient, ids: number[]): Promise<number> {
+  return call<number>(db, 'tidings_replay', { entry_ids: ids }, 'replaying outbox entries');
 }
 
 /** One of the outbox's database functions (the client is untyped: the result's type is the function's, see the migration). */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkEventLimits, checkSignedRequest, signPusherRequest } from '../support/node/pusher-api-stub.ts';
 
 // The stub stands in for hosted Pusher in the workerd tests, so it must check signatures exactly
-// as Pusher publishes them. Known answer from Pusher's HTTP API reference (see PROTOCOL.md).
+// as Pusher publishes them. Known answer from Pusher's HTTP API reference (the "Authentication" signature example).
 const app = { key: '278d425bdf160c739803', secret: '7ad3773142a6692b25b8' };
 const body = '{"name":"foo","channels":["project-3"],"data":"{\\"some\\":\\"data\\"}"}';
 const query = {

@@ -1,8 +1,8 @@
-// The Worker's HTTP API (shapes from the shared contract in COMMON.md), with the signed-in user's
-// Supabase access token as the bearer.
+// The Worker's HTTP API (docs/http-api.md), with the signed-in user's Supabase access token as the
+// bearer.
 
 // The API's shapes come from the Worker's declarations (type-only), so they cannot drift.
-import type { Announcement, Email, Profile as User } from '../../functions/data/shapes.ts';
+import type { Announcement, DeliveryStatus, Email, Profile as User } from '../../functions/data/shapes.ts';
 
 export type { Announcement, Email, User };
 
@@ -12,6 +12,9 @@ export interface DevUser {
   password: string;
   role: 'admin' | 'user';
 }
+
+/** GET /api/delivery: how the outbox is doing (admins). */
+export type DeliveryReport = DeliveryStatus & { oldest_undelivered_age_seconds: number | null };
 
 /** A page of the inbox, with the caller's unread count over the whole inbox (not just this page). */
 export interface InboxPage {
@@ -136,6 +139,12 @@ export function createApi(token: () => string | null) {
         token: token(),
         body: JSON.stringify({ read_at: readAt }),
       }).then((r) => r.unmarked),
+    delivery: () => request<DeliveryReport>('/api/delivery', { token: token() }),
+    /** Queues failed outbox entries again; the next cron run delivers them. */
+    replay: (ids: number[]) =>
+      request<{ replayed: number }>('/api/delivery/replay', { method: 'POST', token: token(), body: JSON.stringify({ ids }) }).then(
+        (r) => r.replayed,
+      ),
     markRead: (id: string) =>
       request<{ email: Email }>(`/api/emails/${encodeURIComponent(id)}/read`, { method: 'PATCH', token: token() }).then((r) => r.email),
     send: (input: { recipient_ids: string[]; subject: string; body: string }) =>

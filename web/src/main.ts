@@ -5,6 +5,7 @@ import { createAnnouncements, setUpAnnounce } from './announcements.ts';
 import { ApiError, type ClientConfig, createApi, type DevUser, fetchConfig, type User } from './api.ts';
 import { setUpCompose } from './compose.ts';
 import { showConnection } from './connection.ts';
+import { startDeliveryPanel } from './delivery.ts';
 import { byId, el, initials } from './dom.ts';
 import { createInbox } from './inbox.ts';
 import { renderPresence } from './presence.ts';
@@ -127,6 +128,7 @@ async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice
     const announceButton = byId<HTMLButtonElement>('announce-button');
     announceButton.hidden = false;
     announceButton.onclick = () => announce.open();
+    startDeliveryPanel(api);
   }
 
   const inbox = createInbox(api);

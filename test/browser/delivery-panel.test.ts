@@ -1,0 +1,75 @@
+import { createClient } from '@supabase/supabase-js';
+import { describe, expect, it } from 'vitest';
+import { type Account, eventually, saveScreenshot, toastWith, useLiveStack } from '../support/node/browser.ts';
+
+// The admins' delivery panel, against the real outbox: what is pending while the webhook cannot
+// reach the Worker, what failed and why, the last redelivery run, and replaying a failed entry.
+describe('the delivery panel (admins)', () => {
+  // A short grace period, so the cron takes entries a test just made.
+  const live = useLiveStack({ workerVars: { REDELIVERY_GRACE_SECONDS: '2' } });
+
+  it('shows a pending entry while the webhook URL is unreachable, then a failed one with its reason, and replays it', async () => {
+    const page = await live.signIn(await live.newContext(), live.admin);
+    const summary = page.getByTestId('delivery-summary');
+    await eventually(() => summary.textContent()).toBe('Every change delivered');
+
+    const [ada] = live.users;
+    const { rows: setting } = await live.db.query<{ value: string }>(`select value from private.settings where name = 'webhook_url'`);
+    await live.db.query(`update private.settings set value = 'http://127.0.0.1:9/webhooks/db' where name = 'webhook_url'`);
+    try {
+      await live.insertEmail(live.admin, ada!, 'Stuck for now', 'The webhook cannot get through.');
+      await eventually(() => summary.textContent()).toMatch(/^1 pending, the oldest for \d+ s$/);
+      await saveScreenshot(page, 'delivery-panel-pending');
+    } finally {
+      await live.db.query(`update private.settings set value = $1 where name = 'webhook_url'`, [setting[0]!.value]);
+    }
+
+    // A row whose event cannot be built (written with the service role): it fails, with the reason.
+    const { rows: poison } = await live.db.query<{ id: string }>(
+      `insert into public.emails (sender_id, recipient_id, subject, body, created_at) values ($1, $2, 'Poison', 'x', '-infinity') returning id`,
+      [live.admin.id, ada!.id],
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2100)); // past the grace period
+    await live.runCron();
+    const failed = page.getByTestId('delivery-failed-entry');
+    await eventually(() => failed.count()).toBe(1);
+    expect(await failed.textContent()).toContain('the row does not match the model (created_at: not a finite timestamp)');
+    await eventually(() => summary.textContent()).toBe('Every change delivered · 1 failed');
+    // The run delivered the entry the unreachable URL had held back (the poison one failed on its webhook).
+    await eventually(() => page.getByTestId('delivery-cron').textContent()).toMatch(/^Last redelivery run .+: 1 published, \d+ failed$/);
+    await saveScreenshot(page, 'delivery-panel-failed');
+
+    const entry = async () =>
+      (
+        await live.db.query<{ failed_at: Date | null; attempts: number }>(
+          `select failed_at, attempts from tidings.outbox where table_name = 'public.emails' and row_id = $1 and operation = 'INSERT'`,
+          [poison[0]!.id],
+        )
+      ).rows[0];
+    expect((await entry())?.failed_at).toBeInstanceOf(Date);
+    await failed.getByRole('button', { name: 'Replay' }).click();
+    await toastWith(page, 'again: the next redelivery run sends it.').waitFor();
+    expect(await entry()).toEqual({ failed_at: null, attempts: 0 });
+    await eventually(() => failed.count()).toBe(0);
+  });
+
+  it('is not shown to users, and its API refuses them', async () => {
+    const page = await live.signIn(await live.newContext(), live.users[0]!);
+    expect(await page.getByTestId('delivery-panel').isHidden()).toBe(true);
+    const auth = createClient(live.stack.supabase.apiUrl, live.stack.supabase.anonKey, {
+      auth: { persistSession: false, autoRefreshToken: false },
+    });
+    const token = async (account: Account) =>
+      (await auth.auth.signInWithPassword({ email: account.email, password: account.password })).data.session!.access_token;
+    const replay = async (account: Account, body: unknown) =>
+      fetch(`${live.url}/api/delivery/replay`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await token(account)}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await replay(live.users[0]!, { ids: [1] })).status).toBe(403);
+    const empty = await replay(live.admin, { ids: [] });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { error: string }).error).toContain('ids');
+  });
+});
