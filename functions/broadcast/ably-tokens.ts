@@ -37,6 +37,11 @@ const OPERATIONS = { private: ['subscribe'], presence: ['subscribe', 'presence']
 export interface AblyTokenSettings {
   key: { name: string; secret: string };
   tokenTtlSeconds: number;
+  /**
+   * When the user's Supabase session token expires (its `exp`, Unix seconds): an Ably token never
+   * outlives it, so a revoked session loses its channels as soon as it would lose the API.
+   */
+  sessionExpiresAt?: number;
 }
 
 /** What /broadcasting/auth answers, or why it refuses (status 400 or 403). */
@@ -101,7 +106,7 @@ export async function authorizeAbly(
     }
   }
   const iat = held?.iat ?? now;
-  const exp = held?.exp ?? now + settings.tokenTtlSeconds;
+  const exp = Math.min(held?.exp ?? now + settings.tokenTtlSeconds, settings.sessionExpiresAt ?? Number.POSITIVE_INFINITY);
   const token = await new SignJWT({ 'x-ably-capability': JSON.stringify(capability), 'x-ably-clientId': user.id })
     .setProtectedHeader({ typ: 'JWT', alg: 'HS256', kid: settings.key.name })
     .setIssuedAt(iat)

@@ -9,7 +9,7 @@
 import type { OutboxEntry, Settlement } from '../data/outbox.ts';
 import { emptySettlement } from '../data/outbox.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { BatchPublishError, publishEach } from './broadcaster.ts';
+import { BatchPublishError, BroadcastRefused, publishEach } from './broadcaster.ts';
 import type { BroadcastMessage } from './events.ts';
 import { ModelEventError, type ModelRegistry } from './model.ts';
 
@@ -53,6 +53,17 @@ export function describeError(error: unknown): string {
 function publishAll(messages: BroadcastMessage[], deps: DeliveryDeps): Promise<void> {
   if (messages.length === 0) return Promise.resolve();
   return deps.publishBatch ? deps.publishBatch(messages) : publishEach(messages, deps.publish);
+}
+
+/**
+ * Whether publishing may succeed if tried again: yes unless the broadcaster refused the event itself
+ * (a 4xx other than 429, from the service or from the checks made before sending).
+ */
+export function retryable(error: unknown): boolean {
+  const cause = error instanceof BatchPublishError ? error.cause : error;
+  if (cause instanceof BroadcastRefused) return cause.retryable;
+  const status = (cause as { status?: unknown } | null)?.status;
+  return !(typeof status === 'number' && status >= 400 && status < 500 && status !== 429);
 }
 
 /** How many of a batch went out before `error` (none unless the broadcaster said otherwise). */
@@ -124,7 +135,10 @@ export async function deliverEntries(entries: OutboxEntry[], deps: DeliveryDeps)
         published++;
       } else {
         failure = { error, entryId: plan.entry.id };
-        settlement.retry.push({ id: plan.entry.id, error: describeError(error) });
+        // A refusal that would be the same next time (a 4xx: the event itself is wrong) fails the
+        // entry now instead of costing every run an attempt until the maximum.
+        if (retryable(error)) settlement.retry.push({ id: plan.entry.id, error: describeError(error) });
+        else settlement.failed.push({ id: plan.entry.id, reason: `the broadcaster refused it: ${describeError(error)}` });
       }
     }
   }

@@ -19,6 +19,29 @@
 import * as z from 'zod/mini';
 import { Limits } from './pusher-rules.ts';
 
+/**
+ * Text limits in characters, as the database's `char_length` checks count them (code points: an
+ * emoji is one), shared by the events, the API's validation and the web client's forms.
+ */
+export const TextLimits = { subject: 200, emailBody: 20_000, senderName: 200, announcementTitle: 200, announcementBody: 2000 } as const;
+
+/** Characters as Postgres counts them (`char_length`): code points, where `.length` counts UTF-16 units. */
+export function characters(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+/** A string of `min` to `max` characters, counted as the database counts them. */
+function text(min: number, max: number) {
+  return z.string().check(
+    z.refine((value: string) => {
+      const length = characters(value);
+      return length >= min && length <= max;
+    }, `between ${min} and ${max} characters`),
+  );
+}
+
 /** Pusher refuses event data over 10 KB; our summaries stay far below it. */
 export const MAX_EVENT_DATA_BYTES = Limits.eventDataBytes;
 
@@ -106,8 +129,8 @@ export const EmailReceived = defineEvent({
   schema: z.object({
     id,
     sender_id: id,
-    sender_name: z.string().check(z.maxLength(200)),
-    subject: z.string().check(z.minLength(1), z.maxLength(200)),
+    sender_name: text(0, TextLimits.senderName),
+    subject: text(1, TextLimits.subject),
     preview: z.string().check(z.maxLength(PREVIEW_LENGTH + 1)),
     created_at: timestamp,
   }),
@@ -137,8 +160,8 @@ export const AnnouncementCreated = defineEvent({
   schema: z.object({
     id,
     sender_id: id,
-    title: z.string().check(z.minLength(1), z.maxLength(200)),
-    body: z.string().check(z.maxLength(2000)),
+    title: text(1, TextLimits.announcementTitle),
+    body: text(0, TextLimits.announcementBody),
     created_at: timestamp,
   }),
 });

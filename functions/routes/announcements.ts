@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { requireAdmin, requireUser } from '../auth/middleware.ts';
+import { characters, TextLimits } from '../broadcast/events.ts';
 import { insertAnnouncement, listAnnouncements } from '../data/announcements.ts';
 import { serviceClient } from '../data/client.ts';
 import type { AppEnv } from '../env.ts';
@@ -13,21 +14,21 @@ import { limitBody } from '../http/body-limit.ts';
 import { cursor, hasNoNul, nulMessage, validate } from '../http/validation.ts';
 import { withConfig } from '../http/with-config.ts';
 
-/** Limits match the database's checks. */
-export const MAX_TITLE = 200;
-export const MAX_ANNOUNCEMENT_BODY = 2000;
+/** Limits match the database's checks, counted as it counts (characters, not UTF-16 units). */
+export const MAX_TITLE = TextLimits.announcementTitle;
+export const MAX_ANNOUNCEMENT_BODY = TextLimits.announcementBody;
 
 const newAnnouncement = z.object({
   title: z
     .string({ error: 'title must be text' })
     .trim()
     .min(1, { error: 'title must not be empty' })
-    .max(MAX_TITLE, { error: `title must be at most ${MAX_TITLE} characters` })
+    .refine((value) => characters(value) <= MAX_TITLE, { error: `title must be at most ${MAX_TITLE} characters` })
     .refine(hasNoNul, { error: nulMessage('title') }),
   body: z
     .string({ error: 'body must be text' })
     .trim()
-    .max(MAX_ANNOUNCEMENT_BODY, { error: `body must be at most ${MAX_ANNOUNCEMENT_BODY} characters` })
+    .refine((value) => characters(value) <= MAX_ANNOUNCEMENT_BODY, { error: `body must be at most ${MAX_ANNOUNCEMENT_BODY} characters` })
     .refine(hasNoNul, { error: nulMessage('body') }),
 });
 

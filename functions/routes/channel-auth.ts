@@ -63,12 +63,14 @@ export const channelAuth = new Hono<AppEnv>()
     const config = c.get('config');
     if (config.broadcastDriver === 'ably') {
       const { channel_name, token } = await readBody(c, ablyAuthBody);
+      const user = c.get('user');
       const result = await authorizeAbly(
         mailboxChannels,
-        c.get('user'),
+        user,
         { channelName: channel_name ?? null, token: token ?? null },
-        // The configuration refuses the ably driver without ABLY_KEY.
-        { key: config.ably.key!, tokenTtlSeconds: config.ably.tokenTtlSeconds },
+        // The configuration refuses the ably driver without ABLY_KEY. ably-js reconnects with the
+        // token it holds, so it must not outlive the session that asked for it.
+        { key: config.ably.key!, tokenTtlSeconds: config.ably.tokenTtlSeconds, sessionExpiresAt: user.claims.exp },
       );
       if ('refused' in result) throw new HTTPException(result.refused, { message: result.reason });
       return c.json(result);

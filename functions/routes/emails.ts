@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { requireAdmin, requireUser } from '../auth/middleware.ts';
+import { characters, TextLimits } from '../broadcast/events.ts';
 import { serviceClient } from '../data/client.ts';
 import {
   insertEmails,
@@ -26,8 +27,8 @@ import { withConfig } from '../http/with-config.ts';
 
 /** Limits match the database's checks (subject 1..200 characters, body at most 20,000). */
 export const MAX_RECIPIENTS = 100;
-export const MAX_SUBJECT = 200;
-export const MAX_BODY = 20_000;
+export const MAX_SUBJECT = TextLimits.subject;
+export const MAX_BODY = TextLimits.emailBody;
 
 const newEmail = z.object({
   recipient_ids: z
@@ -39,11 +40,11 @@ const newEmail = z.object({
     .string({ error: 'subject must be text' })
     .trim()
     .min(1, { error: 'subject must not be empty' })
-    .max(MAX_SUBJECT, { error: `subject must be at most ${MAX_SUBJECT} characters` })
+    .refine((value) => characters(value) <= MAX_SUBJECT, { error: `subject must be at most ${MAX_SUBJECT} characters` })
     .refine(hasNoNul, { error: nulMessage('subject') }),
   body: z
     .string({ error: 'body must be text' })
-    .max(MAX_BODY, { error: `body must be at most ${MAX_BODY} characters` })
+    .refine((value) => characters(value) <= MAX_BODY, { error: `body must be at most ${MAX_BODY} characters` })
     .refine(hasNoNul, { error: nulMessage('body') }),
 });
 

@@ -36,7 +36,7 @@ describe('email delivery end to end', () => {
   let workerVars: Record<string, string>;
 
   beforeAll(async () => {
-    // A 2 s grace period: one-row inserts are published from the payload (within 1 s), and the
+    // A 2 s grace period: the cron leaves entries a webhook is delivering right now alone, and the
     // cron test's rows are old enough by the time the Worker is back.
     const stack = await startStack({ workerVars: { BROADCAST_DRIVER: 'realtime', REDELIVERY_GRACE_SECONDS: '2', REDELIVERY_BATCH: '20' } });
     ({ supabase, worker, vars: workerVars } = stack);

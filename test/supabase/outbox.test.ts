@@ -175,8 +175,32 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
     const [held, waiting] = (await entriesOf([id!])).slice(3);
     await db.query(`update tidings.outbox set claimed_until = now() + interval '1 minute' where id = $1`, [held!.id]);
     expect(await claimDue(100)).toEqual([]);
+    // So does the webhook's claim: the later change waits for the one held to go out first.
+    expect(await claim([waiting!.id])).toEqual([]);
     await db.query('update tidings.outbox set claimed_until = null where id = $1', [held!.id]);
     expect((await claimDue(100)).map((entry) => entry.id)).toEqual([held!.id, waiting!.id]);
+  });
+
+  it('makes a claim of a row wait for another claim of the same row still running, then see its lease', async () => {
+    await drain();
+    const [id] = await insertEmails(1, 'Raced');
+    await db.query('delete from emails where id = $1', [id]);
+    const [insert, remove] = await entriesOf([id!]);
+    expect([insert!.operation, remove!.operation]).toEqual(['INSERT', 'DELETE']);
+    // The cron claims the INSERT in a transaction that has not committed yet...
+    const cron = await supabase.connect();
+    await cron.query('begin');
+    await cron.query('set local role service_role');
+    await cron.query('select public.tidings_claim_due(0, 1, 60)');
+    // ...while the DELETE's webhook claims: it waits for the cron's claim of that row to end.
+    let webhookClaimed: Claimed[] | undefined;
+    const webhook = claim([remove!.id]).then((claimed) => (webhookClaimed = claimed));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(webhookClaimed).toBeUndefined();
+    await cron.query('commit');
+    await webhook;
+    // It sees the INSERT held, and leaves the DELETE for after it: email.deleted cannot overtake email.received.
+    expect(webhookClaimed).toEqual([]);
   });
 
   it('counts attempts in place and marks an entry failed at the maximum, with the last error', async () => {
@@ -201,7 +225,7 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
     expect(await claim([entry!.id])).toMatchObject([{ id: entry!.id, attempts: 0 }]);
   });
 
-  it('returns a poison row as it is (the Worker fails it with the reason) and the entries after it all the same', async () => {
+  it('returns a poison row as it is, and once it is settled failed, the entries after it all the same', async () => {
     await drain();
     const [poison] = await insertEmails(1, 'Poison');
     await db.query(`update emails set created_at = '-infinity' where id = $1`, [poison]);
@@ -219,7 +243,16 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
       failed: 1,
       retried: 0,
     });
-    expect(after).toHaveLength(200);
+    expect(
+      due
+        .slice(1)
+        .map((entry) => entry.row_id)
+        .sort(),
+    ).toEqual([...after].sort());
+    const { rows } = await db.query('select failure_reason from tidings.outbox where id = $1', [due[0]!.id]);
+    expect(rows).toEqual([{ failure_reason: 'created_at: not a finite timestamp' }]);
+    // Failed, it blocks nothing: the next claim finds nothing left of that burst.
+    expect(await claimDue(1000)).toEqual([]);
   });
 
   it('records a cron run, prunes delivered entries past the retention, and reports delivery for operators', async () => {
@@ -235,10 +268,32 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
     expect(status).toMatchObject({
       undelivered: 2,
       oldest_undelivered_at: expect.any(String),
-      failed: expect.arrayContaining([expect.objectContaining({ reason: expect.any(String), table: 'public.emails' })]),
+      failed_count: (await db.query('select count(*)::int as n from tidings.outbox where failed_at is not null')).rows[0].n,
       last_cron_run: { claimed: 3, published: 2, failed: 1, pruned, remaining: false, started_at: '2026-12-04T10:00:00+00:00' },
     });
-    expect(kept).toHaveLength(2);
+    const oldest = (await db.query<{ at: Date }>('select min(created_at) as at from tidings.outbox where row_id = any($1)', [kept]))
+      .rows[0]!.at;
+    expect(Date.parse(status.oldest_undelivered_at as string)).toBe(oldest.getTime());
+  });
+
+  it('replays only failed entries through the admins’ wrapper: a pending one may be held by a deliverer', async () => {
+    await drain();
+    const [failedRow, pendingRow] = await insertEmails(2, 'Replay');
+    const [failed] = await entriesOf([failedRow!]);
+    const [pending] = await entriesOf([pendingRow!]);
+    await claim([failed!.id, pending!.id]);
+    await settle({ failed: [{ id: failed!.id, reason: 'broken' }] });
+    expect(await asService<number>('select public.tidings_replay($1)', [[failed!.id, pending!.id]])).toBe(1);
+    const { rows } = await db.query(
+      'select id::int, failed_at, attempts, claimed_until is not null as held from tidings.outbox where id = any($1) order by id',
+      [[failed!.id, pending!.id]],
+    );
+    expect(rows).toEqual(
+      [
+        { id: failed!.id, failed_at: null, attempts: 0, held: false },
+        { id: pending!.id, failed_at: null, attempts: 0, held: true },
+      ].sort((a, b) => a.id - b.id),
+    );
   });
 
   it('attaches the observer to a new table in one idempotent line, and broadcasts its inserts, updates and deletes', async () => {

@@ -1,13 +1,14 @@
 // Admin announcements: a banner (and a toast) on every signed-in page, live over the announcements
 // channel, fetched again on every (re)connect so one sent while offline still shows; and, for
 // admins, the form that posts one.
+import { characters, TextLimits } from '../../functions/broadcast/events.ts';
 import { type Announcement, type Api, ApiError, type FieldIssue } from './api.ts';
 import { byId } from './dom.ts';
 import { toast } from './toast.ts';
 
-/** The contract's limits (the database enforces the same). */
-const TITLE_MAX = 200;
-const BODY_MAX = 2000;
+/** The database's limits, counted as it counts (characters, not UTF-16 units). */
+const TITLE_MAX = TextLimits.announcementTitle;
+const BODY_MAX = TextLimits.announcementBody;
 
 /** The page's announcements: the newest is shown in the banner until dismissed. */
 export interface Announcements {
@@ -55,8 +56,8 @@ export function createAnnouncements(api: Api): Announcements {
 export function validateAnnouncement(draft: { title: string; body: string }): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (draft.title.trim() === '') issues.push({ field: 'title', message: 'Write a title.' });
-  if (draft.title.length > TITLE_MAX) issues.push({ field: 'title', message: `Keep the title under ${TITLE_MAX + 1} characters.` });
-  if (draft.body.length > BODY_MAX) issues.push({ field: 'body', message: `Keep the message under ${BODY_MAX + 1} characters.` });
+  if (characters(draft.title) > TITLE_MAX) issues.push({ field: 'title', message: `Keep the title under ${TITLE_MAX + 1} characters.` });
+  if (characters(draft.body) > BODY_MAX) issues.push({ field: 'body', message: `Keep the message under ${BODY_MAX + 1} characters.` });
   return issues;
 }
 

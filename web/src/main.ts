@@ -134,8 +134,10 @@ async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice
   const inbox = createInbox(api);
   void inbox.sync();
   const announcements = createAnnouncements(api);
-  // Only admins see who is online (the admins' presence channel); users' pages have no such panel.
+  // Only admins see who is online (the admins' presence channel); users' pages have no such panel,
+  // and nothing else in the sidebar either.
   byId('presence').hidden = me.role !== 'admin';
+  byId('app-view').classList.toggle('no-sidebar', me.role !== 'admin');
   connectRealtime(config, me, auth.token, {
     state: showConnection,
     synced: () => void inbox.sync(),

@@ -247,17 +247,20 @@ export class AblyBroadcaster implements Broadcaster {
   }
 
   /**
-   * Batch publishes (`POST /messages`), one spec per channel with its messages in order. Every
-   * event is checked first, so a bad one publishes none.
+   * Batch publishes (`POST /messages`), one spec per channel with its messages in order. The events
+   * before the first bad one are published; the bad one is refused, so the caller knows which.
    * @throws BatchPublishError counting the leading requests whose every channel was published.
    */
   async publishBatch(requests: PublishRequest[]): Promise<void> {
     if (requests.length === 0) return;
-    let messages: AblyMessage[];
-    try {
-      messages = requests.map(messageFor);
-    } catch (error) {
-      throw new BatchPublishError(0, error);
+    const messages: AblyMessage[] = [];
+    for (const request of requests) {
+      try {
+        messages.push(messageFor(request));
+      } catch (error) {
+        if (messages.length > 0) await this.#publishAll(requests.slice(0, messages.length), messages);
+        throw new BatchPublishError(messages.length, error);
+      }
     }
     await this.#publishAll(requests, messages);
   }

@@ -29,14 +29,25 @@ export class RealtimeBroadcaster implements Broadcaster {
   }
 
   /** Checks every event first, so a bad one publishes none; a failure part-way counts none as published. */
+  /** Publishes the events before the first invalid one; the invalid one is refused, so the caller knows which. */
   async publishBatch(requests: PublishRequest[]): Promise<void> {
     if (requests.length === 0) return;
+    const valid: PublishRequest[] = [];
+    let invalid: unknown = null;
+    for (const request of requests) {
+      try {
+        valid.push(validatePublish(withoutEmptySocketId(request)));
+      } catch (error) {
+        invalid = error;
+        break;
+      }
+    }
     try {
-      const valid = requests.map((request) => validatePublish(withoutEmptySocketId(request)));
-      await this.#publish(valid);
+      if (valid.length > 0) await this.#publish(valid);
     } catch (error) {
       throw new BatchPublishError(0, error);
     }
+    if (invalid !== null) throw new BatchPublishError(valid.length, invalid);
   }
 }
 

@@ -34,6 +34,22 @@ describe('Ably tokens for /broadcasting/auth', () => {
     expect(token.capability).toEqual({ 'public:*': ['subscribe', 'history', 'channel-metadata'] });
   });
 
+  it('never outlives the Supabase session that asked for it, new or upgraded', async () => {
+    const session = { ...settings, sessionExpiresAt: 4_600 };
+    const first = await authorizeAbly(mailboxChannels, user, { channelName: null, token: null }, session, 1_000);
+    expect(await claims(first)).toMatchObject({ iat: 1_000, exp: 4_600 });
+    // A held token from a longer session is cut back to the session asking now.
+    const long = await authorizeAbly(mailboxChannels, user, { channelName: null, token: null }, settings, 1_000);
+    const upgraded = await authorizeAbly(
+      mailboxChannels,
+      user,
+      { channelName: `private:user.${ada}`, token: 'token' in long ? long.token : '' },
+      { ...settings, sessionExpiresAt: 2_000 },
+      1_500,
+    );
+    expect(await claims(upgraded)).toMatchObject({ iat: 1_000, exp: 2_000 });
+  });
+
   it('adds the user’s own private channel (subscribe only), and refuses another user’s', async () => {
     const own = await claims(await authorizeAbly(mailboxChannels, user, { channelName: `private:user.${ada}`, token: null }, settings));
     expect(own.capability[`private:user.${ada}`]).toEqual(['subscribe']);

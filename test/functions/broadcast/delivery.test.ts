@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { BatchPublishError } from '../../../functions/broadcast/broadcaster.ts';
+import { BatchPublishError, BroadcastRefused } from '../../../functions/broadcast/broadcaster.ts';
 import { deliverEntries } from '../../../functions/broadcast/delivery.ts';
 import { type BroadcastMessage, EmailDeleted, EmailReceived, EmailUpdated } from '../../../functions/broadcast/events.ts';
+import { PublishError } from '../../../functions/realtime/publishing.ts';
 import { seedUsers } from '../../support/seed-users.ts';
 import { setup } from '../../support/workerd/memory-outbox.ts';
 import { announcedEmail, emailRow, outboxEntry } from '../../support/workerd/webhooks.ts';
@@ -82,6 +83,29 @@ describe('delivering claimed outbox entries', () => {
       released: [entries[3]!.id, entries[4]!.id],
     });
     expect(outcome).toMatchObject({ published: 2, failure: { entryId: entries[2]!.id } });
+  });
+
+  it.each([
+    ['a 4xx from the service', new BroadcastRefused('Pusher refused it: 413 Request Entity Too Large', 413), false],
+    ['the realtime server’s own check', new PublishError(400, "Invalid event name: ''"), false],
+    ['throttling (429)', new BroadcastRefused('Ably refused it: 429 Rate limit', 429), true],
+    ['a 5xx', new BroadcastRefused('Pusher answered 503', 503), true],
+    ['no answer', new BroadcastRefused('Ably cannot be reached', null), true],
+  ])('after %s, fails the entry at once or retries it', async (_, cause, retried) => {
+    const { deps } = setup();
+    const entries = Array.from({ length: 3 }, () => outboxEntry());
+    const outcome = await deliverEntries(entries, {
+      ...deps,
+      publishBatch: async () => {
+        throw new BatchPublishError(1, cause);
+      },
+    });
+    expect(outcome.settlement.delivered).toEqual([entries[0]!.id]);
+    expect(outcome.settlement.retry).toEqual(retried ? [{ id: entries[1]!.id, error: cause.message }] : []);
+    expect(outcome.settlement.failed).toEqual(
+      retried ? [] : [{ id: entries[1]!.id, reason: `the broadcaster refused it: ${cause.message}` }],
+    );
+    expect(outcome.settlement.released).toEqual([entries[2]!.id]);
   });
 
   it('publishes one at a time without a batch call, in entry order', async () => {
