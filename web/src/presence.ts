@@ -3,18 +3,27 @@
 import { byId, el, initials } from './dom.ts';
 import type { OnlineMember } from './realtime.ts';
 
+/**
+ * A member's name and role as shown. On Pusher the server signs member info; on Ably each client
+ * enters its own, so a member without a usable name must not break everyone's list.
+ */
+function shown(member: OnlineMember): { name: string; admin: boolean } {
+  const info = (member.info ?? {}) as { name?: unknown; role?: unknown };
+  return { name: typeof info.name === 'string' && info.name.trim() ? info.name : 'Someone', admin: info.role === 'admin' };
+}
+
 /** Renders the online list; the signed-in user is listed first, marked "(you)". */
 export function renderPresence(members: OnlineMember[], myId: string): void {
-  const sorted = [...members].sort((a, b) => (a.id === myId ? -1 : b.id === myId ? 1 : a.info.name.localeCompare(b.info.name)));
+  const sorted = [...members].sort((a, b) => (a.id === myId ? -1 : b.id === myId ? 1 : shown(a).name.localeCompare(shown(b).name)));
   byId('online-count').textContent = members.length > 0 ? String(members.length) : '';
   byId('online-list').replaceChildren(
     ...sorted.map((member) =>
       el(
         'li',
         { class: 'online-member', 'data-user-id': member.id, 'data-testid': 'online-member' },
-        el('span', { class: 'avatar small', 'aria-hidden': 'true' }, initials(member.info.name), el('span', { class: 'online-dot' })),
-        el('span', { class: 'online-name' }, member.info.name, member.id === myId ? el('span', { class: 'muted' }, ' (you)') : null),
-        member.info.role === 'admin' ? el('span', { class: 'role-tag' }, 'admin') : null,
+        el('span', { class: 'avatar small', 'aria-hidden': 'true' }, initials(shown(member).name), el('span', { class: 'online-dot' })),
+        el('span', { class: 'online-name' }, shown(member).name, member.id === myId ? el('span', { class: 'muted' }, ' (you)') : null),
+        shown(member).admin ? el('span', { class: 'role-tag' }, 'admin') : null,
       ),
     ),
   );

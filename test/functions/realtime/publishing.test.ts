@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { BatchPublishError } from '../../../functions/broadcast/broadcaster.ts';
 import { RealtimeBroadcaster, realtimePublish } from '../../../functions/broadcast/drivers/realtime.ts';
 import { publishEvents, validatePublish } from '../../../functions/realtime/publishing.ts';
 import { realtimeApp, subscribe } from '../../support/workerd/realtime.ts';
@@ -21,17 +22,25 @@ describe('validatePublish (the RPC contract)', () => {
     });
   });
 
-  it('publishes nothing of a request that breaks a rule, through the broadcaster as through the API', async () => {
+  it('refuses a request that breaks a rule, through the broadcaster as through the API; a batch sends the events before it', async () => {
     const broadcaster = new RealtimeBroadcaster(realtimePublish(env, env.PUSHER_APP_ID));
     await expect(broadcaster.publish({ channels: ['bad channel'], name: 'x', data: '' })).rejects.toThrow(
       /Invalid channel name: 'bad channel'/,
     );
-    await expect(
-      broadcaster.publishBatch([
+    // A batch publishes the events before the bad one and names the bad one by the count.
+    const published: unknown[] = [];
+    const recording = new RealtimeBroadcaster(async (requests) => void published.push(...requests));
+    const error = await recording
+      .publishBatch([
         { channels: ['fine'], name: 'x', data: '' },
         { channels: ['fine'], name: '', data: '' },
-      ]),
-    ).rejects.toThrow(/Invalid event name/);
+        { channels: ['fine'], name: 'after', data: '' },
+      ])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BatchPublishError);
+    expect((error as BatchPublishError).published).toBe(1);
+    expect((error as BatchPublishError).message).toMatch(/Invalid event name/);
+    expect(published).toEqual([{ channels: ['fine'], name: 'x', data: '' }]);
   });
 
   it('reports user_count and subscription_count per channel when asked', async () => {
