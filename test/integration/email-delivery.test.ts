@@ -16,7 +16,7 @@ import {
 } from '../../functions/broadcast/events.ts';
 import { readDevVars } from '../support/node/dev-vars.ts';
 import type { TestSupabase } from '../support/node/local-supabase.ts';
-import { connected, nextEvent, subscribed } from '../support/node/realtime-clients.ts';
+import { connected, nextEvent, subscribed, userPusher } from '../support/node/realtime-clients.ts';
 import { startStack } from '../support/node/stack.ts';
 import { type RunningWorker, startWorker } from '../support/node/worker.ts';
 import { seedUsers } from '../support/seed-users.ts';
@@ -59,19 +59,7 @@ describe('email delivery end to end', () => {
 
   /** pusher-js as the web client configures it, authorizing channels at the Worker with the user's token. */
   function browserClient(token: string): Pusher {
-    const client = new Pusher(vars.PUSHER_APP_KEY!, {
-      cluster: 'mt1',
-      wsHost: '127.0.0.1',
-      wsPort: port,
-      forceTLS: false,
-      enabledTransports: ['ws'],
-      disableStats: true,
-      channelAuthorization: {
-        endpoint: `${worker.url}/broadcasting/auth`,
-        transport: 'ajax',
-        headers: { Authorization: `Bearer ${token}` },
-      },
-    });
+    const client = userPusher(worker, token, vars.PUSHER_APP_KEY!);
     clients.push(client);
     return client;
   }

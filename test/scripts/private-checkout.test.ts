@@ -5,14 +5,13 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@supabase/supabase-js';
 import pg from 'pg';
-import Pusher from 'pusher-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmailReceived, userChannel } from '../../functions/broadcast/events.ts';
 import { ANON_KEY } from '../../supabase/local/keys.ts';
 import { copyCheckout } from '../support/node/checkout.ts';
 import { readDevVars } from '../support/node/dev-vars.ts';
 import { descendantsOf, freePort, isAlive, waitForOutput } from '../support/node/processes.ts';
-import { connected, nextEvent, subscribed } from '../support/node/realtime-clients.ts';
+import { connected, nextEvent, subscribed, userPusher } from '../support/node/realtime-clients.ts';
 import { seedUsers } from '../support/seed-users.ts';
 
 // As root (most containers and cloud VMs), Postgres must run as another user, which cannot enter a
@@ -61,19 +60,7 @@ describe(`npm run dev in a checkout only ${userInfo().username} can enter`, () =
     });
     const { data, error } = await auth.auth.signInWithPassword({ email: seedUsers.ada.email, password: seedUsers.ada.password });
     expect(error).toBeNull();
-    const ada = new Pusher(readDevVars().PUSHER_APP_KEY!, {
-      cluster: 'mt1',
-      wsHost: '127.0.0.1',
-      wsPort: port,
-      forceTLS: false,
-      enabledTransports: ['ws'],
-      disableStats: true,
-      channelAuthorization: {
-        endpoint: `${url}/broadcasting/auth`,
-        transport: 'ajax',
-        headers: { Authorization: `Bearer ${data.session!.access_token}` },
-      },
-    });
+    const ada = userPusher({ url: url!, port }, data.session!.access_token, readDevVars().PUSHER_APP_KEY!);
     try {
       await connected(ada);
       await subscribed(ada, userChannel(seedUsers.ada.id));

@@ -51,12 +51,7 @@ export function pusherClient(
   const sdk = serverSdk(worker, app);
   const identity = options.identity ?? { id: 'anonymous' };
   return new Pusher(app.key, {
-    cluster: 'mt1',
-    wsHost: '127.0.0.1',
-    wsPort: worker.port,
-    forceTLS: false,
-    enabledTransports: ['ws'],
-    disableStats: true,
+    ...onLoopback(worker.port),
     channelAuthorization: {
       endpoint: '/unused',
       transport: 'ajax',
@@ -74,6 +69,22 @@ export function pusherClient(
       },
     },
   });
+}
+
+/**
+ * pusher-js as the web client configures it against a Worker with the `realtime` broadcaster: the
+ * Worker's host and port, channels authorized at its /broadcasting/auth with a user's Supabase token.
+ */
+export function userPusher(worker: { url: string; port: number }, token: string, key: string = defaultApp().key): Pusher {
+  return new Pusher(key, {
+    ...onLoopback(worker.port),
+    channelAuthorization: { endpoint: `${worker.url}/broadcasting/auth`, transport: 'ajax', headers: { Authorization: `Bearer ${token}` } },
+  });
+}
+
+/** pusher-js options for a server on 127.0.0.1:`port` without TLS: WebSocket only, no stats sent anywhere. */
+function onLoopback(port: number) {
+  return { cluster: 'mt1', wsHost: '127.0.0.1', wsPort: port, forceTLS: false, enabledTransports: ['ws' as const], disableStats: true };
 }
 
 /** Resolves when a pusher-js client is connected; rejects on failure or timeout. */
