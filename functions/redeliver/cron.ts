@@ -12,7 +12,7 @@ import { serviceClient } from '../data/client.ts';
 import { recordCronRun, supabaseOutbox } from '../data/outbox.ts';
 import { domainErrorResponse } from '../http/errors.ts';
 import { createLogger } from '../log.ts';
-import { type RedeliveryCounts, redeliverUndelivered } from './undelivered.ts';
+import { type RedeliveryCounts, RedeliveryStopped, redeliverUndelivered } from './undelivered.ts';
 
 /** What one run did (also written to the log as one JSON line). */
 export type RedeliveryRun = RedeliveryCounts & { pruned: number; ms: number };
@@ -47,7 +47,8 @@ export async function redeliver(controller: Pick<ScheduledController, 'cron'>, e
       log,
     });
   } catch (error) {
-    failure = reasonOf(error);
+    if (error instanceof RedeliveryStopped) counts = error.counts;
+    failure = reasonOf(error instanceof RedeliveryStopped ? error.cause : error);
   }
   let pruned = 0;
   try {

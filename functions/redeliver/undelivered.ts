@@ -4,6 +4,17 @@ import type { OutboxStore, RedeliveryCounts } from '../data/outbox.ts';
 
 export type { RedeliveryCounts };
 
+/** A run stopped by an error (the database went away mid-run), with what it did before. */
+export class RedeliveryStopped extends Error {
+  override name = 'RedeliveryStopped';
+  readonly counts: RedeliveryCounts;
+
+  constructor(counts: RedeliveryCounts, cause: unknown) {
+    super(describeError(cause), { cause });
+    this.counts = counts;
+  }
+}
+
 /**
  * Claims entries still pending `graceSeconds` after their change, oldest first, `batch` at a time,
  * for up to `rounds` batches; publishes each batch in one batch publish and settles it in one
@@ -15,6 +26,20 @@ export async function redeliverUndelivered(
 ): Promise<RedeliveryCounts> {
   const log = deps.log ?? defaultLog;
   const counts: RedeliveryCounts = { claimed: 0, published: 0, skipped: 0, failed: 0, retried: 0, remaining: false };
+  try {
+    await runRounds(deps, counts, log);
+  } catch (error) {
+    // Earlier rounds' work is real: the run's record must not say it published nothing.
+    throw new RedeliveryStopped({ ...counts, remaining: true }, error);
+  }
+  return counts;
+}
+
+async function runRounds(
+  deps: DeliveryDeps & { outbox: OutboxStore; graceSeconds: number; batch: number; rounds: number; maxAttempts: number },
+  counts: RedeliveryCounts,
+  log: NonNullable<DeliveryDeps['log']>,
+): Promise<void> {
   for (let round = 0; round < deps.rounds; round++) {
     const entries = await deps.outbox.claimDue(deps.graceSeconds, deps.batch);
     counts.claimed += entries.length;
@@ -36,5 +61,4 @@ export async function redeliverUndelivered(
     counts.remaining = entries.length === deps.batch;
     if (!counts.remaining) break;
   }
-  return counts;
 }

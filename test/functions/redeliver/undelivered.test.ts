@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EmailReceived } from '../../../functions/broadcast/events.ts';
-import { redeliverUndelivered } from '../../../functions/redeliver/undelivered.ts';
+import { RedeliveryStopped, redeliverUndelivered } from '../../../functions/redeliver/undelivered.ts';
 import { failing, secondsAgo, setup } from '../../support/workerd/memory-outbox.ts';
 import { announcedEmail, emailRow, outboxEntry } from '../../support/workerd/webhooks.ts';
 
@@ -33,6 +33,25 @@ describe('redelivering pending outbox entries', () => {
     expect(await redeliverUndelivered({ ...deps, ...options, rounds: 2 })).toMatchObject({ published: 20, remaining: true });
     expect(await redeliverUndelivered({ ...deps, ...options, rounds: 2 })).toMatchObject({ published: 5, remaining: false });
     expect(outbox.settles).toBe(3);
+  });
+
+  it('keeps the counts of the rounds before an error stopped the run, for the run’s record', async () => {
+    const { outbox, deps } = setup();
+    outbox.add(...Array.from({ length: 25 }, () => outboxEntry({ created_at: secondsAgo(60) })));
+    let claims = 0;
+    const flaky = {
+      ...outbox,
+      claimDue: (grace: number, limit: number) => {
+        if (++claims === 2) return Promise.reject(new Error('The database cannot be reached'));
+        return outbox.claimDue(grace, limit);
+      },
+      claim: outbox.claim.bind(outbox),
+      settle: outbox.settle.bind(outbox),
+    };
+    const error = await redeliverUndelivered({ ...deps, ...options, outbox: flaky, rounds: 3 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedeliveryStopped);
+    expect((error as RedeliveryStopped).counts).toMatchObject({ claimed: 10, published: 10, remaining: true });
+    expect((error as RedeliveryStopped).cause).toMatchObject({ message: 'The database cannot be reached' });
   });
 
   it('marks a poison entry failed and delivers the 200 entries after it', async () => {

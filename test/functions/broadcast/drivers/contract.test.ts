@@ -7,6 +7,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeAblySocketId, pusherChannelName } from '../../../../functions/broadcast/ably-rules.ts';
 import { BatchPublishError, type Broadcaster, BroadcastRefused, type PublishRequest } from '../../../../functions/broadcast/broadcaster.ts';
+import { retryable } from '../../../../functions/broadcast/delivery.ts';
 import { AblyBroadcaster, ablyRest } from '../../../../functions/broadcast/drivers/ably.ts';
 import { BroadcastFake } from '../../../../functions/broadcast/drivers/fake.ts';
 import { LogBroadcaster } from '../../../../functions/broadcast/drivers/log.ts';
@@ -221,7 +222,8 @@ beforeEach(() => {
 function refusalOf(error: unknown): { status: number | null; retryable: boolean } {
   const cause = error instanceof BatchPublishError ? error.cause : error;
   if (cause instanceof BroadcastRefused) return { status: cause.status, retryable: cause.retryable };
-  if (cause instanceof PublishError) return { status: cause.status, retryable: false };
+  // The realtime server's own checks refuse before sending; delivery decides as for any 4xx.
+  if (cause instanceof PublishError) return { status: cause.status, retryable: retryable(error) };
   throw new Error(`Not a broadcaster refusal: ${String(cause)}`);
 }
 
