@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { ABLY_DEFAULT_HOST } from './broadcast/ably-rules.ts';
 import type { SecretSetting } from './secret-settings.ts';
 
 /** Thrown when a binding is missing or malformed; the message names it and says how to set it. */
@@ -125,7 +126,7 @@ const bindings = z.object({
   }),
   // Secret; required only when BROADCAST_DRIVER is ably (checked below, without quoting it).
   ABLY_KEY: setting.optional(),
-  ABLY_HOST: setting.optional('main.realtime.ably.net'),
+  ABLY_HOST: setting.optional(ABLY_DEFAULT_HOST),
   ABLY_PORT: setting.optionalInteger('ABLY_PORT', { min: 1, max: 65535 }, 'use a TCP port number'),
   ABLY_SCHEME: setting.oneOf('ABLY_SCHEME', ['http', 'https'], 'https', 'use http or https'),
   // Laravel's Ably broadcaster issues tokens for 8 hours by default (`token_expiry`, 28800).

@@ -13,6 +13,9 @@
  * Browser-safe: no imports.
  */
 
+/** Ably's default endpoint: ably-js falls back to `main.{a..e}.fallback.ably-realtime.com` from it. */
+export const ABLY_DEFAULT_HOST = 'main.realtime.ably.net';
+
 /** Ably's published limits. */
 export const AblyLimits = {
   /** A message's name, clientId and data together (ably-js `getMessageSize`); the default account limit. */

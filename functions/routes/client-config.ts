@@ -20,10 +20,7 @@ export function websocketEndpoint(config: Config, requestUrl: URL): { wsHost: st
   return { wsHost: requestUrl.hostname, wsPort: Number(requestUrl.port) || (forceTLS ? 443 : 80), forceTLS };
 }
 
-/** Ably's default endpoint: ably-js falls back to `main.{a..e}.fallback.ably-realtime.com` from it. */
-export const ABLY_DEFAULT_HOST = 'main.realtime.ably.net';
-
-/** Where ably-js connects, for the ably broadcaster: Ably's endpoint or the configured host. */
+/** Where ably-js connects, for the ably broadcaster: ABLY_HOST/PORT/SCHEME (Ably's own endpoint by default). */
 export function ablyEndpoint(config: Config): { host: string; port: number; tls: boolean } {
   return { host: config.ably.host, port: config.ably.port, tls: config.ably.useTLS };
 }

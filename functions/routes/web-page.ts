@@ -5,10 +5,11 @@
  * those origins are settings.
  */
 import { type Context, Hono } from 'hono';
+import { ABLY_DEFAULT_HOST } from '../broadcast/ably-rules.ts';
 import type { Config } from '../config.ts';
 import type { AppEnv } from '../env.ts';
 import { withConfig } from '../http/with-config.ts';
-import { ABLY_DEFAULT_HOST, ablyEndpoint, websocketEndpoint } from './client-config.ts';
+import { ablyEndpoint, websocketEndpoint } from './client-config.ts';
 
 /** The origins the realtime client connects to: the Pusher-protocol server, or Ably (its WebSocket and REST, and its fallback hosts). */
 function realtimeOrigins(config: Config, requestUrl: URL): string {

@@ -9,7 +9,7 @@
 //   does not come back to it;
 // - channels by their Ably names (`private:user.{id}`, `presence:admins`).
 import { BaseRealtime, FetchRequest, RealtimePresence, WebSocketTransport } from 'ably/modular';
-import { ablyChannelName } from '../../functions/broadcast/ably-rules.ts';
+import { ABLY_DEFAULT_HOST, ablyChannelName } from '../../functions/broadcast/ably-rules.ts';
 import type { ClientConfig } from './api.ts';
 import type { OnlineMember, PresenceMemberInfo } from './realtime.ts';
 import type { Transport, TransportOptions, TransportState } from './transport.ts';
@@ -62,7 +62,7 @@ export function ablyTransport(endpoint: NonNullable<ClientConfig['ably']>, optio
     return held!;
   }
 
-  const custom = endpoint.host !== 'main.realtime.ably.net';
+  const custom = endpoint.host !== ABLY_DEFAULT_HOST;
   const client = new BaseRealtime({
     authCallback: (_params, callback) => {
       tokenForAll().then(
