@@ -6,6 +6,7 @@ import type { Api } from './api.ts';
 import { byId, el, initials, longTime, shortTime } from './dom.ts';
 import { fromApi, fromEvent, Mailbox, type MailboxEmail, timeKey } from './mailbox.ts';
 import { notifyDesktop, toast } from './toast.ts';
+import { UnreadCount } from './unread-count.ts';
 
 const PAGE_SIZE = 50;
 /** The API's largest page, used when catching up so a long absence needs few requests. */
@@ -23,8 +24,6 @@ const RENDER_BATCH_MS = 16;
 const OVERSCAN_ROWS = 10;
 /** An older page loads once the last loaded row is this close below the viewport. */
 const PREFETCH_ROWS = 25;
-/** The true unread count is asked for again this long after a change the page cannot count itself. */
-const COUNT_REFRESH_MS = 400;
 /** Until a row has been measured (styles.css gives every row the same height). */
 const ROW_HEIGHT_GUESS = 72;
 
@@ -67,64 +66,19 @@ export function createInbox(api: Api): Inbox {
   let renderTimer: ReturnType<typeof setTimeout> | undefined;
   let scrollPending = false;
   let rowHeight = ROW_HEIGHT_GUESS;
-  /**
-   * The inbox's unread count as the server last said (GET /api/emails answers it with every page),
-   * moved by every change the page sees since. Null until the first page, when only the loaded
-   * emails can be counted.
-   */
-  let unreadTotal: number | null = null;
-  const count = { timer: undefined as ReturnType<typeof setTimeout> | undefined, inFlight: false, changedMeanwhile: false };
+  /** The inbox's true unread count (./unread-count.ts), asked for again with `limit=1` when only the server knows it. */
+  const unreadCount = new UnreadCount(
+    async () => (await api.emails({ limit: 1 })).unread_count,
+    () => scheduleRender(),
+  );
 
   function unread(): number {
-    return unreadTotal ?? mailbox.unreadCount;
+    return unreadCount.value(mailbox.unreadCount);
   }
 
-  /** Live changes counted so far: a count the server gave may predate the ones seen while it was on its way. */
-  let liveChanges = 0;
-
-  /** Applies a change to the loaded emails to the true count too: `before` is their unread count before it. */
+  /** Applies a live change to the loaded emails to the true count too: `before` is their unread count before it. */
   function counted(before: number): void {
-    liveChanges++;
-    if (unreadTotal !== null) unreadTotal = Math.max(0, unreadTotal + mailbox.unreadCount - before);
-  }
-
-  /**
-   * Takes the count a page of the API answered. When live changes were counted while that request
-   * was on its way, the answer may or may not include them: it stands for now, and the server is
-   * asked again once things are quiet.
-   */
-  function serverCount(count: number, changesWhenAsked: number): void {
-    unreadTotal = count;
-    if (liveChanges !== changesWhenAsked) refreshCountSoon();
-  }
-
-  /**
-   * A change to an email this page has not loaded (read in another tab, deleted) moves the count by
-   * an amount only the server knows: ask it again, once the changes stop coming.
-   */
-  function refreshCountSoon(): void {
-    if (count.inFlight) {
-      count.changedMeanwhile = true;
-      return;
-    }
-    clearTimeout(count.timer);
-    count.timer = setTimeout(async () => {
-      count.inFlight = true;
-      count.changedMeanwhile = false;
-      try {
-        const asked = liveChanges;
-        const { unread_count } = await api.emails({ limit: 1 });
-        unreadTotal = unread_count;
-        if (liveChanges !== asked) count.changedMeanwhile = true;
-        scheduleRender();
-      } catch {
-        // The next change or sync asks again.
-      } finally {
-        count.inFlight = false;
-        // A change seen while the answer was on its way may or may not be in it: ask once more.
-        if (count.changedMeanwhile) refreshCountSoon();
-      }
-    }, COUNT_REFRESH_MS);
+    unreadCount.changed(mailbox.unreadCount - before);
   }
 
   function scheduleRender(): void {
@@ -314,10 +268,10 @@ export function createInbox(api: Api): Inbox {
 
   /** The newest page; returns the emails the page did not have. */
   async function loadFirstPage(): Promise<MailboxEmail[]> {
-    const asked = liveChanges;
+    const asked = unreadCount.asking();
     const page = await api.emails({ limit: PAGE_SIZE });
     const added = mailbox.merge(page.emails.map(fromApi));
-    serverCount(page.unread_count, asked);
+    unreadCount.answered(page.unread_count, asked);
     hasOlder = page.emails.length === PAGE_SIZE;
     olderThan = page.emails.at(-1);
     loaded = true;
@@ -336,11 +290,11 @@ export function createInbox(api: Api): Inbox {
     const added: MailboxEmail[] = [];
     let below: { created_at: string; id: string } | undefined;
     for (;;) {
-      const asked = liveChanges;
+      const asked = unreadCount.asking();
       const page = await api.emails({ after, before: below?.created_at, before_id: below?.id, limit: CATCH_UP_PAGE });
       added.push(...mailbox.merge(page.emails.map(fromApi)));
       // Reads and deletions missed while away changed it too: the server's count replaces ours.
-      serverCount(page.unread_count, asked);
+      unreadCount.answered(page.unread_count, asked);
       if (page.emails.length < CATCH_UP_PAGE) break;
       below = page.emails.at(-1)!;
     }
@@ -356,10 +310,10 @@ export function createInbox(api: Api): Inbox {
     olderButton.textContent = 'Loading…';
     loadingOlder = (async () => {
       try {
-        const asked = liveChanges;
+        const asked = unreadCount.asking();
         const page = await api.emails({ before: below.created_at, before_id: below.id, limit: PAGE_SIZE });
         mailbox.merge(page.emails.map(fromApi));
-        serverCount(page.unread_count, asked);
+        unreadCount.answered(page.unread_count, asked);
         hasOlder = page.emails.length === PAGE_SIZE;
         olderThan = page.emails.at(-1) ?? olderThan;
       } catch (error) {
@@ -386,7 +340,7 @@ export function createInbox(api: Api): Inbox {
       const { marked, read_at } = await api.markAllRead(upTo);
       for (const email of mailbox.list())
         if (email.read_at === null && timeKey(email.created_at) <= timeKey(upTo)) mailbox.setReadAt(email.id, read_at);
-      if (unreadTotal !== null) unreadTotal = Math.max(0, unreadTotal - marked);
+      unreadCount.adjust(-marked);
       render();
       if (openId) renderReader();
       toast(`Marked ${marked.toLocaleString('en-US')} ${marked === 1 ? 'email' : 'emails'} read.`, {
@@ -406,7 +360,7 @@ export function createInbox(api: Api): Inbox {
       const unmarked = await api.undoMarkAllRead(readAt);
       for (const email of mailbox.list())
         if (email.read_at !== null && timeKey(email.read_at) === timeKey(readAt)) mailbox.setReadAt(email.id, null);
-      if (unreadTotal !== null) unreadTotal += unmarked;
+      unreadCount.adjust(unmarked);
       render();
     } catch (error) {
       toast(`Could not undo: ${(error as Error).message}`, { tone: 'error' });
@@ -480,20 +434,14 @@ export function createInbox(api: Api): Inbox {
     },
     updated(change) {
       const before = mailbox.unreadCount;
-      if (!mailbox.setReadAt(change.id, change.read_at)) {
-        liveChanges++;
-        return refreshCountSoon();
-      }
+      if (!mailbox.setReadAt(change.id, change.read_at)) return unreadCount.changedUnknown();
       counted(before);
       scheduleRender();
       if (openId === change.id) renderReader();
     },
     deleted(id) {
       const before = mailbox.unreadCount;
-      if (!mailbox.delete(id)) {
-        liveChanges++;
-        return refreshCountSoon();
-      }
+      if (!mailbox.delete(id)) return unreadCount.changedUnknown();
       counted(before);
       if (openId === id) {
         openId = null;
@@ -504,12 +452,11 @@ export function createInbox(api: Api): Inbox {
     clear() {
       clearTimeout(arrivalTimer);
       clearTimeout(renderTimer);
-      clearTimeout(count.timer);
       arrivalTimer = undefined;
       renderTimer = undefined;
       arriving = [];
       for (const email of mailbox.list()) mailbox.remove(email.id);
-      unreadTotal = null;
+      unreadCount.reset();
       loaded = false;
       hasOlder = false;
       olderThan = undefined;
