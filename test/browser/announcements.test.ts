@@ -63,5 +63,15 @@ describe('announcements', () => {
     await adminPage.getByLabel('Announcement text').fill('x'.repeat(2001));
     await adminPage.locator('#announce-send').click();
     await eventually(() => adminPage.locator('#announce-body-error').textContent()).toBe('Keep the message under 2001 characters.');
+    // What only the Worker checks (a NUL character, which Postgres text cannot hold) comes back as
+    // its 400's issue, shown next to the same field.
+    await adminPage.getByLabel('Announcement text').fill('Fine too');
+    await adminPage.getByLabel('Announcement title').evaluate((input: HTMLInputElement) => {
+      input.value = 'a\u0000b';
+    });
+    await adminPage.locator('#announce-send').click();
+    await eventually(() => adminPage.locator('#announce-title-error').textContent()).toBe(
+      'title must not contain the NUL character (\\u0000), which the database cannot store',
+    );
   });
 });

@@ -56,8 +56,11 @@ export function createAnnouncements(api: Api): Announcements {
 export function validateAnnouncement(draft: { title: string; body: string }): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (draft.title.trim() === '') issues.push({ field: 'title', message: 'Write a title.' });
-  if (characters(draft.title) > TITLE_MAX) issues.push({ field: 'title', message: `Keep the title under ${TITLE_MAX + 1} characters.` });
-  if (characters(draft.body) > BODY_MAX) issues.push({ field: 'body', message: `Keep the message under ${BODY_MAX + 1} characters.` });
+  // Counted as the Worker counts: after trimming, in characters.
+  if (characters(draft.title.trim()) > TITLE_MAX)
+    issues.push({ field: 'title', message: `Keep the title under ${TITLE_MAX + 1} characters.` });
+  if (characters(draft.body.trim()) > BODY_MAX)
+    issues.push({ field: 'body', message: `Keep the message under ${BODY_MAX + 1} characters.` });
   return issues;
 }
 
