@@ -28,3 +28,8 @@ export function createLogger(level: unknown, base: Record<string, unknown> = {})
     };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
+
+/** An error's message for a log line or a sentence (a thrown non-Error as text). */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -8,7 +8,7 @@
  */
 import type { OutboxEntry, Settlement } from '../data/outbox.ts';
 import { emptySettlement } from '../data/outbox.ts';
-import { createLogger, type Logger } from '../log.ts';
+import { createLogger, errorMessage, type Logger } from '../log.ts';
 import { BatchPublishError, BroadcastRefused, publishEach } from './broadcaster.ts';
 import type { BroadcastMessage } from './events.ts';
 import { ModelEventError, type ModelRegistry } from './model.ts';
@@ -44,10 +44,6 @@ export interface DeliveryOutcome {
 }
 
 export const defaultLog = createLogger('info', { component: 'delivery' });
-
-export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Messages in order through `publishBatch`, or one `publish` at a time without it. */
 function publishAll(messages: BroadcastMessage[], deps: DeliveryDeps): Promise<void> {
@@ -137,8 +133,8 @@ export async function deliverEntries(entries: OutboxEntry[], deps: DeliveryDeps)
         failure = { error, entryId: plan.entry.id };
         // A refusal that would be the same next time (a 4xx: the event itself is wrong) fails the
         // entry now instead of costing every run an attempt until the maximum.
-        if (retryable(error)) settlement.retry.push({ id: plan.entry.id, error: describeError(error) });
-        else settlement.failed.push({ id: plan.entry.id, reason: `the broadcaster refused it: ${describeError(error)}` });
+        if (retryable(error)) settlement.retry.push({ id: plan.entry.id, error: errorMessage(error) });
+        else settlement.failed.push({ id: plan.entry.id, reason: `the broadcaster refused it: ${errorMessage(error)}` });
       }
     }
   }

@@ -19,6 +19,7 @@
  * entry fail with the reason instead of being retried.
  */
 import type { z } from 'zod';
+import { errorMessage } from '../log.ts';
 import type { BroadcastMessage } from './events.ts';
 
 /** What a handler returns: one message, several, or none. */
@@ -76,7 +77,7 @@ export function defineModel<Row, OldRow = Row>(definition: ModelDefinition<Row, 
     try {
       messages = make();
     } catch (error) {
-      throw new ModelEventError(`${definition.table} ${operation}: ${error instanceof Error ? error.message : String(error)}`, {
+      throw new ModelEventError(`${definition.table} ${operation}: ${errorMessage(error)}`, {
         cause: error,
       });
     }

@@ -11,7 +11,7 @@ import { loadConfig } from '../config.ts';
 import { serviceClient } from '../data/client.ts';
 import { recordCronRun, supabaseOutbox } from '../data/outbox.ts';
 import { domainErrorResponse } from '../http/errors.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, errorMessage } from '../log.ts';
 import { type RedeliveryCounts, RedeliveryStopped, redeliverUndelivered } from './undelivered.ts';
 
 /** What one run did (also written to the log as one JSON line). */
@@ -67,5 +67,5 @@ export async function redeliver(controller: Pick<ScheduledController, 'cron'>, e
 
 /** The sentence the API would answer with (a misconfiguration says what to set). */
 function reasonOf(error: unknown): string {
-  return domainErrorResponse(error)?.message ?? (error instanceof Error ? error.message : String(error));
+  return domainErrorResponse(error)?.message ?? errorMessage(error);
 }

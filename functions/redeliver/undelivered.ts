@@ -1,6 +1,7 @@
 /** What a redelivery run publishes: the oldest pending outbox entries past the grace period, a batch at a time. */
-import { type DeliveryDeps, defaultLog, deliverEntries, describeError } from '../broadcast/delivery.ts';
+import { type DeliveryDeps, defaultLog, deliverEntries } from '../broadcast/delivery.ts';
 import type { OutboxStore, RedeliveryCounts } from '../data/outbox.ts';
+import { errorMessage } from '../log.ts';
 
 export type { RedeliveryCounts };
 
@@ -10,7 +11,7 @@ export class RedeliveryStopped extends Error {
   readonly counts: RedeliveryCounts;
 
   constructor(counts: RedeliveryCounts, cause: unknown) {
-    super(describeError(cause), { cause });
+    super(errorMessage(cause), { cause });
     this.counts = counts;
   }
 }
@@ -54,7 +55,7 @@ async function runRounds(
     counts.failed += settled.failed;
     counts.retried += settled.retried;
     if (outcome.failure) {
-      log.error('redelivery failed', { from_outbox_id: outcome.failure.entryId, error: describeError(outcome.failure.error) });
+      log.error('redelivery failed', { from_outbox_id: outcome.failure.entryId, error: errorMessage(outcome.failure.error) });
       counts.remaining = true;
       break;
     }

@@ -7,7 +7,7 @@
 import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { broadcast, broadcastBatch } from '../broadcast/broadcast.ts';
-import { deliverEntries, describeError, PublishFailed } from '../broadcast/delivery.ts';
+import { deliverEntries, PublishFailed } from '../broadcast/delivery.ts';
 import { DeliveryRecorder } from '../broadcast/delivery-recorder.ts';
 import { observedModels } from '../broadcast/model-events.ts';
 import type { Config } from '../config.ts';
@@ -17,7 +17,7 @@ import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
 import { validationError } from '../http/validation.ts';
 import { withConfig } from '../http/with-config.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, errorMessage } from '../log.ts';
 import { webhookPayload } from '../observe/payload.ts';
 import { verifyWebhookSignature } from '../observe/signature.ts';
 
@@ -84,7 +84,7 @@ export const dbWebhook = new Hono<AppEnv>().use(withConfig, limitBody(MAX_BODY_B
   }
   if (outcome.failure) {
     // A 502, so pg_net's log shows the failure; the cron retries the entries.
-    throw new PublishFailed(`Publishing outbox entry ${outcome.failure.entryId} failed: ${describeError(outcome.failure.error)}`, {
+    throw new PublishFailed(`Publishing outbox entry ${outcome.failure.entryId} failed: ${errorMessage(outcome.failure.error)}`, {
       cause: outcome.failure.error,
     });
   }

@@ -18,6 +18,7 @@
  *   `x-ably-errormessage` headers (ably/open-specs, definitions/platform-v1.yaml).
  */
 import type { Config } from '../../config.ts';
+import { errorMessage } from '../../log.ts';
 import { AblyLimits, ablyChannelName, decodeAblySocketId } from '../ably-rules.ts';
 import { BatchPublishError, type Broadcaster, BroadcastRefused, type PublishRequest } from '../broadcaster.ts';
 import { byteLength, channelNameProblem, eventNameProblem } from '../pusher-rules.ts';
@@ -78,7 +79,7 @@ export function ablyRest(config: Config): AblyPost {
       });
     } catch (error) {
       // The message names the host only: the URL carries no secret, and the headers are not quoted.
-      throw new BroadcastRefused(`Ably could not be reached at ${host}: ${error instanceof Error ? error.message : String(error)}`, null, {
+      throw new BroadcastRefused(`Ably could not be reached at ${host}: ${errorMessage(error)}`, null, {
         cause: error,
       });
     }
