@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ABLY_KEY } from '../support/ably-key.ts';
 import { startAblyRestStub } from '../support/node/ably-rest-stub.ts';
-import { collectPageErrors, eventually, ready, rows, useLiveStack } from '../support/node/browser.ts';
+import { collectPageErrors, eventually, networkSwitch, ready, rows, useLiveStack } from '../support/node/browser.ts';
 
 let ably: Awaited<ReturnType<typeof startAblyRestStub>>;
 // Filled in before the stack starts (hooks run in order): the Worker needs the stand-in's port.
@@ -63,5 +63,24 @@ describe('the web client on Ably', () => {
     await secondAgain.close();
     await second.close();
     await eventually(() => onlineNames(first)).toEqual([`${one.name} (you)`]);
+  });
+
+  it('catches up after an outage: an email sent while offline shows once, after Ably reconnects', async () => {
+    const reader = await live.createUser('Annie Easley');
+    const context = await live.newContext();
+    const network = await networkSwitch(context, new RegExp(`//127\\.0\\.0\\.1:${ably.port}/`));
+    const page = await live.signIn(context, reader);
+    await ready(page);
+    await network.off();
+    await page.locator('[data-testid="connection"][data-state="offline"]').waitFor();
+    await live.insertEmail(live.admin, reader, 'While you were away', 'Sent during the outage.');
+    // Published to Ably meanwhile, but this page was not connected to hear it.
+    await eventually(async () =>
+      ably.accepted.flatMap((request) => request.messages).some((m) => m.channel === `private:user.${reader.id}`),
+    ).toBe(true);
+    expect(await rows(page).count()).toBe(0);
+    await network.on();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
+    await eventually(() => rows(page).locator('.email-subject').allTextContents()).toEqual(['Unread: While you were away']);
   });
 });

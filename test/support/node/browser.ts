@@ -252,11 +252,15 @@ export async function saveScreenshot(page: Page, name: string): Promise<string> 
  * browser is back online (pusher-js reconnects at once) and pages reach the real server again
  * (Playwright proxies the frames).
  */
-export async function networkSwitch(context: BrowserContext): Promise<{ off(): Promise<void>; on(): Promise<void> }> {
+export async function networkSwitch(
+  context: BrowserContext,
+  /** Which WebSockets it cuts: the realtime server's (`/app/{key}`) by default; Ably's stand-in by its address. */
+  sockets: RegExp = /\/app\/[^/?]+/,
+): Promise<{ off(): Promise<void>; on(): Promise<void> }> {
   let up = true;
   /** Page side → server side of every proxied socket. */
   const open = new Map<WebSocketRoute, WebSocketRoute>();
-  await context.routeWebSocket(/\/app\/[^/?]+/, (ws) => {
+  await context.routeWebSocket(sockets, (ws) => {
     if (!up) return void ws.close({ code: 4100, reason: 'Network down (test)' });
     const server = ws.connectToServer();
     open.set(ws, server);
