@@ -335,40 +335,48 @@ begin
 end;
 $$;
 
--- Claims the named entries for lease_seconds, with the earlier pending entries of the same rows that
--- nobody holds (a lost webhook's), so a row's changes go out in order. Entries delivered, failed or
--- held by another deliverer are left out. Returns the claimed entries with their rows, by id.
-create function public.tidings_claim_outbox(outbox_ids bigint[], lease_seconds integer default 60)
+-- Serializes claims of the same rows: one transaction-scoped advisory lock per (table, row) of the
+-- entries, taken in key order (so two claims wait for each other instead of deadlocking) and held
+-- until commit.
+create function tidings.lock_rows(entry_ids bigint[])
+returns void
+language sql
+set search_path = ''
+as $$
+  select pg_advisory_xact_lock(k.key)
+  from (
+    select distinct hashtextextended(o.table_name || ':' || o.row_id, 0) as key
+    from tidings.outbox o where o.id = any(entry_ids)
+  ) as k
+  order by k.key;
+$$;
+
+-- Both claims end here: lease the candidate entries that are pending, held by nobody, and have no
+-- earlier change of their row held by another deliverer (that one publishes first; the cron takes
+-- the later one after it), so a row's changes go out in order. The rows' advisory locks come first;
+-- the UPDATE, a statement of its own, then sees the leases of whoever held those locks before.
+-- A lease lost in a crash only means the entry may be claimed and published again (clients
+-- de-duplicate), so the commit does not wait for the disk: the webhook publishes sooner.
+create function tidings.claim_entries(candidates bigint[], lease_seconds integer)
 returns jsonb
 language plpgsql
-security definer
 set search_path = ''
 as $$
 declare
   claimed tidings.outbox[];
 begin
-  -- A lease lost in a crash only means the entry may be claimed and published again (clients
-  -- de-duplicate), so its commit does not wait for the disk: the webhook publishes sooner.
   perform set_config('synchronous_commit', 'off', true);
-  with named as (
-    select o.table_name, o.row_id, o.id from tidings.outbox o
-    where o.id = any(outbox_ids) and o.delivered_at is null and o.failed_at is null
-  ),
-  wanted as (
-    select n.id from named n
-    union
-    select earlier.id from named n
-    join tidings.outbox earlier on earlier.table_name = n.table_name and earlier.row_id = n.row_id and earlier.id < n.id
-    where earlier.delivered_at is null and earlier.failed_at is null
-  ),
-  -- One UPDATE: two deliverers racing for an entry serialize on its row lock, and the second sees
-  -- the first's lease when it re-checks the condition.
-  taken as (
+  perform tidings.lock_rows(candidates);
+  with taken as (
     update tidings.outbox o
     set claimed_until = clock_timestamp() + make_interval(secs => lease_seconds)
-    from wanted w
-    where o.id = w.id and o.delivered_at is null and o.failed_at is null
+    where o.id = any(candidates) and o.delivered_at is null and o.failed_at is null
       and (o.claimed_until is null or o.claimed_until < clock_timestamp())
+      and not exists (
+        select 1 from tidings.outbox earlier
+        where earlier.table_name = o.table_name and earlier.row_id = o.row_id and earlier.id < o.id
+          and earlier.delivered_at is null and earlier.failed_at is null and earlier.claimed_until >= clock_timestamp()
+      )
     returning o.*
   )
   select array_agg(t order by t.id) into claimed from taken t;
@@ -376,46 +384,53 @@ begin
 end;
 $$;
 
-comment on function public.tidings_claim_outbox(bigint[], integer) is 'The webhook''s claim: the named outbox entries (and earlier pending ones of their rows) with their rows as the database has them now.';
-
--- The cron's claim: pending entries created more than grace_seconds ago, oldest first, at most
--- max_entries, skipping an entry while an earlier change of its row is held by another deliverer.
-create function public.tidings_claim_due(grace_seconds integer, max_entries integer, lease_seconds integer default 60)
+-- The webhook's claim: the named entries, with the earlier pending entries of the same rows (a lost
+-- webhook's). Entries delivered, failed or held are left out. Returns the claimed entries with
+-- their rows, by id.
+create function public.tidings_claim_outbox(outbox_ids bigint[], lease_seconds integer default 60)
 returns jsonb
-language plpgsql
+language sql
 security definer
 set search_path = ''
 as $$
-declare
-  claimed tidings.outbox[];
-begin
-  -- A lease lost in a crash only means the entry may be claimed and published again (clients
-  -- de-duplicate), so its commit does not wait for the disk: the webhook publishes sooner.
-  perform set_config('synchronous_commit', 'off', true);
-  with due as (
-    select o.id from tidings.outbox o
-    where o.delivered_at is null and o.failed_at is null
-      and (o.claimed_until is null or o.claimed_until < clock_timestamp())
-      and o.created_at < clock_timestamp() - make_interval(secs => grace_seconds)
-      and not exists (
-        select 1 from tidings.outbox earlier
-        where earlier.table_name = o.table_name and earlier.row_id = o.row_id and earlier.id < o.id
-          and earlier.delivered_at is null and earlier.failed_at is null and earlier.claimed_until >= clock_timestamp()
-      )
-    order by o.id
-    limit max_entries
-    for update skip locked
-  ),
-  taken as (
-    update tidings.outbox o
-    set claimed_until = clock_timestamp() + make_interval(secs => lease_seconds)
-    from due d
-    where o.id = d.id
-    returning o.*
-  )
-  select array_agg(t order by t.id) into claimed from taken t;
-  return tidings.with_rows(coalesce(claimed, '{}'));
-end;
+  select tidings.claim_entries(
+    array(
+      select distinct w.id
+      from tidings.outbox n
+      cross join lateral (
+        select n.id
+        union
+        select earlier.id from tidings.outbox earlier
+        where earlier.table_name = n.table_name and earlier.row_id = n.row_id and earlier.id < n.id
+          and earlier.delivered_at is null and earlier.failed_at is null
+      ) as w
+      where n.id = any(outbox_ids) and n.delivered_at is null and n.failed_at is null
+    ),
+    lease_seconds
+  );
+$$;
+
+comment on function public.tidings_claim_outbox(bigint[], integer) is 'The webhook''s claim: the named outbox entries (and earlier pending ones of their rows) with their rows as the database has them now.';
+
+-- The cron's claim: pending entries created more than grace_seconds ago and held by nobody, oldest
+-- first, at most max_entries.
+create function public.tidings_claim_due(grace_seconds integer, max_entries integer, lease_seconds integer default 60)
+returns jsonb
+language sql
+security definer
+set search_path = ''
+as $$
+  select tidings.claim_entries(
+    array(
+      select o.id from tidings.outbox o
+      where o.delivered_at is null and o.failed_at is null
+        and (o.claimed_until is null or o.claimed_until < clock_timestamp())
+        and o.created_at < clock_timestamp() - make_interval(secs => grace_seconds)
+      order by o.id
+      limit max_entries
+    ),
+    lease_seconds
+  );
 $$;
 
 comment on function public.tidings_claim_due(integer, integer, integer) is 'The redelivery cron''s claim: pending entries past the grace period, oldest first, with their rows.';
@@ -536,7 +551,8 @@ $$;
 
 comment on function public.tidings_delivery_status(integer) is 'The outbox''s state for operators: undelivered count and oldest, failed entries with reasons, the last cron run.';
 
-revoke all on function tidings.with_rows(tidings.outbox[]), public.tidings_claim_outbox(bigint[], integer),
+revoke all on function tidings.with_rows(tidings.outbox[]), tidings.lock_rows(bigint[]), tidings.claim_entries(bigint[], integer),
+  public.tidings_claim_outbox(bigint[], integer),
   public.tidings_claim_due(integer, integer, integer), public.tidings_settle_outbox(jsonb, integer),
   public.tidings_record_cron_run(jsonb, integer), public.tidings_delivery_status(integer)
   from public, anon, authenticated;
