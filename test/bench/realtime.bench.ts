@@ -97,15 +97,7 @@ const ROUND = /round\\?":(\d+)/;
 
 /** `repeats` runs of `events` sequential trigger → receive round trips after a warm-up; workerd's CPU per event over them. */
 async function latency(driver: Driver, events: number, repeats: number) {
-  let waiting: { i: number; resolve: (at: number) => void } | null = null;
-  const onFrame = (text: string) => {
-    const at = now();
-    const i = Number(ROUND.exec(text)?.[1]);
-    if (waiting?.i === i) waiting.resolve(at);
-  };
-  const subscriber = await (driver.socket.channel === null
-    ? baselineSubscriber(driver.socket.url, onFrame)
-    : protocolSubscriber(driver.server.port, 'bench-latency', onFrame));
+  const probe = await latencyProbe(driver);
   const runs = [];
   const acks: number[] = [];
   const all: number[] = [];
@@ -116,15 +108,10 @@ async function latency(driver: Driver, events: number, repeats: number) {
       let cpuStart = 0;
       for (let i = 0; i < WARM_UP + events; i++) {
         if (i === WARM_UP) cpuStart = cpuMs(driver.server.pids());
-        const round = repeat * 1e6 + i;
-        const received = new Promise<number>((resolve) => (waiting = { i: round, resolve }));
-        const start = now();
-        await driver.trigger('bench-latency', round);
-        const ack = now();
-        const at = await received;
+        const { received, ack } = await probe.sample();
         if (i >= WARM_UP) {
-          samples.push(at - start);
-          acks.push(ack - start);
+          samples.push(received);
+          acks.push(ack);
         }
       }
       cpu += cpuMs(driver.server.pids()) - cpuStart;
@@ -132,14 +119,14 @@ async function latency(driver: Driver, events: number, repeats: number) {
       all.push(...samples);
     }
   } finally {
-    subscriber.close();
+    probe.close();
   }
   return {
     runs,
     distribution: distribution(all),
     ack: latencySummary(acks),
     cpuMsPerEvent: round(cpu / (events * repeats)),
-    extensions: subscriber.extensions,
+    extensions: probe.extensions,
   };
 }
 
@@ -395,18 +382,22 @@ async function latencyProbe(driver: Driver) {
     ? baselineSubscriber(driver.socket.url, onFrame)
     : protocolSubscriber(driver.server.port, 'bench-latency', onFrame));
   let round = 0;
+  /** One trigger → receive round trip: ms until the trigger was answered and until the frame arrived. */
+  const sample = async (): Promise<{ ack: number; received: number }> => {
+    const i = round++;
+    const received = new Promise<number>((resolve) => (waiting = { i, resolve }));
+    const start = now();
+    await driver.trigger('bench-latency', i);
+    const ack = now() - start;
+    return { ack, received: (await received) - start };
+  };
   return {
     extensions: subscriber.extensions,
     close: subscriber.close,
+    sample,
     async samples(count: number): Promise<number[]> {
       const samples: number[] = [];
-      for (let k = 0; k < count; k++) {
-        const i = round++;
-        const received = new Promise<number>((resolve) => (waiting = { i, resolve }));
-        const start = now();
-        await driver.trigger('bench-latency', i);
-        samples.push((await received) - start);
-      }
+      for (let k = 0; k < count; k++) samples.push((await sample()).received);
       return samples;
     },
   };
