@@ -269,15 +269,7 @@ describe('the live inbox', () => {
     );
     // Each insert's webhook announces it; let them all finish before the page opens, so the page
     // pages through the API and no late live event brings in an old row on its own.
-    const delivered = async () =>
-      (
-        await live.db.query(
-          `select count(*)::int as n from tidings.outbox o join public.emails e on e.id::text = o.row_id
-           where e.recipient_id = $1 and o.operation = 'INSERT' and o.delivered_at is not null`,
-          [reader.id],
-        )
-      ).rows[0].n;
-    await eventually(delivered).toBe(60);
+    await eventually(() => live.deliveredEmails(reader)).toBe(60);
     const page = await live.signIn(await live.newContext(), reader);
     await eventually(() => loadedEmails(page)).toBe(50);
     await eventually(() => rows(page).first().locator('.email-subject').textContent()).toBe('Unread: Email number 60');
@@ -309,15 +301,7 @@ describe('the live inbox', () => {
     // A later email on top, so the batch is not the newest (the reconnect catch-up fetches all of
     // the newest created_at): the first page ends inside the batch.
     await live.insertEmail(live.admin, reader, 'After the batch', 'Later.');
-    const delivered = async () =>
-      (
-        await live.db.query(
-          `select count(*)::int as n from tidings.outbox o join public.emails e on e.id::text = o.row_id
-           where e.recipient_id = $1 and o.operation = 'INSERT' and o.delivered_at is not null`,
-          [reader.id],
-        )
-      ).rows[0].n;
-    await eventually(delivered).toBe(61);
+    await eventually(() => live.deliveredEmails(reader)).toBe(61);
     const page = await live.signIn(await live.newContext(), reader);
     await eventually(() => loadedEmails(page)).toBe(50);
     const subjects = await scrollThroughInbox(page);

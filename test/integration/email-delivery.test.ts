@@ -16,7 +16,7 @@ import {
 } from '../../functions/broadcast/events.ts';
 import { readDevVars } from '../support/node/dev-vars.ts';
 import type { TestSupabase } from '../support/node/local-supabase.ts';
-import { connected, nextEvent, subscribed, userPusher } from '../support/node/realtime-clients.ts';
+import { connected, nextEvent, onLoopback, subscribed, userPusher } from '../support/node/realtime-clients.ts';
 import { startStack } from '../support/node/stack.ts';
 import { type RunningWorker, startWorker } from '../support/node/worker.ts';
 import { seedUsers } from '../support/seed-users.ts';
@@ -537,12 +537,7 @@ describe('email delivery end to end', () => {
     const echo = new Echo({
       broadcaster: 'pusher',
       key: vars.PUSHER_APP_KEY!,
-      cluster: 'mt1',
-      wsHost: '127.0.0.1',
-      wsPort: port,
-      forceTLS: false,
-      enabledTransports: ['ws'],
-      disableStats: true,
+      ...onLoopback(port),
       Pusher,
       authEndpoint: `${worker.url}/broadcasting/auth`,
       auth: { headers: { Authorization: `Bearer ${tokens.ada}` } },

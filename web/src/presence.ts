@@ -14,16 +14,18 @@ function shown(member: OnlineMember): { name: string; admin: boolean } {
 
 /** Renders the online list; the signed-in user is listed first, marked "(you)". */
 export function renderPresence(members: OnlineMember[], myId: string): void {
-  const sorted = [...members].sort((a, b) => (a.id === myId ? -1 : b.id === myId ? 1 : shown(a).name.localeCompare(shown(b).name)));
+  const listed = members
+    .map((member) => ({ id: member.id, ...shown(member) }))
+    .sort((a, b) => (a.id === myId ? -1 : b.id === myId ? 1 : a.name.localeCompare(b.name)));
   byId('online-count').textContent = members.length > 0 ? String(members.length) : '';
   byId('online-list').replaceChildren(
-    ...sorted.map((member) =>
+    ...listed.map((member) =>
       el(
         'li',
         { class: 'online-member', 'data-user-id': member.id, 'data-testid': 'online-member' },
-        el('span', { class: 'avatar small', 'aria-hidden': 'true' }, initials(shown(member).name), el('span', { class: 'online-dot' })),
-        el('span', { class: 'online-name' }, shown(member).name, member.id === myId ? el('span', { class: 'muted' }, ' (you)') : null),
-        shown(member).admin ? el('span', { class: 'role-tag' }, 'admin') : null,
+        el('span', { class: 'avatar small', 'aria-hidden': 'true' }, initials(member.name), el('span', { class: 'online-dot' })),
+        el('span', { class: 'online-name' }, member.name, member.id === myId ? el('span', { class: 'muted' }, ' (you)') : null),
+        member.admin ? el('span', { class: 'role-tag' }, 'admin') : null,
       ),
     ),
   );

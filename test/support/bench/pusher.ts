@@ -2,6 +2,7 @@ import PusherServer from 'pusher';
 import Pusher from 'pusher-js';
 import WebSocket from 'ws';
 import { readDevVars } from '../node/dev-vars.ts';
+import { onLoopback } from '../node/realtime-clients.ts';
 
 const vars = readDevVars();
 
@@ -24,12 +25,7 @@ export async function connectedPusher(
   authorization?: { endpoint: string; headers: Record<string, string> },
 ): Promise<Pusher> {
   const client = new Pusher(app.key, {
-    cluster: 'mt1',
-    wsHost: '127.0.0.1',
-    wsPort: port,
-    forceTLS: false,
-    enabledTransports: ['ws'],
-    disableStats: true,
+    ...onLoopback(port),
     ...(authorization
       ? { channelAuthorization: { endpoint: authorization.endpoint, transport: 'ajax' as const, headers: authorization.headers } }
       : {}),

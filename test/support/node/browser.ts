@@ -127,6 +127,16 @@ export class LiveStack {
     return rows[0]!.id;
   }
 
+  /** How many of `to`'s emails the model observer has delivered (their INSERT outbox entries). */
+  async deliveredEmails(to: Pick<Account, 'id'>): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `select count(*)::int as n from tidings.outbox o join public.emails e on e.id::text = o.row_id
+       where e.recipient_id = $1 and o.operation = 'INSERT' and o.delivered_at is not null`,
+      [to.id],
+    );
+    return rows[0]!.n;
+  }
+
   /** Publishes an event as it is, through the realtime server's HTTP API (the official SDK). */
   async publishRaw(channel: string, event: string, data: unknown): Promise<void> {
     const response = await serverSdk(this.stack.worker).trigger(channel, event, data);

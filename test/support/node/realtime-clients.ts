@@ -82,8 +82,8 @@ export function userPusher(worker: { url: string; port: number }, token: string,
   });
 }
 
-/** pusher-js options for a server on 127.0.0.1:`port` without TLS: WebSocket only, no stats sent anywhere. */
-function onLoopback(port: number) {
+/** pusher-js (and Laravel Echo) options for a server on 127.0.0.1:`port` without TLS: WebSocket only, no stats sent anywhere. */
+export function onLoopback(port: number) {
   return { cluster: 'mt1', wsHost: '127.0.0.1', wsPort: port, forceTLS: false, enabledTransports: ['ws' as const], disableStats: true };
 }
 
