@@ -9,6 +9,7 @@ export const SECRET_SETTINGS = [
   'SUPABASE_JWT_SECRET',
   'DB_WEBHOOK_SECRET',
   'PUSHER_ENCRYPTION_MASTER_KEY_BASE64',
+  'ABLY_KEY',
   // Holds each extra app's secret.
   'REALTIME_APPS',
 ] as const;
