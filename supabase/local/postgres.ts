@@ -42,7 +42,15 @@ const isRoot = userInfo().uid === 0;
  * (created if missing); when that user cannot reach the checkout (e.g. a clone under /root, mode
  * 700), the binaries are copied once per version to a shared folder it can read.
  */
-export async function preparePostgres(): Promise<PostgresRuntime> {
+export function preparePostgres(): Promise<PostgresRuntime> {
+  // Once per process: a test file starts several Postgres servers (a restart, a second database).
+  prepared ??= findRuntime();
+  return prepared;
+}
+
+let prepared: Promise<PostgresRuntime> | undefined;
+
+async function findRuntime(): Promise<PostgresRuntime> {
   const packaged = await packagedBinaries();
   const account = isRoot ? postgresAccount() : undefined;
   const sharedDir = join(isRoot ? '/var/tmp' : tmpdir(), 'tidings-postgres');
