@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type pg from 'pg';
+import pg from 'pg';
 import { HttpError, notSupported, parseJson, readBody } from './http.ts';
 import type { SupabaseClaims } from './jwt.ts';
 
@@ -274,28 +274,25 @@ export class RestApi {
         'The local Supabase calls functions of the public schema by their argument names.',
       );
     }
-    const params: unknown[] = [];
     const argumentList = given.map((key) => {
       const type = match.types[(match.names ?? []).indexOf(key)]!;
-      params.push(JSON.stringify((args as Record<string, unknown>)[key]));
-      const param = `$${params.length}::jsonb`;
+      const json = `${pg.escapeLiteral(JSON.stringify((args as Record<string, unknown>)[key]))}::jsonb`;
       // PostgREST's conversions: JSON for json/jsonb, an array from a JSON array, text otherwise.
       const value =
         type === 'jsonb' || type === 'json'
-          ? `${param}::${type}`
+          ? `${json}::${type}`
           : type.endsWith('[]')
-            ? `array(select jsonb_array_elements_text(${param}))::${type}`
-            : `(${param} #>> '{}')::${type}`;
+            ? `array(select jsonb_array_elements_text(${json}))::${type}`
+            : `(${json} #>> '{}')::${type}`;
       return `${quote(key)} => ${value}`;
     });
     const call = `${quote(schema)}.${quote(name)}(${argumentList.join(', ')})`;
     const sql = match.returns_set
       ? `select coalesce(json_agg(_r), '[]')::text as body from ${call} as _r`
       : `select to_json(${call})::text as body`;
-    const body = await this.run(role, claims, 'POST', path, async (client) => {
-      const { rows } = await client.query<{ body: string | null }>(sql, params);
-      return rows[0]?.body ?? 'null';
-    });
+    // One statement with its arguments as literals: the whole transaction is one round trip.
+    const rows = await this.run<Array<{ body: string | null }>>(role, claims, 'POST', path, sql);
+    const body = rows[0]?.body ?? 'null';
     return { status: 200, body, headers: { 'Content-Type': 'application/json; charset=utf-8' } };
   }
 
@@ -305,13 +302,18 @@ export class RestApi {
             from (select ${query.columns(table, items, '_t')} from _m as _t) as _r`;
   }
 
-  /** Runs work as the API role, with the JWT's claims visible to auth.uid() and friends. */
+  /**
+   * Runs work as the API role, with the JWT's claims visible to auth.uid() and friends. `work` is
+   * either one SQL statement, sent with the transaction's setup and commit as one multi-statement
+   * query (one round trip; its rows are the answer), or steps on the connection inside the
+   * transaction, which may roll it back.
+   */
   private async run<T>(
     role: string,
     claims: SupabaseClaims,
     method: string,
     path: string,
-    work: (client: pg.PoolClient, rollback: () => Promise<void>) => Promise<T>,
+    work: string | ((client: pg.PoolClient, rollback: () => Promise<void>) => Promise<T>),
   ): Promise<T> {
     const client = await this.pool.connect();
     let finished = false;
@@ -321,19 +323,24 @@ export class RestApi {
       await client.query('rollback');
     };
     try {
-      // One round trip for the transaction's setup (a multi-statement simple query), as every
-      // request pays it. The role name is one of API_ROLES (checked above), never caller text;
-      // the other values are escaped as literals.
+      // The role name is one of API_ROLES (checked above), never caller text; the other values
+      // are escaped as literals.
       const literal = (value: string) => client.escapeLiteral(value);
-      await client.query(
+      const setup =
         `begin; set local role ${quote(role)}; ` +
-          `select set_config('request.jwt.claims', ${literal(JSON.stringify(claims))}, true), ` +
-          `set_config('request.method', ${literal(method)}, true), set_config('request.path', ${literal(path)}, true)`,
-      );
+        `select set_config('request.jwt.claims', ${literal(JSON.stringify(claims))}, true), ` +
+        `set_config('request.method', ${literal(method)}, true), set_config('request.path', ${literal(path)}, true)`;
+      if (typeof work === 'string') {
+        const results = (await client.query(`${setup}; ${work}; commit`)) as unknown as pg.QueryResult[];
+        finished = true;
+        return results[3]!.rows as T;
+      }
+      // One round trip for the transaction's setup, as every request pays it.
+      await client.query(setup);
       const result = await work(client, rollback);
       if (!finished && (method === 'GET' || method === 'HEAD')) {
         // A read's result is final before its commit: answer now and end the transaction behind
-        // the answer, saving every read (the webhook's, before it publishes) a round trip.
+        // the answer, saving every read a round trip.
         released = true;
         void client
           .query('commit')

@@ -253,4 +253,28 @@ describe('local Supabase /rest/v1 with supabase-js', () => {
     const unknownArgument = await service.rpc('tidings_delivery_status', { nope: 1 });
     expect(unknownArgument.error?.code).toBe('PGRST202');
   });
+
+  it("commits a function's writes, rolls back a failed one's, and passes arguments as they were sent", async () => {
+    const db = await supabase.connect();
+    await db.query(`create table public.rpc_notes (note text not null)`);
+    await db.query(`create function public.rpc_note(note text, fail boolean) returns text language plpgsql as $$
+      begin
+        insert into public.rpc_notes values (note);
+        if fail then raise exception 'refused: %', note; end if;
+        return current_user || ' ' || note;
+      end $$`);
+    const awkward = `it's "quoted" \\ and '); drop table public.rpc_notes; --`;
+
+    const failed = await service.rpc('rpc_note', { note: awkward, fail: true });
+    expect(failed.status).toBe(400);
+    expect(failed.error).toMatchObject({ code: 'P0001', message: `refused: ${awkward}` });
+    const kept = await service.rpc('rpc_note', { note: awkward, fail: false });
+    expect(kept).toMatchObject({ error: null, data: `service_role ${awkward}` });
+    // The failed call's connection went back to the pool clean: later calls run as their own role.
+    const calls = await Promise.all(Array.from({ length: 12 }, () => ada.rpc('rpc_note', { note: 'ada', fail: false })));
+    for (const call of calls) expect(call).toMatchObject({ error: null, data: 'authenticated ada' });
+
+    const { rows } = await db.query<{ note: string }>(`select note from public.rpc_notes where note <> 'ada'`);
+    expect(rows).toEqual([{ note: awkward }]);
+  });
 });
