@@ -70,7 +70,7 @@ export async function publishEvents(
   info: readonly string[] = [],
 ): Promise<PublishInfo[]> {
   if (requests.length === 0) return [];
-  if (app.shards === 1) return shardObject(env, app.id, 0).publish(requests, info);
+  if (app.shards === 1) return shardObject(env, app.id, 0).publish(app.id, requests, info);
   const results: PublishInfo[] = requests.map(() => ({}));
   const byChannel = new Map<string, number[]>();
   for (const [index, request] of requests.entries()) {

@@ -213,7 +213,9 @@ export class RealtimeShard extends DurableObject<Env> {
    * holds every socket, so the channel objects are not on the way. They still keep cache channels'
    * events and answer `info` counts.
    */
-  async publish(requests: PublishRequest[], info: readonly string[] = []): Promise<Array<Record<string, ChannelCounts>>> {
+  async publish(appId: string, requests: PublishRequest[], info: readonly string[] = []): Promise<Array<Record<string, ChannelCounts>>> {
+    // An app's only shard may be asked to publish before any socket ever reached it.
+    this.#remember(appId, 0);
     const app = this.#app();
     const results: Array<Record<string, ChannelCounts>> = [];
     for (const request of requests) {
@@ -288,6 +290,11 @@ export class RealtimeShard extends DurableObject<Env> {
     const shard = Number(request.headers.get(SHARD_HEADERS.shard));
     if (!appId || !Number.isInteger(shard))
       throw new Error(`A shard needs ${SHARD_HEADERS.app} and ${SHARD_HEADERS.shard} (set by the Worker's /app/{key})`);
+    this.#remember(appId, shard);
+  }
+
+  #remember(appId: string, shard: number): void {
+    if (this.#identity) return;
     this.ctx.storage.sql.exec('insert or replace into identity (id, app_id, shard) values (1, ?, ?)', appId, shard);
     this.#identity = { appId, shard };
   }

@@ -9,12 +9,12 @@ const appId = env.PUSHER_APP_ID;
 async function signed(
   method: string,
   path: string,
-  options: { body?: unknown; query?: Record<string, string>; secret?: string; timestamp?: number; md5?: string } = {},
+  options: { body?: unknown; query?: Record<string, string>; key?: string; secret?: string; timestamp?: number; md5?: string } = {},
 ) {
   const body = options.body === undefined ? '' : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   const params: Record<string, string> = {
     ...options.query,
-    auth_key: env.PUSHER_APP_KEY,
+    auth_key: options.key ?? env.PUSHER_APP_KEY,
     auth_timestamp: String(options.timestamp ?? Math.floor(Date.now() / 1000)),
     auth_version: '1.0',
     ...(body ? { body_md5: options.md5 ?? md5Hex(body) } : {}),
@@ -59,6 +59,22 @@ describe('POST /apps/{id}/events', () => {
     expect((await signed('POST', `/apps/${appId}/events`, { body, timestamp: Math.floor(Date.now() / 1000) - 601 })).status).toBe(401);
     expect((await signed('POST', `/apps/${appId}/events`, { body, md5: md5Hex('other') })).status).toBe(401);
     expect((await exports.default.fetch(`http://tidings.test/apps/${appId}/events`, { method: 'POST', body: '{}' })).status).toBe(401);
+  });
+
+  it('publishes to an app whose one shard no socket has reached yet (a server that publishes before anyone connects)', async () => {
+    // The publish-only app of vitest.config.ts: one shard, and no test connects to it.
+    const publishOnly = { key: 'publish-only-key', secret: 'publish-only-secret-for-tests' };
+    const body = { name: 'x', data: '{}', channels: ['nobody-yet', 'presence-nobody-yet'], info: 'subscription_count,user_count' };
+    const response = await signed('POST', '/apps/publish-only/events', { body, ...publishOnly });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      channels: { 'nobody-yet': { subscription_count: 0 }, 'presence-nobody-yet': { subscription_count: 0, user_count: 0 } },
+    });
+    const batch = await signed('POST', '/apps/publish-only/batch_events', {
+      body: { batch: [{ name: 'x', data: '{}', channel: 'later' }] },
+      ...publishOnly,
+    });
+    expect(batch.status).toBe(200);
   });
 
   it('answers 404 to an unknown app', async () => {
