@@ -1,5 +1,8 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { app } from '../../functions/index.ts';
+import { md5Hex, requestSignature } from '../../functions/realtime/signatures.ts';
+import { envWith } from '../support/workerd/env.ts';
 
 describe('GET /healthz', () => {
   it('answers 200 with the service status as JSON', async () => {
@@ -33,5 +36,40 @@ describe('static assets', () => {
     expect(response.status).toBe(200);
     // The client starts by asking the Worker for its configuration.
     expect(await response.text()).toContain('/api/config');
+  });
+});
+
+describe('production with a development secret', () => {
+  /** A request to the realtime HTTP API signed, as anyone can, with the public PUSHER_APP_SECRET of .dev.vars.example. */
+  function publishSignedWithTheDevelopmentSecret(): Request {
+    const path = `/apps/${env.PUSHER_APP_ID}/events`;
+    const body = JSON.stringify({ name: 'forged', data: '{}', channels: ['private-user.anyone'] });
+    const params: Record<string, string> = {
+      auth_key: env.PUSHER_APP_KEY,
+      auth_timestamp: String(Math.floor(Date.now() / 1000)),
+      auth_version: '1.0',
+      body_md5: md5Hex(body),
+    };
+    params.auth_signature = requestSignature(env.PUSHER_APP_SECRET, 'POST', path, params);
+    return new Request(`http://tidings.test${path}?${new URLSearchParams(params)}`, { method: 'POST', body });
+  }
+
+  it('answers every route, the realtime server and /healthz included, with a 500 naming the secret', async () => {
+    const production = envWith({ APP_ENV: 'production' });
+    const requests = [
+      new Request('http://tidings.test/healthz'),
+      new Request('http://tidings.test/'),
+      new Request('http://tidings.test/api/config'),
+      publishSignedWithTheDevelopmentSecret(),
+      new Request(`http://tidings.test/app/${env.PUSHER_APP_KEY}?protocol=7`, { headers: { Upgrade: 'websocket' } }),
+      new Request('http://tidings.test/nothing-here'),
+    ];
+    for (const request of requests) {
+      const response = await app.request(request, undefined, production);
+      expect(response.status, request.url).toBe(500);
+      expect(await response.json()).toEqual({
+        error: expect.stringMatching(/^The server is misconfigured: PUSHER_APP_SECRET still has its public development value/),
+      });
+    }
   });
 });
