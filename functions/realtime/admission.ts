@@ -9,6 +9,57 @@ import type { RealtimeApp } from './apps.ts';
 import { CloseCode } from './frames.ts';
 import { type RateWindow, takeInSecond } from './rate-limits.ts';
 
+/** The address of clients without CF-Connecting-IP (local setups): all of them count as one. */
+export const UNKNOWN_ADDRESS = 'unknown';
+
+/**
+ * The address the per-address limits count a client under, from CF-Connecting-IP: an IPv4 address
+ * as it is, an IPv6 address by its /64 prefix. One subscriber is given a whole /64 (2^64
+ * addresses), so counting full IPv6 addresses would let one client take a fresh address for every
+ * connection. An IPv4-mapped IPv6 address counts as its IPv4 address.
+ */
+export function clientAddress(connectingIp: string | null | undefined): string {
+  const ip = connectingIp?.trim().toLowerCase();
+  if (!ip) return UNKNOWN_ADDRESS;
+  if (!ip.includes(':')) return ip.slice(0, 64);
+  const groups = ipv6Groups(ip);
+  if (!groups) return ip.slice(0, 64);
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join('.');
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.toString(16))
+    .join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (`::` expanded, a trailing IPv4 part read), or null. */
+function ipv6Groups(ip: string): number[] | null {
+  const address = ip.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const halves = address.split('::');
+  if (halves.length > 2) return null;
+  const parse = (half: string): number[] | null => {
+    if (half === '') return [];
+    const groups: number[] = [];
+    const parts = half.split(':');
+    for (const [index, part] of parts.entries()) {
+      if (index === parts.length - 1 && part.includes('.')) {
+        const octets = part.split('.').map(Number);
+        if (octets.length !== 4 || octets.some((octet) => !Number.isInteger(octet) || octet < 0 || octet > 255)) return null;
+        groups.push((octets[0]! << 8) | octets[1]!, (octets[2]! << 8) | octets[3]!);
+      } else if (/^[0-9a-f]{1,4}$/.test(part)) groups.push(Number.parseInt(part, 16));
+      else return null;
+    }
+    return groups;
+  };
+  const head = parse(halves[0]!);
+  const tail = halves.length === 2 ? parse(halves[1]!) : [];
+  if (!head || !tail) return null;
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
+  return [...head, ...Array<number>(halves.length === 2 ? missing : 0).fill(0), ...tail];
+}
+
 /** What a shard holds now (admitted connections included), for the connection being admitted. */
 export interface ShardCounts {
   /** Connections on the shard. */

@@ -27,7 +27,7 @@ export interface RealtimeApp {
   activityTimeout: number;
   /** Seconds `channel_vacated`/`member_removed` webhooks wait, so a quick reconnect does not flap. */
   webhookLeaveDelay: number;
-  /** Connections from one client address (CF-Connecting-IP; loopback is one address). */
+  /** Connections from one client address (CF-Connecting-IP, an IPv6 one by its /64; see admission.ts). */
   maxConnectionsPerAddress: number;
   /** New connections from one client address per second; over it: close 4100 (back off, retry). */
   newConnectionsPerAddressPerSecond: number;

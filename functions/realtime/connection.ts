@@ -3,6 +3,7 @@
  * (`serializeAttachment`, at most 2 KB), so it survives hibernation and eviction; its channels live
  * in the shard's subscriptions (subscriptions.ts), not here.
  */
+import { UNKNOWN_ADDRESS } from './admission.ts';
 import type { RateWindow } from './rate-limits.ts';
 
 export interface ConnectionState {
@@ -29,7 +30,7 @@ export interface Connection {
 }
 
 /** The state of a connection that has just been accepted. */
-export function newConnectionState(socketId: string, now: number, address = 'unknown'): ConnectionState {
+export function newConnectionState(socketId: string, now: number, address = UNKNOWN_ADDRESS): ConnectionState {
   return {
     socketId,
     address,

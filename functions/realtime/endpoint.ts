@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../env.ts';
 import { createLogger } from '../log.ts';
+import { clientAddress } from './admission.ts';
 import { loadApps } from './apps.ts';
 import { CloseCode, PROTOCOL_VERSION } from './frames.ts';
 import { pickShard, shardObject } from './placement.ts';
@@ -41,7 +42,7 @@ realtimeEndpoint.get('/app/:key', async (c) => {
   headers.set(SHARD_HEADERS.app, app.id);
   headers.set(SHARD_HEADERS.shard, String(shard));
   // Cloudflare sets CF-Connecting-IP; without it (some local setups) every client is one address.
-  headers.set(SHARD_HEADERS.address, c.req.header('CF-Connecting-IP') ?? 'unknown');
+  headers.set(SHARD_HEADERS.address, clientAddress(c.req.header('CF-Connecting-IP')));
   return shardObject(c.env, app.id, shard).fetch(new Request(c.req.raw, { headers }));
 });
 

@@ -9,7 +9,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { byteLength, channelKind, Limits } from '../broadcast/pusher-rules.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { activityVerdict, noteActivity } from './activity.ts';
-import { type Admission, Admissions, type ShardCounts } from './admission.ts';
+import { type Admission, Admissions, type ShardCounts, UNKNOWN_ADDRESS } from './admission.ts';
 import { loadApps, type RealtimeApp } from './apps.ts';
 import type { ChannelCounts } from './channel.ts';
 import { clientEvent } from './client-events.ts';
@@ -87,7 +87,7 @@ export class RealtimeShard extends DurableObject<Env> {
     }
     this.#rememberIdentity(request);
     const app = this.#app();
-    const address = request.headers.get(SHARD_HEADERS.address) ?? 'unknown';
+    const address = request.headers.get(SHARD_HEADERS.address) ?? UNKNOWN_ADDRESS;
     const admission = await this.#admit(app, address);
     if (!admission.admitted) {
       this.#log.warn('connection refused', {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Admissions } from '../../../functions/realtime/admission.ts';
+import { Admissions, clientAddress } from '../../../functions/realtime/admission.ts';
 import { freshAddress as newAddress } from '../../support/workerd/realtime.ts';
 import { RawClient } from '../../support/workerd/realtime-client.ts';
 
@@ -28,6 +28,16 @@ describe('connection admission', () => {
     expect(await user.socketId()).toMatch(/^\d+\.\d+$/);
   });
 
+  it('counts IPv6 clients by their /64, so a fresh address for every connection does not get round the limit', async () => {
+    // One subscriber's /64, never used by another test: a random third group.
+    const prefix = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:7`;
+    for (let i = 1; i <= 4; i++) await (await connect(`${prefix}::${i}`, 'crowded-key')).socketId();
+    const extra = await connect(`${prefix}:ffff:ffff:ffff:ffff`, 'crowded-key');
+    expect((await extra.waitClosed()).code).toBe(4004);
+    const neighbour = await connect(`${prefix.slice(0, -1)}8::1`, 'crowded-key');
+    expect(await neighbour.socketId()).toMatch(/^\d+\.\d+$/);
+  });
+
   it('refuses new connections over the per-address rate with 4100 (back off and retry), while other addresses still connect', async () => {
     const attacker = newAddress();
     const clients = await Promise.all(Array.from({ length: 4 }, () => connect(attacker)));
@@ -38,6 +48,24 @@ describe('connection admission', () => {
     expect(codes.filter((code) => code === 4100)).toHaveLength(1);
     const user = await connect(newAddress());
     expect(await user.socketId()).toMatch(/^\d+\.\d+$/);
+  });
+});
+
+describe('the address a client is counted under', () => {
+  it('is an IPv4 address as it is, an IPv6 address by its /64, and one address for clients without CF-Connecting-IP', () => {
+    expect(clientAddress('203.0.113.9')).toBe('203.0.113.9');
+    expect(clientAddress('2001:DB8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+    expect(clientAddress('2001:db8:1:2::7')).toBe('2001:db8:1:2::/64');
+    expect(clientAddress('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(clientAddress('[2001:db8:0:0:1::1%eth0]')).toBe('2001:db8:0:0::/64');
+    expect(clientAddress('::1')).toBe('0:0:0:0::/64');
+    expect(clientAddress('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(clientAddress('::ffff:cb00:7109')).toBe('203.0.113.9');
+    expect(clientAddress(undefined)).toBe('unknown');
+    expect(clientAddress('')).toBe('unknown');
+    // Not an address (only a local client can send one): counted as it is, cut short.
+    expect(clientAddress('1:2:3::4::5')).toBe('1:2:3::4::5');
+    expect(clientAddress('x'.repeat(500))).toHaveLength(64);
   });
 });
 
