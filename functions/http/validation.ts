@@ -45,11 +45,24 @@ export const validate = <T extends z.ZodType, Target extends keyof ValidationTar
 export const hasNoNul = (value: string) => !value.includes('\u0000');
 export const nulMessage = (field: string) => `${field} must not contain the NUL character (\\u0000), which the database cannot store`;
 
+/** The instants a cursor may name: years 0001 to 9999 in UTC, which Postgres and `toISOString()` both write as given. */
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
 /** An ISO 8601 `created_at` bound as the API takes one (`after`, `before`), within what Postgres accepts. */
 export const cursor = z.iso
   .datetime({ offset: true, error: 'use an ISO 8601 timestamp such as 2026-11-28T02:01:15.123Z' })
   // The format allows year 0000 and offsets up to ±99:59; Postgres refuses both (a 500 before).
   .refine((value) => !value.startsWith('0000'), { error: 'the year must be 0001 or later' })
+  // An offset can still carry a valid local time out of range: 0001-01-01T00:00:00+14:00 is in
+  // year 0 in UTC, 9999-12-31T23:59:59-14:00 in year 10000 (+010000-… from toISOString()).
+  .refine(
+    (value) => {
+      const instant = Date.parse(value);
+      return Number.isNaN(instant) || (instant >= FIRST_INSTANT && instant <= LAST_INSTANT);
+    },
+    { error: 'the time must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z in UTC' },
+  )
   .refine(
     (value) => {
       const offset = /([+-])(\d{2}):?(\d{2})$/.exec(value);

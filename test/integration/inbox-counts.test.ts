@@ -170,4 +170,21 @@ describe('POST /api/emails/mark-all-read', () => {
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as { error: string }).error).toContain('read_at');
   });
+
+  it('answers 400, not 500, to a valid local time that is in year 0 or 10000 in UTC', async () => {
+    // The undo turns read_at into UTC text for the database: 0000-12-31T10:00:00.000Z and
+    // +010000-01-01T13:59:59.000Z, which Postgres refuses.
+    for (const time of ['0001-01-01T00:00:00+14:00', '9999-12-31T23:59:59-14:00']) {
+      for (const [path, field] of [
+        ['/mark-all-read/undo', 'read_at'],
+        ['/mark-all-read', 'up_to'],
+      ] as const) {
+        const response = await post(path, tokens.ada, { [field]: time });
+        expect(response.status, `${path} ${time}`).toBe(400);
+        expect(((await response.json()) as { error: string }).error).toBe(
+          `Invalid request body: ${field}: the time must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z in UTC`,
+        );
+      }
+    }
+  });
 });

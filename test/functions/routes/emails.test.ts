@@ -109,6 +109,9 @@ describe('GET /api/emails validation', () => {
     ['before=2026-11-28', 'before'],
     ['after=0000-01-01T00:00:00Z', 'after'],
     ['after=2026-11-28T02:01:15%2B23:00', 'after'],
+    // Valid local times that fall outside years 0001-9999 in UTC.
+    ['after=0001-01-01T00:00:00%2B14:00', 'after'],
+    ['before=9999-12-31T23:59:59-14:00', 'before'],
     ['before=2026-11-28T02:01:15-15:30', 'before'],
     ['before=2026-11-28T02:01:15.123Z&before_id=42', 'before_id'],
     ['before_id=7b0d1c1e-5a55-4a8e-9a53-1d6b2f0c9e01', 'before_id'],
