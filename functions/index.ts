@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from './env.ts';
 import { cors } from './http/cors.ts';
 import { onError } from './http/errors.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { withConfig } from './http/with-config.ts';
 import { RealtimeChannel } from './realtime/channel.ts';
 import { RealtimeDirectory } from './realtime/directory.ts';
@@ -23,7 +24,7 @@ const app = new Hono<AppEnv>();
 
 // Every route, the realtime server's and /healthz included, runs only on a valid configuration: a
 // missing setting, or a development secret in production, is a 500 naming it (http/errors.ts).
-app.use(withConfig);
+app.use(securityHeaders, withConfig);
 app.get('/healthz', (c) => c.json({ status: 'ok', service: 'tidings' }));
 app.use('/api/*', cors);
 app.use('/broadcasting/*', cors);

@@ -35,9 +35,9 @@ await build({
   minify: !development,
   logLevel: 'warning',
 });
-// The HTML and CSS are copied as they are; esbuild bundles the TypeScript.
+// The HTML and CSS are copied as they are, and _headers (the static assets' headers); esbuild bundles the TypeScript.
 await mkdir(outdir, { recursive: true });
-for (const file of ['index.html', 'styles.css']) await cp(`${root}web/${file}`, `${outdir}/${file}`);
+for (const file of ['index.html', 'styles.css', '_headers']) await cp(`${root}web/${file}`, `${outdir}/${file}`);
 console.log(
   `web: built ${outdir === `${root}web/dist` ? 'web/dist' : outdir}${development ? ' (development: source maps, not minified)' : ''}`,
 );

@@ -1,5 +1,6 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { NOTHING_POLICY } from '../../functions/http/security-headers.ts';
 import { app } from '../../functions/index.ts';
 import { md5Hex, requestSignature } from '../../functions/realtime/signatures.ts';
 import { envWith } from '../support/workerd/env.ts';
@@ -18,6 +19,36 @@ describe('unknown API paths', () => {
     const response = await exports.default.fetch('http://tidings.test/api/nothing-here', { method: 'POST' });
     expect(response.status).toBe(404);
     expect(await response.json()).toEqual({ error: 'Not found: POST /api/nothing-here' });
+  });
+});
+
+describe('security headers', () => {
+  it('give every answer but the page a policy that loads and frames nothing, 404s and errors included, and nosniff', async () => {
+    for (const [path, status] of [
+      ['/nothing-here', 404],
+      ['/nothing-here.html', 404],
+      ['/api/config', 200],
+      ['/api/me', 401],
+      [`/apps/${env.PUSHER_APP_ID}/channels`, 401],
+      ['/app/some-key', 426],
+      ['/healthz', 200],
+    ] as const) {
+      const response = await exports.default.fetch(`http://tidings.test${path}`);
+      expect(response.status, path).toBe(status);
+      expect(response.headers.get('Content-Security-Policy'), path).toBe(NOTHING_POLICY);
+      expect(response.headers.get('X-Content-Type-Options'), path).toBe('nosniff');
+    }
+    const page = await exports.default.fetch('http://tidings.test/');
+    expect(page.headers.get('Content-Security-Policy')).toMatch(/^default-src 'self'; .*frame-ancestors 'none'$/);
+  });
+
+  it('give the static assets, served without the Worker, the same policy from web/_headers', async () => {
+    for (const path of ['/assets/app.js', '/styles.css']) {
+      const response = await env.ASSETS.fetch(`http://tidings.test${path}`);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('Content-Security-Policy'), path).toBe(NOTHING_POLICY);
+      expect(response.headers.get('X-Content-Type-Options'), path).toBe('nosniff');
+    }
   });
 });
 

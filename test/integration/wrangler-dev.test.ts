@@ -32,6 +32,19 @@ describe('the Worker under wrangler dev', () => {
     await stub?.close();
   });
 
+  it('serves the page with its own Content-Security-Policy, and every asset and 404 with one that loads and frames nothing', async () => {
+    const page = await fetch(`${worker.url}/`);
+    expect(page.headers.get('Content-Security-Policy')).toMatch(/^default-src 'self'; .*frame-ancestors 'none'$/);
+    // functions/http/security-headers.ts and web/_headers (this Node-side test cannot import the Worker's module).
+    const nothingPolicy = "default-src 'none'; frame-ancestors 'none'";
+    for (const path of ['/assets/app.js', '/styles.css', '/nothing-here', '/assets/nothing-here.js']) {
+      const response = await fetch(`${worker.url}${path}`);
+      await response.body?.cancel();
+      expect(response.headers.get('Content-Security-Policy'), path).toBe(nothingPolicy);
+      expect(response.headers.get('X-Content-Type-Options'), path).toBe('nosniff');
+    }
+  });
+
   it('verifies a signed database webhook, then claims the entries it names from the database', async () => {
     const body = JSON.stringify({ type: 'UPDATE', table: 'emails', schema: 'public', outbox_ids: [1, 2] });
     const send = (request: RequestInit) => fetch(`${worker.url}/webhooks/db`, request);

@@ -18,9 +18,13 @@ describe('npm run build (the web client)', () => {
       env: { ...process.env, WEB_OUTDIR: outdir },
     });
     expect(result.status).toBe(0);
-    expect(readdirSync(outdir).sort()).toEqual(['assets', 'index.html', 'styles.css']);
+    expect(readdirSync(outdir).sort()).toEqual(['_headers', 'assets', 'index.html', 'styles.css']);
     expect(readdirSync(join(outdir, 'assets')).sort()).toEqual(['app.js', 'chunks']);
     const code = readFileSync(join(outdir, 'assets', 'app.js'), 'utf8');
+    for (const chunk of readdirSync(join(outdir, 'assets', 'chunks'))) {
+      expect(chunk).not.toMatch(/\.map$/);
+      expect(readFileSync(join(outdir, 'assets', 'chunks', chunk), 'utf8')).not.toContain('sourceMappingURL');
+    }
     expect(code).not.toContain('sourceMappingURL');
     expect(code.split('\n').length).toBeLessThan(50);
     expect(existsSync(join(outdir, 'stale.js.map'))).toBe(false);

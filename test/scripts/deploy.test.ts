@@ -63,8 +63,8 @@ describe('wrangler deploy --dry-run from a fresh clone', () => {
       .filter((entry) => entry.isFile())
       .map((entry) => join(entry.parentPath, entry.name).slice(join(checkout, 'web', 'dist').length + 1))
       .sort();
-    // The entry, the page and its styles, and code-split chunks (the Ably client, loaded only when needed).
-    expect(files.filter((file) => !file.startsWith('assets/chunks/'))).toEqual(['assets/app.js', 'index.html', 'styles.css']);
+    // The entry, the page and its styles, the assets' headers, and code-split chunks (the Ably client, loaded only when needed).
+    expect(files.filter((file) => !file.startsWith('assets/chunks/'))).toEqual(['_headers', 'assets/app.js', 'index.html', 'styles.css']);
     expect(files.filter((file) => file.startsWith('assets/chunks/')).every((file) => /^assets\/chunks\/[\w-]+\.js$/.test(file))).toBe(true);
     for (const file of files.filter((name) => name.endsWith('.js')))
       expect(readFileSync(join(checkout, 'web', 'dist', file), 'utf8')).not.toContain('sourceMappingURL');
