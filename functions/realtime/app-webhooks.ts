@@ -1,3 +1,4 @@
+import { byteLength } from '../broadcast/pusher-rules.ts';
 import type { Logger } from '../log.ts';
 import type { RealtimeApp } from './apps.ts';
 import { webhookSignature } from './signatures.ts';
@@ -30,13 +31,15 @@ export function webhookBodies(events: string[]): string[][] {
   let current: string[] = [];
   let bytes = 0;
   for (const event of events) {
-    if (current.length > 0 && (current.length >= MAX_EVENTS_PER_WEBHOOK || bytes + event.length > MAX_WEBHOOK_BYTES)) {
+    // UTF-8 bytes, not string length: text outside ASCII takes up to 3 bytes a character.
+    const size = byteLength(event);
+    if (current.length > 0 && (current.length >= MAX_EVENTS_PER_WEBHOOK || bytes + size > MAX_WEBHOOK_BYTES)) {
       bodies.push(current);
       current = [];
       bytes = 0;
     }
     current.push(event);
-    bytes += event.length;
+    bytes += size;
   }
   if (current.length > 0) bodies.push(current);
   return bodies;

@@ -222,6 +222,11 @@ describe('a burst of webhook events', () => {
     expect(bodies.length).toBeGreaterThan(2);
     for (const body of bodies) expect(body.join(',').length).toBeLessThanOrEqual(256 * 1024);
     expect(bodies.flat()).toHaveLength(60);
+    // Counted in UTF-8 bytes: 3,400 euro signs are 10,200 bytes of client event data.
+    const euros = JSON.stringify({ name: 'client_event', data: '€'.repeat(3400) });
+    const wide = webhookBodies(Array.from({ length: 100 }, () => euros));
+    expect(wide.length).toBeGreaterThan(1);
+    for (const body of wide) expect(new TextEncoder().encode(body.join(',')).byteLength).toBeLessThanOrEqual(256 * 1024);
     expect(webhookBodies(Array.from({ length: 250 }, () => '{}')).map((body) => body.length)).toEqual([
       MAX_EVENTS_PER_WEBHOOK,
       MAX_EVENTS_PER_WEBHOOK,
