@@ -8,9 +8,9 @@
 // wrangler dev never fires Cron Triggers by itself, so this runs the Worker's scheduled handler
 // (redelivery) every CRON_INTERVAL_SECONDS (default 60, like the deployed `* * * * *`; 0 = never).
 import { spawn } from 'node:child_process';
-import { access, copyFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { ensureDevVars } from './dev-vars.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const host = process.env.HOST ?? '127.0.0.1';
@@ -30,15 +30,6 @@ const offlineEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_
 
 function log(message) {
   console.log(`[dev] ${message}`);
-}
-
-async function ensureDevVars() {
-  try {
-    await access(`${root}.dev.vars`);
-  } catch {
-    await copyFile(`${root}.dev.vars.example`, `${root}.dev.vars`);
-    log('created .dev.vars from .dev.vars.example (public development values)');
-  }
 }
 
 /** Starts a child in its own process group, so stopping it also stops whatever it spawned. */
@@ -134,7 +125,7 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 await refuseBusyPorts();
-await ensureDevVars();
+if (await ensureDevVars()) log('created .dev.vars from .dev.vars.example (public development values)');
 // The database first: the Worker talks to it, and it sends its webhooks to the Worker.
 start('supabase', process.execPath, [STRIP_TYPES, `${root}supabase/local/main.ts`]);
 if (!(await waitUntilHealthy(`${supabaseUrl}/auth/v1/.well-known/jwks.json`))) {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +57,9 @@ describe('wrangler deploy --dry-run from a fresh clone', () => {
   });
 
   it('builds the web client first and uploads it as the static assets, minified and without source maps', () => {
-    expect(output).toContain('[custom build] Running: node scripts/build-web.mjs');
+    expect(output).toMatch(/\[custom build\] Running: .*node scripts\/build-web\.mjs/);
+    // The development settings file is made for `wrangler dev` only.
+    expect(existsSync(join(checkout, '.dev.vars'))).toBe(false);
     expect(output).toMatch(/Read \d+ files from the assets directory/);
     const files = readdirSync(join(checkout, 'web', 'dist'), { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile())
