@@ -26,6 +26,7 @@ const app = new Hono<AppEnv>();
 // missing setting, or a development secret in production, is a 500 naming it (http/errors.ts).
 app.use(securityHeaders, withConfig);
 app.get('/healthz', (c) => c.json({ status: 'ok', service: 'tidings' }));
+// CORS reads the allowed origins from the configuration set above.
 app.use('/api/*', cors);
 app.use('/broadcasting/*', cors);
 app.route('/api/config', clientConfig);

@@ -5,7 +5,7 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { EmailRow } from '../broadcast/model-events.ts';
 import { unwrap } from './client.ts';
-import { displayNames } from './profiles.ts';
+import { displayNames, existingProfileIds } from './profiles.ts';
 import type { Email } from './shapes.ts';
 
 export type { Email };
@@ -30,14 +30,26 @@ export async function withSenderNames(db: SupabaseClient, rows: EmailRow[]): Pro
   }));
 }
 
-/** A sender or recipient of an insert has no profile (a foreign key violation), so nothing was written. */
-export class MissingProfileError extends Error {
-  override name = 'MissingProfileError';
+/** Recipients of an insert that have no profile (deleted since the form listed them): nothing was written. */
+export class UnknownRecipientsError extends Error {
+  override name = 'UnknownRecipientsError';
+  readonly ids: string[];
+
+  constructor(ids: string[], options?: ErrorOptions) {
+    super(`Unknown recipient(s): ${ids.join(', ')}`, options);
+    this.ids = ids;
+  }
+}
+
+/** The sender's own profile went away while sending: nothing was written. */
+export class SenderRemovedError extends Error {
+  override name = 'SenderRemovedError';
 }
 
 /**
  * Inserts one email per recipient in a single statement, so either all are written or none.
- * @throws MissingProfileError when a sender or recipient has no profile (foreign key violation).
+ * @throws UnknownRecipientsError naming each recipient without a profile, or SenderRemovedError
+ * when the sender's profile is gone (both a foreign key violation).
  */
 export async function insertEmails(
   db: SupabaseClient,
@@ -50,8 +62,15 @@ export async function insertEmails(
     body: email.body,
   }));
   const result = await db.from('emails').insert(rows).select(ROW_COLUMNS).returns<EmailRow[]>();
-  // 23503 foreign_key_violation: an unknown id, or a profile deleted while the insert ran.
-  if (result.error?.code === '23503') throw new MissingProfileError(result.error.message, { cause: result.error });
+  // 23503 foreign_key_violation: an unknown id, or a profile deleted while the insert ran. One
+  // statement, so nothing was written. Checking after the fact, not before, costs the usual send no
+  // extra query and also covers a recipient deleted while the insert ran.
+  if (result.error?.code === '23503') {
+    const known = await existingProfileIds(db, email.recipientIds);
+    const unknown = email.recipientIds.filter((id) => !known.has(id));
+    if (unknown.length > 0) throw new UnknownRecipientsError(unknown, { cause: result.error });
+    throw new SenderRemovedError('Your profile was removed while sending; nothing was sent', { cause: result.error });
+  }
   return unwrap(result, 'inserting emails');
 }
 

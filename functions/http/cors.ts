@@ -1,21 +1,16 @@
 /**
  * CORS for a web client served from another origin. CORS_ORIGINS lists the allowed origins
  * (comma-separated, `*` for any); empty means same origin only. Tokens travel in the Authorization
- * header, never in cookies, so no credentials mode is needed.
+ * header, never in cookies, so no credentials mode is needed. Runs after `withConfig`, which has
+ * answered a misconfiguration with its fix before any origin is weighed.
  */
+import type { Context } from 'hono';
 import { cors as honoCors } from 'hono/cors';
-import { createMiddleware } from 'hono/factory';
-import { loadConfig } from '../config.ts';
 import type { AppEnv } from '../env.ts';
 
-const handler = honoCors({
-  origin: (origin, c) => {
-    let allowed: string[];
-    try {
-      allowed = loadConfig(c.env as Env).corsOrigins;
-    } catch {
-      return null; // withConfig answers the misconfiguration with its fix.
-    }
+export const cors = honoCors({
+  origin: (origin, c: Context<AppEnv>) => {
+    const allowed = c.get('config').corsOrigins;
     if (allowed.includes('*')) return '*';
     return allowed.includes(origin) ? origin : null;
   },
@@ -23,6 +18,3 @@ const handler = honoCors({
   allowHeaders: ['Authorization', 'Content-Type', 'X-Socket-ID'],
   maxAge: 600,
 });
-
-/** Answers preflights and adds CORS headers for the configured origins. */
-export const cors = createMiddleware<AppEnv>((c, next) => handler(c, next));

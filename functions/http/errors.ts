@@ -11,6 +11,7 @@ import { InvalidTokenError, SigningKeysUnavailableError } from '../auth/jwt.ts';
 import { PublishFailed } from '../broadcast/delivery.ts';
 import { ConfigError } from '../config.ts';
 import { DatabaseUnavailableError } from '../data/client.ts';
+import { SenderRemovedError, UnknownRecipientsError } from '../data/emails.ts';
 import type { AppEnv } from '../env.ts';
 import { createLogger } from '../log.ts';
 import { WebhookRefused } from '../observe/signature.ts';
@@ -21,6 +22,8 @@ interface DomainError {
   status: (error: Error) => ContentfulStatusCode;
   /** What the caller reads; the error's own message when absent. */
   message?: (error: Error) => string;
+  /** Problems by field, as a validation failure lists them (validation.ts), for a form to show. */
+  issues?: (error: Error) => Array<{ path: string; message: string; value?: unknown }>;
   /** Logged at error level as well: the operator must act (a misconfiguration, a broadcaster down). */
   log?: string;
 }
@@ -35,14 +38,36 @@ const DOMAIN_ERRORS: DomainError[] = [
   { type: WebhookRefused, status: () => 401 },
   { type: PublishFailed, status: () => 502, log: 'publish failed' },
   { type: PublishError, status: (error) => (error as PublishError).status },
+  // Deleted since the admin's form listed them; `value` lets a client name the person it listed.
+  {
+    type: UnknownRecipientsError,
+    status: () => 422,
+    issues: (error) =>
+      (error as UnknownRecipientsError).ids.map((id) => ({
+        path: 'recipient_ids',
+        message: `No user has the id ${id} (any more).`,
+        value: id,
+      })),
+  },
+  { type: SenderRemovedError, status: () => 409 },
 ];
 
 /** The status and caller-safe message of a domain error, or null for anything unexpected. */
-export function domainErrorResponse(error: unknown): { status: ContentfulStatusCode; message: string; log?: string } | null {
+export function domainErrorResponse(error: unknown): {
+  status: ContentfulStatusCode;
+  message: string;
+  issues?: Array<{ path: string; message: string; value?: unknown }>;
+  log?: string;
+} | null {
   if (!(error instanceof Error)) return null;
   const known = DOMAIN_ERRORS.find((entry) => error instanceof entry.type);
   if (!known) return null;
-  return { status: known.status(error), message: known.message?.(error) ?? error.message, ...(known.log ? { log: known.log } : {}) };
+  return {
+    status: known.status(error),
+    message: known.message?.(error) ?? error.message,
+    ...(known.issues ? { issues: known.issues(error) } : {}),
+    ...(known.log ? { log: known.log } : {}),
+  };
 }
 
 /** The app's `onError`. */
@@ -55,7 +80,7 @@ export const onError: ErrorHandler<AppEnv> = (error, c: Context<AppEnv>) => {
   const known = domainErrorResponse(error);
   if (known) {
     if (known.log) log.error(known.log, { error: known.message });
-    return c.json({ error: known.message }, known.status);
+    return c.json({ error: known.message, ...(known.issues ? { issues: known.issues } : {}) }, known.status);
   }
   log.error('unhandled error', { error: String(error) });
   return c.json({ error: 'Internal server error' }, 500);

@@ -9,17 +9,7 @@ import { z } from 'zod';
 import { requireAdmin, requireUser } from '../auth/middleware.ts';
 import { characters, TextLimits } from '../broadcast/events.ts';
 import { serviceClient } from '../data/client.ts';
-import {
-  insertEmails,
-  listInbox,
-  MissingProfileError,
-  markAllRead,
-  markRead,
-  markUnreadAt,
-  unreadCount,
-  withSenderNames,
-} from '../data/emails.ts';
-import { existingProfileIds } from '../data/profiles.ts';
+import { insertEmails, listInbox, markAllRead, markRead, markUnreadAt, unreadCount, withSenderNames } from '../data/emails.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
 import { cursor, hasNoNul, nulMessage, validate } from '../http/validation.ts';
@@ -47,17 +37,6 @@ const newEmail = z.object({
     .refine((value) => characters(value) <= MAX_BODY, { error: `body must be at most ${MAX_BODY} characters` })
     .refine(hasNoNul, { error: nulMessage('body') }),
 });
-
-/**
- * 422 naming each unknown recipient (deleted since the admin's form listed them), with `issues` on
- * `recipient_ids` as a validation failure has, so the form shows it next to the recipient picker.
- */
-function unknownRecipientsError(unknown: string[]): HTTPException {
-  const message = `Unknown recipient(s): ${unknown.join(', ')}`;
-  // `value` lets a client name the person it listed instead of quoting the id.
-  const issues = unknown.map((id) => ({ path: 'recipient_ids', message: `No user has the id ${id} (any more).`, value: id }));
-  return new HTTPException(422, { message, res: Response.json({ error: message, issues }, { status: 422 }) });
-}
 
 const inboxQuery = z
   .object({
@@ -89,18 +68,7 @@ export const emails = new Hono<AppEnv>()
     async (c) => {
       const { recipient_ids, subject, body } = c.req.valid('json');
       const db = serviceClient(c.get('config'));
-      let rows: Awaited<ReturnType<typeof insertEmails>>;
-      try {
-        rows = await insertEmails(db, { senderId: c.get('profile').id, recipientIds: recipient_ids, subject, body });
-      } catch (error) {
-        if (!(error instanceof MissingProfileError)) throw error;
-        // One statement, so nothing was written. Checking after the fact, not before, costs the
-        // usual send no extra query and also covers a recipient deleted while the insert ran.
-        const known = await existingProfileIds(db, recipient_ids);
-        const unknown = recipient_ids.filter((id) => !known.has(id));
-        if (unknown.length > 0) throw unknownRecipientsError(unknown);
-        throw new HTTPException(409, { message: 'Your profile was removed while sending; nothing was sent', cause: error });
-      }
+      const rows = await insertEmails(db, { senderId: c.get('profile').id, recipientIds: recipient_ids, subject, body });
       return c.json({ emails: await withSenderNames(db, rows) }, 201);
     },
   )

@@ -5,6 +5,7 @@ import { InvalidTokenError, SigningKeysUnavailableError } from '../../../functio
 import { PublishFailed } from '../../../functions/broadcast/delivery.ts';
 import { ConfigError } from '../../../functions/config.ts';
 import { DatabaseUnavailableError } from '../../../functions/data/client.ts';
+import { SenderRemovedError, UnknownRecipientsError } from '../../../functions/data/emails.ts';
 import type { AppEnv } from '../../../functions/env.ts';
 import { onError } from '../../../functions/http/errors.ts';
 import { WebhookRefused } from '../../../functions/observe/signature.ts';
@@ -37,6 +38,11 @@ describe('the one error path', () => {
     [new WebhookRefused('The signature does not match'), 401, 'The signature does not match'],
     [new PublishFailed('Publishing email.received for 1 failed: down'), 502, 'Publishing email.received for 1 failed: down'],
     [new PublishError(413, 'Event data too large: 10241 bytes (at most 10240)'), 413, 'Event data too large: 10241 bytes (at most 10240)'],
+    [
+      new SenderRemovedError('Your profile was removed while sending; nothing was sent'),
+      409,
+      'Your profile was removed while sending; nothing was sent',
+    ],
   ])('answers %s with its status and message', async (error, status, message) => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
@@ -44,6 +50,19 @@ describe('the one error path', () => {
     } finally {
       errors.mockRestore();
     }
+  });
+
+  it('answers unknown recipients with a 422 that lists each under recipient_ids, as a validation failure lists fields', async () => {
+    expect(await answerTo(new UnknownRecipientsError(['a', 'b']))).toEqual({
+      status: 422,
+      body: {
+        error: 'Unknown recipient(s): a, b',
+        issues: [
+          { path: 'recipient_ids', message: 'No user has the id a (any more).', value: 'a' },
+          { path: 'recipient_ids', message: 'No user has the id b (any more).', value: 'b' },
+        ],
+      },
+    });
   });
 
   it('answers anything unexpected with a generic 500 and logs it, leaking no detail', async () => {
