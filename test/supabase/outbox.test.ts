@@ -189,13 +189,18 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
     expect([insert!.operation, remove!.operation]).toEqual(['INSERT', 'DELETE']);
     // The cron claims the INSERT in a transaction that has not committed yet...
     const cron = await supabase.connect();
+    const cronPid = (await cron.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
     await cron.query('begin');
     await cron.query('set local role service_role');
     await cron.query('select public.tidings_claim_due(0, 1, 60)');
     // ...while the DELETE's webhook claims: it waits for the cron's claim of that row to end.
     let webhookClaimed: Claimed[] | undefined;
     const webhook = claim([remove!.id]).then((claimed) => (webhookClaimed = claimed));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Postgres itself says the webhook's backend waits on a lock the cron's transaction holds.
+    const observer = await supabase.connect();
+    const blockedByCron = async () =>
+      (await observer.query('select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [cronPid])).rowCount;
+    await expect.poll(blockedByCron).toBe(1);
     expect(webhookClaimed).toBeUndefined();
     await cron.query('commit');
     await webhook;

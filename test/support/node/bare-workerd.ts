@@ -12,9 +12,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { unstable_readConfig } from 'wrangler';
 import { readDevVars } from './dev-vars.ts';
@@ -152,14 +153,14 @@ ${tail ? '  tails = ["tail"],\n' : ''});
 }
 
 /**
- * Runs `workerd serve <dir>/config.capnp` (a config whose socket listens on 127.0.0.1:`port`) and
- * waits until the port accepts connections; a workerd that exits first fails with its output.
- * Stopping it deletes `dir`.
+ * Runs `workerd serve <dir>/config.capnp` (a config whose socket `http` listens on 127.0.0.1:`port`)
+ * and resolves once workerd reports that socket listening (its `--control-fd` message); a workerd
+ * that exits first fails with its output. Stopping it deletes `dir`.
  */
 export async function startWorkerdConfig(dir: string, port: number, timeoutMs = 20_000): Promise<RunningWorkerd> {
-  const child: ChildProcess = spawn(workerd, ['serve', join(dir, 'config.capnp'), '--experimental'], {
+  const child: ChildProcess = spawn(workerd, ['serve', join(dir, 'config.capnp'), '--experimental', '--control-fd=3'], {
     cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
   let output = '';
   const keep = (chunk: Buffer) => {
@@ -177,31 +178,30 @@ export async function startWorkerdConfig(dir: string, port: number, timeoutMs = 
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + timeoutMs;
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await stop();
-      throw new Error(`workerd exited with ${child.exitCode ?? child.signalCode}:\n${output}`);
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`workerd did not listen on 127.0.0.1:${port} within ${timeoutMs} ms:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`workerd did not listen on 127.0.0.1:${port} within ${timeoutMs} ms:\n${output}`)),
+        timeoutMs,
+      );
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`workerd exited with ${code ?? signal}:\n${output}`));
+      });
+      // One JSON line per message, e.g. {"event":"listen","socket":"http","port":40123}.
+      createInterface({ input: child.stdio[3] as Readable }).on('line', (line) => {
+        const message = JSON.parse(line) as { event?: string; socket?: string };
+        if (message.event === 'listen' && message.socket === 'http') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  } catch (error) {
+    await stop();
+    throw error;
   }
   return { port, pid: child.pid!, output: () => output, stop };
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /**

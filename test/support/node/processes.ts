@@ -51,7 +51,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Resolves with the first match of `pattern` in a child's stdout and stderr together; rejects with the output after `timeoutMs`. */
+/**
+ * Resolves with the first match of `pattern` in a child's stdout and stderr together; rejects with
+ * the output after `timeoutMs`, or as soon as the child has ended without printing it.
+ */
 export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let output = '';
@@ -66,5 +69,10 @@ export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: n
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
+    // 'close' comes after the last output, so a match printed just before the end still counts.
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${signal ?? `code ${code}`}) without ${pattern}; output:\n${output}`));
+    });
   });
 }

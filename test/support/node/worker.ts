@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './processes.ts';
+import { freePort, waitForOutput } from './processes.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -87,16 +87,14 @@ export async function startWorker(
       /* gone */
     }
   };
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return { url, port, pid: child.pid!, output: () => output, stop };
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    // wrangler says when it serves; one request then shows the Worker answers.
+    await waitForOutput(child, new RegExp(`Ready on ${url.replaceAll('.', '\\.')}`), options.timeoutMs ?? 60_000);
+    const health = await fetch(`${url}/healthz`);
+    if (!health.ok) throw new Error(`GET /healthz answered ${health.status}`);
+  } catch (error) {
+    await stop();
+    throw new Error(`wrangler dev did not serve ${url}: ${(error as Error).message}\n${output}`);
   }
-  await stop();
-  throw new Error(`wrangler dev did not answer ${url}/healthz in time:\n${output}`);
+  return { url, port, pid: child.pid!, output: () => output, stop };
 }
