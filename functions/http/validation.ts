@@ -1,6 +1,6 @@
 /** Request validation at the edge: zod schemas, and one shape for every validation failure. */
 import { zValidator } from '@hono/zod-validator';
-import type { ValidationTargets } from 'hono';
+import type { Context, ValidationTargets } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 
@@ -13,6 +13,40 @@ export function validationError(
   const first = issues[0];
   const message = first ? `Invalid ${what}: ${first.path ? `${first.path}: ` : ''}${first.message}` : `Invalid ${what}`;
   return new HTTPException(400, { message, res: Response.json({ error: message, issues }, { status: 400 }) });
+}
+
+/**
+ * `text` parsed as JSON and checked by `schema`: a 400 saying the body is not JSON, or one naming
+ * the first bad field. For a body read as text first (a signature covers its exact bytes).
+ */
+export function parseJsonText<T extends z.ZodType>(text: string, schema: T, what: string): z.output<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new HTTPException(400, { message: `The ${what} is not JSON` });
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) throw validationError(result.error, what);
+  return result.data;
+}
+
+/**
+ * A body sent as a form or as JSON (pusher-js posts a form; Laravel Echo with a custom authorizer
+ * and @ably/laravel-echo post JSON), checked by `schema`; `unreadable` is the 400's sentence when
+ * it is neither.
+ */
+export async function readFormOrJson<T extends z.ZodType>(c: Context, schema: T, unreadable: string): Promise<z.output<T>> {
+  const type = c.req.header('Content-Type') ?? '';
+  let body: unknown;
+  try {
+    body = type.includes('application/json') ? await c.req.json() : Object.fromEntries((await c.req.formData()).entries());
+  } catch {
+    throw new HTTPException(400, { message: unreadable });
+  }
+  const result = schema.safeParse(body);
+  if (!result.success) throw validationError(result.error, 'request body');
+  return result.data;
 }
 
 /** How an error names where the bad value was. */

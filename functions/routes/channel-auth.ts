@@ -16,7 +16,7 @@ import { mailboxChannels } from '../broadcast/mailbox-channels.ts';
 import { CHANNEL_NAME, invalidChannelName, invalidSocketId, SOCKET_ID } from '../broadcast/pusher-rules.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
-import { validationError } from '../http/validation.ts';
+import { readFormOrJson } from '../http/validation.ts';
 import { withConfig } from '../http/with-config.ts';
 
 /** "is required" only when the field is absent: a JSON number or object is there, just not text. */
@@ -29,18 +29,8 @@ const channelName = z
   .regex(CHANNEL_NAME, { error: (issue) => invalidChannelName(String(issue.input)) });
 
 /** pusher-js posts a form; other clients (and Echo with a custom authorizer) post JSON. */
-async function readBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.output<T>> {
-  const type = c.req.header('Content-Type') ?? '';
-  let body: unknown;
-  try {
-    body = type.includes('application/json') ? await c.req.json() : Object.fromEntries((await c.req.formData()).entries());
-  } catch {
-    throw new HTTPException(400, { message: 'Send socket_id and channel_name as a form (application/x-www-form-urlencoded) or as JSON' });
-  }
-  const result = schema.safeParse(body);
-  if (!result.success) throw validationError(result.error, 'request body');
-  return result.data;
-}
+const readBody = <T extends z.ZodType>(c: Context<AppEnv>, schema: T) =>
+  readFormOrJson(c, schema, 'Send socket_id and channel_name as a form (application/x-www-form-urlencoded) or as JSON');
 
 /**
  * What @ably/laravel-echo posts (JSON): the Ably channel name, null for the connection's first

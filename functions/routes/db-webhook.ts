@@ -5,7 +5,6 @@
  * is written just after the answer, together with concurrent webhooks' (DeliveryRecorder).
  */
 import { type Context, Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { broadcast, broadcastBatch } from '../broadcast/broadcast.ts';
 import { deliverEntries, PublishFailed } from '../broadcast/delivery.ts';
 import { DeliveryRecorder } from '../broadcast/delivery-recorder.ts';
@@ -15,7 +14,7 @@ import { serviceClient } from '../data/client.ts';
 import { type OutboxStore, supabaseOutbox } from '../data/outbox.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
-import { validationError } from '../http/validation.ts';
+import { parseJsonText } from '../http/validation.ts';
 import { withConfig } from '../http/with-config.ts';
 import { createLogger, errorMessage } from '../log.ts';
 import { webhookPayload } from '../observe/payload.ts';
@@ -56,18 +55,11 @@ export const dbWebhook = new Hono<AppEnv>().use(withConfig, limitBody(MAX_BODY_B
     { timestamp: c.req.header('X-Tidings-Timestamp'), signature: c.req.header('X-Tidings-Signature') },
     rawBody,
   );
-  let json: unknown;
-  try {
-    json = JSON.parse(rawBody);
-  } catch {
-    throw new HTTPException(400, { message: 'The webhook body is not JSON' });
-  }
-  const parsed = webhookPayload.safeParse(json);
-  if (!parsed.success) throw validationError(parsed.error, 'webhook payload');
+  const payload = parseJsonText(rawBody, webhookPayload, 'webhook payload');
   const config = c.get('config');
   const outbox = supabaseOutbox(serviceClient(config));
   const log = createLogger(c.env.LOG_LEVEL, { component: 'webhooks' });
-  const ids = [...new Set(parsed.data.outbox_ids)];
+  const ids = [...new Set(payload.outbox_ids)];
   // Entries delivered already, or held by another deliverer (the cron), are not claimed again.
   const entries = await outbox.claim(ids);
   const outcome = await deliverEntries(entries, {

@@ -89,7 +89,7 @@ describe('POST /webhooks/db', () => {
   });
 
   it('answers 400 for a signed body that is not JSON', async () => {
-    expect(await post(await signedWebhook('{"type":'))).toEqual({ status: 400, body: { error: 'The webhook body is not JSON' } });
+    expect(await post(await signedWebhook('{"type":'))).toEqual({ status: 400, body: { error: 'The webhook payload is not JSON' } });
   });
 
   it('answers 400 naming the field for a wrong operation, no ids, too many ids or ids that are not entry ids', async () => {
