@@ -55,6 +55,23 @@ describe(`npm run dev in a checkout only ${userInfo().username} can enter`, () =
     expect(await (await fetch(`${url}/`)).text()).toContain('<title>Tidings</title>');
     expect(existsSync(join(checkout, 'web', 'dist', 'assets', 'app.js'))).toBe(true);
 
+    // docs/local-supabase.md's first step: a row inserted with psql before any browser is open is
+    // delivered (published to nobody) at once, not left for the cron.
+    const db = new pg.Client({ connectionString: `postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres` });
+    await db.connect();
+    const first = await db.query<{ id: string }>(
+      `insert into public.emails (sender_id, recipient_id, subject, body) values ($1, $2, 'Before any browser', 'Hello') returning id`,
+      [seedUsers.admin.id, seedUsers.ada.id],
+    );
+    const firstEntry = async () =>
+      (
+        await db.query<{ attempts: number; delivered: boolean }>(
+          `select attempts, delivered_at is not null as delivered from tidings.outbox where row_id = $1`,
+          [first.rows[0]!.id],
+        )
+      ).rows;
+    await expect.poll(firstEntry, { timeout: 10_000 }).toEqual([{ attempts: 1, delivered: true }]);
+
     const auth = createClient(`http://127.0.0.1:${apiPort}`, ANON_KEY, {
       auth: { persistSession: false, autoRefreshToken: false },
     });
@@ -65,22 +82,17 @@ describe(`npm run dev in a checkout only ${userInfo().username} can enter`, () =
       await connected(ada);
       await subscribed(ada, userChannel(seedUsers.ada.id));
       const arrival = nextEvent(ada, userChannel(seedUsers.ada.id), EmailReceived.name);
-      const db = new pg.Client({ connectionString: `postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres` });
-      await db.connect();
-      try {
-        await db.query(
-          `insert into public.emails (sender_id, recipient_id, subject, body) values ($1, $2, 'From a private checkout', 'Hello')`,
-          [seedUsers.admin.id, seedUsers.ada.id],
-        );
-      } finally {
-        await db.end();
-      }
+      await db.query(
+        `insert into public.emails (sender_id, recipient_id, subject, body) values ($1, $2, 'From a private checkout', 'Hello')`,
+        [seedUsers.admin.id, seedUsers.ada.id],
+      );
       expect(EmailReceived.schema.parse(await arrival)).toMatchObject({
         subject: 'From a private checkout',
         sender_id: seedUsers.admin.id,
       });
     } finally {
       ada.disconnect();
+      await db.end();
     }
 
     // Ctrl-C in a terminal signals the whole foreground process group: npm and everything under it.

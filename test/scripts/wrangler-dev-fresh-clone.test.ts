@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyCheckout } from '../support/node/checkout.ts';
 import { descendantsOf, freePort, isAlive, waitForOutput } from '../support/node/processes.ts';
+import { seedUsers } from '../support/seed-users.ts';
 
 // A newcomer who runs `npx wrangler dev` (not `npm run dev`) on a fresh clone, which has no
 // .dev.vars: the Worker must still have its development settings, and wrangler must not say the
@@ -52,7 +53,7 @@ describe('plain wrangler dev on a fresh clone', () => {
     expect(config.status).toBe(200);
     // APP_ENV=development and DEV_USERS come from .dev.vars only (wrangler.toml says production).
     const body = (await config.json()) as { devUsers?: Array<{ email: string }> };
-    expect(body.devUsers?.map((user) => user.email)).toEqual(['admin@tidings.local', 'ada@tidings.local', 'grace@tidings.local']);
+    expect(body.devUsers?.map((user) => user.email)).toEqual(Object.values(seedUsers).map((user) => user.email));
     expect(output).toContain('Using secrets defined in .dev.vars');
     expect(output).not.toContain('types might be out of date');
 
