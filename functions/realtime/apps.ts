@@ -63,6 +63,9 @@ const appSchema = z.object({
   shards: z.number().int().min(1).max(MAX_SHARDS).optional(),
 });
 
+/** The bindings the realtime server reads (any may be unset: the schemas say what is required). */
+export type RealtimeSettings = Partial<Env>;
+
 /** Every configured app, found by id or by key. */
 export interface RealtimeApps {
   all: RealtimeApp[];
@@ -110,9 +113,9 @@ const defaultAppBindings = z.object({
 } satisfies Partial<Record<keyof Env, z.ZodType>>);
 
 /** The default app from {@link defaultAppBindings}, checked by {@link appSchema}; null when PUSHER_APP_* are all unset. */
-function defaultApp(env: Record<string, unknown>): AppSettings | null {
-  const credentials = ['PUSHER_APP_ID', 'PUSHER_APP_KEY', 'PUSHER_APP_SECRET'];
-  if (credentials.every((name) => env[name] === undefined || env[name] === '')) return null;
+function defaultApp(env: RealtimeSettings): AppSettings | null {
+  const credentials = [env.PUSHER_APP_ID, env.PUSHER_APP_KEY, env.PUSHER_APP_SECRET];
+  if (credentials.every((value) => value === undefined || value === '')) return null;
   const settings = parseSettings(defaultAppBindings, env);
   const parsed = appSchema.safeParse({
     id: settings.PUSHER_APP_ID,
@@ -169,16 +172,12 @@ const cache = new WeakMap<object, RealtimeApps>();
  * Reads the realtime apps from the bindings (memoised per bindings object).
  * Throws a ConfigError (../config.ts) naming the setting to fix when something is missing or invalid.
  */
-export function loadApps(env: object): RealtimeApps {
+export function loadApps(env: RealtimeSettings): RealtimeApps {
   const cached = cache.get(env);
   if (cached) return cached;
-  const bindings = env as Record<string, unknown>;
-  const first = defaultApp(bindings);
-  const { REALTIME_SHARDS } = parseSettings(shardsBinding, bindings);
-  const all: RealtimeApp[] = [
-    ...(first ? [first] : []),
-    ...parseSettings(extraAppsBinding, bindings['REALTIME_APPS' satisfies keyof Env]),
-  ].map((app) => ({
+  const first = defaultApp(env);
+  const { REALTIME_SHARDS } = parseSettings(shardsBinding, env);
+  const all: RealtimeApp[] = [...(first ? [first] : []), ...parseSettings(extraAppsBinding, env.REALTIME_APPS)].map((app) => ({
     ...app,
     shards: app.shards ?? REALTIME_SHARDS,
   }));
