@@ -32,3 +32,21 @@ export function readDevVar(name: string): string | undefined {
   }
   return undefined;
 }
+
+/** The settings `npm run dev` takes to move the local stack (scripts/dev.mjs passes them on). */
+type LocalPorts = {
+  DATABASE_URL?: string | undefined;
+  SUPABASE_DB_PORT?: string | undefined;
+  DB_WEBHOOK_URL?: string | undefined;
+  PORT?: string | undefined;
+};
+
+/** The local Supabase's Postgres: DATABASE_URL, else the one started on SUPABASE_DB_PORT (54322). */
+export function localDatabaseUrl(env: LocalPorts): string {
+  return env.DATABASE_URL ?? `postgresql://postgres:postgres@127.0.0.1:${env.SUPABASE_DB_PORT || 54322}/postgres`;
+}
+
+/** Where the database sends its webhooks: DB_WEBHOOK_URL, else the Worker on PORT (8787). */
+export function localWebhookUrl(env: LocalPorts): string {
+  return env.DB_WEBHOOK_URL ?? `http://127.0.0.1:${env.PORT || 8787}/webhooks/db`;
+}

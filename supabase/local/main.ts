@@ -10,13 +10,13 @@
 //                              and http://${HOST}:${PORT}, as scripts/dev.mjs starts it
 
 import { devOrigins } from './cors.ts';
-import { readDevVar } from './dev-vars.ts';
+import { localWebhookUrl, readDevVar } from './dev-vars.ts';
 import { startLocalSupabase } from './index.ts';
 
 const root = new URL('../../', import.meta.url);
 const verbose = process.env.SUPABASE_LOG === 'debug';
 
-const webhookUrl = process.env.DB_WEBHOOK_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}/webhooks/db`;
+const webhookUrl = localWebhookUrl(process.env);
 const webhookSecret = process.env.DB_WEBHOOK_SECRET ?? readDevVar('DB_WEBHOOK_SECRET');
 let allowedOrigins: string[];
 try {

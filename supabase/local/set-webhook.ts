@@ -6,13 +6,13 @@
 //   DATABASE_URL='postgresql://postgres:...@db.<ref>.supabase.co:5432/postgres' npm run db:webhook -- --url ... --vault
 //   npm run db:webhook -- --show                         what is set (the secret is never printed)
 //
-// Defaults: DATABASE_URL or postgresql://postgres:postgres@127.0.0.1:54322/postgres;
-// --url from DB_WEBHOOK_URL or http://127.0.0.1:8787/webhooks/db; --secret from DB_WEBHOOK_SECRET,
+// Defaults, as `npm run dev` moves them: DATABASE_URL or the local Postgres on SUPABASE_DB_PORT (54322);
+// --url from DB_WEBHOOK_URL or the Worker on PORT (8787); --secret from DB_WEBHOOK_SECRET,
 // else .dev.vars / .dev.vars.example. --vault stores both in Supabase Vault (encrypted at rest)
 // instead of private.settings; the trigger reads Vault first.
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { parseDevVarsFile, readDevVar } from './dev-vars.ts';
+import { localDatabaseUrl, localWebhookUrl, parseDevVarsFile, readDevVar } from './dev-vars.ts';
 import { setWebhookSettings } from './index.ts';
 
 const USAGE = 'usage: npm run db:webhook [-- --url <http(s) URL>] [--secret <secret>] [--vault] | [-- --show]';
@@ -31,8 +31,8 @@ try {
   console.error(`${(error as Error).message}\n${USAGE}`);
   process.exit(2);
 }
-const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://postgres:postgres@127.0.0.1:54322/postgres';
-const url = values.url ?? process.env.DB_WEBHOOK_URL ?? 'http://127.0.0.1:8787/webhooks/db';
+const databaseUrl = localDatabaseUrl(process.env);
+const url = values.url ?? localWebhookUrl(process.env);
 const secret = values.secret ?? process.env.DB_WEBHOOK_SECRET ?? readDevVar('DB_WEBHOOK_SECRET');
 // The development secret is public: a database that is not on this machine must not trust it.
 const databaseHost = new URL(databaseUrl).hostname;
@@ -48,7 +48,7 @@ try {
   await client.connect();
 } catch (error) {
   console.error(
-    `Cannot connect to ${new URL(databaseUrl).host}: ${(error as Error).message}. Start the local Supabase (npm run dev) or set DATABASE_URL.`,
+    `Cannot connect to ${new URL(databaseUrl).host}: ${(error as Error).message}. Start the local Supabase (npm run dev), and pass the SUPABASE_DB_PORT it runs on, or set DATABASE_URL.`,
   );
   process.exit(1);
 }

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startTestSupabase, type TestSupabase } from '../support/node/local-supabase.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -10,7 +11,30 @@ function withoutWebhookSecret(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return rest;
 }
 
+/** The environment without what would name the database or the Worker for the script. */
+function withoutLocalSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _database, DB_WEBHOOK_URL: _url, PORT: _port, SUPABASE_DB_PORT: _dbPort, ...rest } = withoutWebhookSecret(env);
+  return rest;
+}
+
 describe('npm run db:webhook', () => {
+  let supabase: TestSupabase | undefined;
+  afterAll(async () => {
+    await supabase?.destroy();
+  });
+
+  it('finds the local stack on the ports npm run dev was moved to (SUPABASE_DB_PORT, PORT)', async () => {
+    supabase = await startTestSupabase();
+    const env = { ...withoutLocalSettings(process.env), SUPABASE_DB_PORT: String(supabase.dbPort), PORT: '8797' };
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, ['supabase/local/set-webhook.ts', ...args], { cwd: root, encoding: 'utf8', env });
+    const set = run([]);
+    expect(set.stderr).toBe('');
+    expect(set.stdout).toContain(`Webhook URL set to http://127.0.0.1:8797/webhooks/db; secret set`);
+    expect(set.stdout).toContain(`of 127.0.0.1:${supabase.dbPort}.`);
+    expect(run(['--show']).stdout).toContain('webhook URL:    http://127.0.0.1:8797/webhooks/db');
+  });
+
   it('answers a mistyped option with what is wrong and how to call it, not a stack trace', () => {
     // Fails before connecting, so no database is needed.
     const result = spawnSync(process.execPath, ['supabase/local/set-webhook.ts', '--ur', 'http://127.0.0.1:8787/webhooks/db'], {
