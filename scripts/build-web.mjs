@@ -1,4 +1,5 @@
-// Builds the static web client into web/dist (served by the Worker as static assets).
+// Builds the static web client into web/dist (served by the Worker as static assets), or WEB_OUTDIR
+// (`npm run dev` builds into .tidings/web-dev and serves that).
 // wrangler runs it before `wrangler dev` and `wrangler deploy` (wrangler.toml's [build]), and
 // `wrangler dev` runs it again whenever web/ changes; `npm run build` runs it by hand.
 // Under `wrangler dev` (WRANGLER_COMMAND=dev) the build keeps source maps and readable code;

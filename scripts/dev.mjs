@@ -1,7 +1,8 @@
 // `npm run dev`: the whole stack on this machine, offline, with no accounts.
 // Starts the local Supabase (supabase/local/main.ts: Postgres on 54322, API on 54321) and the Worker
-// under `wrangler dev` (workerd; wrangler.toml's [build] builds the web client and rebuilds it on
-// change), prints the URL once it answers, and on Ctrl-C (SIGINT) or SIGTERM stops every process it started.
+// under `wrangler dev` (workerd; wrangler.toml's [build] builds the web client into .tidings/web-dev,
+// or WEB_OUTDIR, and rebuilds it on change), prints the URL once it answers, and on Ctrl-C (SIGINT)
+// or SIGTERM stops every process it started.
 // PORT (default 8787) and HOST (default 127.0.0.1) choose where the Worker listens;
 // SUPABASE_API_PORT, SUPABASE_DB_PORT, SUPABASE_DATA_DIR and DATABASE_URL the local Supabase's.
 // A port already taken stops it before anything starts, with the setting that moves it.
@@ -20,13 +21,17 @@ const cronIntervalSeconds = Number(process.env.CRON_INTERVAL_SECONDS ?? 60);
 const supabaseApiPort = Number(process.env.SUPABASE_API_PORT ?? 54321);
 const supabaseDbPort = Number(process.env.SUPABASE_DB_PORT ?? 54322);
 const supabaseUrl = `http://127.0.0.1:${supabaseApiPort}`;
+// The web client is built into, and served from, a folder of its own: `npm test`, `npm run build`
+// and `wrangler deploy` build web/dist, which a running dev server would not notice (it served 404
+// for their new chunks), and a rebuild here must not change what the tests serve either.
+const webDir = process.env.WEB_OUTDIR ?? `${root}.tidings/web-dev`;
 const children = [];
 /** Node runs our .ts files itself; the flag is needed before 22.18 and harmless after. */
 const STRIP_TYPES = '--experimental-strip-types';
 let stopping = false;
 
-/** wrangler waits on network look-ups at start unless told it is offline. */
-const offlineEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+/** wrangler waits on network look-ups at start unless told it is offline; its [build] builds into webDir. */
+const offlineEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WEB_OUTDIR: webDir };
 
 function log(message) {
   console.log(`[dev] ${message}`);
@@ -144,6 +149,8 @@ start('worker', process.execPath, [
   String(port),
   '--show-interactive-dev-session=false',
   '--test-scheduled',
+  '--assets',
+  webDir,
   // wrangler.toml's SUPABASE_URL names the default port.
   ...(supabaseUrl === 'http://127.0.0.1:54321' ? [] : ['--var', `SUPABASE_URL:${supabaseUrl}`]),
 ]);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -32,9 +33,8 @@ describe('npm run dev', () => {
         SUPABASE_DB_PORT: String(supabaseDbPort),
         SUPABASE_DATA_DIR: join(supabaseDir, 'db'),
         CRON_INTERVAL_SECONDS: '1',
-        // Serve the web/dist `npm test` built: a rebuild here would rewrite it under the other tests' Workers
-        // (test/scripts/private-checkout.test.ts runs the build itself, in a copy).
-        TIDINGS_WEB_BUILD: 'skip',
+        // Its own web build, so a developer's `npm run dev` in this checkout keeps what it serves.
+        WEB_OUTDIR: join(supabaseDir, 'web'),
       },
     });
     let output = '';
@@ -47,6 +47,10 @@ describe('npm run dev', () => {
     const page = await fetch(`${url}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>Tidings</title>');
+    // Built for development into WEB_OUTDIR (source maps), and served from there.
+    const app = await (await fetch(`${url}/assets/app.js`)).text();
+    expect(app).toBe(readFileSync(join(supabaseDir, 'web', 'assets', 'app.js'), 'utf8'));
+    expect(app).toContain('sourceMappingURL');
     const jwks = await fetch(`http://127.0.0.1:${supabaseApiPort}/auth/v1/.well-known/jwks.json`);
     expect(jwks.status).toBe(200);
     // wrangler dev never fires Cron Triggers; the supervisor runs the redelivery handler itself.

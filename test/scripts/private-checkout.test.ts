@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
@@ -51,9 +51,16 @@ describe(`npm run dev in a checkout only ${userInfo().username} can enter`, () =
     dataDir = postgresData!;
     if (userInfo().uid === 0) expect(dataDir.startsWith(parent)).toBe(false); // `postgres` could not have reached it
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    // A fresh clone has no web/dist: wrangler.toml's [build] made it before `wrangler dev` served it.
+    // A fresh clone has no built web client: wrangler.toml's [build] made it before `wrangler dev` served it.
     expect(await (await fetch(`${url}/`)).text()).toContain('<title>Tidings</title>');
-    expect(existsSync(join(checkout, 'web', 'dist', 'assets', 'app.js'))).toBe(true);
+    expect(existsSync(join(checkout, '.tidings', 'web-dev', 'assets', 'app.js'))).toBe(true);
+    // `npm test` and `wrangler deploy` build web/dist meanwhile: the page being served keeps every
+    // script it imports.
+    execFileSync(process.execPath, ['scripts/build-web.mjs'], { cwd: checkout });
+    const app = await (await fetch(`${url}/assets/app.js`)).text();
+    const chunks = [...app.matchAll(/\.\/chunks\/[\w-]+\.js/g)].map((match) => match[0].slice(2));
+    expect(chunks.length).toBeGreaterThan(0);
+    for (const chunk of chunks) expect((await fetch(`${url}/assets/${chunk}`)).status, chunk).toBe(200);
 
     // docs/local-supabase.md's first step: a row inserted with psql before any browser is open is
     // delivered (published to nobody) at once, not left for the cron.
