@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { channelKind, channelNameProblem, Limits, serverToUserChannel } from '../broadcast/pusher-rules.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
+import { parseJsonText } from '../http/validation.ts';
 import { loadApps, type RealtimeApp } from './apps.ts';
 import { channelObject, shardObject } from './placement.ts';
 import { type PublishRequest, publishEvents, validatePublish } from './publishing.ts';
@@ -66,14 +67,6 @@ function channelOf(c: Context<ApiEnv>, channel: string) {
   return { stub: channelObject(c.env, c.var.app.id, channel), target: { appId: c.var.app.id, channel } };
 }
 
-function parseJson(c: Context<ApiEnv>): unknown {
-  try {
-    return JSON.parse(c.var.body);
-  } catch {
-    throw new HTTPException(400, { message: 'Invalid JSON body' });
-  }
-}
-
 function infoList(info: unknown): string[] {
   return typeof info === 'string' && info.length > 0 ? info.split(',').map((item) => item.trim()) : [];
 }
@@ -90,23 +83,24 @@ function publishRequest(body: Record<string, unknown>): { request: PublishReques
   return { request: validatePublish({ channels, name: body.name, data: body.data, socketId: body.socket_id }), info };
 }
 
-const objectBody = z.record(z.string(), z.unknown());
+const eventBody = z.record(z.string(), z.unknown(), { error: 'expected a JSON object {name, data, channels}' });
+const batchBody = z.object(
+  { batch: z.array(z.record(z.string(), z.unknown()), { error: 'expected an array of {channel, name, data}' }) },
+  { error: 'expected {"batch": [{channel, name, data}, ...]}' },
+);
 
 realtimeHttpApi.post('/apps/:appId/events', async (c) => {
-  const parsed = objectBody.safeParse(parseJson(c));
-  if (!parsed.success) throw new HTTPException(400, { message: 'Invalid body: expected a JSON object {name, data, channels}' });
-  const { request, info } = publishRequest(parsed.data);
+  const { request, info } = publishRequest(parseJsonText(c.var.body, eventBody, 'request body'));
   const [result] = await publishEvents(c.env, c.var.app, [request], info);
   return c.json(info.length > 0 ? { channels: result } : {});
 });
 
 realtimeHttpApi.post('/apps/:appId/batch_events', async (c) => {
-  const parsed = z.object({ batch: z.array(objectBody) }).safeParse(parseJson(c));
-  if (!parsed.success) throw new HTTPException(400, { message: 'Invalid body: expected {"batch": [{channel, name, data}, ...]}' });
-  if (parsed.data.batch.length > Limits.eventsPerBatch) {
-    throw new HTTPException(400, { message: `Batch too large: ${parsed.data.batch.length} events (at most ${Limits.eventsPerBatch})` });
+  const { batch } = parseJsonText(c.var.body, batchBody, 'request body');
+  if (batch.length > Limits.eventsPerBatch) {
+    throw new HTTPException(400, { message: `Batch too large: ${batch.length} events (at most ${Limits.eventsPerBatch})` });
   }
-  const events = parsed.data.batch.map((event) => publishRequest(event));
+  const events = batch.map((event) => publishRequest(event));
   const allInfo = [...new Set(events.flatMap((event) => event.info))];
   const results = await publishEvents(
     c.env,

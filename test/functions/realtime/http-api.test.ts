@@ -92,7 +92,16 @@ describe('POST /apps/{id}/events', () => {
     const badName = await signed('POST', `/apps/${appId}/events`, { body: { name: 'x', data: '{}', channels: ['bad name!'] } });
     expect(badName.status).toBe(400);
     expect(((await badName.json()) as { error: string }).error).toMatch(/^Invalid channel name: 'bad name!'/);
-    expect((await signed('POST', `/apps/${appId}/events`, { body: '{not json' })).status).toBe(400);
+    const notJson = await signed('POST', `/apps/${appId}/events`, { body: '{not json' });
+    expect({ status: notJson.status, body: await notJson.json() }).toEqual({
+      status: 400,
+      body: { error: 'The request body is not JSON' },
+    });
+    const notObject = await signed('POST', `/apps/${appId}/events`, { body: '[1]' });
+    expect(notObject.status).toBe(400);
+    expect(((await notObject.json()) as { error: string }).error).toBe(
+      'Invalid request body: expected a JSON object {name, data, channels}',
+    );
     expect(
       (await signed('POST', `/apps/${appId}/events`, { body: { name: 'x', data: '{}', channels: ['a'], socket_id: 'abc' } })).status,
     ).toBe(400);
