@@ -230,6 +230,15 @@ export const configSchema = bindings.transform((env, ctx) => ({
 export type Config = z.output<typeof configSchema>;
 
 /**
+ * The Ably API key (name and secret). The schema refuses the `ably` driver without one, so this
+ * throws only for a caller using Ably under another driver, with the same sentence.
+ */
+export function ablyKey(config: Config): { name: string; secret: string } {
+  if (!config.ably.key) throw new ConfigError(notSetMessage('ABLY_KEY', true));
+  return config.ably.key;
+}
+
+/**
  * SHA-256 of the secrets' public development values in .dev.vars.example (digests, so the Worker
  * carries no copy of them). In production a secret still set to one of them is refused.
  */

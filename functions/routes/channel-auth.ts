@@ -14,6 +14,7 @@ import { authorizeAbly } from '../broadcast/ably-tokens.ts';
 import { pusherClient } from '../broadcast/drivers/pusher.ts';
 import { mailboxChannels } from '../broadcast/mailbox-channels.ts';
 import { CHANNEL_NAME, invalidChannelName, invalidSocketId, SOCKET_ID } from '../broadcast/pusher-rules.ts';
+import { ablyKey } from '../config.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
 import { readFormOrJson } from '../http/validation.ts';
@@ -58,9 +59,8 @@ export const channelAuth = new Hono<AppEnv>()
         mailboxChannels,
         user,
         { channelName: channel_name ?? null, token: token ?? null },
-        // The configuration refuses the ably driver without ABLY_KEY. ably-js reconnects with the
-        // token it holds, so it must not outlive the session that asked for it.
-        { key: config.ably.key!, tokenTtlSeconds: config.ably.tokenTtlSeconds, sessionExpiresAt: user.claims.exp },
+        // ably-js reconnects with the token it holds, so it must not outlive the session that asked for it.
+        { key: ablyKey(config), tokenTtlSeconds: config.ably.tokenTtlSeconds, sessionExpiresAt: user.claims.exp },
       );
       if ('refused' in result) throw new HTTPException(result.refused, { message: result.reason });
       return c.json(result);

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../functions/config.ts';
+import { ablyKey, ConfigError, loadConfig } from '../../functions/config.ts';
 import { SECRET_SETTINGS } from '../../functions/secret-settings.ts';
 import { envWith } from '../support/workerd/env.ts';
 
@@ -70,10 +70,16 @@ describe('configuration', () => {
 
 describe('configuration of the ably broadcaster', () => {
   it('needs ABLY_KEY only when BROADCAST_DRIVER is ably, and says how to set it', () => {
-    expect(loadConfig(envWith({ ABLY_KEY: '' })).ably.key).toBeUndefined();
-    expect(() => loadConfig(envWith({ BROADCAST_DRIVER: 'ably', ABLY_KEY: '' }))).toThrow(
-      new ConfigError('ABLY_KEY is not set: run "wrangler secret put ABLY_KEY" or add it to .dev.vars'),
-    );
+    const notSet = new ConfigError('ABLY_KEY is not set: run "wrangler secret put ABLY_KEY" or add it to .dev.vars');
+    const realtime = loadConfig(envWith({ ABLY_KEY: '' }));
+    expect(realtime.ably.key).toBeUndefined();
+    // Asked for under another driver (Ably's REST client, its token signer), the key is missing with the same sentence.
+    expect(() => ablyKey(realtime)).toThrow(notSet);
+    expect(() => loadConfig(envWith({ BROADCAST_DRIVER: 'ably', ABLY_KEY: '' }))).toThrow(notSet);
+    expect(ablyKey(loadConfig(envWith({ BROADCAST_DRIVER: 'ably', ABLY_KEY: 'appA.keyB:s3cr3t' })))).toEqual({
+      name: 'appA.keyB',
+      secret: 's3cr3t',
+    });
   });
 
   it('refuses a malformed ABLY_KEY without quoting it', () => {

@@ -17,7 +17,7 @@
  * - Errors: `{"error": {"message", "code", "statusCode", "href"}}` and the `x-ably-errorcode` /
  *   `x-ably-errormessage` headers (ably/open-specs, definitions/platform-v1.yaml).
  */
-import type { Config } from '../../config.ts';
+import { ablyKey, type Config } from '../../config.ts';
 import { errorMessage } from '../../log.ts';
 import { AblyLimits, ablyChannelName, decodeAblySocketId } from '../ably-rules.ts';
 import { BatchPublishError, type Broadcaster, BroadcastRefused, type PublishRequest } from '../broadcaster.ts';
@@ -60,8 +60,8 @@ export type AblyPost = (path: string, body: unknown) => Promise<AblyResponse>;
 
 /** Ably's REST API for this app's settings (ABLY_KEY, ABLY_HOST, ABLY_PORT, ABLY_SCHEME). */
 export function ablyRest(config: Config): AblyPost {
-  const { key, host, port, useTLS } = config.ably;
-  if (!key) throw new Error('ABLY_KEY is not set');
+  const { host, port, useTLS } = config.ably;
+  const key = ablyKey(config);
   const base = `${useTLS ? 'https' : 'http'}://${host}:${port}`;
   const authorization = `Basic ${btoa(`${key.name}:${key.secret}`)}`;
   return async (path, body) => {
