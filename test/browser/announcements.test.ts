@@ -3,7 +3,7 @@
 
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { eventually, networkSwitch, toastWith, useLiveStack } from '../support/node/browser.ts';
+import { eventually, networkSwitch, saveScreenshot, toastWith, useLiveStack } from '../support/node/browser.ts';
 
 const live = useLiveStack();
 
@@ -34,6 +34,24 @@ describe('announcements', () => {
     }
     await adaPage.getByRole('button', { name: 'Dismiss the announcement' }).click();
     await eventually(() => banner(adaPage).isHidden()).toBe(true);
+  });
+
+  it('shows a long announcement readably at phone width: the text under the title, not in a column beside it', async () => {
+    const reader = await live.createUser('Adele Goldberg');
+    const page = await live.signIn(await live.newContext({ viewport: 'phone' }), reader);
+    await live.db.query(`insert into public.announcements (sender_id, title, body) values ($1, $2, $3)`, [
+      live.admin.id,
+      'Maintenance tonight from 22:00 for about an hour: please save your drafts',
+      'The mailbox will be read-only while the database is upgraded. New mail waits and arrives afterwards.',
+    ]);
+    await toastWith(page, 'Announcement: Maintenance tonight').waitFor();
+    const title = (await page.locator('#announcement-title').boundingBox())!;
+    const text = (await page.locator('#announcement-body').boundingBox())!;
+    expect(text.y).toBeGreaterThanOrEqual(title.y + title.height - 1);
+    expect(text.x).toBeCloseTo(title.x, 0);
+    // About as wide as the title: a few lines, not a word per line.
+    expect(text.width).toBeGreaterThan(title.width * 0.8);
+    await saveScreenshot(page, 'announcement-phone');
   });
 
   it('shows an announcement made while the page was offline once it reconnects', async () => {
