@@ -83,13 +83,19 @@ export const emails = new Hono<AppEnv>()
   .post('/mark-all-read', limitBody(1024), validate('json', markAllReadBody), async (c) => {
     const { up_to } = c.req.valid('json');
     const readAt = new Date();
-    const marked = await markAllRead(serviceClient(c.get('config')), c.get('user').id, up_to, readAt);
-    return c.json({ marked, read_at: readAt.toISOString() });
+    const db = serviceClient(c.get('config'));
+    const me = c.get('user').id;
+    const marked = await markAllRead(db, me, up_to, readAt);
+    // Counted after the UPDATE: the page's live events for these emails may reach it before this
+    // answer, so a count moved by `marked` would count them twice.
+    return c.json({ marked, read_at: readAt.toISOString(), unread_count: await unreadCount(db, me) });
   })
   .post('/mark-all-read/undo', limitBody(1024), validate('json', undoMarkAllReadBody), async (c) => {
     const { read_at } = c.req.valid('json');
-    const unmarked = await markUnreadAt(serviceClient(c.get('config')), c.get('user').id, new Date(read_at).toISOString());
-    return c.json({ unmarked });
+    const db = serviceClient(c.get('config'));
+    const me = c.get('user').id;
+    const unmarked = await markUnreadAt(db, me, new Date(read_at).toISOString());
+    return c.json({ unmarked, unread_count: await unreadCount(db, me) });
   })
   .patch('/:id/read', validate('param', z.object({ id: z.guid({ error: 'the email id must be a UUID' }) })), async (c) => {
     const { id } = c.req.valid('param');

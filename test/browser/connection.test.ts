@@ -2,7 +2,7 @@
 // coming back after an outage, and a channel the server refuses.
 
 import type { Page } from 'playwright-core';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually, nameOf, networkSwitch, ready, rows, toastWith, unreadCount, useLiveStack } from '../support/node/browser.ts';
 
 const live = useLiveStack();
@@ -68,6 +68,43 @@ describe('reconnecting', () => {
       'Unread: Before the outage',
     ]);
     await eventually(() => unreadCount(page)).toBe(4);
+  });
+});
+
+describe('reconnecting with a row dated infinity in the inbox', () => {
+  it('keeps catching up and marking all read: no cursor is taken from a time the API cannot carry', async () => {
+    const reader = await live.createUser('Ida Rhodes');
+    // Rows written by hand with the service role; their outbox entries fail as poison.
+    for (const [subject, createdAt] of [
+      ['Dated infinity', 'infinity'],
+      ['Dated -infinity', '-infinity'],
+    ])
+      await live.db.query(
+        `insert into public.emails (sender_id, recipient_id, subject, body, created_at) values ($1, $2, $3, 'Odd.', $4)`,
+        [live.admin.id, reader.id, subject, createdAt],
+      );
+    await live.insertEmail(live.admin, reader, 'Before the outage', 'One.');
+    const context = await live.newContext();
+    const network = await networkSwitch(context);
+    const page = await live.signIn(context, reader);
+    await eventually(() => rows(page).locator('.email-subject').allTextContents()).toEqual([
+      'Unread: Dated infinity',
+      'Unread: Before the outage',
+      'Unread: Dated -infinity',
+    ]);
+
+    await network.off();
+    await page.locator('[data-testid="connection"][data-state="offline"]').waitFor();
+    await live.insertEmail(live.admin, reader, 'Sent while away', 'Two.');
+    await network.on();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
+    await eventually(() => rows(page).locator('.email-subject').nth(1).textContent()).toBe('Unread: Sent while away');
+    expect(await toastWith(page, 'Could not').count()).toBe(0);
+
+    // Up to the newest finite time: everything but the row dated infinity.
+    await page.getByTestId('mark-all-read').click();
+    await toastWith(page, 'Marked 3 emails read.').waitFor();
+    await eventually(() => unreadCount(page)).toBe(1);
   });
 });
 

@@ -4,6 +4,8 @@ import {
   type Account,
   eventually,
   loadedEmails,
+  networkSwitch,
+  recordToasts,
   rows,
   saveScreenshot,
   scrollThroughInbox,
@@ -32,6 +34,19 @@ describe('a large inbox', () => {
   }
 
   const summary = (page: Page) => page.getByTestId('inbox-summary').textContent();
+  const focusedSubject = (page: Page) => page.evaluate(() => document.activeElement?.querySelector('.email-subject')?.textContent ?? '');
+
+  /** Holds the page's answers to requests matching `url` until `release()`: the request itself reaches the Worker at once. */
+  async function holdAnswers(page: Page, url: RegExp): Promise<{ release(): void }> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route(url, async (route) => {
+      const response = await route.fetch();
+      await released;
+      await route.fulfill({ response });
+    });
+    return { release };
+  }
 
   it('shows the database’s unread count in the badge, the title and the list header, with 10,000 emails in the inbox', async () => {
     const reader = await live.createUser('Mary Jackson');
@@ -115,6 +130,118 @@ describe('a large inbox', () => {
     const lastRow = rows(page).last();
     expect(await lastRow.getAttribute('aria-posinset')).toBe('500');
     expect(await lastRow.getAttribute('aria-setsize')).toBe('500');
+  });
+
+  it('loads one page of an import whose emails share one created_at, and a reconnect fetches only the new mail', async () => {
+    const reader = await live.createUser('Katherine Johnson');
+    // One statement with no times of its own: every row gets the transaction's created_at, as an
+    // import (or the psql one-liner in the README) does.
+    await live.db.query('begin');
+    await live.db.query('set local session_replication_role = replica');
+    await live.db.query(
+      `insert into public.emails (sender_id, recipient_id, subject, body)
+       select $1, $2, 'Imported ' || lpad(n::text, 5, '0'), 'Body' from generate_series(1, 300) n`,
+      [live.admin.id, reader.id],
+    );
+    await live.db.query('commit');
+    const context = await live.newContext();
+    const toasts = await recordToasts(context);
+    const network = await networkSwitch(context);
+    const catchUps: string[] = [];
+    context.on('request', (request) => {
+      if (/\/api\/emails\?.*after=/.test(request.url())) catchUps.push(request.url());
+    });
+    const page = await live.signIn(context, reader);
+    await eventually(() => unreadCount(page)).toBe(300);
+
+    await network.off();
+    await page.locator('[data-testid="connection"][data-state="offline"]').waitFor();
+    await live.insertEmail(live.admin, reader, 'Sent while away 1', 'One.');
+    await live.insertEmail(live.admin, reader, 'Sent while away 2', 'Two.');
+    await network.on();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
+    await eventually(() => rows(page).locator('.email-subject').first().textContent()).toBe('Unread: Sent while away 2');
+    await eventually(() => unreadCount(page)).toBe(302);
+    // Syncs run one after another, so the first (on subscribing) finished before this one. Neither
+    // took the 250 imported emails below the first page for new mail: one request each, nothing
+    // loaded but the two new emails, and no "arrived while you were away" for the old ones.
+    expect(catchUps).toHaveLength(2);
+    expect(await loadedEmails(page)).toBe(52);
+    expect((await toasts(page)).filter((text) => text.includes('arrived while you were away'))).toEqual([]);
+    expect((await toasts(page)).filter((text) => text.includes('Sent while away'))).toHaveLength(2);
+    // The rest of the import still comes page by page, each email once and in the API's order.
+    const subjects = await scrollThroughInbox(page);
+    expect(subjects).toHaveLength(302);
+    expect(new Set(subjects).size).toBe(302);
+    expect(subjects.slice(0, 2)).toEqual(['Unread: Sent while away 2', 'Unread: Sent while away 1']);
+  });
+
+  it('shows the database’s count after mark all read and undo, also when the page’s own events come before the answer', async () => {
+    const reader = await live.createUser('Gladys West');
+    await fill(reader, 30);
+    const context = await live.newContext();
+    const first = await live.signIn(context, reader);
+    const second = await live.open(context);
+    await eventually(() => unreadCount(second)).toBe(30);
+
+    // The answer is held until the email.updated events for the 30 emails have been applied, and an
+    // email has arrived after them: the count must end at the database's 1, not 1 - 30 (shown as 0).
+    // (The answer's count predates that arrival; live changes seen meanwhile make the page ask again.)
+    const marking = await holdAnswers(first, /\/api\/emails\/mark-all-read$/);
+    await first.getByTestId('mark-all-read').click();
+    await eventually(() => unreadCount(first)).toBe(0);
+    await live.insertEmail(live.admin, reader, 'Arrived meanwhile', 'Still unread.');
+    await eventually(() => unreadCount(first)).toBe(1);
+    marking.release();
+    await toastWith(first, 'Marked 30 emails read.').waitFor();
+    await eventually(() => unreadCount(first)).toBe(1);
+    expect(await summary(first)).toBe('1 unread');
+    expect(await first.title()).toBe('(1) Inbox · Tidings');
+
+    // Undo: its events bring the count to 31 before the answer, which must not add 30 again.
+    const undoing = await holdAnswers(first, /\/api\/emails\/mark-all-read\/undo$/);
+    await toastWith(first, 'Marked 30 emails read.').getByRole('button', { name: 'Undo' }).click();
+    await eventually(() => unreadCount(first)).toBe(31);
+    undoing.release();
+    await toastWith(first, 'Marked 30 emails unread again.').waitFor();
+    expect(await unreadCount(first)).toBe(31);
+    await eventually(() => unreadCount(second)).toBe(31);
+    expect(
+      (await live.db.query('select count(*)::int as n from public.emails where recipient_id = $1 and read_at is null', [reader.id])).rows,
+    ).toEqual([{ n: 31 }]);
+  });
+
+  it('keeps keyboard focus on its email while a catch-up brings in pages above it', async () => {
+    const reader = await live.createUser('Marjorie Lee Browne');
+    await fill(reader, 60, { quietly: true });
+    const context = await live.newContext();
+    const network = await networkSwitch(context);
+    const page = await live.signIn(context, reader);
+    await eventually(() => loadedEmails(page)).toBe(50);
+    await rows(page).first().locator('button').focus();
+
+    await network.off();
+    await page.locator('[data-testid="connection"][data-state="offline"]').waitFor();
+    // 250 newer emails: the catch-up takes three pages of 100.
+    await live.db.query(
+      `insert into public.emails (sender_id, recipient_id, subject, body, created_at)
+       select $1, $2, 'New ' || lpad(n::text, 5, '0'), 'Body', now() + n * interval '1 millisecond' from generate_series(1, 250) n`,
+      [live.admin.id, reader.id],
+    );
+    const laterPages = await holdAnswers(page, /\/api\/emails\?.*after=.*before_id=/);
+    const secondPage = page.waitForRequest(/\/api\/emails\?.*after=.*before_id=/);
+    await network.on();
+    await secondPage;
+    // The first page of the catch-up is in; End goes to the last email loaded, the oldest shown.
+    await page.keyboard.press('End');
+    expect(await focusedSubject(page)).toBe('Unread: Email 00011');
+    laterPages.release();
+    // The 250 new ones, the first page, and the last 10 (End reached the end of what was loaded).
+    await eventually(() => loadedEmails(page)).toBe(310);
+    // 150 more emails came in above the focused one: it kept focus (and its place on screen).
+    expect(await focusedSubject(page)).toBe('Unread: Email 00011');
+    await page.keyboard.press('ArrowUp');
+    expect(await focusedSubject(page)).toBe('Unread: Email 00012');
   });
 
   it('moves through the whole list with the keyboard, scrolling the focused row into view', async () => {

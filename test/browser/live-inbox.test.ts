@@ -259,6 +259,48 @@ describe('the live inbox', () => {
     expect(await row(page, kept).count()).toBe(1);
   });
 
+  it('moves keyboard focus to the next email when the focused one is deleted elsewhere, and says so if it was open', async () => {
+    for (const viewport of ['desktop', 'phone'] as const) {
+      const reader = await live.createUser(`Sophie Wilson ${viewport}`);
+      for (const subject of ['Oldest', 'Middle', 'Newest']) await live.insertEmail(live.admin, reader, subject, `${subject} body.`);
+      const context = await live.newContext({ viewport });
+      const toasts = await recordToasts(context);
+      const page = await live.signIn(context, reader);
+      await eventually(() => rows(page).count()).toBe(3);
+      // Opening it marks it read; that request goes out only after the email is gone (a 404).
+      let deleted!: () => void;
+      const gone = new Promise<void>((resolve) => (deleted = resolve));
+      await page.route(/\/api\/emails\/[^/]+\/read$/, async (route) => {
+        await gone;
+        await route.continue();
+      });
+      const markRead = page.waitForResponse(/\/api\/emails\/[^/]+\/read$/);
+      await rows(page).first().locator('button').focus();
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
+      await eventually(() => page.locator('#reader-subject').textContent()).toBe('Middle');
+
+      // Deleted in another tab (or by anyone, with SQL) while it is open and focused.
+      await live.db.query(`delete from public.emails where recipient_id = $1 and subject = 'Middle'`, [reader.id]);
+      await toastWith(page, '“Middle” was deleted.').waitFor();
+      await eventually(() => focusedSubject(page)).toBe('Unread: Oldest');
+      expect(await page.locator('#reader-content').isHidden()).toBe(true);
+      deleted();
+      expect((await markRead).status()).toBe(404);
+      // The late 404 says nothing more than the deletion did (a later arrival marks that the page
+      // has handled the answer).
+      await live.insertEmail(live.admin, reader, 'After the deletion', 'Later.');
+      await eventually(() => rows(page).first().locator('.email-subject').textContent()).toBe('Unread: After the deletion');
+      expect((await toasts(page)).filter((text) => text.includes('Could not') || text.includes('was deleted'))).toEqual([
+        '“Middle” was deleted.×',
+      ]);
+      // The keyboard carries on from there.
+      await page.keyboard.press('ArrowUp');
+      expect(await focusedSubject(page)).toBe('Unread: Newest');
+      if (viewport === 'phone') await saveScreenshot(page, 'reader-deleted-phone');
+    }
+  });
+
   it('loads older pages on demand, also after a late redelivery of an old email', async () => {
     const reader = await live.createUser('Gladys West');
     // Sixty emails a second apart, oldest first, in one statement (as an import would).

@@ -140,8 +140,10 @@ describe('POST /api/emails/mark-all-read', () => {
     const webhooksBefore = await webhooks();
     const response = await post('/mark-all-read', tokens.ada, { up_to: '2026-12-01T11:00:00Z' });
     expect(response.status).toBe(200);
-    const marked = (await response.json()) as { marked: number; read_at: string };
+    const marked = (await response.json()) as { marked: number; read_at: string; unread_count: number };
     expect(marked.marked).toBe(64);
+    // The count after the statement, for pages whose own events for these emails came first.
+    expect(marked.unread_count).toBe(7);
     expect(await unread(seedUsers.ada.id)).toBe(7);
     expect(await unread(seedUsers.grace.id)).toBe(4);
     const { rows: same } = await db.query<{ n: number }>('select count(*)::int as n from public.emails where read_at = $1', [
@@ -153,13 +155,16 @@ describe('POST /api/emails/mark-all-read', () => {
     expect((await webhooks()) - webhooksBefore).toBe(1);
 
     const undo = await post('/mark-all-read/undo', tokens.ada, { read_at: marked.read_at });
-    expect(await undo.json()).toEqual({ unmarked: 64 });
+    expect(await undo.json()).toEqual({ unmarked: 64, unread_count: 71 });
     expect(await unread(seedUsers.ada.id)).toBe(71);
     const { rows: still } = await db.query<{ read_at: Date }>('select read_at from public.emails where id = $1', [earlier[0]!.id]);
     expect(still[0]!.read_at).toEqual(earlier[0]!.read_at);
 
     // Grace's own undo with Ada's time touches nothing of Ada's.
-    expect(await (await post('/mark-all-read/undo', tokens.grace, { read_at: marked.read_at })).json()).toEqual({ unmarked: 0 });
+    expect(await (await post('/mark-all-read/undo', tokens.grace, { read_at: marked.read_at })).json()).toEqual({
+      unmarked: 0,
+      unread_count: 4,
+    });
   });
 
   it('answers 400 naming the field for a missing or malformed cursor', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Email } from '../../web/src/api.ts';
-import { fromApi, fromEvent, Mailbox, timeKey } from '../../web/src/mailbox.ts';
+import { fromApi, fromEvent, Mailbox, sortsAbove, timeKey } from '../../web/src/mailbox.ts';
 
 function apiEmail(id: string, created_at: string, overrides: Partial<Email> = {}): Email {
   return {
@@ -45,6 +45,28 @@ describe('the mailbox (web client state)', () => {
     ]);
     expect(mailbox.get('a')).toMatchObject({ body: 'Body a', read_at: '2026-11-28T09:05:00Z' });
     expect(mailbox.unreadCount).toBe(0);
+  });
+
+  it('sorts rows written with created_at = infinity or -infinity first and last, and gives no cursor from them', () => {
+    const mailbox = new Mailbox();
+    mailbox.merge([
+      fromApi(apiEmail('past', '-infinity')),
+      fromApi(apiEmail('usual', '2026-11-28T09:00:00+00:00')),
+      fromApi(apiEmail('future', 'infinity')),
+    ]);
+    expect(mailbox.list().map((email) => email.id)).toEqual(['future', 'usual', 'past']);
+    // A catch-up's `after` and mark-all-read's `up_to` need a time the API accepts.
+    expect(mailbox.newest()).toBe('2026-11-28T09:00:00+00:00');
+    mailbox.delete('usual');
+    expect(mailbox.newest()).toBeUndefined();
+  });
+
+  it('says which of two emails comes first as the API pages them: newer, then the greater id', () => {
+    const at = '2026-11-28T09:00:00.5+00:00';
+    expect(sortsAbove({ created_at: at, id: 'b' }, { created_at: at, id: 'a' })).toBe(true);
+    expect(sortsAbove({ created_at: at, id: 'a' }, { created_at: at, id: 'b' })).toBe(false);
+    expect(sortsAbove({ created_at: at, id: 'a' }, { created_at: at, id: 'a' })).toBe(false);
+    expect(sortsAbove({ created_at: '2026-11-28T09:00:00.500001+00:00', id: 'a' }, { created_at: at, id: 'z' })).toBe(true);
   });
 
   it('orders newest first to the microsecond, as Postgres prints created_at', () => {

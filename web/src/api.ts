@@ -128,17 +128,17 @@ export function createApi(token: () => string | null) {
     },
     /** Marks every unread email created at or before `upTo` read, in one statement; `read_at` undoes it. */
     markAllRead: (upTo: string) =>
-      request<{ marked: number; read_at: string }>('/api/emails/mark-all-read', {
+      request<{ marked: number; read_at: string; unread_count: number }>('/api/emails/mark-all-read', {
         method: 'POST',
         token: token(),
         body: JSON.stringify({ up_to: upTo }),
       }),
     undoMarkAllRead: (readAt: string) =>
-      request<{ unmarked: number }>('/api/emails/mark-all-read/undo', {
+      request<{ unmarked: number; unread_count: number }>('/api/emails/mark-all-read/undo', {
         method: 'POST',
         token: token(),
         body: JSON.stringify({ read_at: readAt }),
-      }).then((r) => r.unmarked),
+      }),
     delivery: () => request<DeliveryReport>('/api/delivery', { token: token() }),
     /** Queues failed outbox entries again; the next cron run delivers them. */
     replay: (ids: number[]) =>

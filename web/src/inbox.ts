@@ -2,9 +2,9 @@
 // the header and the tab title, live updates, catch-up after a reconnect and older pages.
 
 import type { EmailReceivedPayload, EmailUpdatedPayload } from '../../functions/broadcast/events.ts';
-import type { Api } from './api.ts';
+import { type Api, ApiError } from './api.ts';
 import { byId, el, initials, longTime, shortTime } from './dom.ts';
-import { fromApi, fromEvent, Mailbox, type MailboxEmail, timeKey } from './mailbox.ts';
+import { fromApi, fromEvent, Mailbox, type MailboxEmail, sortsAbove, timeKey } from './mailbox.ts';
 import { notifyDesktop, toast } from './toast.ts';
 import { UnreadCount } from './unread-count.ts';
 
@@ -66,6 +66,8 @@ export function createInbox(api: Api): Inbox {
   let renderTimer: ReturnType<typeof setTimeout> | undefined;
   let scrollPending = false;
   let rowHeight = ROW_HEIGHT_GUESS;
+  /** The top row in view at the last render, kept in place when emails come in or leave above it (see renderRows). */
+  let topRow: { id: string; index: number } | undefined;
   /** The inbox's true unread count (./unread-count.ts), asked for again with `limit=1` when only the server knows it. */
   const unreadCount = new UnreadCount(
     async () => (await api.emails({ limit: 1 })).unread_count,
@@ -118,12 +120,24 @@ export function createInbox(api: Api): Inbox {
    */
   function renderRows(): void {
     const emails = mailbox.list();
-    const focusedId = document.activeElement?.closest<HTMLElement>('li[data-email-id]')?.dataset.emailId;
+    const focusedRow = document.activeElement?.closest<HTMLElement>('li[data-email-id]');
+    const focusedId = focusedRow?.dataset.emailId;
     const viewport = list.clientHeight || window.innerHeight;
-    const first = Math.max(0, Math.floor(list.scrollTop / rowHeight) - OVERSCAN_ROWS);
-    const last = Math.min(emails.length, Math.ceil((list.scrollTop + viewport) / rowHeight) + OVERSCAN_ROWS);
+    // Scroll anchoring, as browsers do for ordinary pages (these rows are rebuilt, so theirs cannot):
+    // emails arriving or leaving above the anchor (the focused row, else the top row in view) move
+    // the scroll with them, so the rows being read stay put and a focused row stays rendered, and
+    // focused. At the very top only a focused row is anchored: new mail shows there.
+    let scrollTop = list.scrollTop;
+    const anchor = focusedRow ? { id: focusedId!, index: Number(focusedRow.dataset.index) } : scrollTop > 0 ? topRow : undefined;
+    const anchored = anchor ? mailbox.get(anchor.id) : undefined;
+    if (anchor && anchored) scrollTop = Math.max(0, scrollTop + (emails.indexOf(anchored) - anchor.index) * rowHeight);
+    const first = Math.max(0, Math.floor(scrollTop / rowHeight) - OVERSCAN_ROWS);
+    const last = Math.min(emails.length, Math.ceil((scrollTop + viewport) / rowHeight) + OVERSCAN_ROWS);
     const rows = emails.slice(first, last).map((email, offset) => row(email, first + offset, emails.length));
     list.replaceChildren(spacer(first * rowHeight), ...rows, spacer((emails.length - last) * rowHeight));
+    if (Math.abs(list.scrollTop - scrollTop) >= 1) list.scrollTop = scrollTop;
+    const topIndex = Math.min(emails.length - 1, Math.floor(scrollTop / rowHeight));
+    topRow = topIndex >= 0 ? { id: emails[topIndex]!.id, index: topIndex } : undefined;
     // One row is in the Tab order (the focused, open or first shown one); arrow keys move between rows.
     const current = rowButton(focusedId) ?? rowButton(openId) ?? rows[0]?.querySelector('button');
     for (const item of rows) {
@@ -204,12 +218,19 @@ export function createInbox(api: Api): Inbox {
   }
 
   function focusRow(index: number): void {
+    // The spacers first: emails may have come in since the last render, and a scroll past the end
+    // of the list as last rendered would stop short of the row.
+    renderRows();
     const top = index * rowHeight;
     if (top < list.scrollTop) list.scrollTop = top;
     else if (top + rowHeight > list.scrollTop + list.clientHeight) list.scrollTop = top + rowHeight - list.clientHeight;
     renderRows();
     const target = rowButton(mailbox.list()[index]?.id);
-    if (!target) return;
+    if (!target) {
+      // Nothing left to focus (the inbox emptied): the list keeps focus, not the page's body.
+      list.focus({ preventScroll: true });
+      return;
+    }
     for (const button of list.querySelectorAll<HTMLButtonElement>('li[data-email-id] button')) button.tabIndex = button === target ? 0 : -1;
     target.focus({ preventScroll: true });
   }
@@ -248,8 +269,37 @@ export function createInbox(api: Api): Inbox {
       render();
       if (openId === id) renderReader();
     } catch (error) {
-      toast(`Could not open the email: ${(error as Error).message}`, { tone: 'error' });
+      // Deleted meanwhile: as when its email.deleted comes (nothing more if it came first).
+      if (error instanceof ApiError && error.status === 404) removeDeleted(id);
+      else toast(`Could not open the email: ${(error as Error).message}`, { tone: 'error' });
     }
+  }
+
+  /**
+   * An email was deleted: it leaves the list (and the reader, saying so), and keyboard focus on it
+   * (its row, or a phone's reader) moves to the next email. False when the page did not have it.
+   */
+  function removeDeleted(id: string): boolean {
+    const before = mailbox.unreadCount;
+    const email = mailbox.get(id);
+    const index = email ? mailbox.list().indexOf(email) : -1;
+    const focused = document.activeElement;
+    const hadFocus =
+      focused?.closest<HTMLElement>('li[data-email-id]')?.dataset.emailId === id || (openId === id && Boolean(focused?.closest('#reader')));
+    if (!mailbox.delete(id)) return false;
+    counted(before);
+    if (openId === id) {
+      openId = null;
+      renderReader();
+      toast(`“${email!.subject}” was deleted.`);
+    }
+    if (hadFocus) {
+      render();
+      focusRow(Math.min(index, mailbox.size - 1));
+    } else {
+      scheduleRender();
+    }
+    return true;
   }
 
   function closeReader(): void {
@@ -279,7 +329,10 @@ export function createInbox(api: Api): Inbox {
     return added;
   }
 
-  /** Everything newer than the newest email shown, page by page (newest first, so walk down), and the count anew. */
+  /**
+   * Everything newer than the newest email shown, page by page (newest first, so walk down), and
+   * the count anew. Stops where the loaded pages end: below that are older pages, not missed mail.
+   */
   async function catchUp(): Promise<void> {
     const newest = mailbox.newest();
     // An empty inbox has no cursor: whatever the newest page holds now arrived after the first load.
@@ -287,15 +340,21 @@ export function createInbox(api: Api): Inbox {
     // `after` is exclusive, and emails inserted in one transaction share `created_at`: ask from just
     // before the newest one, so its peers that never arrived come too (the mailbox drops repeats).
     const after = new Date(Date.parse(newest) - 1).toISOString();
+    // Such a transaction may hold thousands of emails (an import) of which one page is loaded: the
+    // rest of them sort below where the loaded pages end, and "Load older" brings them as usual.
+    const loadedDownTo = hasOlder ? olderThan : undefined;
     const added: MailboxEmail[] = [];
     let below: { created_at: string; id: string } | undefined;
     for (;;) {
       const asked = unreadCount.asking();
       const page = await api.emails({ after, before: below?.created_at, before_id: below?.id, limit: CATCH_UP_PAGE });
-      added.push(...mailbox.merge(page.emails.map(fromApi)));
+      const missed = loadedDownTo ? page.emails.filter((email) => sortsAbove(email, loadedDownTo)) : page.emails;
+      added.push(...mailbox.merge(missed.map(fromApi)));
       // Reads and deletions missed while away changed it too: the server's count replaces ours.
       unreadCount.answered(page.unread_count, asked);
-      if (page.emails.length < CATCH_UP_PAGE) break;
+      // Each page shows at once, so the list (and keyboard focus in it) always matches what is known.
+      render();
+      if (page.emails.length < CATCH_UP_PAGE || missed.length < page.emails.length) break;
       below = page.emails.at(-1)!;
     }
     announceMissed(added);
@@ -337,10 +396,13 @@ export function createInbox(api: Api): Inbox {
     if (!upTo) return;
     markAllButton.disabled = true;
     try {
-      const { marked, read_at } = await api.markAllRead(upTo);
+      const asked = unreadCount.asking();
+      const { marked, read_at, unread_count } = await api.markAllRead(upTo);
       for (const email of mailbox.list())
         if (email.read_at === null && timeKey(email.created_at) <= timeKey(upTo)) mailbox.setReadAt(email.id, read_at);
-      unreadCount.adjust(-marked);
+      // The count after the update, not ours minus `marked`: this tab's own email.updated events
+      // for these emails often arrive before the answer and have moved ours already.
+      unreadCount.answered(unread_count, asked);
       render();
       if (openId) renderReader();
       toast(`Marked ${marked.toLocaleString('en-US')} ${marked === 1 ? 'email' : 'emails'} read.`, {
@@ -357,11 +419,14 @@ export function createInbox(api: Api): Inbox {
 
   async function undoMarkAllRead(readAt: string): Promise<void> {
     try {
-      const unmarked = await api.undoMarkAllRead(readAt);
+      const asked = unreadCount.asking();
+      const { unmarked, unread_count } = await api.undoMarkAllRead(readAt);
       for (const email of mailbox.list())
         if (email.read_at !== null && timeKey(email.read_at) === timeKey(readAt)) mailbox.setReadAt(email.id, null);
-      unreadCount.adjust(unmarked);
+      unreadCount.answered(unread_count, asked);
       render();
+      if (openId) renderReader();
+      toast(`Marked ${unmarked.toLocaleString('en-US')} ${unmarked === 1 ? 'email' : 'emails'} unread again.`, { tone: 'success' });
     } catch (error) {
       toast(`Could not undo: ${(error as Error).message}`, { tone: 'error' });
     }
@@ -382,7 +447,7 @@ export function createInbox(api: Api): Inbox {
 
   /** Emails a catch-up found. */
   function announceMissed(added: MailboxEmail[]): void {
-    announceAll(added, `${added.length} new emails arrived while you were away.`);
+    announceAll(added, `${added.length.toLocaleString('en-US')} new emails arrived while you were away.`);
   }
 
   /** Shows the live arrivals gathered since the first of them. */
@@ -391,7 +456,7 @@ export function createInbox(api: Api): Inbox {
     // Deleted meanwhile: not worth announcing.
     const batch = arriving.filter((email) => mailbox.get(email.id));
     arriving = [];
-    announceAll(batch, `${batch.length} new emails arrived.`);
+    announceAll(batch, `${batch.length.toLocaleString('en-US')} new emails arrived.`);
   }
 
   olderButton.addEventListener('click', () => {
@@ -440,14 +505,7 @@ export function createInbox(api: Api): Inbox {
       if (openId === change.id) renderReader();
     },
     deleted(id) {
-      const before = mailbox.unreadCount;
-      if (!mailbox.delete(id)) return unreadCount.changedUnknown();
-      counted(before);
-      if (openId === id) {
-        openId = null;
-        renderReader();
-      }
-      scheduleRender();
+      if (!removeDeleted(id)) unreadCount.changedUnknown();
     },
     clear() {
       clearTimeout(arrivalTimer);
@@ -462,6 +520,7 @@ export function createInbox(api: Api): Inbox {
       olderThan = undefined;
       openId = null;
       list.scrollTop = 0;
+      topRow = undefined;
       render();
       renderReader();
       document.title = 'Tidings';

@@ -28,16 +28,28 @@ export function fromEvent(event: EmailReceivedPayload): MailboxEmail {
 
 /**
  * A sortable number for a timestamp, to the microsecond: Postgres prints `created_at` with up to
- * six fractional digits, and Date.parse keeps only milliseconds.
+ * six fractional digits, and Date.parse keeps only milliseconds. Postgres' `infinity` and
+ * `-infinity` (a row written by hand) sort first and last; anything else unreadable sorts last.
  */
 export function timeKey(iso: string): number {
+  if (iso === 'infinity') return Number.POSITIVE_INFINITY;
+  const parsed = Date.parse(iso);
+  if (Number.isNaN(parsed)) return Number.NEGATIVE_INFINITY;
   const fraction = /\.(\d+)/.exec(iso)?.[1] ?? '';
-  return Date.parse(iso) * 1000 + Number(fraction.padEnd(6, '0').slice(3, 6));
+  return parsed * 1000 + Number(fraction.padEnd(6, '0').slice(3, 6));
 }
 
-/** Newest first; equal times fall back to the id so the order is stable. */
-function newestFirst(a: MailboxEmail, b: MailboxEmail): number {
-  return timeKey(b.created_at) - timeKey(a.created_at) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+/** Newest first; equal times fall back to the id so the order is stable (as the API orders them). */
+function newestFirst(a: Pick<MailboxEmail, 'created_at' | 'id'>, b: Pick<MailboxEmail, 'created_at' | 'id'>): number {
+  const ta = timeKey(a.created_at);
+  const tb = timeKey(b.created_at);
+  if (ta !== tb) return tb > ta ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** Whether `email` comes before `other` in the inbox's order (newest first, then by id, as the API pages). */
+export function sortsAbove(email: Pick<MailboxEmail, 'created_at' | 'id'>, other: Pick<MailboxEmail, 'created_at' | 'id'>): boolean {
+  return newestFirst(email, other) < 0;
 }
 
 /** The emails this page knows, de-duplicated by id. */
@@ -125,8 +137,11 @@ export class Mailbox {
     return true;
   }
 
-  /** The newest `created_at` known, the lower bound of a catch-up fetch. */
+  /**
+   * The newest `created_at` known, the lower bound of a catch-up fetch and of "Mark all read". A
+   * time no cursor can carry (`infinity`, from a row written by hand) is passed over.
+   */
   newest(): string | undefined {
-    return this.list()[0]?.created_at;
+    return this.list().find((email) => Number.isFinite(timeKey(email.created_at)))?.created_at;
   }
 }

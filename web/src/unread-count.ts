@@ -57,11 +57,6 @@ export class UnreadCount {
     if (this.#changes !== asked) this.refreshSoon();
   }
 
-  /** Moves the count by a number the server just reported (emails marked read, or unread again). */
-  adjust(by: number): void {
-    if (this.#total !== null) this.#total = Math.max(0, this.#total + by);
-  }
-
   /** Asks the server again once no change has come for {@link COUNT_REFRESH_MS}; one request at a time. */
   refreshSoon(): void {
     if (this.#inFlight) {
