@@ -29,9 +29,12 @@ export function startDeliveryPanel(api: Api): () => void {
     const pending = report.undelivered;
     summary.className = `delivery-summary${report.failed_count > 0 ? ' failing' : pending > 0 ? ' pending' : ''}`;
     const parts = [
-      pending === 0
-        ? 'Every change delivered'
-        : `${pending.toLocaleString('en-US')} pending, the oldest for ${age(report.oldest_undelivered_age_seconds ?? 0)}`,
+      pending > 0
+        ? `${pending.toLocaleString('en-US')} pending, the oldest for ${age(report.oldest_undelivered_age_seconds ?? 0)}`
+        : // Failed entries were not delivered: "every change delivered" would say otherwise.
+          report.failed_count > 0
+          ? 'Nothing pending'
+          : 'Every change delivered',
     ];
     if (report.failed_count > 0) parts.push(`${report.failed_count.toLocaleString('en-US')} failed`);
     summary.textContent = parts.join(' · ');
