@@ -55,6 +55,29 @@ describe('the delivery panel (admins)', () => {
     await eventually(() => failed.count()).toBe(0);
   });
 
+  it('keeps a long list of failed entries in a scroller of its own, so the inbox stays in reach on a phone', async () => {
+    const [, grace] = live.users;
+    await live.db.query(
+      `insert into public.emails (sender_id, recipient_id, subject, body, created_at)
+       select $1, $2, 'Poison ' || n, 'x', '-infinity' from generate_series(1, 30) n`,
+      [live.admin.id, grace!.id],
+    );
+    await eventually(
+      async () => (await live.db.query('select count(*)::int as n from tidings.outbox where failed_at is not null')).rows[0].n,
+    ).toBeGreaterThanOrEqual(30);
+    for (const viewport of ['desktop', 'phone'] as const) {
+      const page = await live.signIn(await live.newContext({ viewport }), live.admin);
+      await eventually(() => page.getByTestId('delivery-failed-entry').count()).toBeGreaterThanOrEqual(30);
+      const inboxTop = await page
+        .getByRole('heading', { name: 'Inbox' })
+        .evaluate((heading) => heading.getBoundingClientRect().top + window.scrollY);
+      const size = await page.evaluate(() => ({ height: document.documentElement.scrollHeight, viewport: window.innerHeight }));
+      // A wide screen does not scroll at all; on a phone the inbox starts within about a screen.
+      if (viewport === 'desktop') expect(size.height).toBeLessThanOrEqual(size.viewport);
+      else expect(inboxTop).toBeLessThan(size.viewport * 1.5);
+    }
+  });
+
   it('is not shown to users, and its API refuses them', async () => {
     const page = await live.signIn(await live.newContext(), live.users[0]!);
     expect(await page.getByTestId('delivery-panel').isHidden()).toBe(true);
