@@ -181,8 +181,9 @@ export const loadedEmails = async (page: Page) => Number((await page.getByTestId
 
 /**
  * The subject of every email the list holds, in list order, read as a user would see them: by
- * scrolling the list from the top to the bottom (which also loads older pages as it goes). Fails
- * when a row is missing or shown twice on the way.
+ * scrolling the list from the top to the bottom (which also loads older pages as it goes; after
+ * each page it starts again from the top). Fails when a row is missing, shown twice, or changes
+ * while no page arrived.
  */
 export async function scrollThroughInbox(page: Page): Promise<string[]> {
   return page.evaluate(async () => {
@@ -191,8 +192,18 @@ export async function scrollThroughInbox(page: Page): Promise<string[]> {
     const seen = new Map<number, { id: string; subject: string }>();
     list.scrollTop = 0;
     let still = 0;
+    let count = Number(list.dataset.count);
     for (let step = 0; step < 10_000 && still < 40; step++) {
       await frames();
+      if (Number(list.dataset.count) !== count) {
+        // A page arrived: its rows may sort in above rows already seen (an old email a late
+        // redelivery showed early moves down). Read the whole list again, from the top.
+        count = Number(list.dataset.count);
+        seen.clear();
+        list.scrollTop = 0;
+        still = 0;
+        continue;
+      }
       for (const item of Array.from(list.querySelectorAll<HTMLElement>('li[data-index]'))) {
         const index = Number(item.dataset.index);
         const id = item.dataset.emailId!;
