@@ -32,6 +32,23 @@ describe('the unread count (web/src/unread-count.ts)', () => {
     expect(count.value(0)).toBe(0); // never below zero
   });
 
+  it('asks the server once after counted changes stop, so a change an answer already held is not counted twice', async () => {
+    const { count, server, shown } = counter();
+    // The first page's answer already counts an email whose live event comes right after it.
+    server.count = 1;
+    count.answered(1, count.asking());
+    count.changed(+1);
+    expect(count.value(0)).toBe(2);
+    await vi.advanceTimersByTimeAsync(COUNT_REFRESH_MS / 2);
+    count.changed(-1);
+    count.changed(+1);
+    expect(server.asked).toBe(0);
+    await vi.advanceTimersByTimeAsync(COUNT_REFRESH_MS);
+    expect(server.asked).toBe(1);
+    expect(count.value(0)).toBe(1);
+    expect(shown).toHaveBeenCalledTimes(1);
+  });
+
   it('asks the server once, after the changes stop, when a change concerns an email not loaded', async () => {
     const { count, server, shown } = counter();
     count.answered(100, count.asking());

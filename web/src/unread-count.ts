@@ -1,7 +1,7 @@
 // The inbox's true unread count, as the badge, the title and the list header show it. The server
-// says it with every page of GET /api/emails; live events move it at once; and when the page cannot
-// know by how much (a change to an email it has not loaded, or a change seen while a count was on
-// its way), it asks the server again once the changes stop coming.
+// says it with every page of GET /api/emails; live events move it at once; and once the changes
+// stop coming it asks the server again, which settles any change counted twice or not at all (an
+// email the page has not loaded, an answer that already held the change the page then counted).
 
 /** How long after the last change the count is asked for again. */
 export const COUNT_REFRESH_MS = 400;
@@ -31,10 +31,15 @@ export class UnreadCount {
     return this.#total ?? loadedUnread;
   }
 
-  /** A live change the page could count: `delta` is how the loaded emails' unread count moved. */
+  /**
+   * A live change the page could count: `delta` is how the loaded emails' unread count moved. It
+   * shows at once, and the server is asked once the changes stop: an answer that came in just
+   * before the change may already have counted it (the inbox's page and its count are two reads).
+   */
   changed(delta: number): void {
     this.#changes++;
     if (this.#total !== null) this.#total = Math.max(0, this.#total + delta);
+    this.refreshSoon();
   }
 
   /** A live change to an email the page has not loaded: only the server knows what it did to the count. */
