@@ -6,6 +6,11 @@
  *
  * A user's `#server-to-user-{id}` channel object also keeps the user's signed-in sockets and
  * watchers, so sign-in, `sendToUser`, watchlists and `terminate_connections` work across shards.
+ *
+ * Anyone may subscribe to any channel name, so no object may keep storage it does not need: once
+ * nobody is in the channel, its webhooks are sent and its cached event has expired, the object's
+ * alarm deletes all of its storage (see {@link RealtimeChannel.alarm}). A later call starts again
+ * from nothing, in the same instance or a new one.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { channelKind, Limits, serverToUserId } from '../broadcast/pusher-rules.ts';
@@ -54,13 +59,13 @@ export interface ChannelEvent {
 
 export class RealtimeChannel extends DurableObject<Env> {
   readonly #state: ChannelState;
-  readonly #webhooks: WebhookQueue;
+  /** The webhook outbox; null while the object stores nothing (its tables come with the state's). */
+  #webhooks: WebhookQueue | null = null;
   readonly #log: Logger;
   /** One stub per shard, kept so that calls to a shard arrive in the order they were made. */
   readonly #shards = new Map<number, ShardStub>();
+  /** The alarm as last set or read (null: none); undefined until known. */
   #alarmAt: number | null | undefined;
-  /** The app and channel this object serves, once known (kept in SQLite too, for its alarm). */
-  #target: ChannelTarget | null = null;
   /** Client events per presence user in the current second (memory: a limit, not state to keep). */
   readonly #userClientEvents = new Map<string, RateWindow>();
 
@@ -68,7 +73,7 @@ export class RealtimeChannel extends DurableObject<Env> {
     super(ctx, env);
     this.#log = createLogger(env.LOG_LEVEL, { component: 'realtime-channel' });
     this.#state = new ChannelState(ctx.storage.sql);
-    this.#webhooks = new WebhookQueue(ctx.storage.sql);
+    if (this.#state.stored) this.#webhooks = new WebhookQueue(ctx.storage.sql);
   }
 
   /** Records a socket's subscription and tells the others; refuses a full presence channel. */
@@ -82,26 +87,26 @@ export class RealtimeChannel extends DurableObject<Env> {
         return { joined: false, status: 403, error: `Presence channel '${channel}' is full (at most ${app.maxPresenceMembers} members)` };
       }
     }
+    this.#keep(target);
     const { firstInChannel, firstForUser } = this.#state.subscribe(subscriber);
     // Occupied comes first: before anyone is a member of the channel or misses its cache.
-    if (firstInChannel) this.#webhookOnJoin(app, { name: 'channel_occupied', channel });
+    if (firstInChannel) this.#webhookOnJoin(target, app, { name: 'channel_occupied', channel });
     const result: JoinResult = { joined: true };
     if (kind.presence) result.presence = this.#state.members();
     const now = Date.now();
     if (kind.cache) {
       const cached = this.#state.cachedEvent(now);
       result.cached = cached ? { event: cached.event, data: cached.data } : null;
-      if (!cached) this.#queueWebhook(app, { name: 'cache_miss', channel }, 0);
+      if (!cached) this.#queueWebhook(target, app, { name: 'cache_miss', channel }, 0);
     }
     const sends: Array<Promise<void>> = [];
     if (member && firstForUser) {
       const userInfo = member.userInfo === null ? null : JSON.parse(member.userInfo);
-      sends.push(this.#fanOut(channel, frame.memberAdded(channel, member.userId, userInfo), subscriber.socketId));
-      this.#webhookOnJoin(app, { name: 'member_added', channel, user_id: member.userId });
+      sends.push(this.#fanOut(target, frame.memberAdded(channel, member.userId, userInfo), subscriber.socketId));
+      this.#webhookOnJoin(target, app, { name: 'member_added', channel, user_id: member.userId });
     }
-    sends.push(this.#announceSubscriptionCount(app, channel));
-    await Promise.all(sends);
-    await this.#scheduleAlarm();
+    sends.push(this.#announceSubscriptionCount(target, app));
+    await Promise.all([...sends, this.#scheduleAlarm(app)]);
     return result;
   }
 
@@ -114,21 +119,24 @@ export class RealtimeChannel extends DurableObject<Env> {
     const leaveDelayMs = app.webhookLeaveDelay * 1000;
     const sends: Array<Promise<void>> = [];
     if (result.userGone !== null) {
-      sends.push(this.#fanOut(channel, frame.memberRemoved(channel, result.userGone)));
-      this.#queueWebhook(app, { name: 'member_removed', channel, user_id: result.userGone }, leaveDelayMs);
+      sends.push(this.#fanOut(target, frame.memberRemoved(channel, result.userGone)));
+      this.#queueWebhook(target, app, { name: 'member_removed', channel, user_id: result.userGone }, leaveDelayMs);
     }
-    if (result.lastInChannel) this.#queueWebhook(app, { name: 'channel_vacated', channel }, leaveDelayMs);
-    sends.push(this.#announceSubscriptionCount(app, channel));
-    await Promise.all(sends);
-    await this.#scheduleAlarm();
+    if (result.lastInChannel) this.#queueWebhook(target, app, { name: 'channel_vacated', channel }, leaveDelayMs);
+    sends.push(this.#announceSubscriptionCount(target, app));
+    // The alarm is set in the same turn as the writes, so an object evicted mid-call still cleans up.
+    await Promise.all([...sends, this.#scheduleAlarm(app)]);
   }
 
   /** Publishes an event to every subscriber (but `socketId`), on every shard that has one. */
   async publish(target: ChannelTarget, event: ChannelEvent, info: readonly string[] = []): Promise<ChannelCounts> {
-    this.#app(target);
+    const app = this.#app(target);
     const { channel } = target;
-    if (channelKind(channel).cache) this.#state.cacheEvent(event.name, event.data, Date.now());
-    await this.#fanOut(channel, frame.event(channel, event.name, event.data), event.socketId);
+    const cached = this.#cache(target, event);
+    await Promise.all([
+      this.#fanOut(target, frame.event(channel, event.name, event.data), event.socketId),
+      ...(cached ? [this.#scheduleAlarm(app)] : []),
+    ]);
     return this.#counts(channel, info);
   }
 
@@ -137,8 +145,8 @@ export class RealtimeChannel extends DurableObject<Env> {
    * which skips this object for the fan-out), and reports counts when asked.
    */
   async remember(target: ChannelTarget, event: ChannelEvent | null, info: readonly string[] = []): Promise<ChannelCounts> {
-    this.#app(target);
-    if (event && channelKind(target.channel).cache) this.#state.cacheEvent(event.name, event.data, Date.now());
+    const app = this.#app(target);
+    if (event && this.#cache(target, event)) await this.#scheduleAlarm(app);
     return this.#counts(target.channel, info);
   }
 
@@ -155,8 +163,8 @@ export class RealtimeChannel extends DurableObject<Env> {
       this.#userClientEvents.set(userId, window);
       if (takeInSecond(window, Date.now(), Limits.clientEventsPerSecond) !== 'allow') return false;
     }
-    await this.#fanOut(channel, frame.eventWithJsonData(channel, event.name, event.dataJson, userId), event.socketId);
     this.#queueWebhook(
+      target,
       app,
       {
         name: 'client_event',
@@ -168,7 +176,10 @@ export class RealtimeChannel extends DurableObject<Env> {
       },
       0,
     );
-    await this.#scheduleAlarm();
+    await Promise.all([
+      this.#fanOut(target, frame.eventWithJsonData(channel, event.name, event.dataJson, userId), event.socketId),
+      this.#scheduleAlarm(app),
+    ]);
     return true;
   }
 
@@ -196,25 +207,29 @@ export class RealtimeChannel extends DurableObject<Env> {
   /** A socket signed in as this channel's user; watchers hear `online` on the user's first socket. */
   async signIn(target: ChannelTarget, socketId: string, shard: number): Promise<void> {
     this.#app(target);
+    this.#keep(target);
     if (this.#state.signIn(socketId, shard)) await this.#tellWatchers(target, 'online');
   }
 
   /** A signed-in socket closed; watchers hear `offline` after the user's last one. */
   async signOut(target: ChannelTarget, socketId: string): Promise<void> {
-    this.#app(target);
-    if (this.#state.signOut(socketId)) await this.#tellWatchers(target, 'offline');
+    const app = this.#app(target);
+    const wentOffline = this.#state.signOut(socketId);
+    await Promise.all([...(wentOffline ? [this.#tellWatchers(target, 'offline')] : []), this.#scheduleAlarm(app)]);
   }
 
   /** A socket watches this channel's user; answers whether the user is online now. */
   async watch(target: ChannelTarget, socketId: string, shard: number): Promise<boolean> {
     this.#app(target);
+    this.#keep(target);
     this.#state.watch(socketId, shard);
     return this.#state.isOnline();
   }
 
   async unwatch(target: ChannelTarget, socketId: string): Promise<void> {
-    this.#app(target);
+    const app = this.#app(target);
     this.#state.unwatch(socketId);
+    await this.#scheduleAlarm(app);
   }
 
   /** Closes every signed-in socket of this channel's user (4009), on every shard; returns how many. */
@@ -226,22 +241,26 @@ export class RealtimeChannel extends DurableObject<Env> {
     return counts.reduce((sum, count) => sum + count, 0);
   }
 
-  /** Sends due webhooks, then sets the next alarm. */
+  /**
+   * Sends due webhooks; then, if the object keeps nothing worth keeping, deletes all of its storage,
+   * else sets the next alarm. Cleaning up here rather than on the last leave lets a quick rejoin
+   * (a page reload) find the object as it was, and the runtime retries an alarm that did not
+   * finish, so a cleanup cut short by an eviction is redone.
+   */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const target = this.#state.target();
     const app = target ? loadApps(this.env).byId(target.appId) : undefined;
-    if (app) await this.#webhooks.deliverDue(app, Date.now(), this.#log);
-    await this.#scheduleAlarm(true);
+    if (app && this.#webhooks) await this.#webhooks.deliverDue(app, Date.now(), this.#log);
+    if (!app || this.#keepsNothing(Date.now())) {
+      if (target && !app) this.#log.warn('channel storage deleted: its app no longer exists', { app_id: target.appId });
+      await this.#deleteStorage();
+      return;
+    }
+    await this.#scheduleAlarm(app, true);
   }
 
   #app(target: ChannelTarget): RealtimeApp {
-    // Written once: a write on every call would hold each answer until its commit.
-    if (!this.#target) {
-      const known = this.#state.target();
-      if (!known) this.#state.rememberTarget(target);
-      this.#target = known ?? target;
-    }
     const app = loadApps(this.env).byId(target.appId);
     if (!app) throw new Error(`Unknown realtime app '${target.appId}': was it removed from PUSHER_APP_ID or REALTIME_APPS?`);
     return app;
@@ -257,10 +276,9 @@ export class RealtimeChannel extends DurableObject<Env> {
   }
 
   /** Sends a frame to every subscriber but one, through each shard holding any, in parallel. */
-  async #fanOut(channel: string, text: string, exceptSocketId?: string): Promise<void> {
-    const appId = this.#target!.appId;
+  async #fanOut(target: ChannelTarget, text: string, exceptSocketId?: string): Promise<void> {
     const shards = this.#state.shards();
-    await Promise.all(shards.map((index) => this.#shard(appId, index).deliver(channel, text, exceptSocketId)));
+    await Promise.all(shards.map((index) => this.#shard(target.appId, index).deliver(target.channel, text, exceptSocketId)));
   }
 
   async #tellWatchers(target: ChannelTarget, name: 'online' | 'offline'): Promise<void> {
@@ -281,33 +299,89 @@ export class RealtimeChannel extends DurableObject<Env> {
    * (pusher-js exposes it as `channel.subscriptionCount`) and queues a `subscription_count` webhook.
    * Presence channels have member events instead; server-to-user channels are private to a user.
    */
-  async #announceSubscriptionCount(app: RealtimeApp, channel: string): Promise<void> {
+  async #announceSubscriptionCount(target: ChannelTarget, app: RealtimeApp): Promise<void> {
+    const { channel } = target;
     const kind = channelKind(channel);
     if (!app.subscriptionCount || kind.presence || kind.serverToUser) return;
     const count = this.#state.subscriptionCount();
-    this.#queueWebhook(app, { name: 'subscription_count', channel, subscription_count: count }, 0);
-    await this.#fanOut(channel, frame.subscriptionCount(channel, count));
+    this.#queueWebhook(target, app, { name: 'subscription_count', channel, subscription_count: count }, 0);
+    await this.#fanOut(target, frame.subscriptionCount(channel, count));
   }
 
   /** A join event cancels a pending leave of the same channel/user instead of flapping; else it goes out now. */
-  #webhookOnJoin(app: RealtimeApp, event: WebhookEvent & { name: 'channel_occupied' | 'member_added' }): void {
+  #webhookOnJoin(target: ChannelTarget, app: RealtimeApp, event: WebhookEvent & { name: 'channel_occupied' | 'member_added' }): void {
     if (app.webhookUrl === null) return;
+    const webhooks = this.#keep(target);
     const cancelled =
       event.name === 'channel_occupied'
-        ? this.#webhooks.cancel('channel_vacated', event.channel, null)
-        : this.#webhooks.cancel('member_removed', event.channel, event.user_id);
-    if (!cancelled) this.#webhooks.enqueue(event, Date.now());
+        ? webhooks.cancel('channel_vacated', event.channel, null)
+        : webhooks.cancel('member_removed', event.channel, event.user_id);
+    if (!cancelled) webhooks.enqueue(event, Date.now());
   }
 
-  #queueWebhook(app: RealtimeApp, event: WebhookEvent, delayMs: number): void {
+  #queueWebhook(target: ChannelTarget, app: RealtimeApp, event: WebhookEvent, delayMs: number): void {
     if (app.webhookUrl === null) return;
-    this.#webhooks.enqueue(event, Date.now() + delayMs);
+    this.#keep(target).enqueue(event, Date.now() + delayMs);
   }
 
-  async #scheduleAlarm(replace = false): Promise<void> {
-    const next = this.#webhooks.nextDueAt();
-    if (next === null) return;
+  /** Keeps a cache channel's event (a publish to any other channel stores nothing); true if it did. */
+  #cache(target: ChannelTarget, event: ChannelEvent): boolean {
+    if (!channelKind(target.channel).cache) return false;
+    this.#keep(target);
+    this.#state.cacheEvent(event.name, event.data, Date.now());
+    return true;
+  }
+
+  /**
+   * Makes the object ready to store: creates its tables (once, or again after a cleanup), which
+   * record the app and channel it serves for its alarm. Returns its webhook outbox.
+   */
+  #keep(target: ChannelTarget): WebhookQueue {
+    if (!this.#webhooks) {
+      this.#state.create(target);
+      this.#webhooks = new WebhookQueue(this.ctx.storage.sql);
+    }
+    return this.#webhooks;
+  }
+
+  /** Whether nothing here is worth keeping: nobody in the channel, no webhook to send, no cached event still valid. */
+  #keepsNothing(now: number): boolean {
+    if (!this.#webhooks) return true;
+    return this.#state.idle() && this.#webhooks.nextDueAt() === null && this.#state.cachedEvent(now) === null;
+  }
+
+  /**
+   * Deletes every table and the alarm: `deleteAll()` empties a SQLite-backed object's database at
+   * once, and deletes its alarm too since compatibility date 2026-02-24. The memory forgets first,
+   * in the same synchronous step, so a call that arrives while the deletion commits finds no tables
+   * and creates them again instead of being wiped with them.
+   */
+  async #deleteStorage(): Promise<void> {
+    this.#state.forget();
+    this.#webhooks = null;
+    this.#alarmAt = null;
+    await this.ctx.storage.deleteAll();
+  }
+
+  /**
+   * When the alarm must run next: when the first webhook is due and, once nobody is in the channel,
+   * when the object may be cleaned up: after the leave delay (a quick rejoin finds it as it was), and
+   * not before its cached event expires. Null when nothing needs it.
+   */
+  #nextAlarmAt(app: RealtimeApp, now: number): number | null {
+    if (!this.#webhooks) return null;
+    const webhooksDue = this.#webhooks.nextDueAt();
+    if (!this.#state.idle()) return webhooksDue;
+    const cleanupAt = Math.max(now + app.webhookLeaveDelay * 1000, this.#state.cachedEvent(now)?.expiresAt ?? 0);
+    return webhooksDue === null ? cleanupAt : Math.min(webhooksDue, cleanupAt);
+  }
+
+  async #scheduleAlarm(app: RealtimeApp, replace = false): Promise<void> {
+    if (this.#nextAlarmAt(app, Date.now()) === null) return;
     if (!replace && this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
+    // Again after the await: a call that ran meanwhile (a cleanup, a join) may have changed it.
+    const next = this.#nextAlarmAt(app, Date.now());
+    if (next === null) return;
     const current = replace ? null : this.#alarmAt;
     if (current === null || current === undefined || next < current) {
       this.#alarmAt = next;

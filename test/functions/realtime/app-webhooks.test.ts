@@ -1,10 +1,11 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../functions/log.ts';
 import { MAX_EVENTS_PER_WEBHOOK, retryDelayMs, WebhookQueue, webhookBodies } from '../../../functions/realtime/app-webhooks.ts';
+import type { RealtimeChannel } from '../../../functions/realtime/channel.ts';
 import { channelAuth, webhookSignature } from '../../../functions/realtime/signatures.ts';
-import { channel as channelOf, clientsOnDistinctShards, realtimeApp } from '../../support/workerd/realtime.ts';
+import { channel as channelOf, clientsOnDistinctShards, nothingStored, realtimeApp, storedData } from '../../support/workerd/realtime.ts';
 import { RawClient } from '../../support/workerd/realtime-client.ts';
 
 const hooks = { key: 'hooks-key', secret: 'hooks-secret-for-tests' };
@@ -124,6 +125,69 @@ describe('webhooks', () => {
     ]);
     tab2!.close();
     await eventually(() => eventsBesideMarkers(channel)).toEqual([
+      { name: 'channel_occupied', channel },
+      { name: 'member_added', channel, user_id: 'u1' },
+      { name: 'member_removed', channel, user_id: 'u1' },
+      { name: 'channel_vacated', channel },
+    ]);
+  });
+
+  it('sends the leave events once, after the leave delay, then deletes the channel object’s storage', async () => {
+    const channel = `presence-last-${crypto.randomUUID()}`;
+    const { stub } = channelOf(channel, 'hooks');
+    const client = await RawClient.connect(hooks.key);
+    await join(client, hooks, channel, JSON.stringify({ user_id: 'u1' }));
+    client.close();
+    // The object keeps the pending events through the delay, sends them, and only then cleans up.
+    await eventually(() => storedData(stub)).toEqual(await nothingStored());
+    expect(await eventsFor(channel)).toEqual([
+      { name: 'channel_occupied', channel },
+      { name: 'member_added', channel, user_id: 'u1' },
+      { name: 'member_removed', channel, user_id: 'u1' },
+      { name: 'channel_vacated', channel },
+    ]);
+
+    // The channel starts again from nothing: occupied again, once.
+    const again = await RawClient.connect(hooks.key);
+    await join(again, hooks, channel, JSON.stringify({ user_id: 'u2' }));
+    await eventually(async () => (await eventsFor(channel)).slice(4)).toEqual([
+      { name: 'channel_occupied', channel },
+      { name: 'member_added', channel, user_id: 'u2' },
+    ]);
+    again.close();
+    await eventually(() => storedData(stub)).toEqual(await nothingStored());
+    expect((await eventsFor(channel)).slice(4).map((event) => event.name)).toEqual([
+      'channel_occupied',
+      'member_added',
+      'member_removed',
+      'channel_vacated',
+    ]);
+  });
+
+  it('keeps a channel object while its leave events wait out their delay, however early its alarm runs', async () => {
+    const channel = `presence-pending-${crypto.randomUUID()}`;
+    const { stub, target } = channelOf(channel, 'hooks');
+    const alarm = () => runInDurableObject(stub, (object: RealtimeChannel) => object.alarm());
+    // The object's clock runs an hour ahead, so the runtime's own alarm stays out of the way and
+    // this test decides when each alarm runs.
+    const start = Date.now() + 60 * 60 * 1000;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(start);
+      await runInDurableObject(stub, async (object: RealtimeChannel) => {
+        await object.join(target, { socketId: '1.1', shard: 0, member: { userId: 'u1', userInfo: null } });
+        await object.leave(target, '1.1');
+      });
+      await alarm();
+      expect((await storedData(stub)).tables).toContain('webhook_events');
+      expect((await eventsFor(channel)).map((event) => event.name)).toEqual(['channel_occupied', 'member_added']);
+      vi.setSystemTime(start + realtimeApp('hooks').webhookLeaveDelay * 1000);
+      await alarm();
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await storedData(stub)).toEqual(await nothingStored());
+    expect(await eventsFor(channel)).toEqual([
       { name: 'channel_occupied', channel },
       { name: 'member_added', channel, user_id: 'u1' },
       { name: 'member_removed', channel, user_id: 'u1' },

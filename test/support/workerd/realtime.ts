@@ -6,7 +6,7 @@ import type { ConnectionState } from '../../../functions/realtime/connection.ts'
 import { channelObject, shardObject } from '../../../functions/realtime/placement.ts';
 import { publishEvents, validatePublish } from '../../../functions/realtime/publishing.ts';
 import { channelAuth } from '../../../functions/realtime/signatures.ts';
-import type { RawClient } from './realtime-client.ts';
+import type { Frame, RawClient } from './realtime-client.ts';
 
 /** A realtime app of the test bindings (the default app unless named). */
 export function realtimeApp(appId: string = env.PUSHER_APP_ID): RealtimeApp {
@@ -26,6 +26,34 @@ export function shard(index: number, appId: string = env.PUSHER_APP_ID) {
 /** The object of a channel, and the target its calls name. */
 export function channel(name: string, appId: string = env.PUSHER_APP_ID) {
   return { stub: channelObject(env, appId, name), target: { appId, channel: name } };
+}
+
+/** What a Durable Object stores: its SQLite tables (indexes included), the database's size and its alarm. */
+export interface StoredData {
+  tables: string[];
+  bytes: number;
+  alarm: number | null;
+}
+
+/** What the object behind `stub` stores now (reading it stores nothing). */
+export function storedData(stub: DurableObjectStub): Promise<StoredData> {
+  return runInDurableObject(stub, async (_instance, state) => ({
+    tables: state.storage.sql
+      .exec<{ name: string }>('select name from sqlite_master')
+      .toArray()
+      .map((row) => row.name),
+    bytes: state.storage.sql.databaseSize,
+    alarm: await state.storage.getAlarm(),
+  }));
+}
+
+/**
+ * What an object stores when it stores nothing: no table, no alarm, and a database the size of an
+ * empty one (measured on an object of a channel nobody ever used, since the size is the runtime's).
+ */
+export async function nothingStored(): Promise<StoredData> {
+  const { bytes } = await storedData(channel(`never-used-${crypto.randomUUID()}`).stub);
+  return { tables: [], bytes, alarm: null };
 }
 
 /** Publishes as the HTTP API and the broadcaster do (checked, then routed by the shard count). */
@@ -71,12 +99,12 @@ export async function clientsOnDistinctShards(
   return chosen;
 }
 
-/** Subscribes a raw client (signing private and presence channels) and waits for subscription_succeeded. */
+/** Subscribes a raw client (signing private and presence channels) and waits for subscription_succeeded, which it returns. */
 export async function subscribe(
   client: RawClient,
   name: string,
   options: { channelData?: string; app?: { key: string; secret: string } } = {},
-): Promise<void> {
+): Promise<Frame> {
   const app = options.app ?? { key: env.PUSHER_APP_KEY, secret: env.PUSHER_APP_SECRET };
   const socketId = await client.socketId();
   const needsAuth = name.startsWith('private-') || name.startsWith('presence-');
@@ -85,7 +113,7 @@ export async function subscribe(
     event: 'pusher:subscribe',
     data: { channel: name, ...(auth ? { auth } : {}), ...(options.channelData ? { channel_data: options.channelData } : {}) },
   });
-  await client.next('pusher_internal:subscription_succeeded', name);
+  return client.next('pusher_internal:subscription_succeeded', name);
 }
 
 /**
