@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { descendantsOf, isAlive } from '../support/node/processes.ts';
 import { type RunningWorker, startWorker } from '../support/node/worker.ts';
@@ -18,5 +19,16 @@ describe('the wrangler dev test harness', () => {
     // Nothing listens on the port any more.
     await expect(fetch(`${worker.url}/healthz`)).rejects.toMatchObject({ message: 'fetch failed', cause: { code: 'ECONNREFUSED' } });
     expect(pids.filter(isAlive)).toEqual([]);
+  });
+
+  it("fails naming wrangler's 'Address already in use' when its port is taken, the answer it retries on another port", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      await expect(startWorker({ port })).rejects.toThrow('Address already in use');
+    } finally {
+      taken.close();
+    }
   });
 });

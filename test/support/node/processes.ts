@@ -52,6 +52,20 @@ export function freePort(): Promise<number> {
 }
 
 /**
+ * Runs `start` on a free port, trying another port if one is taken between pick and bind (by
+ * another test's server, or as the source port of a connection).
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (error) {
+      if (attempt === 3 || !/EADDRINUSE|address already in use/i.test(String(error))) throw error;
+    }
+  }
+}
+
+/**
  * Resolves with the first match of `pattern` in a child's stdout and stderr together; rejects with
  * the output after `timeoutMs`, or as soon as the child has ended without printing it.
  */

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { setWebhookSettings } from '../../../supabase/local/index.ts';
 import { readDevVars } from './dev-vars.ts';
 import { startTestSupabase, type TestSupabase } from './local-supabase.ts';
-import { freePort } from './processes.ts';
+import { onFreePort } from './processes.ts';
 import { type RunningWorker, startWorker } from './worker.ts';
 
 /** Whatever serves the Worker on a port: `wrangler dev` in tests, workerd directly in benchmarks. */
@@ -73,15 +73,4 @@ export async function startStackWith<Worker extends StackWorker>(
       await supabase.destroy();
     },
   };
-}
-
-/** Runs `start` on a free port, trying another port if one is taken between pick and bind. */
-async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start(await freePort());
-    } catch (error) {
-      if (attempt === 3 || !/EADDRINUSE|address already in use/i.test(String(error))) throw error;
-    }
-  }
 }

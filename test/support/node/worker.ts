@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitForOutput } from './processes.ts';
+import { freePort, onFreePort, waitForOutput } from './processes.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -24,10 +24,17 @@ export interface RunningWorker {
  * `port` restarts a Worker where a stopped one was (so a database webhook URL stays valid).
  * The Cron Trigger runs on demand with `GET /__scheduled?cron=*+*+*+*+*` (`--test-scheduled`).
  */
-export async function startWorker(
-  options: { vars?: Record<string, string>; port?: number; timeoutMs?: number } = {},
-): Promise<RunningWorker> {
-  const port = options.port ?? (await freePort());
+export function startWorker(options: WorkerOptions = {}): Promise<RunningWorker> {
+  return options.port === undefined ? onFreePort((port) => startWorkerOn(port, options)) : startWorkerOn(options.port, options);
+}
+
+interface WorkerOptions {
+  vars?: Record<string, string>;
+  port?: number;
+  timeoutMs?: number;
+}
+
+async function startWorkerOn(port: number, options: WorkerOptions): Promise<RunningWorker> {
   const inspectorPort = await freePort();
   const persistTo = `${root}.wrangler/test-state/${port}-${Date.now()}`;
   const args = [
