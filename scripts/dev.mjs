@@ -2,7 +2,7 @@
 // Starts the local Supabase (supabase/local/main.ts: Postgres on 54322, API on 54321) and the Worker
 // under `wrangler dev` (workerd; wrangler.toml's [build] builds the web client into .tidings/web-dev,
 // or WEB_OUTDIR, and rebuilds it on change), prints the URL once it answers, and on Ctrl-C (SIGINT)
-// or SIGTERM stops every process it started.
+// or SIGTERM, or when the process that started it ends, stops every process it started.
 // PORT (default 8787) and HOST (default 127.0.0.1) choose where the Worker listens;
 // SUPABASE_API_PORT, SUPABASE_DB_PORT, SUPABASE_DATA_DIR and DATABASE_URL the local Supabase's.
 // A port already taken stops it before anything starts, with the setting that moves it.
@@ -128,6 +128,12 @@ async function refuseBusyPorts() {
 
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
+// A SIGTERM to `npm run dev` ends npm and its shell, which do not pass it on (an editor's stop
+// button, a process manager); once whoever started this process is gone, stop too.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stop(0);
+}, 500).unref();
 
 await refuseBusyPorts();
 if (await ensureDevVars()) log('created .dev.vars from .dev.vars.example (public development values)');

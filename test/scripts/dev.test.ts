@@ -136,4 +136,32 @@ describe('npm run dev', () => {
       await rm(parent, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('stops everything when `npm run dev` is sent SIGTERM, which npm and its shell do not pass on', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'tidings-dev-term-'));
+    await chmod(parent, 0o755);
+    const npm = spawn('npm', ['run', 'dev'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        PORT: String(await freePort()),
+        SUPABASE_API_PORT: String(await freePort()),
+        SUPABASE_DB_PORT: String(await freePort()),
+        SUPABASE_DATA_DIR: join(parent, 'db'),
+        WEB_OUTDIR: join(parent, 'web'),
+      },
+    });
+    let started: number[] = [];
+    try {
+      const [, url] = await waitForOutput(npm, /Tidings is running at (\S+)/, 90_000);
+      started = descendantsOf(npm.pid!);
+      expect(started.length).toBeGreaterThan(2);
+      npm.kill('SIGTERM');
+      await expect.poll(() => started.filter(isAlive), { timeout: 20_000 }).toEqual([]);
+      await expect(fetch(`${url}/healthz`)).rejects.toMatchObject({ message: 'fetch failed', cause: { code: 'ECONNREFUSED' } });
+    } finally {
+      for (const pid of started.filter(isAlive)) process.kill(pid, 'SIGKILL');
+      await rm(parent, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
