@@ -70,6 +70,13 @@ export interface ShardCounts {
   fromAddress: number;
 }
 
+/** Everything a shard holds (admissions under way included), for a directory that lost its counts. */
+export interface ShardCensus {
+  total: number;
+  /** Connections per client address. */
+  byAddress: Array<[address: string, count: number]>;
+}
+
 export type Admission = { admitted: true } | { admitted: false; code: number; reason: string };
 
 type AppLimits = Pick<RealtimeApp, 'maxConnections' | 'maxConnectionsPerAddress' | 'newConnectionsPerAddressPerSecond'>;
@@ -79,6 +86,8 @@ export class Admissions {
   /** Connections per address, per shard. */
   readonly #byAddress = new Map<string, Map<number, number>>();
   readonly #rates = new Map<string, RateWindow>();
+  /** During a recount: the shards, and shard/address pairs, reported since it began (newer than its answers). */
+  #reportedDuringRecount: Set<string> | null = null;
 
   /** Admits one more connection on `shard` if every limit allows it, counting it. */
   admit(app: AppLimits, shard: number, counts: ShardCounts, now: number): Admission {
@@ -113,20 +122,43 @@ export class Admissions {
 
   /** A shard's counts after a connection opened or closed. */
   report(shard: number, counts: ShardCounts): void {
+    this.#reportedDuringRecount?.add(String(shard)).add(`${shard} ${counts.address}`);
     this.#totals.set(shard, counts.total);
-    let perShard = this.#byAddress.get(counts.address);
-    if (!perShard) {
-      perShard = new Map();
-      this.#byAddress.set(counts.address, perShard);
+    this.#setFromAddress(shard, counts.address, counts.fromAddress);
+  }
+
+  /** Starts a recount: reports from now on are newer than the censuses it collects. */
+  beginRecount(): void {
+    this.#reportedDuringRecount = new Set();
+  }
+
+  endRecount(): void {
+    this.#reportedDuringRecount = null;
+  }
+
+  /** A shard's census during a recount, except what the shard reported since the recount began. */
+  restore(shard: number, census: ShardCensus): void {
+    const reported = this.#reportedDuringRecount;
+    if (!reported?.has(String(shard))) this.#totals.set(shard, census.total);
+    for (const [address, count] of census.byAddress) {
+      if (!reported?.has(`${shard} ${address}`)) this.#setFromAddress(shard, address, count);
     }
-    if (counts.fromAddress > 0) perShard.set(shard, counts.fromAddress);
-    else perShard.delete(shard);
-    if (perShard.size === 0) this.#byAddress.delete(counts.address);
   }
 
   /** Connections across the shards this knows. */
   total(): number {
     return this.#sum(this.#totals.values());
+  }
+
+  #setFromAddress(shard: number, address: string, fromAddress: number): void {
+    let perShard = this.#byAddress.get(address);
+    if (!perShard) {
+      perShard = new Map();
+      this.#byAddress.set(address, perShard);
+    }
+    if (fromAddress > 0) perShard.set(shard, fromAddress);
+    else perShard.delete(shard);
+    if (perShard.size === 0) this.#byAddress.delete(address);
   }
 
   #sum(values: Iterable<number>): number {

@@ -9,7 +9,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { byteLength, channelKind, Limits } from '../broadcast/pusher-rules.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { activityVerdict, noteActivity } from './activity.ts';
-import { type Admission, Admissions, type ShardCounts, UNKNOWN_ADDRESS } from './admission.ts';
+import { type Admission, Admissions, type ShardCensus, type ShardCounts, UNKNOWN_ADDRESS } from './admission.ts';
 import { loadApps, type RealtimeApp } from './apps.ts';
 import type { ChannelCounts } from './channel.ts';
 import { clientEvent } from './client-events.ts';
@@ -235,6 +235,17 @@ export class RealtimeShard extends DurableObject<Env> {
       results.push(counts);
     }
     return results;
+  }
+
+  /** Every connection here, per address, admissions under way included (a new directory instance asks). */
+  async census(): Promise<ShardCensus> {
+    const byAddress = new Map(this.#byAddress);
+    let admitting = 0;
+    for (const [address, count] of this.#admitting) {
+      byAddress.set(address, (byAddress.get(address) ?? 0) + count);
+      admitting += count;
+    }
+    return { total: this.#connections.size + admitting, byAddress: [...byAddress] };
   }
 
   /** The channels with a socket of this shard in them, optionally by prefix (server channels excluded). */

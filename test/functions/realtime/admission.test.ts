@@ -1,6 +1,9 @@
+import { evictDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Admissions, clientAddress } from '../../../functions/realtime/admission.ts';
-import { freshAddress as newAddress } from '../../support/workerd/realtime.ts';
+import { directoryObject } from '../../../functions/realtime/placement.ts';
+import { freshAddress as newAddress, realtimeApp, shard, shardOf } from '../../support/workerd/realtime.ts';
 import { RawClient } from '../../support/workerd/realtime-client.ts';
 
 /** Apps of vitest.config.ts: crowded allows 4 connections per address, strict 3 new ones per address a second. */
@@ -26,6 +29,21 @@ describe('connection admission', () => {
     expect(closed.reason).toContain('connections from one address');
     const user = await connect(newAddress(), 'crowded-key');
     expect(await user.socketId()).toMatch(/^\d+\.\d+$/);
+  });
+
+  it('keeps the limits app-wide when the directory is evicted: it recounts every shard before admitting', async () => {
+    const attacker = newAddress();
+    const placed = new Set<number>();
+    for (let i = 0; i < 4; i++) placed.add(await shardOf(await (await connect(attacker, 'crowded-key')).socketId(), 'crowded'));
+    const shards = realtimeApp('crowded').shards;
+    // With several shards the directory holds the counts; with one, the shard itself (evicted instead).
+    await evictDurableObject(shards > 1 ? directoryObject(env, 'crowded') : shard(0, 'crowded'));
+    const extra = await connect(attacker, 'crowded-key');
+    // Admitted by mistake, it would stay open: the wait fails within the test's time, naming its frames.
+    const closed = await extra.waitClosed(3000);
+    expect(closed.code).toBe(4004);
+    expect(closed.reason).toContain('connections from one address');
+    if (shards > 1) expect(placed.size).toBeGreaterThan(1);
   });
 
   it('counts IPv6 clients by their /64, so a fresh address for every connection does not get round the limit', async () => {
@@ -86,6 +104,35 @@ describe('the admission counts', () => {
     expect(admissions.admit(limits, 0, { total: 2, address: 'c', fromAddress: 0 }, 0)).toMatchObject({
       admitted: false,
       code: 4004,
+      reason: expect.stringContaining('REALTIME_MAX_CONNECTIONS'),
+    });
+  });
+
+  it('take a recount from shard censuses, except what a shard reported while it ran (newer)', () => {
+    const admissions = new Admissions();
+    admissions.beginRecount();
+    admissions.report(1, { total: 1, address: 'a', fromAddress: 1 });
+    admissions.restore(0, {
+      total: 3,
+      byAddress: [
+        ['a', 2],
+        ['b', 1],
+      ],
+    });
+    // Shard 1's census was taken before its report: its total and its count for 'a' are stale.
+    admissions.restore(1, {
+      total: 4,
+      byAddress: [
+        ['a', 3],
+        ['c', 1],
+      ],
+    });
+    admissions.endRecount();
+    expect(admissions.total()).toBe(4);
+    expect(admissions.admit(limits, 2, { total: 0, address: 'a', fromAddress: 0 }, 0)).toMatchObject({ admitted: false, code: 4004 });
+    expect(admissions.admit(limits, 2, { total: 0, address: 'c', fromAddress: 0 }, 0)).toEqual({ admitted: true });
+    expect(admissions.admit(limits, 2, { total: 1, address: 'd', fromAddress: 0 }, 0)).toMatchObject({
+      admitted: false,
       reason: expect.stringContaining('REALTIME_MAX_CONNECTIONS'),
     });
   });
