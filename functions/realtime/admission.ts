@@ -74,7 +74,7 @@ export interface ShardCounts {
 export interface ShardCensus {
   total: number;
   /** Connections per client address. */
-  byAddress: Array<[address: string, count: number]>;
+  byAddress: Array<{ address: string; count: number }>;
 }
 
 export type Admission = { admitted: true } | { admitted: false; code: number; reason: string };
@@ -140,7 +140,7 @@ export class Admissions {
   restore(shard: number, census: ShardCensus): void {
     const reported = this.#reportedDuringRecount;
     if (!reported?.has(String(shard))) this.#totals.set(shard, census.total);
-    for (const [address, count] of census.byAddress) {
+    for (const { address, count } of census.byAddress) {
       if (!reported?.has(`${shard} ${address}`)) this.#setFromAddress(shard, address, count);
     }
   }

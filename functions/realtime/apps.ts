@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, parseSettings, setting } from '../config.ts';
-
-/**
- * At most this many connection shards per app. Each shard is one Durable Object; a channel object
- * fans out to at most this many in parallel.
- */
-export const MAX_SHARDS = 256;
+import { MAX_SHARDS } from './frames.ts';
 
 /** Cloudflare's limit of WebSocket connections per Durable Object (see docs/capacity.md). */
 export const WEBSOCKETS_PER_OBJECT = 32_768;

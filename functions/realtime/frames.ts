@@ -4,6 +4,12 @@
  * `data` as a JSON string, as pusher-js expects.
  */
 
+/**
+ * At most this many connection shards per app. Each shard is one Durable Object; a channel object
+ * fans out to at most this many in parallel.
+ */
+export const MAX_SHARDS = 256;
+
 /** Close and error codes; pusher-js acts on the range (4000s refused, 4100s back off, 4200s reconnect). */
 export const CloseCode = {
   appDoesNotExist: 4001,
@@ -157,8 +163,17 @@ export function dataObject(data: unknown): Record<string, unknown> | null {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
 }
 
-/** A fresh socket id of the form `123.456`, unguessable enough that it cannot be used to spoof exclusion. */
-export function newSocketId(): string {
+/**
+ * A fresh socket id of the form `123.456` for a socket on `shard`, unguessable enough that it cannot
+ * be used to spoof exclusion. Its first number is random but ≡ shard (mod MAX_SHARDS, 256), so logs and tests
+ * can tell where a socket lives from its id alone ({@link shardOfSocketId}).
+ */
+export function newSocketId(shard: number): string {
   const [a, b] = crypto.getRandomValues(new Uint32Array(2));
-  return `${a! % 1_000_000_000}.${b! % 1_000_000_000}`;
+  return `${(a! % Math.floor(1_000_000_000 / MAX_SHARDS)) * MAX_SHARDS + shard}.${b! % 1_000_000_000}`;
+}
+
+/** The shard of a socket id made by {@link newSocketId}. */
+export function shardOfSocketId(socketId: string): number {
+  return Number(socketId.slice(0, socketId.indexOf('.'))) % MAX_SHARDS;
 }

@@ -100,7 +100,7 @@ export class RealtimeShard extends DurableObject<Env> {
     }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    const state = newConnectionState(newSocketId(), Date.now(), address);
+    const state = newConnectionState(newSocketId(this.#identity!.shard), Date.now(), address);
     server.serializeAttachment(state);
     this.#connections.set(state.socketId, { ws: server, state });
     this.#countAddress(address, 1);
@@ -245,7 +245,7 @@ export class RealtimeShard extends DurableObject<Env> {
       byAddress.set(address, (byAddress.get(address) ?? 0) + count);
       admitting += count;
     }
-    return { total: this.#connections.size + admitting, byAddress: [...byAddress] };
+    return { total: this.#connections.size + admitting, byAddress: [...byAddress].map(([address, count]) => ({ address, count })) };
   }
 
   /** The channels with a socket of this shard in them, optionally by prefix (server channels excluded). */

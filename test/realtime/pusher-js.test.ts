@@ -1,6 +1,6 @@
 import type Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { defaultApp, nextEvent, pusherClient, serverSdk, subscribed } from '../support/node/realtime-clients.ts';
+import { defaultApp, nextEvent, onDistinctShards, pusherClient, serverSdk, subscribed } from '../support/node/realtime-clients.ts';
 import { type RunningWorker, startWorker } from '../support/node/worker.ts';
 
 // The official pusher-js (Node build) and pusher SDK against the realtime server in workerd
@@ -24,10 +24,11 @@ function client(identity?: { id: string; info?: Record<string, unknown> }): Push
 
 const unique = <Prefix extends string>(prefix: Prefix): `${Prefix}${string}` => `${prefix}${Math.random().toString(36).slice(2, 10)}`;
 
-// Negative checks ("X never arrived") are proven by ordering, not by waiting: the realtime server is
-// one Durable Object that handles one request or frame at a time, and frames on one WebSocket arrive
-// in the order it sent them. So once a marker sent after the action has arrived on a socket, anything
-// that action sent to that socket has arrived before it.
+// Negative checks ("X never arrived") are proven by ordering, not by waiting: each object handles one
+// request or frame at a time, a channel object calls each shard through one stub (in order), and
+// frames on one WebSocket arrive in the order the shard sent them. So once a marker sent after the
+// action has arrived on a socket, anything that action sent to that socket has arrived before it.
+// With several shards, the tests of cross-shard behaviour put their sockets on different shards.
 
 /** Resolves once a client has received `event` on a channel (bind before causing it). */
 function arrival(client: Pusher, channelName: string, event: string): Promise<void> {
@@ -102,8 +103,7 @@ describe('public and private channels', () => {
 
   it('excludes the socket_id given to trigger', async () => {
     const channel = unique('room-');
-    const sender = client();
-    const other = client();
+    const [sender, other] = await onDistinctShards([client, client]);
     await subscribed(sender, channel);
     await subscribed(other, channel);
     let senderGot = false;
@@ -122,15 +122,15 @@ describe('public and private channels', () => {
 describe('presence channels', () => {
   it('counts members per user across two sockets of one user', async () => {
     const channel = unique('presence-inbox-');
-    const watcher = client({ id: 'watcher', info: { name: 'Watcher' } });
+    // Three sockets on three shards (with several): member events and ids once per user app-wide.
+    const ada = () => client({ id: 'ada', info: { name: 'Ada', role: 'user' } });
+    const [watcher, tab1, tab2] = await onDistinctShards([() => client({ id: 'watcher', info: { name: 'Watcher' } }), ada, ada]);
     await subscribed(watcher, channel);
     const added: string[] = [];
     const removed: string[] = [];
     watcher.channel(channel).bind('pusher:member_added', (member: { id: string }) => added.push(member.id));
     watcher.channel(channel).bind('pusher:member_removed', (member: { id: string }) => removed.push(member.id));
 
-    const tab1 = client({ id: 'ada', info: { name: 'Ada', role: 'user' } });
-    const tab2 = client({ id: 'ada', info: { name: 'Ada', role: 'user' } });
     const first = await subscribed(tab1, channel);
     expect(first.count).toBe(2);
     const second = await subscribed(tab2, channel);
@@ -162,8 +162,7 @@ describe('presence channels', () => {
 describe('client events', () => {
   it('reach other members only, never the sender, with user_id on presence channels', async () => {
     const channel = unique('presence-chat-');
-    const alice = client({ id: 'alice' });
-    const bob = client({ id: 'bob' });
+    const [alice, bob] = await onDistinctShards([() => client({ id: 'alice' }), () => client({ id: 'bob' })]);
     await subscribed(alice, channel);
     await subscribed(bob, channel);
     let echoed = false;
@@ -181,9 +180,8 @@ describe('client events', () => {
 
 describe('user authentication', () => {
   it('signs a user in and delivers sendToUser to every socket of that user', async () => {
-    const laptop = client({ id: 'user-7' });
-    const phone = client({ id: 'user-7' });
-    const stranger = client({ id: 'user-8' });
+    const user7 = () => client({ id: 'user-7' });
+    const [laptop, phone, stranger] = await onDistinctShards([user7, user7, () => client({ id: 'user-8' })]);
     await Promise.all([signedIn(laptop), signedIn(phone), signedIn(stranger)]);
     const got = (c: Pusher) => new Promise((resolve) => c.user.bind('notice', resolve));
     const onLaptop = got(laptop);

@@ -115,16 +115,16 @@ describe('the admission counts', () => {
     admissions.restore(0, {
       total: 3,
       byAddress: [
-        ['a', 2],
-        ['b', 1],
+        { address: 'a', count: 2 },
+        { address: 'b', count: 1 },
       ],
     });
     // Shard 1's census was taken before its report: its total and its count for 'a' are stale.
     admissions.restore(1, {
       total: 4,
       byAddress: [
-        ['a', 3],
-        ['c', 1],
+        { address: 'a', count: 3 },
+        { address: 'c', count: 1 },
       ],
     });
     admissions.endRecount();

@@ -1,6 +1,8 @@
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
+import { MAX_SHARDS, shardOfSocketId } from '../../../functions/realtime/frames.ts';
+import { pickShard } from '../../../functions/realtime/placement.ts';
 import { channelAuth, userAuth } from '../../../functions/realtime/signatures.ts';
 import { channel, clientsOnDistinctShards, publish, shard, shardCount, shardOf, subscribe } from '../../support/workerd/realtime.ts';
 import { clientsClosedAfterEach } from '../../support/workerd/realtime-client.ts';
@@ -10,11 +12,23 @@ const secret = env.PUSHER_APP_SECRET;
 const connect = clientsClosedAfterEach(key);
 
 describe(`connection shards (REALTIME_SHARDS=${shardCount})`, () => {
-  it('spreads sockets over the shards, each socket in exactly one', async () => {
+  it('spreads sockets over the shards, each socket in exactly one, named by its socket id', async () => {
     const clients = await Promise.all(Array.from({ length: 4 * shardCount }, () => connect()));
-    const placed = await Promise.all(clients.map(async (client) => shardOf(await client.socketId())));
+    const socketIds = await Promise.all(clients.map((client) => client.socketId()));
+    const placed = await Promise.all(socketIds.map((socketId) => shardOf(socketId)));
     expect(placed.every((index) => index >= 0 && index < shardCount)).toBe(true);
+    expect(socketIds.map(shardOfSocketId)).toEqual(placed);
     if (shardCount > 1) expect(new Set(placed).size).toBeGreaterThan(1);
+  });
+
+  it('places connections evenly: every shard takes an equal share of uniform draws, the largest draw the last shard', () => {
+    for (const shards of [1, 8, MAX_SHARDS]) {
+      const perShard = Array<number>(shards).fill(0);
+      const draws = 4 * shards;
+      for (let i = 0; i < draws; i++) perShard[pickShard({ shards }, () => i / draws)]! += 1;
+      expect(perShard).toEqual(Array<number>(shards).fill(4));
+      expect(pickShard({ shards }, () => 1 - Number.EPSILON)).toBe(shards - 1);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import PusherServer from 'pusher';
 import Pusher, { type Members } from 'pusher-js';
 import WebSocket from 'ws';
+import { shardOfSocketId } from '../../../functions/realtime/frames.ts';
 import { FrameLog } from '../pusher-frames.ts';
 import { readDevVars } from './dev-vars.ts';
 import type { RunningWorker } from './worker.ts';
@@ -97,6 +98,34 @@ export function connected(client: Pusher, timeoutMs = 10_000): Promise<string> {
       resolve(client.connection.socket_id);
     });
   });
+}
+
+/** The realtime suite's connection shards: TEST_REALTIME_SHARDS of its 8-shard run (vitest.config.ts), else 1. */
+export const testShards = Number(process.env.TEST_REALTIME_SHARDS ?? '1');
+
+/**
+ * One connected client per maker, on pairwise different shards when the run has that many. Placement
+ * is random and a socket id names its shard, so this connects again (disconnecting the extra
+ * clients) until each client sits on a shard none of the others does.
+ */
+export async function onDistinctShards<Makers extends Array<() => Pusher>>(makers: [...Makers]): Promise<{ [K in keyof Makers]: Pusher }> {
+  const used = new Set<number>();
+  const chosen: Pusher[] = [];
+  for (const make of makers) {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt === 100) throw new Error(`Could not place ${makers.length} clients on distinct shards of ${testShards}`);
+      const client = make();
+      const shard = shardOfSocketId(await connected(client));
+      if (testShards >= makers.length && used.has(shard)) {
+        client.disconnect();
+        continue;
+      }
+      used.add(shard);
+      chosen.push(client);
+      break;
+    }
+  }
+  return chosen as { [K in keyof Makers]: Pusher };
 }
 
 /**
