@@ -582,4 +582,54 @@ describe('email delivery end to end', () => {
     expect(new Set(ids).size).toBe(60);
     expect(ids).toHaveLength(60);
   });
+
+  it('keeps the inbox working for 150 signed-in users at once: no presence channel to fill, announcements and mail reach everyone', async () => {
+    // More people online than a presence channel may hold (100): each signs in and subscribes as
+    // the web client does, to their own channel and the announcements channel.
+    const { rows: people } = await db.query<{ id: string; email: string }>(
+      `insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+         raw_app_meta_data, raw_user_meta_data, created_at, updated_at, confirmation_token, recovery_token, email_change, email_change_token_new)
+       select '00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', 'authenticated', 'crowd' || n || '@tidings.test',
+         extensions.crypt('crowd-password', extensions.gen_salt('bf', 4)), now(),
+         '{"provider": "email", "providers": ["email"]}', jsonb_build_object('display_name', 'Crowd member ' || n), now(), now(), '', '', '', ''
+       from generate_series(1, 150) as n
+       returning id, email`,
+    );
+    try {
+      const auth = createClient(supabase.apiUrl, supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
+      const crowd = await Promise.all(
+        people.map(async (person) => {
+          const { data, error } = await auth.auth.signInWithPassword({ email: person.email, password: 'crowd-password' });
+          expect(error).toBeNull();
+          const client = browserClient(data.session!.access_token);
+          await connected(client, 30_000);
+          await Promise.all([subscribed(client, userChannel(person.id)), subscribed(client, ANNOUNCEMENTS_CHANNEL)]);
+          return { person, client };
+        }),
+      );
+      // Presence stays for admins, so a crowd of users never meets its limit.
+      const admin = browserClient(tokens.admin);
+      await connected(admin);
+      expect((await subscribed(admin, ADMIN_PRESENCE_CHANNEL)).count).toBe(1);
+
+      const announced = crowd.map(({ client }) => nextEvent(client, ANNOUNCEMENTS_CHANNEL, AnnouncementCreated.name));
+      const posted = await api('/api/announcements', tokens.admin, {
+        method: 'POST',
+        body: JSON.stringify({ title: 'For everyone', body: 'All 150.' }),
+      });
+      expect(posted.status).toBe(201);
+      for (const arrival of await Promise.all(announced)) expect(AnnouncementCreated.schema.parse(arrival).title).toBe('For everyone');
+
+      const last = crowd.at(-1)!;
+      const mail = nextEvent(last.client, userChannel(last.person.id), EmailReceived.name);
+      await db.query(`insert into public.emails (sender_id, recipient_id, subject, body) values ($1, $2, 'To the 150th', 'Hello.')`, [
+        seedUsers.admin.id,
+        last.person.id,
+      ]);
+      expect(EmailReceived.schema.parse(await mail)).toMatchObject({ sender_id: seedUsers.admin.id, subject: 'To the 150th' });
+    } finally {
+      for (const client of clients.splice(0)) client.disconnect();
+      await db.query('delete from auth.users where id = any($1::uuid[])', [people.map((person) => person.id)]);
+    }
+  }, 120_000);
 });
