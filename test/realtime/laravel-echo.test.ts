@@ -1,7 +1,7 @@
 import Echo from 'laravel-echo';
 import type Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pusherClient, serverSdk } from '../support/node/realtime-clients.ts';
+import { onDistinctShards, pusherClient, serverSdk } from '../support/node/realtime-clients.ts';
 import { type RunningWorker, startWorker } from '../support/node/worker.ts';
 
 // Laravel Echo (broadcaster 'pusher') over the official pusher-js, against the realtime server.
@@ -16,18 +16,32 @@ afterEach(() => {
   for (const echo of echoes.splice(0)) echo.disconnect();
 });
 
-function echoFor(id: string, name: string): Echo<'pusher'> {
-  const client: Pusher = pusherClient(worker, { identity: { id, info: { name, role: 'user' } } });
+const member = (id: string, name: string) => () => pusherClient(worker, { identity: { id, info: { name, role: 'user' } } });
+
+function echoOn(client: Pusher): Echo<'pusher'> {
   const echo = new Echo({ broadcaster: 'pusher', key: 'unused-with-client', client });
   echoes.push(echo);
   return echo;
 }
 
+function echoFor(id: string, name: string): Echo<'pusher'> {
+  return echoOn(member(id, name)());
+}
+
+/** Echo instances whose sockets sit on different connection shards (when the run has several). */
+async function echoesOnDistinctShards<Members extends Array<[id: string, name: string]>>(
+  ...members: Members
+): Promise<{ [K in keyof Members]: Echo<'pusher'> }> {
+  const clients: Pusher[] = await onDistinctShards(members.map(([id, name]) => member(id, name)));
+  return clients.map(echoOn) as { [K in keyof Members]: Echo<'pusher'> };
+}
+
 const unique = (prefix: string) => `${prefix}${Math.random().toString(36).slice(2, 10)}`;
 
-// Negative checks ("X never arrived") are proven by ordering, not by waiting: the realtime server is
-// one Durable Object that handles one request or frame at a time, and frames on one WebSocket arrive
-// in the order it sent them, so a marker sent after the action arrives behind anything the action sent.
+// Negative checks ("X never arrived") are proven by ordering, not by waiting: a channel's events go
+// through one object (its shard, or its channel object with several shards) one at a time, and frames
+// on one WebSocket arrive in the order they were sent, so a marker sent after the action arrives
+// behind anything the action sent. Clients of one test sit on different shards when there are several.
 
 describe('Laravel Echo', () => {
   it('listens to a broadcast on a private channel with .listen(".name")', async () => {
@@ -44,7 +58,7 @@ describe('Laravel Echo', () => {
 
   it('reports here, joining and leaving on a presence channel, once per user', async () => {
     const room = unique('inbox-');
-    const ada = echoFor('ada', 'Ada');
+    const [ada, grace1, grace2] = await echoesOnDistinctShards(['ada', 'Ada'], ['grace', 'Grace'], ['grace', 'Grace']);
     const joining: unknown[] = [];
     const leaving: unknown[] = [];
     const here = new Promise<unknown[]>((resolve) => {
@@ -57,8 +71,6 @@ describe('Laravel Echo', () => {
     // Echo hands over each member's user_info.
     expect(await here).toEqual([{ name: 'Ada', role: 'user' }]);
 
-    const grace1 = echoFor('grace', 'Grace');
-    const grace2 = echoFor('grace', 'Grace');
     const graceHere = new Promise<unknown[]>((resolve) => grace1.join(room).here(resolve));
     expect((await graceHere).map((m) => (m as { name: string }).name).sort()).toEqual(['Ada', 'Grace']);
     await new Promise<void>((resolve) => grace2.join(room).here(() => resolve()));
@@ -85,8 +97,7 @@ describe('Laravel Echo', () => {
 
   it('whispers to other members with whisper/listenForWhisper', async () => {
     const room = unique('chat-');
-    const ada = echoFor('ada', 'Ada');
-    const bob = echoFor('bob', 'Bob');
+    const [ada, bob] = await echoesOnDistinctShards(['ada', 'Ada'], ['bob', 'Bob']);
     await new Promise<void>((resolve) => ada.private(room).subscribed(() => resolve()));
     const heard = new Promise((resolve) => bob.private(room).listenForWhisper('typing', resolve));
     await new Promise<void>((resolve) => bob.private(room).subscribed(() => resolve()));
