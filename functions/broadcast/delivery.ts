@@ -86,7 +86,8 @@ function messagesOf(entry: OutboxEntry, models: ModelRegistry): BroadcastMessage
 /**
  * Publishes the claimed entries' events in entry order in one batch. An entry that cannot be built
  * is failed at once and does not hold back the rest; when publishing stops part-way, the entry it
- * stopped at is retried (its attempt counted) and the ones after it are released uncounted.
+ * stopped at is retried (the attempt its claim counted stands) and the ones after it are released
+ * (their attempts given back).
  */
 export async function deliverEntries(entries: OutboxEntry[], deps: DeliveryDeps): Promise<DeliveryOutcome> {
   const log = deps.log ?? defaultLog;

@@ -16,6 +16,7 @@ export interface OutboxEntry {
   /** UPDATE: the broadcast columns that changed. */
   changed_columns: string[] | null;
   created_at: string;
+  /** Publishes tried, this claim's included (a claim counts one). */
   attempts: number;
   /** The row now (null when it is gone), or a DELETE's row as it was. */
   record: unknown;
@@ -27,9 +28,9 @@ export interface Settlement {
   delivered: number[];
   /** Its event cannot be built: never retried. */
   failed: Array<{ id: number; reason: string }>;
-  /** Publishing failed: counted, retried by the cron until the maximum. */
+  /** Publishing failed: retried by the cron until its attempts reach the maximum. */
   retry: Array<{ id: number; error: string }>;
-  /** Not tried (after a failure): handed back uncounted. */
+  /** Not tried (after a failure): handed back, the attempt its claim counted given back. */
   released: number[];
 }
 
@@ -46,11 +47,14 @@ export type { CronRunRecord, DeliveryStatus, RedeliveryCounts } from './shapes.t
 
 /** What delivery needs from the outbox. {@link supabaseOutbox} is the real one. */
 export interface OutboxStore {
-  /** The named entries (and earlier pending ones of their rows) nobody holds, leased to the caller, by id. */
-  claim(ids: number[]): Promise<OutboxEntry[]>;
-  /** Pending entries older than `graceSeconds`, oldest first, at most `limit`, leased to the caller. */
-  claimDue(graceSeconds: number, limit: number): Promise<OutboxEntry[]>;
-  /** Records a settlement; `maxAttempts` failures of publishing mark an entry failed. */
+  /**
+   * The named entries (and earlier pending ones of their rows) nobody holds, leased to the caller, by
+   * id, each counting an attempt. One already claimed `maxAttempts` times is marked failed instead.
+   */
+  claim(ids: number[], maxAttempts: number): Promise<OutboxEntry[]>;
+  /** Pending entries older than `graceSeconds`, oldest first, at most `limit`, leased to the caller as {@link claim} does. */
+  claimDue(graceSeconds: number, limit: number, maxAttempts: number): Promise<OutboxEntry[]>;
+  /** Records a settlement; a publish failing at the `maxAttempts`-th attempt marks its entry failed. */
   settle(settlement: Settlement, maxAttempts: number): Promise<Settled>;
 }
 
@@ -70,15 +74,20 @@ export function isEmptySettlement(settlement: Settlement): boolean {
 /** The {@link OutboxStore} on Supabase (the service role; the functions refuse anyone else). */
 export function supabaseOutbox(db: SupabaseClient): OutboxStore {
   return {
-    async claim(ids) {
+    async claim(ids, maxAttempts) {
       if (ids.length === 0) return [];
-      return call<OutboxEntry[]>(db, 'tidings_claim_outbox', { outbox_ids: ids, lease_seconds: LEASE_SECONDS }, 'claiming outbox entries');
+      return call<OutboxEntry[]>(
+        db,
+        'tidings_claim_outbox',
+        { outbox_ids: ids, lease_seconds: LEASE_SECONDS, max_attempts: maxAttempts },
+        'claiming outbox entries',
+      );
     },
-    async claimDue(graceSeconds, limit) {
+    async claimDue(graceSeconds, limit, maxAttempts) {
       return call<OutboxEntry[]>(
         db,
         'tidings_claim_due',
-        { grace_seconds: graceSeconds, max_entries: limit, lease_seconds: LEASE_SECONDS },
+        { grace_seconds: graceSeconds, max_entries: limit, lease_seconds: LEASE_SECONDS, max_attempts: maxAttempts },
         'claiming due outbox entries',
       );
     },

@@ -20,7 +20,8 @@ export class RedeliveryStopped extends Error {
  * Claims entries still pending `graceSeconds` after their change, oldest first, `batch` at a time,
  * for up to `rounds` batches; publishes each batch in one batch publish and settles it in one
  * write. Stops early when a batch is not full (the backlog is drained) or publishing fails (the
- * broadcaster is likely down: the entry it stopped at counts an attempt, the next run retries).
+ * broadcaster is likely down: the entry it stopped at keeps the attempt its claim counted, the
+ * ones after it get theirs back, the next run retries).
  */
 export async function redeliverUndelivered(
   deps: DeliveryDeps & { outbox: OutboxStore; graceSeconds: number; batch: number; rounds: number; maxAttempts: number },
@@ -42,7 +43,7 @@ async function runRounds(
   log: NonNullable<DeliveryDeps['log']>,
 ): Promise<void> {
   for (let round = 0; round < deps.rounds; round++) {
-    const entries = await deps.outbox.claimDue(deps.graceSeconds, deps.batch);
+    const entries = await deps.outbox.claimDue(deps.graceSeconds, deps.batch, deps.maxAttempts);
     counts.claimed += entries.length;
     if (entries.length === 0) {
       counts.remaining = false;

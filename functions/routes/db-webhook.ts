@@ -61,7 +61,7 @@ export const dbWebhook = new Hono<AppEnv>().use(withConfig, limitBody(MAX_BODY_B
   const log = createLogger(c.env.LOG_LEVEL, { component: 'webhooks' });
   const ids = [...new Set(payload.outbox_ids)];
   // Entries delivered already, or held by another deliverer (the cron), are not claimed again.
-  const entries = await outbox.claim(ids);
+  const entries = await outbox.claim(ids, config.outbox.maxAttempts);
   const outcome = await deliverEntries(entries, {
     models: observedModels,
     publish: (message) => broadcast(c.env, message),

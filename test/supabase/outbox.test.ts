@@ -47,8 +47,9 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
     }
   }
 
-  const claim = (ids: number[]) => asService<Claimed[]>('select public.tidings_claim_outbox($1, 60)', [ids]);
-  const claimDue = (limit: number) => asService<Claimed[]>('select public.tidings_claim_due(0, $1, 60)', [limit]);
+  /** The claims with max_attempts 3, as the settle below (the Worker passes OUTBOX_MAX_ATTEMPTS to both). */
+  const claim = (ids: number[]) => asService<Claimed[]>('select public.tidings_claim_outbox($1, 60, 3)', [ids]);
+  const claimDue = (limit: number) => asService<Claimed[]>('select public.tidings_claim_due(0, $1, 60, 3)', [limit]);
   const settle = (outcome: object, maxAttempts = 3) =>
     asService<{ delivered: number; failed: number; retried: number }>('select public.tidings_settle_outbox($1, $2)', [
       outcome,
@@ -72,6 +73,19 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
   async function entriesOf(rowIds: string[]): Promise<Array<{ id: number; operation: string; row_id: string }>> {
     const { rows } = await db.query('select id::int, operation, row_id from tidings.outbox where row_id = any($1) order by id', [rowIds]);
     return rows;
+  }
+
+  /** Inserts an email, changes it with `change` (SQL taking its id as $1), and returns its two entries. */
+  async function insertedAndChanged(subject: string, change: string) {
+    const [id] = await insertEmails(1, subject);
+    await db.query(change, [id]);
+    const [first, second] = await entriesOf([id!]);
+    return [first!, second!] as const;
+  }
+
+  /** Ends an entry's lease, as when its deliverer stopped (over the CPU limit, say) before settling it. */
+  async function expireLease(id: number): Promise<void> {
+    await db.query(`update tidings.outbox set claimed_until = clock_timestamp() - interval '1 second' where id = $1`, [id]);
   }
 
   it('keeps every undelivered email across the migration, as an INSERT entry with its attempts, and no delivered one', async () => {
@@ -131,7 +145,7 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
         id: entry!.id,
         operation: 'INSERT',
         row_id: id,
-        attempts: 0,
+        attempts: 1,
         record: { id, subject: 'Changed since', sender_name: seedUsers.admin.name },
       },
     ]);
@@ -183,10 +197,8 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
 
   it('makes a claim of a row wait for another claim of the same row still running, then see its lease', async () => {
     await drain();
-    const [id] = await insertEmails(1, 'Raced');
-    await db.query('delete from emails where id = $1', [id]);
-    const [insert, remove] = await entriesOf([id!]);
-    expect([insert!.operation, remove!.operation]).toEqual(['INSERT', 'DELETE']);
+    const [insert, remove] = await insertedAndChanged('Raced', 'delete from emails where id = $1');
+    expect([insert.operation, remove.operation]).toEqual(['INSERT', 'DELETE']);
     // The cron claims the INSERT in a transaction that has not committed yet...
     const cron = await supabase.connect();
     const cronPid = (await cron.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
@@ -195,7 +207,7 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
     await cron.query('select public.tidings_claim_due(0, 1, 60)');
     // ...while the DELETE's webhook claims: it waits for the cron's claim of that row to end.
     let webhookClaimed: Claimed[] | undefined;
-    const webhook = claim([remove!.id]).then((claimed) => (webhookClaimed = claimed));
+    const webhook = claim([remove.id]).then((claimed) => (webhookClaimed = claimed));
     // Postgres itself says the webhook's backend waits on a lock the cron's transaction holds.
     const observer = await supabase.connect();
     const blockedByCron = async () =>
@@ -227,7 +239,79 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
     // Failed entries are left alone, until replayed.
     expect(await claim([entry!.id])).toEqual([]);
     expect((await db.query('select tidings.replay(array[$1::bigint]) as n', [entry!.id])).rows[0].n).toBe(1);
-    expect(await claim([entry!.id])).toMatchObject([{ id: entry!.id, attempts: 0 }]);
+    expect(await claim([entry!.id])).toMatchObject([{ id: entry!.id, attempts: 1 }]);
+  });
+
+  /** An entry's attempts, failure reason and whether it is failed, delivered or held. */
+  async function stateOf(id: number) {
+    const { rows } = await db.query(
+      `select attempts, failure_reason, failed_at is not null as failed, delivered_at is not null as delivered,
+              claimed_until > clock_timestamp() as held
+       from tidings.outbox where id = $1`,
+      [id],
+    );
+    return rows[0];
+  }
+
+  it('counts an attempt when an entry is claimed, not again when it is settled, and gives it back when it is released', async () => {
+    await drain();
+    const [deliveredRow, releasedRow] = await insertEmails(2, 'Counted');
+    const [delivered] = await entriesOf([deliveredRow!]);
+    const [released] = await entriesOf([releasedRow!]);
+    expect((await claim([delivered!.id, released!.id])).map((entry) => entry.attempts)).toEqual([1, 1]);
+    await settle({ delivered: [delivered!.id], released: [released!.id] });
+    expect(await stateOf(delivered!.id)).toMatchObject({ attempts: 1, delivered: true });
+    // Released, not tried: it costs nothing, however often that happens.
+    expect(await stateOf(released!.id)).toMatchObject({ attempts: 0, delivered: false, held: null });
+    for (let round = 0; round < 5; round++) {
+      await claim([released!.id]);
+      await settle({ released: [released!.id] });
+    }
+    expect(await stateOf(released!.id)).toMatchObject({ attempts: 0, failed: false, held: null });
+  });
+
+  it('marks failed an entry whose deliverers stopped before settling it max_attempts times, so the next change of its row goes', async () => {
+    await drain();
+    const [crashing, next] = await insertedAndChanged('Crashing', 'update emails set read_at = now() where id = $1');
+    expect([crashing.operation, next.operation]).toEqual(['INSERT', 'UPDATE']);
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      // The INSERT's webhook (then the cron) claims it...
+      expect((await claim([crashing.id])).map((entry) => [entry.id, entry.attempts])).toEqual([[crashing.id, attempt]]);
+      // ...the UPDATE waits behind it...
+      expect(await claimDue(100)).toEqual([]);
+      // ...and the Worker ends before settling it: its lease runs out.
+      await expireLease(crashing.id);
+    }
+    // The fourth claim gives up on it, and takes the row's next change in the same claim.
+    expect((await claimDue(100)).map((entry) => [entry.id, entry.attempts])).toEqual([[next.id, 1]]);
+    expect(await stateOf(crashing.id)).toEqual({
+      attempts: 3,
+      failure_reason: 'gave up after 3 attempts: the deliverer stopped before recording an outcome',
+      failed: true,
+      delivered: false,
+      held: null,
+    });
+    expect(await settle({ delivered: [next.id] })).toEqual({ delivered: 1, failed: 0, retried: 0 });
+    // Replayed, it starts again from zero attempts.
+    expect((await db.query('select tidings.replay(array[$1::bigint]) as n', [crashing.id])).rows[0].n).toBe(1);
+    expect(await claim([crashing.id])).toMatchObject([{ id: crashing.id, attempts: 1 }]);
+  });
+
+  it('names the last publish error of an entry given up on after its deliverer stopped, and a webhook claim gives up on it too', async () => {
+    await drain();
+    const [crashing, next] = await insertedAndChanged('Flaky then crashing', 'update emails set read_at = now() where id = $1');
+    await claim([crashing.id]);
+    await settle({ retry: [{ id: crashing.id, error: 'Pusher answered 500' }] });
+    for (let attempt = 2; attempt <= 3; attempt++) {
+      await claim([crashing.id]);
+      await expireLease(crashing.id);
+    }
+    // The UPDATE's webhook brings the row's earlier INSERT along; that one is out of attempts.
+    expect((await claim([next.id])).map((entry) => entry.id)).toEqual([next.id]);
+    expect(await stateOf(crashing.id)).toMatchObject({
+      failure_reason: 'gave up after 3 attempts: the deliverer stopped before recording an outcome (last error: Pusher answered 500)',
+      failed: true,
+    });
   });
 
   it('returns a poison row as it is, and once it is settled failed, the entries after it all the same', async () => {
@@ -296,7 +380,7 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
     expect(rows).toEqual(
       [
         { id: failed!.id, failed_at: null, attempts: 0, held: false },
-        { id: pending!.id, failed_at: null, attempts: 0, held: true },
+        { id: pending!.id, failed_at: null, attempts: 1, held: true },
       ].sort((a, b) => a.id - b.id),
     );
   });

@@ -41,9 +41,9 @@ describe('redelivering pending outbox entries', () => {
     let claims = 0;
     const flaky = {
       ...outbox,
-      claimDue: (grace: number, limit: number) => {
+      claimDue: (grace: number, limit: number, maxAttempts: number) => {
         if (++claims === 2) return Promise.reject(new Error('The database cannot be reached'));
-        return outbox.claimDue(grace, limit);
+        return outbox.claimDue(grace, limit, maxAttempts);
       },
       claim: outbox.claim.bind(outbox),
       settle: outbox.settle.bind(outbox),
@@ -80,5 +80,23 @@ describe('redelivering pending outbox entries', () => {
     expect(await redeliverUndelivered({ ...deps, ...options, publish: failing })).toMatchObject({ retried: 0, failed: 1 });
     expect(outbox.entries.get(first.id)).toMatchObject({ attempts: 3, failedReason: 'gave up after 3 attempts: server down' });
     expect(await redeliverUndelivered({ ...deps, ...options })).toMatchObject({ claimed: 1, published: 1 });
+  });
+  it('gives up on an entry whose runs ended before settling it, counted at each claim, and publishes the rest', async () => {
+    const { outbox, fake, deps } = setup();
+    const crashing = outboxEntry({ created_at: secondsAgo(90) });
+    const next = outboxEntry({ created_at: secondsAgo(60) });
+    outbox.add(crashing, next);
+    for (let run = 1; run <= options.maxAttempts; run++) {
+      // The run claims the entry and the Worker ends before it settles: only the lease running out frees it.
+      expect(await outbox.claimDue(options.graceSeconds, 1, options.maxAttempts)).toMatchObject([{ id: crashing.id, attempts: run }]);
+      outbox.entries.get(crashing.id)!.claimed = false;
+    }
+    expect(await redeliverUndelivered({ ...deps, ...options })).toMatchObject({ claimed: 1, published: 1 });
+    expect(outbox.entries.get(crashing.id)).toMatchObject({
+      attempts: 3,
+      failedReason: 'gave up after 3 attempts: the deliverer stopped before recording an outcome',
+    });
+    expect(outbox.entries.get(next.id)).toMatchObject({ delivered: true, attempts: 1 });
+    fake.assertBroadcastTimes(EmailReceived, 1);
   });
 });

@@ -12,7 +12,8 @@ export interface StoredEntry extends OutboxEntry {
 
 /**
  * An in-memory OutboxStore with the rules of the database functions (claims lease, oldest first,
- * attempts counted when settled, failed at the maximum), to test delivery without a database.
+ * attempts counted when claimed and given back when released, failed at the maximum), to test
+ * delivery without a database.
  * The functions themselves are tested against Postgres in test/supabase/outbox.test.ts.
  */
 export class MemoryOutbox implements OutboxStore {
@@ -29,27 +30,38 @@ export class MemoryOutbox implements OutboxStore {
     return !entry.delivered && entry.failedReason === null;
   }
 
-  #take(entries: StoredEntry[]): OutboxEntry[] {
+  /** Leases the entries, counting an attempt each; one out of attempts is marked failed instead. */
+  #take(entries: StoredEntry[], maxAttempts: number): OutboxEntry[] {
+    for (const entry of entries) {
+      if (entry.attempts >= maxAttempts) {
+        entry.failedReason = `gave up after ${entry.attempts} attempts: the deliverer stopped before recording an outcome`;
+      }
+    }
     return entries
+      .filter((entry) => this.#pending(entry))
       .sort((a, b) => a.id - b.id)
       .map((entry) => {
         entry.claimed = true;
+        entry.attempts++;
         const { delivered: _delivered, failedReason: _failed, claimed: _claimed, ...claimed } = entry;
         return claimed;
       });
   }
 
-  async claim(ids: number[]): Promise<OutboxEntry[]> {
-    return this.#take(ids.flatMap((id) => this.entries.get(id) ?? []).filter((entry) => this.#pending(entry) && !entry.claimed));
+  async claim(ids: number[], maxAttempts: number): Promise<OutboxEntry[]> {
+    return this.#take(
+      ids.flatMap((id) => this.entries.get(id) ?? []).filter((entry) => this.#pending(entry) && !entry.claimed),
+      maxAttempts,
+    );
   }
 
-  async claimDue(graceSeconds: number, limit: number): Promise<OutboxEntry[]> {
+  async claimDue(graceSeconds: number, limit: number, maxAttempts: number): Promise<OutboxEntry[]> {
     const before = now.getTime() - graceSeconds * 1000;
     const due = [...this.entries.values()]
       .filter((entry) => this.#pending(entry) && !entry.claimed && Date.parse(entry.created_at) < before)
       .sort((a, b) => a.id - b.id)
       .slice(0, limit);
-    return this.#take(due);
+    return this.#take(due, maxAttempts);
   }
 
   async settle(settlement: Settlement, maxAttempts: number): Promise<Settled> {
@@ -62,19 +74,18 @@ export class MemoryOutbox implements OutboxStore {
     for (const id of settlement.delivered) {
       const entry = pending(id);
       if (!entry) continue;
-      Object.assign(entry, { delivered: true, claimed: false, attempts: entry.attempts + 1 });
+      Object.assign(entry, { delivered: true, claimed: false });
       settled.delivered++;
     }
     for (const { id, reason } of settlement.failed) {
       const entry = pending(id);
       if (!entry) continue;
-      Object.assign(entry, { failedReason: reason, claimed: false, attempts: entry.attempts + 1 });
+      Object.assign(entry, { failedReason: reason, claimed: false });
       settled.failed++;
     }
     for (const { id, error } of settlement.retry) {
       const entry = pending(id);
       if (!entry) continue;
-      entry.attempts++;
       entry.claimed = false;
       if (entry.attempts >= maxAttempts) {
         entry.failedReason = `gave up after ${entry.attempts} attempts: ${error}`;
@@ -84,8 +95,10 @@ export class MemoryOutbox implements OutboxStore {
       }
     }
     for (const id of settlement.released) {
-      const entry = this.entries.get(id);
-      if (entry) entry.claimed = false;
+      const entry = pending(id);
+      if (!entry) continue;
+      entry.claimed = false;
+      entry.attempts = Math.max(entry.attempts - 1, 0);
     }
     return settled;
   }
