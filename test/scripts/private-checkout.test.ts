@@ -22,7 +22,9 @@ describe(`npm run dev in a checkout only ${userInfo().username} can enter`, () =
   let dev: ChildProcess | undefined;
   let dataDir: string | undefined;
   afterAll(async () => {
-    if (dev?.pid && isAlive(dev.pid)) process.kill(-dev.pid, 'SIGKILL');
+    // After a failure: the supervisor starts each part in a process group of its own, so stop every
+    // descendant, not only npm's group.
+    if (dev?.pid) for (const pid of [dev.pid, ...descendantsOf(dev.pid)].filter(isAlive)) process.kill(pid, 'SIGKILL');
     if (parent) await rm(parent, { recursive: true, force: true });
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
