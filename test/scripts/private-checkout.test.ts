@@ -47,9 +47,10 @@ describe(`npm run dev in a checkout only ${userInfo().username} can enter`, () =
         CRON_INTERVAL_SECONDS: '0',
       },
     });
-    const dataLine = waitForOutput(dev, /DB data: (\S+)/, 120_000);
-    const [, url] = await waitForOutput(dev, /Tidings is running at (\S+)/, 120_000);
-    const [, postgresData] = await dataLine;
+    const [[, postgresData], [, url]] = await Promise.all([
+      waitForOutput(dev, /DB data: (\S+)/, 120_000),
+      waitForOutput(dev, /Tidings is running at (\S+)/, 120_000),
+    ]);
     dataDir = postgresData!;
     if (userInfo().uid === 0) expect(dataDir.startsWith(parent)).toBe(false); // `postgres` could not have reached it
     expect((await fetch(`${url}/healthz`)).status).toBe(200);

@@ -39,15 +39,28 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Test servers' ports come from below Linux's ephemeral range (32768-60999), from which the kernel
+ * takes the source port of every outgoing connection and the port of every `listen(0)`: a port
+ * picked there could be taken by another test's connection or server before its own server binds it.
+ */
+const TEST_PORTS = { from: 20_000, to: 32_000 };
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now, from {@link TEST_PORTS}. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = TEST_PORTS.from + Math.floor(Math.random() * (TEST_PORTS.to - TEST_PORTS.from));
+    if (await listensOn(port)) return port;
+  }
+  throw new Error(`No free port between ${TEST_PORTS.from} and ${TEST_PORTS.to} on 127.0.0.1`);
+}
+
+/** Whether a server could listen on 127.0.0.1:`port` now (it listens and closes again). */
+function listensOn(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
