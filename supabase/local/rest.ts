@@ -325,7 +325,7 @@ export class RestApi {
     try {
       // The role name is one of API_ROLES (checked above), never caller text; the other values
       // are escaped as literals.
-      const literal = (value: string) => client.escapeLiteral(value);
+      const literal = pg.escapeLiteral;
       const setup =
         `begin; set local role ${quote(role)}; ` +
         `select set_config('request.jwt.claims', ${literal(JSON.stringify(claims))}, true), ` +
@@ -333,7 +333,8 @@ export class RestApi {
       if (typeof work === 'string') {
         const results = (await client.query(`${setup}; ${work}; commit`)) as unknown as pg.QueryResult[];
         finished = true;
-        return results[3]!.rows as T;
+        // The statement's result comes just before the commit's, however many the setup has.
+        return results.at(-2)!.rows as T;
       }
       // One round trip for the transaction's setup, as every request pays it.
       await client.query(setup);

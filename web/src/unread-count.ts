@@ -44,8 +44,7 @@ export class UnreadCount {
 
   /** A live change to an email the page has not loaded: only the server knows what it did to the count. */
   changedUnknown(): void {
-    this.#changes++;
-    this.refreshSoon();
+    this.changed(0);
   }
 
   /** Before a request that answers the count: pass what this returns to {@link answered}. */
