@@ -421,6 +421,30 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
     expect((await db.query(`select count(*)::int as n from tidings.outbox where table_name = 'public.notes'`)).rows[0].n).toBe(4);
   });
 
+  it('reads claimed rows through the table’s reader, which follows a read_from view replaced under its name and goes with unobserve', async () => {
+    await db.query('create table public.memos (id bigint generated always as identity primary key, text text not null)');
+    await db.query('create view public.memo_view as select id, text from public.memos');
+    await db.query(`select tidings.observe('public.memos', read_from => 'public.memo_view')`);
+    const reader = `tidings."rows of public.memos"(tidings.outbox[])`;
+    expect((await db.query('select to_regprocedure($1) is not null as exists', [reader])).rows[0].exists).toBe(true);
+    const latestEntry = async () =>
+      Number((await db.query(`select max(id) as id from tidings.outbox where table_name = 'public.memos'`)).rows[0].id);
+
+    const { rows: first } = await db.query(`insert into memos (text) values ('quiet') returning id`);
+    const [claimedFirst] = await claim([await latestEntry()]);
+    expect(claimedFirst!.record).toEqual({ id: Number(first[0].id), text: 'quiet' });
+
+    // The same connection claims again after the view changed: its kept plan must not read the old view.
+    await db.query(`create or replace view public.memo_view as select id, text, upper(text) as loud from public.memos`);
+    const { rows: second } = await db.query(`insert into memos (text) values ('hello') returning id`);
+    const [claimedSecond] = await claim([await latestEntry()]);
+    expect(claimedSecond!.record).toEqual({ id: Number(second[0].id), text: 'hello', loud: 'HELLO' });
+
+    await db.query(`select tidings.unobserve('public.memos')`);
+    expect((await db.query('select to_regprocedure($1) is not null as exists', [reader])).rows[0].exists).toBe(false);
+    await drain();
+  });
+
   it('lets neither the API roles nor browsers reach the outbox or its functions', async () => {
     for (const role of ['anon', 'authenticated']) {
       await db.query('begin');
