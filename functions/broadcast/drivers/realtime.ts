@@ -28,7 +28,6 @@ export class RealtimeBroadcaster implements Broadcaster {
     await this.#publish([validatePublish(withoutEmptySocketId(request))]);
   }
 
-  /** Checks every event first, so a bad one publishes none; a failure part-way counts none as published. */
   /** Publishes the events before the first invalid one; the invalid one is refused, so the caller knows which. */
   async publishBatch(requests: PublishRequest[]): Promise<void> {
     if (requests.length === 0) return;
