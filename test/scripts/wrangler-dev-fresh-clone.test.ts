@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { seedUsers } from '../support/seed-users.ts';
 // A newcomer who runs `npx wrangler dev` (not `npm run dev`) on a fresh clone, which has no
 // .dev.vars: the Worker must still have its development settings, and wrangler must not say the
 // checked-in types are out of date. Only the ports are chosen, so it runs beside anything else.
+// Then they edit the Worker (a route, a model declaration) and expect wrangler dev to pick it up.
 describe('plain wrangler dev on a fresh clone', () => {
   let folder: string | undefined;
   let wrangler: ChildProcess | undefined;
@@ -19,7 +20,7 @@ describe('plain wrangler dev on a fresh clone', () => {
     if (folder) await rm(folder, { recursive: true, force: true });
   });
 
-  it('creates .dev.vars from .dev.vars.example, serves the Worker with those settings, and says nothing of stale types', async () => {
+  it('creates .dev.vars from .dev.vars.example, serves the Worker with those settings, says nothing of stale types, and reloads the Worker when functions/ changes', async () => {
     folder = await mkdtemp(join(tmpdir(), 'tidings-wrangler-dev-'));
     const checkout = join(folder, 'tidings');
     await copyCheckout(checkout);
@@ -56,6 +57,16 @@ describe('plain wrangler dev on a fresh clone', () => {
     expect(body.devUsers?.map((user) => user.email)).toEqual(Object.values(seedUsers).map((user) => user.email));
     expect(output).toContain('Using secrets defined in .dev.vars');
     expect(output).not.toContain('types might be out of date');
+
+    // A change under functions/ reaches the running Worker without a restart: with a [build]
+    // command, wrangler dev reloads only after a rebuild, which only watch_dir's folders start.
+    const healthz = async () => (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { service: string };
+    expect(await healthz()).toEqual({ status: 'ok', service: 'tidings' });
+    const index = join(checkout, 'functions/index.ts');
+    const source = await readFile(index, 'utf8');
+    expect(source).toContain("service: 'tidings'");
+    await writeFile(index, source.replace("service: 'tidings'", "service: 'tidings, edited'"));
+    await expect.poll(healthz, { timeout: 60_000, interval: 250 }).toMatchObject({ service: 'tidings, edited' });
 
     const started = descendantsOf(wrangler.pid!);
     const exited = new Promise((resolve) => wrangler!.once('exit', resolve));
