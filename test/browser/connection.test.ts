@@ -3,7 +3,17 @@
 
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { eventually, nameOf, networkSwitch, ready, rows, toastWith, unreadCount, useLiveStack } from '../support/node/browser.ts';
+import {
+  eventually,
+  nameOf,
+  networkSwitch,
+  ready,
+  rows,
+  saveScreenshot,
+  toastWith,
+  unreadCount,
+  useLiveStack,
+} from '../support/node/browser.ts';
 
 const live = useLiveStack();
 
@@ -68,6 +78,32 @@ describe('reconnecting', () => {
       'Unread: Before the outage',
     ]);
     await eventually(() => unreadCount(page)).toBe(4);
+  });
+
+  it('after an outage, shows the reads and deletions made meanwhile, so the rows agree with the count', async () => {
+    const reader = await live.createUser('Katherine Johnson');
+    const subjects = ['Read elsewhere', 'Deleted elsewhere', 'Stays unread', 'Unread elsewhere'];
+    for (const subject of subjects) await live.insertEmail(live.admin, reader, subject, 'Changed while this tab was away.');
+    await live.db.query(`update public.emails set read_at = now() where recipient_id = $1 and subject = 'Unread elsewhere'`, [reader.id]);
+    const context = await live.newContext();
+    const network = await networkSwitch(context);
+    const page = await live.signIn(context, reader);
+    const shown = () => rows(page).locator('.email-subject').allTextContents();
+    await eventually(shown).toEqual(['Unread elsewhere', 'Unread: Stays unread', 'Unread: Deleted elsewhere', 'Unread: Read elsewhere']);
+
+    await network.off();
+    await page.locator('[data-testid="connection"][data-state="offline"]').waitFor();
+    // Another device reads one, deletes one and marks one unread: no event reaches this tab.
+    await live.db.query(`update public.emails set read_at = now() where recipient_id = $1 and subject = 'Read elsewhere'`, [reader.id]);
+    await live.db.query(`update public.emails set read_at = null where recipient_id = $1 and subject = 'Unread elsewhere'`, [reader.id]);
+    await live.db.query(`delete from public.emails where recipient_id = $1 and subject = 'Deleted elsewhere'`, [reader.id]);
+
+    await network.on();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
+    await eventually(shown).toEqual(['Unread: Unread elsewhere', 'Unread: Stays unread', 'Read elsewhere']);
+    await eventually(() => unreadCount(page)).toBe(2);
+    expect(await page.getByTestId('inbox-summary').textContent()).toBe('2 unread');
+    await saveScreenshot(page, 'connection-after-outage-reads-and-deletes');
   });
 });
 

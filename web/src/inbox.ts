@@ -11,6 +11,11 @@ import { UnreadCount } from './unread-count.ts';
 const PAGE_SIZE = 50;
 /** The API's largest page, used when catching up so a long absence needs few requests. */
 const CATCH_UP_PAGE = 100;
+/**
+ * After a reconnect, the newest emails shown whose read state and existence are checked again (an
+ * outage's reads and deletions reached no event here); older ones keep what they showed.
+ */
+const MAX_RECHECKED = 1000;
 /** More new emails at once than this get one summary toast (and notification) instead of one each. */
 const MAX_TOASTS_AT_ONCE = 3;
 /**
@@ -58,6 +63,8 @@ export function createInbox(api: Api): Inbox {
   let loadingOlder: Promise<void> | null = null;
   let openId: string | null = null;
   let syncing: Promise<void> = Promise.resolve();
+  /** While shown emails are checked again after a reconnect: those a live event changed meanwhile. */
+  let changedWhileRechecking: Set<string> | null = null;
   /** Rows to flash once, because they just arrived. */
   const fresh = new Set<string>();
   /** Live arrivals not shown yet (see ARRIVAL_BATCH_MS). */
@@ -359,6 +366,47 @@ export function createInbox(api: Api): Inbox {
     }
     announceMissed(added);
     render();
+    await recheckShown();
+  }
+
+  /**
+   * Reads and deletions made while the page was offline sent events it never got: pages down from
+   * the newest email (at most {@link MAX_RECHECKED}) and makes the emails shown match the server,
+   * read state and all, taking off those it no longer has. An email a live event changed meanwhile
+   * keeps what that event said; one below the pages read keeps what it showed.
+   */
+  async function recheckShown(): Promise<void> {
+    const shown = mailbox.list().slice();
+    if (shown.length === 0) return;
+    const current = new Map<string, string | null>();
+    changedWhileRechecking = new Set();
+    let below: { created_at: string; id: string } | undefined;
+    let whole = false;
+    let last: { count: number; asked: number } | undefined;
+    try {
+      while (current.size < MAX_RECHECKED) {
+        const asked = unreadCount.asking();
+        const page = await api.emails({ before: below?.created_at, before_id: below?.id, limit: CATCH_UP_PAGE });
+        last = { count: page.unread_count, asked };
+        for (const email of page.emails) current.set(email.id, email.read_at);
+        whole = page.emails.length < CATCH_UP_PAGE;
+        below = page.emails.at(-1);
+        // Done when the inbox ends, a time no cursor can carry comes, or the shown emails end.
+        if (whole || !below || !Number.isFinite(timeKey(below.created_at)) || !sortsAbove(shown.at(-1)!, below)) break;
+      }
+    } finally {
+      const changed = changedWhileRechecking;
+      changedWhileRechecking = null;
+      for (const email of shown) {
+        if (changed.has(email.id) || !mailbox.get(email.id)) continue;
+        if (current.has(email.id)) mailbox.setReadAt(email.id, current.get(email.id)!);
+        else if (whole || (below && sortsAbove(email, below))) removeDeleted(email.id);
+      }
+      // The server's count with the last page read, as the rows now are.
+      if (last) unreadCount.answered(last.count, last.asked);
+      render();
+      if (openId) renderReader();
+    }
   }
 
   /** The next older page, once at a time: scrolling near the end asks for it by itself. */
@@ -490,6 +538,7 @@ export function createInbox(api: Api): Inbox {
       return syncing;
     },
     received(event) {
+      changedWhileRechecking?.add(event.id);
       const before = mailbox.unreadCount;
       const added = mailbox.merge([fromEvent(event)]);
       if (added.length === 0) return; // a redelivery, or already fetched by a catch-up
@@ -498,6 +547,7 @@ export function createInbox(api: Api): Inbox {
       arrivalTimer ??= setTimeout(showArrivals, ARRIVAL_BATCH_MS);
     },
     updated(change) {
+      changedWhileRechecking?.add(change.id);
       const before = mailbox.unreadCount;
       if (!mailbox.setReadAt(change.id, change.read_at)) return unreadCount.changedUnknown();
       counted(before);
@@ -505,6 +555,7 @@ export function createInbox(api: Api): Inbox {
       if (openId === change.id) renderReader();
     },
     deleted(id) {
+      changedWhileRechecking?.add(id);
       if (!removeDeleted(id)) unreadCount.changedUnknown();
     },
     clear() {
