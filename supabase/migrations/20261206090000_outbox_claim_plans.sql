@@ -3,12 +3,25 @@
 -- dynamic SQL (EXECUTE plans it anew each time), and the SQL-language claim functions and
 -- tidings.lock_rows were planned on each call too (Postgres 17 caches no plans of SQL functions).
 --
--- - Each observed table gets a reader, tidings."rows of <table>"(tidings.outbox[]), written by
+-- - Each observed table gets a reader, tidings."rows of <table>"(tidings.outbox[]) (see
+--   tidings.reader_name for long table names), written by
 --   tidings.observe with the table's read_from, key column and key type as static SQL in PL/pgSQL,
 --   whose plan the connection keeps. tidings.with_rows calls the readers of the claimed entries'
 --   tables. A reader names read_from by name: after renaming that view or table, call
 --   tidings.observe again (a view replaced under the same name is picked up by itself).
 -- - The claim functions and tidings.lock_rows become PL/pgSQL with the same statements.
+
+-- The name of an observed table's reader: "rows of public.emails", or "rows <md5 of the name>" when
+-- that would pass Postgres's 63-byte limit on names (which would cut it, and two long names could
+-- end alike).
+create function tidings.reader_name(target regclass)
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select case when octet_length('rows of ' || target::text) <= 63 then 'rows of ' || target::text else 'rows ' || md5(target::text) end;
+$$;
 
 -- Writes (or rewrites) the reader of an observed table and returns its name.
 create function tidings.write_reader(target regclass, read_from regclass, key_column name, key_type text)
@@ -17,8 +30,7 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  -- With an empty search_path a regclass prints schema-qualified: "rows of public.emails".
-  reader text := format('tidings.%I', 'rows of ' || target::text);
+  reader text := format('tidings.%I', tidings.reader_name(target));
 begin
   -- Identifiers and the key's type come from the catalog (tidings.observe), never from a caller.
   execute format(
@@ -111,7 +123,7 @@ begin
   execute format('drop trigger if exists tidings_observe_inserts on %s', target);
   execute format('drop trigger if exists tidings_observe_updates on %s', target);
   execute format('drop trigger if exists tidings_observe_deletes on %s', target);
-  execute format('drop function if exists tidings.%I(tidings.outbox[])', 'rows of ' || target::text);
+  execute format('drop function if exists tidings.%I(tidings.outbox[])', tidings.reader_name(target));
   delete from tidings.observed_tables where table_name = target;
 end;
 $$;
@@ -136,7 +148,7 @@ begin
     select o.table_name from tidings.observed_tables o
     where o.table_name::text in (select e.table_name from unnest(claimed) as e where e.operation <> 'DELETE')
   loop
-    execute format('select tidings.%I($1)', 'rows of ' || observed::text) into found_rows using claimed;
+    execute format('select tidings.%I($1)', tidings.reader_name(observed)) into found_rows using claimed;
     rows_by_entry := rows_by_entry || found_rows;
   end loop;
   return coalesce(
@@ -215,4 +227,5 @@ begin
 end;
 $$;
 
-revoke all on function tidings.write_reader(regclass, regclass, name, text) from public, anon, authenticated, service_role;
+revoke all on function tidings.reader_name(regclass), tidings.write_reader(regclass, regclass, name, text)
+  from public, anon, authenticated, service_role;

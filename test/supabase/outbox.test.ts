@@ -445,6 +445,24 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
     await drain();
   });
 
+  it('gives tables whose names reach Postgres’s 63-byte limit readers of their own', async () => {
+    // "rows of public.<60 characters>" would be cut at 63 bytes, and these two would then end alike.
+    const names = ['one', 'two'].map((suffix) => `${'long_table_name_'.repeat(4).slice(0, 56)}_${suffix}`);
+    for (const name of names) {
+      await db.query(`create table public.${name} (id bigint generated always as identity primary key, label text not null)`);
+      await db.query(`select tidings.observe('public.${name}')`);
+      await db.query(`insert into public.${name} (label) values ($1)`, [name]);
+    }
+    const { rows } = await db.query(`select id::int from tidings.outbox where table_name = any($1) order by id`, [
+      names.map((name) => `public.${name}`),
+    ]);
+    const claimed = await claim(rows.map((row) => row.id));
+    expect(claimed.map((entry) => [entry.table_name, (entry.record as { label: string }).label])).toEqual(
+      names.map((name) => [`public.${name}`, name]),
+    );
+    await drain();
+  });
+
   it('lets neither the API roles nor browsers reach the outbox or its functions', async () => {
     for (const role of ['anon', 'authenticated']) {
       await db.query('begin');
