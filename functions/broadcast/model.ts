@@ -9,7 +9,7 @@
  * export const announcementModel = defineModel({
  *   table: 'public.announcements',
  *   row: z.object({ id: z.guid(), title: z.string(), body: z.string(), created_at: z.string() }),
- *   created: (row) => AnnouncementCreated.to({}, row),
+ *   created: (row) => AnnouncementCreated.to(undefined, row),
  * });
  *
  * `row` is the schema of a row as delivery reads it (the table, or the view tidings.observe was
