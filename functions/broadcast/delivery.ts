@@ -11,7 +11,7 @@ import { emptySettlement } from '../data/outbox.ts';
 import { createLogger, errorMessage, type Logger } from '../log.ts';
 import { BatchPublishError, BroadcastRefused, publishEach } from './broadcaster.ts';
 import type { BroadcastMessage } from './events.ts';
-import { ModelEventError, type ModelRegistry } from './model.ts';
+import { MAX_ROWS_UPDATED_TOGETHER, ModelEventError, type ModelRegistry, type UpdatesTogether } from './model.ts';
 
 export interface DeliveryDeps {
   /** The declared models (./model-events.ts has the app's). */
@@ -83,59 +83,120 @@ function messagesOf(entry: OutboxEntry, models: ModelRegistry): BroadcastMessage
   }
 }
 
+/** Entries whose messages go out together: one entry, or several updates broadcast together. */
+interface Plan {
+  entries: OutboxEntry[];
+  messages: BroadcastMessage[];
+}
+
+/**
+ * The entries from `start` that a model broadcasts together: consecutive UPDATEs of one table with
+ * the same changed columns (a mass update's), at most MAX_ROWS_UPDATED_TOGETHER, when the table's
+ * model declares `updatedTogether`; otherwise the entry at `start` alone.
+ */
+function updateRun(entries: OutboxEntry[], start: number, models: ModelRegistry): OutboxEntry[] {
+  const first = entries[start]!;
+  if (first.operation !== 'UPDATE' || !models.get(first.table_name)?.updatesTogether) return [first];
+  const columns = (entry: OutboxEntry) => (entry.changed_columns ?? []).join(',');
+  let end = start + 1;
+  while (end < entries.length && end - start < MAX_ROWS_UPDATED_TOGETHER) {
+    const next = entries[end]!;
+    if (next.operation !== 'UPDATE' || next.table_name !== first.table_name || columns(next) !== columns(first)) break;
+    end++;
+  }
+  return entries.slice(start, end);
+}
+
 /**
  * Publishes the claimed entries' events in entry order in one batch. An entry that cannot be built
- * is failed at once and does not hold back the rest; when publishing stops part-way, the entry it
- * stopped at is retried (the attempt its claim counted stands) and the ones after it are released
- * (their attempts given back).
+ * is failed at once and does not hold back the rest; when publishing stops part-way, the entries it
+ * stopped at are retried (the attempt their claim counted stands) and the ones after them are
+ * released (their attempts given back). Consecutive updates a model broadcasts together
+ * (`updatedTogether`) share their messages, and are delivered, retried or released together.
  */
 export async function deliverEntries(entries: OutboxEntry[], deps: DeliveryDeps): Promise<DeliveryOutcome> {
   const log = deps.log ?? defaultLog;
   const settlement = emptySettlement();
-  const planned: Array<{ entry: OutboxEntry; messages: BroadcastMessage[] }> = [];
+  const planned: Plan[] = [];
   let skipped = 0;
-  for (const entry of entries) {
-    const messages = messagesOf(entry, deps.models);
-    if ('reason' in messages) {
-      log.warn('outbox entry failed', {
-        outbox_id: entry.id,
-        table: entry.table_name,
-        operation: entry.operation,
-        reason: messages.reason,
-      });
-      settlement.failed.push({ id: entry.id, reason: messages.reason });
-    } else if (messages.length === 0) {
-      settlement.delivered.push(entry.id);
-      skipped++;
+  const fail = (entry: OutboxEntry, reason: string) => {
+    log.warn('outbox entry failed', { outbox_id: entry.id, table: entry.table_name, operation: entry.operation, reason });
+    settlement.failed.push({ id: entry.id, reason });
+  };
+  const plan = (group: OutboxEntry[], messages: BroadcastMessage[]) => {
+    if (messages.length > 0) {
+      planned.push({ entries: group, messages });
     } else {
-      planned.push({ entry, messages });
+      settlement.delivered.push(...group.map((entry) => entry.id));
+      skipped += group.length;
     }
+  };
+  const planAlone = (entry: OutboxEntry) => {
+    const messages = messagesOf(entry, deps.models);
+    if ('reason' in messages) fail(entry, messages.reason);
+    else plan([entry], messages);
+  };
+  for (let start = 0; start < entries.length; ) {
+    const run = updateRun(entries, start, deps.models);
+    start += run.length;
+    // The rows deleted since publish nothing (their DELETE entries say so).
+    const present = run.filter((entry) => entry.record !== null && entry.record !== undefined);
+    if (present.length < 2) {
+      for (const entry of run) planAlone(entry);
+      continue;
+    }
+    plan(
+      run.filter((entry) => !present.includes(entry)),
+      [],
+    );
+    let together: UpdatesTogether;
+    try {
+      together = deps.models.get(run[0]!.table_name)!.updatesTogether!(
+        present.map((entry) => entry.record),
+        present[0]!.changed_columns ?? [],
+      );
+    } catch (error) {
+      if (!(error instanceof ModelEventError)) throw error;
+      // The rows make no event together (too large, say): each goes on its own.
+      for (const entry of present) planAlone(entry);
+      continue;
+    }
+    for (const [index, reason] of together.refused) fail(present[index]!, reason);
+    plan(
+      present.filter((_, index) => !together.refused.has(index)),
+      together.messages,
+    );
   }
   let failure: DeliveryOutcome['failure'] = null;
-  let published = planned.length;
+  let published = 0;
   try {
     await publishAll(
       planned.flatMap((plan) => plan.messages),
       deps,
     );
-    settlement.delivered.push(...planned.map((plan) => plan.entry.id));
+    for (const { entries } of planned) {
+      settlement.delivered.push(...entries.map((entry) => entry.id));
+      published += entries.length;
+    }
   } catch (error) {
-    // Entries whose messages all went out are delivered; the one publishing stopped in is retried.
+    // Entries whose messages all went out are delivered; the ones publishing stopped in are retried.
     let out = publishedBefore(error);
-    published = 0;
-    for (const plan of planned) {
+    for (const { entries, messages } of planned) {
+      const ids = entries.map((entry) => entry.id);
       if (failure) {
-        settlement.released.push(plan.entry.id);
-      } else if (out >= plan.messages.length) {
-        out -= plan.messages.length;
-        settlement.delivered.push(plan.entry.id);
-        published++;
+        settlement.released.push(...ids);
+      } else if (out >= messages.length) {
+        out -= messages.length;
+        settlement.delivered.push(...ids);
+        published += ids.length;
       } else {
-        failure = { error, entryId: plan.entry.id };
+        failure = { error, entryId: ids[0]! };
         // A refusal that would be the same next time (a 4xx: the event itself is wrong) fails the
-        // entry now instead of costing every run an attempt until the maximum.
-        if (retryable(error)) settlement.retry.push({ id: plan.entry.id, error: errorMessage(error) });
-        else settlement.failed.push({ id: plan.entry.id, reason: `the broadcaster refused it: ${errorMessage(error)}` });
+        // entries now instead of costing every run an attempt until the maximum.
+        for (const id of ids) {
+          if (retryable(error)) settlement.retry.push({ id, error: errorMessage(error) });
+          else settlement.failed.push({ id, reason: `the broadcaster refused it: ${errorMessage(error)}` });
+        }
       }
     }
   }

@@ -143,6 +143,21 @@ export const EmailUpdated = defineEvent({
   schema: z.object({ id, read_at: z.nullable(timestamp) }),
 });
 
+/** At most this many emails in one `emails.updated` (about 8 KB, under Pusher's 10 KB). */
+export const MAX_EMAILS_PER_UPDATE = 100;
+
+/**
+ * Several emails' read states changed in one statement (mark all read, or an UPDATE from psql):
+ * one event for up to {@link MAX_EMAILS_PER_UPDATE} of them instead of an `email.updated` each.
+ */
+export const EmailsUpdated = defineEvent({
+  name: 'emails.updated',
+  channel: (email: EmailTarget) => userChannel(email.recipient_id),
+  schema: z.object({
+    emails: z.array(z.object({ id, read_at: z.nullable(timestamp) })).check(z.minLength(1), z.maxLength(MAX_EMAILS_PER_UPDATE)),
+  }),
+});
+
 /** An email was deleted. */
 export const EmailDeleted = defineEvent({
   name: 'email.deleted',
@@ -168,6 +183,7 @@ export const AnnouncementCreated = defineEvent({
 
 export type EmailReceivedPayload = z.output<typeof EmailReceived.schema>;
 export type EmailUpdatedPayload = z.output<typeof EmailUpdated.schema>;
+export type EmailsUpdatedPayload = z.output<typeof EmailsUpdated.schema>;
 export type EmailDeletedPayload = z.output<typeof EmailDeleted.schema>;
 export type AnnouncementPayload = z.output<typeof AnnouncementCreated.schema>;
 

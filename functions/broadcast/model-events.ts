@@ -4,7 +4,15 @@
  * the webhook receiver and the redelivery cron both publish through {@link observedModels}.
  */
 import { z } from 'zod';
-import { AnnouncementCreated, type BroadcastMessage, EmailDeleted, EmailReceived, EmailUpdated, previewOf } from './events.ts';
+import {
+  AnnouncementCreated,
+  type BroadcastMessage,
+  EmailDeleted,
+  EmailReceived,
+  EmailsUpdated,
+  EmailUpdated,
+  previewOf,
+} from './events.ts';
 import { defineModel, ModelRegistry } from './model.ts';
 
 /** An `emails` row as the database sends it. */
@@ -34,6 +42,19 @@ export const emailModelEvents = {
   updated(row: Pick<EmailRow, 'id' | 'recipient_id' | 'read_at'>): BroadcastMessage {
     return EmailUpdated.to(row, { id: row.id, read_at: row.read_at });
   },
+  /**
+   * Several rows changed by one statement (mark all read): one `emails.updated` per recipient,
+   * each email once (a row changed twice is read as it is now both times).
+   */
+  updatedTogether(rows: Array<Pick<EmailRow, 'id' | 'recipient_id' | 'read_at'>>): BroadcastMessage[] {
+    const byRecipient = new Map<string, Map<string, { id: string; read_at: string | null }>>();
+    for (const row of rows) {
+      const emails = byRecipient.get(row.recipient_id) ?? new Map();
+      byRecipient.set(row.recipient_id, emails);
+      emails.set(row.id, { id: row.id, read_at: row.read_at });
+    }
+    return [...byRecipient].map(([recipient_id, emails]) => EmailsUpdated.to({ recipient_id }, { emails: [...emails.values()] }));
+  },
   /** A deleted row: `email.deleted`. */
   deleted(old: Pick<EmailRow, 'id' | 'recipient_id'>): BroadcastMessage {
     return EmailDeleted.to(old, { id: old.id });
@@ -62,6 +83,7 @@ export const emailModel = defineModel({
   deletedRow: z.object({ id: z.guid(), recipient_id: z.guid() }),
   created: (row) => emailModelEvents.created({ ...row, body: row.body_start }, row.sender_name),
   updated: (row) => emailModelEvents.updated(row),
+  updatedTogether: (rows) => emailModelEvents.updatedTogether(rows),
   deleted: (old) => emailModelEvents.deleted(old),
 });
 

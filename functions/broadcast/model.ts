@@ -36,7 +36,24 @@ export interface ModelDefinition<Row, OldRow> {
   created?: (row: Row) => Messages;
   /** `changed` holds the broadcast columns whose value changed. */
   updated?: (row: Row, changed: string[]) => Messages;
+  /**
+   * Several rows updated together (consecutive UPDATE entries with the same changed columns, up to
+   * {@link MAX_ROWS_UPDATED_TOGETHER}: a mass `update ... set read_at`), broadcast in one go instead
+   * of `updated` once per row. Rows come in entry order; a row changed twice appears twice, as it is
+   * now both times. Optional: without it every row gets `updated`.
+   */
+  updatedTogether?: (rows: Row[], changed: string[]) => Messages;
   deleted?: (old: OldRow) => Messages;
+}
+
+/** The most rows one call of `updatedTogether` gets. */
+export const MAX_ROWS_UPDATED_TOGETHER = 100;
+
+/** What several updates broadcast together: the messages, and the rows (by index) whose change cannot be built. */
+export interface UpdatesTogether {
+  messages: BroadcastMessage[];
+  /** Index in the records given → why its event cannot be built; these rows are not in `messages`. */
+  refused: Map<number, string>;
 }
 
 /** One change of an observed row, as the outbox entry and the database describe it. */
@@ -55,6 +72,12 @@ export interface Model {
    * @throws ModelEventError when the row breaks the model's schema or the event cannot be built.
    */
   messagesFor(change: ModelChange): BroadcastMessage[];
+  /**
+   * The messages of several UPDATEs with the same changed columns, together; absent when the model
+   * declares no `updatedTogether`. Rows that break the schema are refused one by one.
+   * @throws ModelEventError when the event of the rows together cannot be built.
+   */
+  readonly updatesTogether?: (records: unknown[], changedColumns: string[]) => UpdatesTogether;
 }
 
 /** A change whose event cannot be built: retrying would fail the same way. */
@@ -64,13 +87,17 @@ export class ModelEventError extends Error {
 
 /** Declares a model; see the module comment. */
 export function defineModel<Row, OldRow = Row>(definition: ModelDefinition<Row, OldRow>): Model {
-  const parse = <T>(schema: z.ZodType<T>, record: unknown, operation: string): T => {
+  /** The row, or why it does not match the model. */
+  const check = <T>(schema: z.ZodType<T>, record: unknown, operation: string): { row: T } | { reason: string } => {
     const result = schema.safeParse(record);
-    if (!result.success) {
-      const issues = result.error.issues.map((issue) => `${issue.path.join('.') || '(row)'}: ${issue.message}`).join('; ');
-      throw new ModelEventError(`${definition.table} ${operation}: the row does not match the model (${issues})`);
-    }
-    return result.data;
+    if (result.success) return { row: result.data };
+    const issues = result.error.issues.map((issue) => `${issue.path.join('.') || '(row)'}: ${issue.message}`).join('; ');
+    return { reason: `${definition.table} ${operation}: the row does not match the model (${issues})` };
+  };
+  const parse = <T>(schema: z.ZodType<T>, record: unknown, operation: string): T => {
+    const checked = check(schema, record, operation);
+    if ('reason' in checked) throw new ModelEventError(checked.reason);
+    return checked.row;
   };
   const build = (operation: string, make: () => Messages): BroadcastMessage[] => {
     let messages: Messages;
@@ -83,7 +110,7 @@ export function defineModel<Row, OldRow = Row>(definition: ModelDefinition<Row, 
     }
     return messages === null ? [] : Array.isArray(messages) ? messages : [messages];
   };
-  return {
+  const model: Model = {
     table: definition.table,
     messagesFor({ operation, record, changedColumns }) {
       switch (operation) {
@@ -106,6 +133,24 @@ export function defineModel<Row, OldRow = Row>(definition: ModelDefinition<Row, 
           return build(operation, () => deleted(old));
         }
       }
+    },
+  };
+  const together = definition.updatedTogether;
+  if (!together) return model;
+  return {
+    ...model,
+    updatesTogether(records, changedColumns) {
+      if (records.length > MAX_ROWS_UPDATED_TOGETHER) {
+        throw new Error(`updatesTogether takes at most ${MAX_ROWS_UPDATED_TOGETHER} rows, not ${records.length}`);
+      }
+      const rows: Row[] = [];
+      const refused = new Map<number, string>();
+      for (const [index, record] of records.entries()) {
+        const checked = check(definition.row, record, 'UPDATE');
+        if ('reason' in checked) refused.set(index, checked.reason);
+        else rows.push(checked.row);
+      }
+      return { messages: rows.length === 0 ? [] : build('UPDATE', () => together(rows, changedColumns)), refused };
     },
   };
 }

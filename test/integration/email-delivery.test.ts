@@ -10,6 +10,7 @@ import {
   AnnouncementCreated,
   EmailDeleted,
   EmailReceived,
+  EmailsUpdated,
   EmailUpdated,
   previewOf,
   userChannel,
@@ -236,6 +237,42 @@ describe('email delivery end to end', () => {
     expect(again.email.read_at).toBe(email.read_at);
   });
 
+  it('tells another tab about mark all read of 250 emails in three emails.updated events, not 250 email.updated', async () => {
+    const { rows: inserted } = await db.query<{ id: string }>(
+      `insert into public.emails (sender_id, recipient_id, subject, body)
+       select $1, $2, 'Pile ' || n, 'Unread' from generate_series(1, 250) as n returning id`,
+      [seedUsers.admin.id, seedUsers.grace.id],
+    );
+    await expect.poll(undelivered, { timeout: 10_000 }).toBe(0);
+    const otherTab = browserClient(tokens.grace);
+    await connected(otherTab);
+    await subscribed(otherTab, userChannel(seedUsers.grace.id));
+    const together: Array<Array<{ id: string; read_at: string | null }>> = [];
+    let alone = 0;
+    otherTab.channel(userChannel(seedUsers.grace.id))!.bind(EmailsUpdated.name, (data: unknown) => {
+      together.push(EmailsUpdated.schema.parse(data).emails);
+    });
+    otherTab.channel(userChannel(seedUsers.grace.id))!.bind(EmailUpdated.name, () => alone++);
+
+    const newest = (await (await api('/api/emails?limit=1', tokens.grace)).json()) as { emails: Array<{ created_at: string }> };
+    const response = await api('/api/emails/mark-all-read', tokens.grace, {
+      method: 'POST',
+      body: JSON.stringify({ up_to: newest.emails[0]!.created_at }),
+    });
+    // Grace's unread mail from earlier tests is marked too.
+    const { marked, read_at } = (await response.json()) as { marked: number; read_at: string };
+    expect(marked).toBeGreaterThanOrEqual(250);
+    await expect.poll(() => together.flat().length, { timeout: 10_000 }).toBe(marked);
+    await expect.poll(undelivered, { timeout: 10_000 }).toBe(0);
+    // One UPDATE: a webhook per 100 entries, each broadcast as one event.
+    expect(together).toHaveLength(Math.ceil(marked / 100));
+    const changes = together.flat();
+    expect(new Set(changes.map((change) => change.id)).size).toBe(marked);
+    expect(inserted.every((row) => changes.some((change) => change.id === row.id))).toBe(true);
+    expect(changes.every((change) => Date.parse(change.read_at!) === Date.parse(read_at))).toBe(true);
+    expect(alone).toBe(0);
+  });
+
   it('writes nothing when one of several recipients is unknown, and names that one', async () => {
     const count = async () => (await db.query<{ n: number }>('select count(*)::int as n from public.emails')).rows[0]!.n;
     const before = await count();
@@ -360,6 +397,10 @@ describe('email delivery end to end', () => {
       const update = EmailUpdated.schema.parse(data);
       events.push(['updated', update.id, update.read_at]);
     });
+    // The cron claims the two UPDATE statements' entries in a row: they go out together.
+    channel.bind(EmailsUpdated.name, (data: unknown) => {
+      for (const update of EmailsUpdated.schema.parse(data).emails) events.push(['updated', update.id, update.read_at]);
+    });
     channel.bind(EmailDeleted.name, (data: unknown) => events.push(['deleted', EmailDeleted.schema.parse(data).id, null]));
 
     await expect
@@ -382,10 +423,11 @@ describe('email delivery end to end', () => {
       events
         .filter((event) => event[1] === id)
         .map(([kind, , readAt]) => (kind === 'updated' ? `updated:${readAt ? 'read' : 'unread'}` : kind));
-    await expect.poll(() => events.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(8 + 6 + 4);
+    await expect.poll(() => events.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(8 + 4 + 4);
     for (const id of ids.slice(8)) expect(of(id)).toEqual(['received']);
-    // Updates are published from the row as it is now: both of a row's updates say its current state.
-    for (const id of read.slice(0, 2)) expect(of(id)).toEqual(['received', 'updated:unread', 'updated:unread']);
+    // Updates are published from the row as it is now: a row's two updates, claimed in one run and
+    // broadcast together, say its current state once.
+    for (const id of read.slice(0, 2)) expect(of(id)).toEqual(['received', 'updated:unread']);
     for (const id of read.slice(2)) expect(of(id)).toEqual(['received', 'updated:read']);
     // A deleted row cannot be read: its insert and updates publish nothing, its delete says so.
     for (const id of [...readAndDeleted, ...deleted]) expect(of(id)).toEqual(['deleted']);

@@ -11,6 +11,7 @@ import {
   type EmailDeletedPayload,
   EmailReceived,
   type EmailReceivedPayload,
+  EmailsUpdated,
   EmailUpdated,
   type EmailUpdatedPayload,
   type EventDefinition,
@@ -111,6 +112,11 @@ export function connectRealtime(
         events: {
           [EmailReceived.name]: (data) => checked(EmailReceived, data, on.received),
           [EmailUpdated.name]: (data) => checked(EmailUpdated, data, on.updated),
+          // Several emails of one statement (mark all read in another tab): each as its own update.
+          [EmailsUpdated.name]: (data) =>
+            checked(EmailsUpdated, data, ({ emails }) => {
+              for (const change of emails) on.updated(change);
+            }),
           [EmailDeleted.name]: (data) => checked(EmailDeleted, data, on.deleted),
         },
         subscribed: answered,

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { BatchPublishError, BroadcastRefused } from '../../../functions/broadcast/broadcaster.ts';
 import { deliverEntries } from '../../../functions/broadcast/delivery.ts';
-import { type BroadcastMessage, EmailDeleted, EmailReceived, EmailUpdated } from '../../../functions/broadcast/events.ts';
+import {
+  type BroadcastMessage,
+  EmailDeleted,
+  EmailReceived,
+  EmailsUpdated,
+  EmailUpdated,
+  userChannel,
+} from '../../../functions/broadcast/events.ts';
 import { PublishError } from '../../../functions/realtime/publishing.ts';
 import { seedUsers } from '../../support/seed-users.ts';
 import { setup } from '../../support/workerd/memory-outbox.ts';
@@ -106,6 +113,89 @@ describe('delivering claimed outbox entries', () => {
       retried ? [] : [{ id: entries[1]!.id, reason: `the broadcaster refused it: ${cause.message}` }],
     );
     expect(outcome.settlement.released).toEqual([entries[2]!.id]);
+  });
+
+  /** An UPDATE entry of `row` (read state changed), as a claim returns it. */
+  const readStateChange = (row = emailRow({ read_at: '2026-11-28T03:00:00+00:00' })) =>
+    outboxEntry({ operation: 'UPDATE', row_id: row.id, changed_columns: ['read_at'], record: announcedEmail(row) });
+  const broadcasts = (fake: ReturnType<typeof setup>['fake']) =>
+    fake
+      .all()
+      .map((broadcast): [string, string | undefined, { emails?: unknown[] }] => [
+        broadcast.name,
+        broadcast.channels[0],
+        broadcast.data as { emails?: unknown[] },
+      ]);
+
+  it('broadcasts a mass update’s rows together, one emails.updated per recipient, in order with the other changes', async () => {
+    const { fake, deps } = setup();
+    const forAda = [readStateChange(), readStateChange()];
+    const forGrace = readStateChange(emailRow({ recipient_id: seedUsers.grace.id, read_at: null }));
+    const inserted = outboxEntry();
+    const deleted = outboxEntry({ operation: 'DELETE', record: { id: crypto.randomUUID(), recipient_id: seedUsers.ada.id } });
+    // A row changed twice in the statements is read as it is now both times: it is listed once.
+    const entries = [inserted, forAda[0]!, forGrace, forAda[1]!, { ...forAda[0]!, id: forAda[1]!.id + 1 }, deleted];
+    const outcome = await deliverEntries(entries, deps);
+    expect(outcome).toMatchObject({ published: 6, skipped: 0, failed: 0, failure: null });
+    expect(outcome.settlement.delivered.sort()).toEqual(entries.map((entry) => entry.id).sort());
+    const state = (entry: (typeof entries)[number]) => {
+      const record = entry.record as { id: string; read_at: string | null };
+      return { id: record.id, read_at: record.read_at };
+    };
+    expect(broadcasts(fake)).toEqual([
+      [EmailReceived.name, userChannel(seedUsers.ada.id), expect.objectContaining({ id: inserted.row_id })],
+      [EmailsUpdated.name, userChannel(seedUsers.ada.id), { emails: forAda.map(state) }],
+      [EmailsUpdated.name, userChannel(seedUsers.grace.id), { emails: [state(forGrace)] }],
+      [EmailDeleted.name, userChannel(seedUsers.ada.id), { id: (deleted.record as { id: string }).id }],
+    ]);
+  });
+
+  it('broadcasts at most 100 rows together, and one row changed alone as email.updated', async () => {
+    const { fake, deps } = setup();
+    const many = Array.from({ length: 150 }, () => readStateChange());
+    const alone = readStateChange();
+    await deliverEntries([...many, outboxEntry(), alone], deps);
+    expect(broadcasts(fake).map(([name, , data]) => [name, data.emails?.length ?? 1])).toEqual([
+      [EmailsUpdated.name, 100],
+      [EmailsUpdated.name, 50],
+      [EmailReceived.name, 1],
+      [EmailUpdated.name, 1],
+    ]);
+  });
+
+  it('fails a poison row of a mass update alone, and broadcasts the others together; a row gone since publishes nothing', async () => {
+    const { fake, deps } = setup();
+    const poison = readStateChange(emailRow({ created_at: '-infinity' }));
+    const gone = { ...readStateChange(), record: null };
+    const good = [readStateChange(), readStateChange()];
+    const outcome = await deliverEntries([good[0]!, poison, gone, good[1]!], deps);
+    expect(outcome.settlement.failed).toEqual([
+      { id: poison.id, reason: 'public.emails UPDATE: the row does not match the model (created_at: not a finite timestamp)' },
+    ]);
+    expect(outcome.settlement.delivered.sort()).toEqual([good[0]!.id, good[1]!.id, gone.id].sort());
+    expect(outcome).toMatchObject({ published: 2, skipped: 1, failed: 1 });
+    fake.assertBroadcastTimes(EmailsUpdated, 1);
+    fake.assertBroadcast(EmailsUpdated, (data) => data.emails.map((email) => email.id).join() === good.map((entry) => entry.row_id).join());
+  });
+
+  it('retries every entry of a mass update whose event did not go out, and releases the ones after it', async () => {
+    const { deps } = setup();
+    const before = outboxEntry();
+    const together = [readStateChange(), readStateChange(), readStateChange()];
+    const after = outboxEntry();
+    const outcome = await deliverEntries([before, ...together, after], {
+      ...deps,
+      publishBatch: async () => {
+        throw new BatchPublishError(1, new Error('server down'));
+      },
+    });
+    expect(outcome.settlement).toEqual({
+      delivered: [before.id],
+      failed: [],
+      retry: together.map((entry) => ({ id: entry.id, error: 'server down' })),
+      released: [after.id],
+    });
+    expect(outcome).toMatchObject({ published: 1, failure: { entryId: together[0]!.id } });
   });
 
   it('publishes one at a time without a batch call, in entry order', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MAX_EVENT_DATA_BYTES } from '../../../functions/broadcast/events.ts';
-import { defineModel, ModelEventError, ModelRegistry } from '../../../functions/broadcast/model.ts';
+import { defineModel, MAX_ROWS_UPDATED_TOGETHER, ModelEventError, ModelRegistry } from '../../../functions/broadcast/model.ts';
 import { emailModel, emailModelEvents } from '../../../functions/broadcast/model-events.ts';
 import { seedUsers } from '../../support/seed-users.ts';
 import { announcedEmail, emailRow } from '../../support/workerd/webhooks.ts';
@@ -39,6 +39,14 @@ describe('email model events', () => {
       data: { id: email.id, read_at: email.read_at },
     });
     expect(emailModelEvents.deleted(email)).toMatchObject({ event: { name: 'email.deleted' }, data: { id: email.id } });
+  });
+
+  it('fits the most rows updated together, with the longest timestamps Postgres prints, in one emails.updated under 10 KB', () => {
+    const rows = Array.from({ length: MAX_ROWS_UPDATED_TOGETHER }, () => emailRow({ read_at: '2026-11-28T03:00:00.123456+00:00' }));
+    const [message, ...others] = emailModelEvents.updatedTogether(rows);
+    expect(others).toEqual([]);
+    expect(message!.data).toEqual({ emails: rows.map((row) => ({ id: row.id, read_at: row.read_at })) });
+    expect(new TextEncoder().encode(JSON.stringify(message!.data)).length).toBeLessThan(MAX_EVENT_DATA_BYTES);
   });
 });
 
