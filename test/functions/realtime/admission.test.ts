@@ -58,12 +58,14 @@ describe('connection admission', () => {
 
   it('refuses new connections over the per-address rate with 4100 (back off and retry), while other addresses still connect', async () => {
     const attacker = newAddress();
-    const clients = await Promise.all(Array.from({ length: 4 }, () => connect(attacker)));
+    // 7 at once: even if a second boundary splits them, one second gets 4 or more.
+    const clients = await Promise.all(Array.from({ length: 7 }, () => connect(attacker)));
     const codes = await Promise.all(
       clients.map((client) => Promise.race([client.socketId().then(() => 'open'), client.waitClosed().then((c) => c.code)])),
     );
-    expect(codes.filter((code) => code === 'open')).toHaveLength(3);
-    expect(codes.filter((code) => code === 4100)).toHaveLength(1);
+    expect(codes.filter((code) => code !== 'open' && code !== 4100)).toEqual([]);
+    expect(codes.filter((code) => code === 'open').length).toBeGreaterThanOrEqual(3);
+    expect(codes.filter((code) => code === 4100).length).toBeGreaterThanOrEqual(1);
     const user = await connect(newAddress());
     expect(await user.socketId()).toMatch(/^\d+\.\d+$/);
   });
