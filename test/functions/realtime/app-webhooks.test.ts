@@ -77,13 +77,17 @@ async function subscriptionCount(channel: string): Promise<number | undefined> {
 describe('webhooks', () => {
   it('signs each body with X-Pusher-Key and X-Pusher-Signature = HMAC(secret, body)', async () => {
     const channel = `signed-${crypto.randomUUID()}`;
+    const before = Date.now();
     const client = await RawClient.connect(hooks.key);
     await join(client, hooks, channel);
     await eventually(() => eventsFor(channel)).toEqual([{ name: 'channel_occupied', channel }]);
     const hook = (await received('/hooks')).find((h) => h.body.includes(channel))!;
     expect(hook.headers['x-pusher-key']).toBe(hooks.key);
     expect(hook.headers['x-pusher-signature']).toBe(webhookSignature(hooks.secret, hook.body));
-    expect(JSON.parse(hook.body).time_ms).toBeTypeOf('number');
+    // The time the body was made, inside the signed body, so a receiver can refuse an old one (a replay).
+    const { time_ms } = JSON.parse(hook.body) as { time_ms: number };
+    expect(time_ms).toBeGreaterThanOrEqual(before);
+    expect(time_ms).toBeLessThanOrEqual(Date.now());
     client.close();
   });
 
