@@ -168,7 +168,7 @@ describe('the model observer on emails (outbox entries, database webhooks throug
     expect(webhooks.every((webhook) => verifyWebhookSignature(webhook.headers, webhook.body, secret))).toBe(true);
   });
 
-  it('queues one webhook per statement for 1,000-row read_at toggles, and none for no-op updates', async () => {
+  it('queues one webhook per 100 rows of a statement for 1,000-row read_at toggles (10, not 1,000), and none for no-op updates', async () => {
     const reader = seedUsers.ada.id;
     await psql.query(
       `insert into emails (sender_id, recipient_id, subject, body) select $1, $2, 'Toggle ' || n, 'Body' from generate_series(1, 1000) as n`,
