@@ -5,9 +5,10 @@
 
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmailsUpdated } from '../../functions/broadcast/events.ts';
 import { TEST_ABLY_KEY } from '../support/ably-key.ts';
 import { startAblyRestStub } from '../support/node/ably-rest-stub.ts';
-import { collectPageErrors, eventually, networkSwitch, ready, rows, useLiveStack } from '../support/node/browser.ts';
+import { collectPageErrors, eventually, networkSwitch, ready, rows, unreadCount, useLiveStack } from '../support/node/browser.ts';
 
 let ably: Awaited<ReturnType<typeof startAblyRestStub>>;
 // Filled in before the stack starts (hooks run in order): the Worker needs the stand-in's port.
@@ -63,6 +64,38 @@ describe('the web client on Ably', () => {
     await secondAgain.close();
     await second.close();
     await eventually(() => onlineNames(first)).toEqual([`${one.name} (you)`]);
+  });
+
+  it('carries mark all read to another tab as emails.updated over Ably, without the tab asking the API', async () => {
+    const reader = await live.createUser('Christine Darden');
+    await live.db.query(
+      `insert into public.emails (sender_id, recipient_id, subject, body, created_at)
+       select $1, $2, 'Pile ' || lpad(n::text, 3, '0'), 'Unread', now() - (130 - n) * interval '1 second' from generate_series(1, 130) n`,
+      [live.admin.id, reader.id],
+    );
+    await eventually(() => live.deliveredEmails(reader)).toBe(130);
+    const context = await live.newContext();
+    const first = await live.signIn(context, reader);
+    const second = await live.open(context);
+    await ready(second);
+    await eventually(() => unreadCount(second)).toBe(130);
+    const asked: string[] = [];
+    second.on('request', (request) => {
+      if (new URL(request.url()).pathname.startsWith('/api/emails')) asked.push(request.url());
+    });
+
+    await first.getByTestId('mark-all-read').click();
+    // The other tab's rows turn read from the events alone: it reads no email list meanwhile.
+    await eventually(() => rows(second).evaluateAll((list) => list.filter((row) => row.classList.contains('unread')).length)).toBe(0);
+    await eventually(() => unreadCount(second)).toBe(0);
+    expect(asked.filter((url) => !url.includes('limit=1'))).toEqual([]);
+    // One UPDATE of 130 rows: two webhooks (100 entries each at most), two emails.updated on the
+    // user's Ably channel, with the JSON encoding ably-js decodes, and no email.updated.
+    const onChannel = ably.accepted.flatMap((request) => request.messages).filter((m) => m.channel === `private:user.${reader.id}`);
+    const updated = onChannel.filter((m) => m.name === 'emails.updated');
+    expect(updated.map((m) => m.encoding)).toEqual(['json', 'json']);
+    expect(updated.map((m) => EmailsUpdated.schema.parse(JSON.parse(m.data!)).emails.length).sort((a, b) => a - b)).toEqual([30, 100]);
+    expect(onChannel.filter((m) => m.name === 'email.updated')).toEqual([]);
   });
 
   it('catches up after an outage: an email sent while offline shows once, after Ably reconnects', async () => {
