@@ -3,7 +3,7 @@ import Pusher from 'pusher';
 import type { Config } from '../../config.ts';
 import { chunks } from '../../data/chunks.ts';
 import { BatchPublishError, type Broadcaster, BroadcastRefused, type PublishRequest } from '../broadcaster.ts';
-import { Limits, pusherSocketId } from '../pusher-rules.ts';
+import { channelNameProblem, eventNameProblem, Limits, pusherSocketId } from '../pusher-rules.ts';
 
 // Pusher accepts at most 100 channels per trigger (larger fan-outs are split, as Laravel does) and
 // 10 events, each on one channel, per batch trigger.
@@ -27,7 +27,10 @@ export class PusherBroadcaster implements Broadcaster {
     this.#pusher = pusher;
   }
 
-  async publish({ channels, name, data, socketId: given }: PublishRequest): Promise<void> {
+  async publish(request: PublishRequest): Promise<void> {
+    const problem = problemOf(request);
+    if (problem) throw new BroadcastRefused(problem, 400);
+    const { channels, name, data, socketId: given } = request;
     const socketId = pusherSocketId(given);
     for (const group of chunks(channels, CHANNELS_PER_TRIGGER)) {
       try {
@@ -38,8 +41,18 @@ export class PusherBroadcaster implements Broadcaster {
     }
   }
 
-  /** `POST /apps/{id}/batch_events`, ten events (one channel each) per call. */
-  async publishBatch(requests: PublishRequest[]): Promise<void> {
+  /**
+   * `POST /apps/{id}/batch_events`, ten events (one channel each) per call. The events before the
+   * first bad one are published; the bad one is refused, so the caller knows which.
+   */
+  async publishBatch(all: PublishRequest[]): Promise<void> {
+    const bad = all.findIndex((request) => problemOf(request) !== null);
+    if (bad === -1) return this.#publishBatch(all);
+    await this.#publishBatch(all.slice(0, bad));
+    throw new BatchPublishError(bad, new BroadcastRefused(problemOf(all[bad]!)!, 400));
+  }
+
+  async #publishBatch(requests: PublishRequest[]): Promise<void> {
     const events = requests.flatMap(({ channels, name, data, socketId: given }) => {
       const socketId = pusherSocketId(given);
       return channels.map((channel) => ({ channel, name, data, ...(socketId ? { socket_id: socketId } : {}) }));
@@ -61,6 +74,14 @@ export class PusherBroadcaster implements Broadcaster {
       sent += group.length;
     }
   }
+}
+
+/**
+ * What breaks Pusher's rules in an event, checked before sending: the SDK throws a plain Error, with
+ * no status, for a channel or event name it will not send, which would read as "no answer" (retryable).
+ */
+function problemOf({ channels, name }: PublishRequest): string | null {
+  return eventNameProblem(name) ?? channels.map((channel) => channelNameProblem(channel)).find((problem) => problem !== null) ?? null;
 }
 
 /** The SDK's RequestError carries the HTTP status and body but also the signed URL; keep only the former. */

@@ -283,6 +283,29 @@ describe.each(drivers.filter((driver) => driver.maxData !== null))('the $name br
       .catch((e: unknown) => e);
     expect(refusalOf(error)).toEqual({ status: 413, retryable: false });
   });
+
+  it('refuses a channel name or an event name outside Pusher’s rules with a 400 before sending it, which retrying would not change', async () => {
+    const tag = crypto.randomUUID();
+    const [a] = channelsFor(tag);
+    const delivered = await driver.watch!(tag, [a!]);
+    const badChannel = await driver
+      .make()
+      .publish({ channels: [`${a} with spaces`], name: 'tick', data: '{}' })
+      .catch((e: unknown) => e);
+    expect(refusalOf(badChannel)).toEqual({ status: 400, retryable: false });
+    // In a batch, the events before the bad one go out, and the count says so.
+    const longName = await driver
+      .make()
+      .publishBatch([
+        { channels: [a!], name: 'tick', data: '{"n":1}' },
+        { channels: [a!], name: 'x'.repeat(201), data: '{"n":2}' },
+      ])
+      .catch((e: unknown) => e);
+    expect(longName).toBeInstanceOf(BatchPublishError);
+    expect((longName as BatchPublishError).published).toBe(1);
+    expect(refusalOf(longName)).toEqual({ status: 400, retryable: false });
+    expect(await delivered(1)).toEqual([{ channel: a, name: 'tick', data: { n: 1 } }]);
+  });
 });
 
 describe.each(drivers.filter((driver) => driver.refused))('the $name broadcaster (contract: 4xx)', (driver) => {
