@@ -1,4 +1,3 @@
-import { createClient } from '@supabase/supabase-js';
 import { describe, expect, it } from 'vitest';
 import { type Account, eventually, saveScreenshot, toastWith, useLiveStack } from '../support/node/browser.ts';
 
@@ -81,11 +80,7 @@ describe('the delivery panel (admins)', () => {
   it('is not shown to users, and its API refuses them', async () => {
     const page = await live.signIn(await live.newContext(), live.users[0]!);
     expect(await page.getByTestId('delivery-panel').isHidden()).toBe(true);
-    const auth = createClient(live.stack.supabase.apiUrl, live.stack.supabase.anonKey, {
-      auth: { persistSession: false, autoRefreshToken: false },
-    });
-    const token = async (account: Account) =>
-      (await auth.auth.signInWithPassword({ email: account.email, password: account.password })).data.session!.access_token;
+    const token = (account: Account) => live.stack.supabase.accessToken(account);
     const replay = async (account: Account, body: unknown) =>
       fetch(`${live.url}/api/delivery/replay`, {
         method: 'POST',

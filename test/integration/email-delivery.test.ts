@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { createClient } from '@supabase/supabase-js';
 import Echo from 'laravel-echo';
 import pg from 'pg';
 import Pusher from 'pusher-js';
@@ -43,12 +42,7 @@ describe('email delivery end to end', () => {
     ({ supabase, worker, vars: workerVars } = stack);
     port = worker.port;
     db = await supabase.connect();
-    const auth = createClient(supabase.apiUrl, supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
-    for (const name of ['admin', 'ada', 'grace'] as const) {
-      const { data, error } = await auth.auth.signInWithPassword({ email: seedUsers[name].email, password: seedUsers[name].password });
-      expect(error).toBeNull();
-      tokens[name] = data.session!.access_token;
-    }
+    for (const name of ['admin', 'ada', 'grace'] as const) tokens[name] = await supabase.accessToken(seedUsers[name]);
   });
   afterEach(() => {
     for (const client of clients.splice(0)) client.disconnect();
@@ -609,10 +603,7 @@ describe('email delivery end to end', () => {
       `insert into public.emails (sender_id, recipient_id, subject, body) select $1, $2, 'Batch ' || n, 'x' from generate_series(1, 60) as n`,
       [seedUsers.admin.id, reader],
     );
-    const auth = createClient(supabase.apiUrl, supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
-    const { data, error } = await auth.auth.signInWithPassword({ email: 'batch@tidings.test', password: 'password123' });
-    expect(error).toBeNull();
-    const token = data.session!.access_token;
+    const token = await supabase.accessToken({ email: 'batch@tidings.test', password: 'password123' });
     type Page = { emails: Array<{ id: string; created_at: string }> };
     const first = (await (await api('/api/emails?limit=50', token)).json()) as Page;
     expect(first.emails).toHaveLength(50);
@@ -638,12 +629,9 @@ describe('email delivery end to end', () => {
        returning id, email`,
     );
     try {
-      const auth = createClient(supabase.apiUrl, supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
       const crowd = await Promise.all(
         people.map(async (person) => {
-          const { data, error } = await auth.auth.signInWithPassword({ email: person.email, password: 'crowd-password' });
-          expect(error).toBeNull();
-          const client = browserClient(data.session!.access_token);
+          const client = browserClient(await supabase.accessToken({ email: person.email, password: 'crowd-password' }));
           await connected(client, 30_000);
           await Promise.all([subscribed(client, userChannel(person.id)), subscribed(client, ANNOUNCEMENTS_CHANNEL)]);
           return { person, client };

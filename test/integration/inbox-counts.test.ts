@@ -1,4 +1,3 @@
-import { createClient } from '@supabase/supabase-js';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestSupabase } from '../support/node/local-supabase.ts';
@@ -17,10 +16,7 @@ describe('GET /api/emails: the unread count', () => {
   beforeAll(async () => {
     ({ supabase, worker } = await startStack());
     db = await supabase.connect();
-    const auth = createClient(supabase.apiUrl, supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
-    const { data, error } = await auth.auth.signInWithPassword({ email: seedUsers.ada.email, password: seedUsers.ada.password });
-    expect(error).toBeNull();
-    adaToken = data.session!.access_token;
+    adaToken = await supabase.accessToken(seedUsers.ada);
   });
   afterAll(async () => {
     await worker?.stop();
@@ -91,11 +87,7 @@ describe('POST /api/emails/mark-all-read', () => {
   beforeAll(async () => {
     ({ supabase, worker } = await startStack());
     db = await supabase.connect();
-    const auth = createClient(supabase.apiUrl, supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
-    for (const name of ['ada', 'grace'] as const) {
-      const { data } = await auth.auth.signInWithPassword({ email: seedUsers[name].email, password: seedUsers[name].password });
-      tokens[name] = data.session!.access_token;
-    }
+    for (const name of ['ada', 'grace'] as const) tokens[name] = await supabase.accessToken(seedUsers[name]);
   });
   afterAll(async () => {
     await worker?.stop();

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createClient } from '@supabase/supabase-js';
 import Pusher from 'pusher-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmailReceived, EmailUpdated, userChannel } from '../../functions/broadcast/events.ts';
@@ -41,20 +40,12 @@ describe('the pusher broadcaster with a second realtime server', () => {
     for (const client of clients.splice(0)) client.disconnect();
   });
 
-  /** A signed-in user's Supabase session, from the app's local Supabase. */
-  async function session(user: SeedUser): Promise<string> {
-    const auth = createClient(stack.supabase.apiUrl, stack.supabase.anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
-    const { data, error } = await auth.auth.signInWithPassword({ email: user.email, password: user.password });
-    if (error) throw error;
-    return data.session!.access_token;
-  }
-
   /** pusher-js as the web client builds it from the app's /api/config, authorized by the app. */
   async function browserClient(user: SeedUser): Promise<Pusher> {
     const { pusher: config } = (await (await fetch(`${app.url}/api/config`)).json()) as {
       pusher: { key: string; wsHost: string; wsPort: number; forceTLS: boolean; cluster: string };
     };
-    const token = await session(user);
+    const token = await stack.supabase.accessToken(user);
     const client = new Pusher(config.key, {
       cluster: config.cluster,
       wsHost: config.wsHost,
