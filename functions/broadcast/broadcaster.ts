@@ -22,10 +22,22 @@ export interface Broadcaster {
 }
 
 /**
+ * Statuses that say the event itself is wrong (a bad name or channel, data too large): sent again
+ * as it is, it would be refused again. Any other refusal may pass later: a 5xx, a 429 or no answer
+ * once the service is back, and a 401, 403 or 404 (a wrong key, secret or app id, an app disabled
+ * or over its quota) once the deployment's settings or account are fixed, as the redelivery cron
+ * tries the entries again up to OUTBOX_MAX_ATTEMPTS.
+ */
+export const EVENT_REFUSED_STATUSES: ReadonlySet<number> = new Set([400, 413, 414, 422]);
+
+/** Whether a refusal with this HTTP status (null: no answer) may pass when tried again; see {@link EVENT_REFUSED_STATUSES}. */
+export function retryableStatus(status: number | null): boolean {
+  return status === null || !EVENT_REFUSED_STATUSES.has(status);
+}
+
+/**
  * The service behind a broadcaster refused an event, or could not be reached. `status` is its HTTP
- * status, null when it never answered. A 4xx will be refused again as it is (bad input, bad
- * credentials, over a limit); a 5xx, a 429 or no answer may pass later, when the redelivery cron
- * tries again.
+ * status, null when it never answered; {@link retryable} says whether the cron should try again.
  */
 export class BroadcastRefused extends Error {
   override name = 'BroadcastRefused';
@@ -36,9 +48,9 @@ export class BroadcastRefused extends Error {
     this.status = status;
   }
 
-  /** Whether trying again later may succeed (a server error, throttling, or no answer). */
+  /** Whether trying again later may succeed: anything but a refusal of the event itself (see {@link EVENT_REFUSED_STATUSES}). */
   get retryable(): boolean {
-    return this.status === null || this.status === 429 || this.status >= 500;
+    return retryableStatus(this.status);
   }
 }
 

@@ -9,7 +9,7 @@
 import type { OutboxEntry, Settlement } from '../data/outbox.ts';
 import { emptySettlement } from '../data/outbox.ts';
 import { createLogger, errorMessage, type Logger } from '../log.ts';
-import { BatchPublishError, BroadcastRefused, publishEach } from './broadcaster.ts';
+import { BatchPublishError, BroadcastRefused, publishEach, retryableStatus } from './broadcaster.ts';
 import type { BroadcastMessage } from './events.ts';
 import { MAX_ROWS_UPDATED_TOGETHER, ModelEventError, type ModelRegistry, type UpdatesTogether } from './model.ts';
 
@@ -53,13 +53,13 @@ function publishAll(messages: BroadcastMessage[], deps: DeliveryDeps): Promise<v
 
 /**
  * Whether publishing may succeed if tried again: yes unless the broadcaster refused the event itself
- * (a 4xx other than 429, from the service or from the checks made before sending).
+ * (a 400 or 413, from the service or from the checks made before sending; see EVENT_REFUSED_STATUSES).
  */
 export function retryable(error: unknown): boolean {
   const cause = error instanceof BatchPublishError ? error.cause : error;
   if (cause instanceof BroadcastRefused) return cause.retryable;
   const status = (cause as { status?: unknown } | null)?.status;
-  return !(typeof status === 'number' && status >= 400 && status < 500 && status !== 429);
+  return retryableStatus(typeof status === 'number' ? status : null);
 }
 
 /** How many of a batch went out before `error` (none unless the broadcaster said otherwise). */

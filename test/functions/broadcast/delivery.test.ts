@@ -94,6 +94,8 @@ describe('delivering claimed outbox entries', () => {
 
   it.each([
     ['a 4xx from the service', new BroadcastRefused('Pusher refused it: 413 Request Entity Too Large', 413), false],
+    ['a wrong secret (401)', new BroadcastRefused('Pusher refused it: 401 Invalid signature', 401), true],
+    ['an app disabled or over its quota (403)', new BroadcastRefused('Ably refused it: 403 (40300) Account disabled', 403), true],
     ['the realtime server’s own check', new PublishError(400, "Invalid event name: ''"), false],
     ['throttling (429)', new BroadcastRefused('Ably refused it: 429 Rate limit', 429), true],
     ['a 5xx', new BroadcastRefused('Pusher answered 503', 503), true],

@@ -118,13 +118,13 @@ describe('the ably broadcaster', () => {
     );
   });
 
-  it('fails with Ably’s 401 and error code for a wrong key, not retryable and without the secret', async () => {
+  it('fails with Ably’s 401 and error code for a wrong key, retryable (the key gets fixed) and without the secret', async () => {
     const error = await ably({ ABLY_KEY: 'tidingsTest.stubKey:a-wrong-secret-value' })
       .publish({ channels: ['news'], name: 'tick', data: '{}' })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BroadcastRefused);
     expect((error as BroadcastRefused).message).toBe('Ably refused tick on public:news: 401 (40101) Invalid credentials');
-    expect((error as BroadcastRefused).retryable).toBe(false);
+    expect((error as BroadcastRefused).retryable).toBe(true);
     expect((error as Error).message).not.toContain('a-wrong-secret-value');
   });
 

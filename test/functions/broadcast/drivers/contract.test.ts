@@ -41,8 +41,11 @@ interface DriverCase {
   sender: ((channel: string) => Promise<{ socketId: string; leftOut: (tag: string) => Promise<boolean> }>) | null;
   /** The largest data (bytes of JSON text) an event named `tick` may carry; null: no limit. */
   maxData: number | null;
-  /** A broadcaster and an event its service refuses with a 4xx; null: nothing to refuse. */
-  refused: { make(): Broadcaster; request: PublishRequest; status: number } | null;
+  /**
+   * A broadcaster and an event its service refuses with a 4xx, and whether that is worth retrying
+   * (the deployment's fault, such as a wrong secret, not the event's); null: nothing to refuse.
+   */
+  refused: { make(): Broadcaster; request: PublishRequest; status: number; retryable: boolean } | null;
   /** A channel the service fails with a 5xx; null when the driver cannot be made to (see docs/drivers.md). */
   failingChannel: string | null;
 }
@@ -135,6 +138,7 @@ const drivers: DriverCase[] = [
       make: () => new RealtimeBroadcaster(realtimePublish(env, env.PUSHER_APP_ID)),
       request: { channels: ['contract-refused'], name: '', data: '{}' },
       status: 400,
+      retryable: false,
     },
     // The server runs in this Worker: its Durable Objects' failures reach the caller as exceptions
     // without a status, which count as retryable; nothing makes it answer a 5xx on purpose.
@@ -156,6 +160,7 @@ const drivers: DriverCase[] = [
       make: () => new PusherBroadcaster(pusherClient(loadConfig(envWith({ ...pusherStubVars, PUSHER_APP_SECRET: 'not-the-secret' })))),
       request: { channels: ['contract-refused'], name: 'tick', data: '{}' },
       status: 401,
+      retryable: true,
     },
     failingChannel: 'stub-unavailable',
   },
@@ -179,6 +184,7 @@ const drivers: DriverCase[] = [
       make: () => new AblyBroadcaster(ablyRest(loadConfig(envWith({ ...ablyStubVars, ABLY_KEY: 'tidingsTest.stubKey:not-the-secret' })))),
       request: { channels: ['contract-refused'], name: 'tick', data: '{}' },
       status: 401,
+      retryable: true,
     },
     failingChannel: 'stub-unavailable',
   },
@@ -309,18 +315,18 @@ describe.each(drivers.filter((driver) => driver.maxData !== null))('the $name br
 });
 
 describe.each(drivers.filter((driver) => driver.refused))('the $name broadcaster (contract: 4xx)', (driver) => {
-  it('fails with the service’s 4xx, which retrying would not change', async () => {
-    const { make, request, status } = driver.refused!;
+  it('fails with the service’s 4xx, retryable when the deployment is at fault (a wrong secret), not when the event is', async () => {
+    const { make, request, status, retryable } = driver.refused!;
     const error = await make()
       .publish(request)
       .catch((e: unknown) => e);
-    expect(refusalOf(error)).toEqual({ status, retryable: false });
+    expect(refusalOf(error)).toEqual({ status, retryable });
     const batch = await make()
       .publishBatch([request])
       .catch((e: unknown) => e);
     expect(batch).toBeInstanceOf(BatchPublishError);
     expect((batch as BatchPublishError).published).toBe(0);
-    expect(refusalOf(batch)).toEqual({ status, retryable: false });
+    expect(refusalOf(batch)).toEqual({ status, retryable });
   });
 });
 
