@@ -30,6 +30,12 @@ export interface ShardContext {
   send(connection: Connection, text: string): void;
   /** Saves the connection's state in its attachment. */
   persist(connection: Connection): void;
+  /**
+   * Tells a channel's object that a socket left it. If the object fails the call (reset,
+   * overloaded, evicted mid-call), the leave is owed and the shard's alarm makes it again, so the
+   * socket does not stay a subscriber (a presence member) for good.
+   */
+  leave(channel: string, socketId: string): Promise<void>;
   /** Closes a connection with a Pusher close code and forgets it, leaving its channels. */
   close(connection: Connection, code: number, reason: string): Promise<void>;
 }

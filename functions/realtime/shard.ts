@@ -3,7 +3,8 @@
  * WebSocket Hibernation API. It holds its sockets and their attachments, answers the protocol
  * (through subscriptions.ts, client-events.ts, signin.ts and activity.ts), and delivers the frames
  * channel objects fan out to it. Its sockets' channels are kept in SQLite, so an evicted shard wakes
- * up with every subscription intact; a socket that vanished while it was away is made to leave.
+ * up with every subscription intact; a socket that vanished while it was away is made to leave, and
+ * a leave or sign-out that a channel object failed is made again by the alarm.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { byteLength, channelKind, Limits } from '../broadcast/pusher-rules.ts';
@@ -77,7 +78,7 @@ export class RealtimeShard extends DurableObject<Env> {
     for (const [address, count] of this.#byAddress) {
       this.#localAdmissions.report(0, { total: this.#connections.size, address, fromAddress: count });
     }
-    this.#dropVanishedSockets();
+    ctx.waitUntil(this.#dropVanishedSockets());
   }
 
   /** The WebSocket endpoint `/app/{key}`; the Worker has checked the key, app and protocol, and picked this shard. */
@@ -159,9 +160,10 @@ export class RealtimeShard extends DurableObject<Env> {
     if (state) await this.#drop(state.socketId);
   }
 
-  /** Pings idle clients and closes silent ones (4201); then sets the next alarm. */
+  /** Makes the leaves and sign-outs still owed, pings idle clients and closes silent ones (4201); then sets the next alarm. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
+    await Promise.all([this.#makeOwedLeaves(), this.#dropVanishedSockets()]);
     const now = Date.now();
     const timeoutMs = this.#app().activityTimeout * 1000;
     for (const connection of [...this.#connections.values()]) {
@@ -284,6 +286,7 @@ export class RealtimeShard extends DurableObject<Env> {
       isOpen: (connection) => this.#connections.get(connection.state.socketId) === connection,
       send: (connection, text) => this.#send(connection, text),
       persist: (connection) => connection.ws.serializeAttachment(connection.state),
+      leave: (channel, socketId) => this.#leave(channel, socketId),
       close: (connection, code, reason) => this.#close(connection, code, reason),
     };
   }
@@ -393,11 +396,14 @@ export class RealtimeShard extends DurableObject<Env> {
     const channels = this.#subscriptions.channelsOf(socketId);
     for (const channel of channels) this.#subscriptions.remove(channel, socketId);
     if (!this.#identity) return;
-    const { appId } = this.#identity;
     const ctx = this.#context();
     await Promise.all([
-      ...channels.map((channel) => this.#channel(channel).leave({ appId, channel }, socketId)),
-      signOut(ctx, socketId, this.#signIns),
+      ...channels.map((channel) => this.#leave(channel, socketId)),
+      // A failed sign-out stays recorded (signin.ts): the socket is then a vanished one, which the alarm drops again.
+      signOut(ctx, socketId, this.#signIns).catch(async (error: unknown) => {
+        this.#log.warn('sign-out failed; the alarm tries again', { socket_id: socketId, error: String(error) });
+        await this.#scheduleAlarm();
+      }),
     ]);
     if (!known || !connection) return;
     const counts = this.#counts(connection.state.address);
@@ -405,18 +411,51 @@ export class RealtimeShard extends DurableObject<Env> {
     else this.ctx.waitUntil(this.#directory().report(ctx.shard, counts));
   }
 
-  /** Subscriptions and sign-ins of sockets that are gone (the object restarted) are left, with the usual events. */
-  #dropVanishedSockets(): void {
-    const known = new Set([...this.#subscriptions.socketIds(), ...this.#signIns.socketIds()]);
-    const vanished = [...known].filter((socketId) => !this.#connections.has(socketId));
-    if (vanished.length === 0) return;
-    this.#log.info('dropping subscriptions of vanished sockets', { count: vanished.length });
-    this.ctx.waitUntil(Promise.all(vanished.map((socketId) => this.#drop(socketId))));
+  /** A leave through the channel's object; one the object fails is owed, and the alarm makes it again. */
+  async #leave(channel: string, socketId: string): Promise<void> {
+    try {
+      await this.#channel(channel).leave({ appId: this.#identity!.appId, channel }, socketId);
+    } catch (error) {
+      this.#log.warn('leave failed; the alarm tries again', { socket_id: socketId, channel, error: String(error) });
+      this.#subscriptions.owe(channel, socketId);
+      await this.#scheduleAlarm();
+    }
   }
 
-  /** Sets the alarm for the next activity check while sockets are open. */
+  /** Makes again the leaves channel objects failed; those that fail again stay owed. */
+  async #makeOwedLeaves(): Promise<void> {
+    const owed = this.#subscriptions.owed();
+    if (owed.length === 0 || !this.#identity) return;
+    const { appId } = this.#identity;
+    await Promise.all(
+      owed.map(async ({ channel, socketId }) => {
+        try {
+          await this.#channel(channel).leave({ appId, channel }, socketId);
+          this.#subscriptions.settle(channel, socketId);
+        } catch (error) {
+          this.#log.warn('leave failed again', { socket_id: socketId, channel, error: String(error) });
+        }
+      }),
+    );
+  }
+
+  /** Sockets with subscriptions or sign-ins here that are not open (gone while the object was away, or a failed sign-out). */
+  #vanishedSockets(): string[] {
+    const known = new Set([...this.#subscriptions.socketIds(), ...this.#signIns.socketIds()]);
+    return [...known].filter((socketId) => !this.#connections.has(socketId));
+  }
+
+  /** Subscriptions and sign-ins of sockets that are gone (the object restarted) are left, with the usual events. */
+  async #dropVanishedSockets(): Promise<void> {
+    const vanished = this.#vanishedSockets();
+    if (vanished.length === 0) return;
+    this.#log.info('dropping subscriptions of vanished sockets', { count: vanished.length });
+    await Promise.all(vanished.map((socketId) => this.#drop(socketId)));
+  }
+
+  /** Sets the alarm for the next activity check while sockets are open, or while a leave or sign-out is owed. */
   async #scheduleAlarm(replace = false): Promise<void> {
-    if (this.#connections.size === 0) return;
+    if (this.#connections.size === 0 && this.#subscriptions.owed().length === 0 && this.#vanishedSockets().length === 0) return;
     const next = Date.now() + this.#app().activityTimeout * 1000;
     if (!replace && this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
     const current = replace ? null : this.#alarmAt;

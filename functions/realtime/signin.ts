@@ -86,7 +86,11 @@ export async function signin(ctx: ShardContext, connection: Connection, message:
   ctx.log.info('signed in', { socket_id: state.socketId, user_id: userId, watchlist: watchlist.length });
 }
 
-/** Forgets a socket's sign-in and watchlist everywhere (on close, or before it signs in again). */
+/**
+ * Forgets a socket's sign-in and watchlist everywhere (on close, or before it signs in again). If a
+ * user's object fails the call, the sign-in stays recorded here, so it can be undone again (the
+ * calls may be repeated), and the error is thrown.
+ */
 export async function signOut(ctx: ShardContext, socketId: string, signIns: SignIns): Promise<void> {
   const { userId, watched } = signIns.take(socketId);
   const calls: Array<Promise<void>> = watched.map((id) => {
@@ -97,7 +101,10 @@ export async function signOut(ctx: ShardContext, socketId: string, signIns: Sign
     const own = userTarget(ctx, userId);
     calls.push(own.calls.signOut(own.target, socketId));
   }
-  await Promise.all(calls);
+  const failed = (await Promise.allSettled(calls)).find((outcome) => outcome.status === 'rejected');
+  if (!failed) return;
+  if (userId !== null) signIns.record(socketId, userId, watched);
+  throw failed.reason;
 }
 
 /**

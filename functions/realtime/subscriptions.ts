@@ -15,7 +15,8 @@ import { channelAuth, constantTimeEqual } from './signatures.ts';
 /**
  * The channels of this shard's sockets. Memory mirrors SQLite (loaded at start), so a fan-out
  * reads no rows. A socket that is joining (its channel object has not answered yet) collects the
- * frames sent meanwhile, which it gets right after its `subscription_succeeded`.
+ * frames sent meanwhile, which it gets right after its `subscription_succeeded`. A leave that the
+ * channel object failed is owed (SQLite only) until the shard's alarm makes it again.
  */
 export class LocalSubscriptions {
   readonly #sql: SqlStorage;
@@ -28,6 +29,7 @@ export class LocalSubscriptions {
     sql.exec(
       'create table if not exists local_subscriptions (channel text not null, socket_id text not null, primary key (channel, socket_id))',
     );
+    sql.exec('create table if not exists owed_leaves (channel text not null, socket_id text not null, primary key (channel, socket_id))');
     for (const row of sql.exec<{ channel: string; socket_id: string }>('select channel, socket_id from local_subscriptions')) {
       this.#remember(row.channel, row.socket_id);
     }
@@ -87,6 +89,8 @@ export class LocalSubscriptions {
   }
 
   add(channel: string, socketId: string): void {
+    // A socket back in a channel it failed to leave: the join replaced the old subscription.
+    this.#sql.exec('delete from owed_leaves where channel = ? and socket_id = ?', channel, socketId);
     if (this.has(channel, socketId)) return;
     this.#sql.exec('insert or ignore into local_subscriptions (channel, socket_id) values (?, ?)', channel, socketId);
     this.#remember(channel, socketId);
@@ -103,6 +107,24 @@ export class LocalSubscriptions {
     channels.delete(channel);
     if (channels.size === 0) this.#bySocket.delete(socketId);
     return true;
+  }
+
+  /** Records a leave the channel object failed, to be made again. */
+  owe(channel: string, socketId: string): void {
+    this.#sql.exec('insert or ignore into owed_leaves (channel, socket_id) values (?, ?)', channel, socketId);
+  }
+
+  /** The leaves still owed. */
+  owed(): Array<{ channel: string; socketId: string }> {
+    return this.#sql
+      .exec<{ channel: string; socket_id: string }>('select channel, socket_id from owed_leaves')
+      .toArray()
+      .map((row) => ({ channel: row.channel, socketId: row.socket_id }));
+  }
+
+  /** An owed leave was made. */
+  settle(channel: string, socketId: string): void {
+    this.#sql.exec('delete from owed_leaves where channel = ? and socket_id = ?', channel, socketId);
   }
 
   #remember(channel: string, socketId: string): void {
@@ -220,7 +242,7 @@ export async function subscribe(ctx: ShardContext, connection: Connection, messa
   }
   if (!ctx.isOpen(connection)) {
     // Closed while joining: its close handler found no subscription to leave, so leave here.
-    await ctx.channel(channel).leave(target, socketId);
+    await ctx.leave(channel, socketId);
     return;
   }
   ctx.subscriptions.add(channel, socketId);
@@ -237,6 +259,6 @@ export async function unsubscribe(ctx: ShardContext, connection: Connection, mes
   const channel = dataObject(message.data)?.channel;
   if (typeof channel !== 'string') return;
   if (!ctx.subscriptions.remove(channel, connection.state.socketId)) return;
-  await ctx.channel(channel).leave({ appId: ctx.app.id, channel }, connection.state.socketId);
+  await ctx.leave(channel, connection.state.socketId);
   ctx.log.debug('unsubscribed', { socket_id: connection.state.socketId, channel });
 }

@@ -1,11 +1,11 @@
-import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { MAX_SHARDS, shardOfSocketId } from '../../../functions/realtime/frames.ts';
 import { pickShard } from '../../../functions/realtime/placement.ts';
 import { channelAuth, userAuth } from '../../../functions/realtime/signatures.ts';
 import { channel, clientsOnDistinctShards, publish, shard, shardCount, shardOf, subscribe } from '../../support/workerd/realtime.ts';
-import { clientsClosedAfterEach } from '../../support/workerd/realtime-client.ts';
+import { clientsClosedAfterEach, type RawClient } from '../../support/workerd/realtime-client.ts';
 
 const key = env.PUSHER_APP_KEY;
 const secret = env.PUSHER_APP_SECRET;
@@ -80,6 +80,41 @@ describe('hibernation and eviction', () => {
     if (shardCount > 1) expect((await stays!.next('pusher_internal:member_removed', name)).data).toEqual({ user_id: 'goes' });
     await expect.poll(() => channel(name).stub.users(channel(name).target)).toEqual(shardCount > 1 ? [{ id: 'stays' }] : []);
   });
+
+  it('leaves again, from its alarm, a channel whose object failed the leave of a closed socket, until it succeeds', async () => {
+    const name = `presence-failed-leave-${crypto.randomUUID()}`;
+    const [stays, goes] = await clientsOnDistinctShards(connect, 2);
+    await subscribe(stays!, name, { channelData: JSON.stringify({ user_id: 'stays' }) });
+    await subscribe(goes!, name, { channelData: JSON.stringify({ user_id: 'goes' }) });
+    const goneShard = await shardOf(await goes!.socketId());
+    // The channel object fails the next two leaves, as one being reset, overloaded or evicted mid-call does.
+    let failedLeaves = 0;
+    await runInDurableObject(channel(name).stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      const exec = sql.exec.bind(sql);
+      sql.exec = ((query: string, ...bindings: unknown[]) => {
+        if (!query.startsWith('select user_id, shard from subscribers')) return exec(query, ...bindings);
+        failedLeaves += 1;
+        if (failedLeaves === 2) sql.exec = exec;
+        throw new Error('channel object reset');
+      }) as typeof sql.exec;
+    });
+    const warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      goes!.close();
+      await expect.poll(() => failedLeaves).toBe(1);
+      // Without another try, 'goes' would stay a member for good: listed, counted, never removed.
+      expect(await runDurableObjectAlarm(shard(goneShard))).toBe(true);
+      expect(failedLeaves).toBe(2);
+      expect(await channel(name).stub.users(channel(name).target)).toEqual([{ id: 'stays' }, { id: 'goes' }]);
+      // Failed again: the alarm is set again, even on a shard with no socket left.
+      expect(await runDurableObjectAlarm(shard(goneShard))).toBe(true);
+    } finally {
+      warnings.mockRestore();
+    }
+    expect((await stays!.next('pusher_internal:member_removed', name)).data).toEqual({ user_id: 'goes' });
+    expect(await channel(name).stub.users(channel(name).target)).toEqual([{ id: 'stays' }]);
+  });
 });
 
 describe('sign-in across shards and eviction', () => {
@@ -100,6 +135,41 @@ describe('sign-in across shards and eviction', () => {
     const own = channel(`#server-to-user-${userId}`);
     expect(await own.stub.terminate(own.target)).toBe(tabs.length);
     for (const tab of tabs) expect((await tab.waitClosed()).code).toBe(4009);
+  });
+  it('signs a closed socket out again, from its alarm, when its user’s object failed the sign-out', async () => {
+    const userId = `user-${crypto.randomUUID()}`;
+    const [watcher, tab] = await clientsOnDistinctShards(connect, 2);
+    const signIn = async (client: RawClient, userData: string) => {
+      const socketId = await client.socketId();
+      client.send({ event: 'pusher:signin', data: { user_data: userData, auth: userAuth(key, secret, socketId, userData) } });
+      await client.next('pusher:signin_success');
+    };
+    await signIn(tab!, JSON.stringify({ id: userId }));
+    await signIn(watcher!, JSON.stringify({ id: `watcher-${crypto.randomUUID()}`, watchlist: [userId] }));
+    expect((await watcher!.next('pusher_internal:watchlist_events')).data).toEqual({ events: [{ name: 'online', user_ids: [userId] }] });
+    const own = channel(`#server-to-user-${userId}`);
+    let failedSignOut = false;
+    await runInDurableObject(own.stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      const exec = sql.exec.bind(sql);
+      sql.exec = ((query: string, ...bindings: unknown[]) => {
+        if (!query.startsWith('delete from signed_in')) return exec(query, ...bindings);
+        sql.exec = exec;
+        failedSignOut = true;
+        throw new Error('user object reset');
+      }) as typeof sql.exec;
+    });
+    const tabShard = await shardOf(await tab!.socketId());
+    const warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      tab!.close();
+      await expect.poll(() => failedSignOut).toBe(true);
+      // Without another try the user would stay online for good, to its watchers and sendToUser.
+      expect(await runDurableObjectAlarm(shard(tabShard))).toBe(true);
+    } finally {
+      warnings.mockRestore();
+    }
+    expect((await watcher!.next('pusher_internal:watchlist_events')).data).toEqual({ events: [{ name: 'offline', user_ids: [userId] }] });
   });
 });
 
