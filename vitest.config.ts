@@ -13,7 +13,7 @@ const wranglerAliases = Object.fromEntries(
   ]),
 );
 
-/** Apps beside the default one: three with webhooks to the receiver (one flaky, one counting subscriptions), one disabled, two with small limits, one never connected to. */
+/** Apps beside the default one: three with webhooks to the receiver (one flaky, one counting subscriptions), one disabled, three with small limits, one never connected to. */
 function realtimeTestApps(webhookPort: number) {
   const hooks = `http://127.0.0.1:${webhookPort}`;
   return [
@@ -45,6 +45,7 @@ function realtimeTestApps(webhookPort: number) {
       newConnectionsPerAddressPerSecond: 3,
     },
     { id: 'crowded', key: 'crowded-key', secret: 'crowded-secret-for-tests', maxConnectionsPerAddress: 4 },
+    { id: 'full', key: 'full-key', secret: 'full-secret-for-tests', maxConnections: 4 },
     // One shard that no test connects to: publishing must not need a socket to have reached it first.
     { id: 'publish-only', key: 'publish-only-key', secret: 'publish-only-secret-for-tests', shards: 1 },
   ];

@@ -15,6 +15,11 @@ async function connect(address: string, key = 'strict-key'): Promise<RawClient> 
   return client;
 }
 
+/** How a connection was answered: admitted, or closed with this code. */
+function admittedOrCode(client: RawClient): Promise<'admitted' | number> {
+  return Promise.any([client.socketId().then(() => 'admitted' as const), client.waitClosed().then((closed) => closed.code)]);
+}
+
 afterEach(() => {
   for (const client of open.splice(0)) client.close();
 });
@@ -44,6 +49,20 @@ describe('connection admission', () => {
     expect(closed.code).toBe(4004);
     expect(closed.reason).toContain('connections from one address');
     if (shards > 1) expect(placed.size).toBeGreaterThan(1);
+  });
+
+  it('holds REALTIME_MAX_CONNECTIONS app-wide across shards, and a socket closed on any shard frees its place', async () => {
+    const held = await Promise.all(Array.from({ length: 4 }, () => connect(newAddress(), 'full-key')));
+    const placed = new Set(await Promise.all(held.map(async (client) => shardOf(await client.socketId(), 'full'))));
+    if (realtimeApp('full').shards > 1) expect(placed.size).toBeGreaterThan(1);
+    const extra = await connect(newAddress(), 'full-key');
+    const refused = await extra.waitClosed();
+    expect(refused.code).toBe(4004);
+    expect(refused.reason).toContain('REALTIME_MAX_CONNECTIONS');
+    held[0]!.close();
+    // The shard reports its count once it has handled the close; from then on a connection gets in.
+    await expect.poll(async () => admittedOrCode(await connect(newAddress(), 'full-key'))).toBe('admitted');
+    expect(await admittedOrCode(await connect(newAddress(), 'full-key'))).toBe(4004);
   });
 
   it('counts IPv6 clients by their /64, so a fresh address for every connection does not get round the limit', async () => {
