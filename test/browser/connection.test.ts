@@ -189,3 +189,30 @@ describe('a refused channel', () => {
     await toastWith(page, 'Cannot show which admins are online: the server refused access (403)').waitFor();
   });
 });
+
+describe('a channel the server cannot take right now', () => {
+  it('subscribes again after a 503 from the channel auth endpoint, and shows new mail live without a reload', async () => {
+    const reader = await live.createUser('Katherine Johnson');
+    const context = await live.newContext();
+    // The Worker answers 503 when it cannot reach the database or its keys for a moment; here once.
+    const mailboxAuth: number[] = [];
+    await context.route('**/broadcasting/auth', async (route) => {
+      if ((route.request().postData() ?? '').includes(`private-user.${reader.id}`)) {
+        mailboxAuth.push(mailboxAuth.length);
+        if (mailboxAuth.length === 1) {
+          return route.fulfill({
+            status: 503,
+            contentType: 'application/json',
+            body: JSON.stringify({ error: 'The database cannot be reached (verifying the token); try again shortly' }),
+          });
+        }
+      }
+      return route.continue();
+    });
+    const page = await live.signIn(context, reader);
+    expect(mailboxAuth.length).toBeGreaterThanOrEqual(2);
+    await live.insertEmail(live.admin, reader, 'After the blip', 'Live again.');
+    await eventually(() => rows(page).locator('.email-subject').allTextContents()).toContain('Unread: After the blip');
+    expect(await page.getByText(/Live updates are off/).count()).toBe(0);
+  });
+});

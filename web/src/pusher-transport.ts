@@ -1,6 +1,6 @@
 // The pusher-js transport: the realtime server, Pusher Channels or any Pusher-compatible host,
 // with channel auth at /broadcasting/auth and user sign-in at /broadcasting/user-auth.
-import Pusher, { type PresenceChannel } from 'pusher-js';
+import Pusher, { type Channel, type PresenceChannel } from 'pusher-js';
 import type { ClientConfig } from './api.ts';
 import type { OnlineMember, PresenceMemberInfo } from './realtime.ts';
 import type { Transport, TransportOptions, TransportState } from './transport.ts';
@@ -19,10 +19,11 @@ export function pusherTransport(config: ClientConfig['pusher'], options: Transpo
   });
   pusher.connection.bind('state_change', ({ current }: { current: string }) => options.state(stateOf(current)));
 
+  const timers: ReturnType<typeof setTimeout>[] = [];
   for (const subscription of options.channels) {
     const channel = pusher.subscribe(subscription.channel);
     channel.bind('pusher:subscription_succeeded', () => subscription.subscribed());
-    channel.bind('pusher:subscription_error', (error: unknown) => subscription.refused(describe(error)));
+    retryWhenBusy(pusher, channel, subscription, timers);
     for (const [name, handle] of Object.entries(subscription.events)) channel.bind(name, handle);
   }
   for (const subscription of options.presence) {
@@ -34,9 +35,52 @@ export function pusherTransport(config: ClientConfig['pusher'], options: Transpo
     };
     for (const name of ['pusher:subscription_succeeded', 'pusher:member_added', 'pusher:member_removed'])
       presence.bind(name, publishMembers);
-    presence.bind('pusher:subscription_error', (error: unknown) => subscription.refused(describe(error)));
+    retryWhenBusy(pusher, presence, subscription, timers);
   }
-  return { close: () => pusher.disconnect() };
+  return {
+    close: () => {
+      for (const timer of timers) clearTimeout(timer);
+      pusher.disconnect();
+    },
+  };
+}
+
+/** How long to wait before subscribing again after each failure worth retrying; then it gives up. */
+const RETRY_DELAYS_MS = [1000, 2000, 5000, 10_000, 30_000];
+
+/**
+ * pusher-js gives up on a channel at its first `pusher:subscription_error`. A refusal (401, 403) is
+ * final; but a 5xx or 429 from the auth endpoint or the server (a database blip, an overloaded
+ * channel object), or no answer, may pass a moment later: subscribe again after a growing delay,
+ * and report it refused only after the last one.
+ */
+function retryWhenBusy(
+  pusher: Pusher,
+  channel: Channel,
+  subscription: { refused(reason: string): void; retrying?(reason: string, delayMs: number): void },
+  timers: ReturnType<typeof setTimeout>[],
+): void {
+  let failures = 0;
+  channel.bind('pusher:subscription_succeeded', () => {
+    failures = 0;
+  });
+  channel.bind('pusher:subscription_error', (error: unknown) => {
+    const { status } = (error ?? {}) as { status?: unknown };
+    const busy = typeof status !== 'number' || status === 429 || status >= 500;
+    const delay = busy ? RETRY_DELAYS_MS[failures] : undefined;
+    if (delay === undefined) return subscription.refused(describe(error));
+    failures++;
+    subscription.retrying?.(describe(error), delay);
+    timers.push(
+      setTimeout(() => {
+        // Disconnected meanwhile: pusher-js subscribes every channel again when it reconnects.
+        if (pusher.connection.state !== 'connected' || channel.subscribed) return;
+        // An error frame from the server leaves the channel pending, and pusher-js would not send again.
+        channel.subscriptionPending = false;
+        channel.subscribe();
+      }, delay),
+    );
+  });
 }
 
 /** pusher-js reports a refused subscription as `{ type, error, status }`. */

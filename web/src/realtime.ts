@@ -120,6 +120,8 @@ export function connectRealtime(
           [EmailDeleted.name]: (data) => checked(EmailDeleted, data, on.deleted),
         },
         subscribed: answered,
+        // Not live yet (the status keeps saying so), but the page shows what the API has meanwhile.
+        retrying: () => on.synced(),
         refused: (reason) => {
           on.refused(mailbox, reason);
           // Refused, the page still catches up through the API on each reconnect.

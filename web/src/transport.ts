@@ -15,6 +15,12 @@ export interface ChannelSubscription {
   subscribed(): void;
   /** The server refused the channel, with the reason to show. */
   refused(reason: string): void;
+  /**
+   * The channel could not be taken right now (a 5xx or 429, or no answer, from the server or the
+   * channel auth endpoint): the transport subscribes again by itself after `delayMs`, and calls
+   * `refused` only once it gives up.
+   */
+  retrying?(reason: string, delayMs: number): void;
 }
 
 /** A presence channel to join. */
@@ -23,6 +29,8 @@ export interface PresenceSubscription {
   /** Everyone in the channel now, one entry per user. */
   members(members: OnlineMember[]): void;
   refused(reason: string): void;
+  /** As ChannelSubscription.retrying. */
+  retrying?(reason: string, delayMs: number): void;
 }
 
 /** What a transport is opened with: the whole subscription set is known up front. */
