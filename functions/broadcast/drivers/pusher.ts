@@ -32,7 +32,7 @@ export class PusherBroadcaster implements Broadcaster {
     if (problem) throw new BroadcastRefused(problem, 400);
     const { channels, name, data, socketId: given } = request;
     const socketId = pusherSocketId(given);
-    for (const group of chunks(channels, CHANNELS_PER_TRIGGER)) {
+    for (const group of triggerGroups(channels)) {
       try {
         await this.#pusher.trigger(group, name, data, socketId ? { socket_id: socketId } : undefined);
       } catch (error) {
@@ -74,6 +74,17 @@ export class PusherBroadcaster implements Broadcaster {
       sent += group.length;
     }
   }
+}
+
+/**
+ * The channels of one event as `trigger` calls take them: at most 100 each, and an end-to-end
+ * encrypted channel alone (the SDK encrypts the data for that one channel's key, and refuses several
+ * channels in a call that has one).
+ */
+function triggerGroups(channels: string[]): string[][] {
+  const encrypted = channels.filter((channel) => channel.startsWith('private-encrypted-'));
+  const plain = channels.filter((channel) => !channel.startsWith('private-encrypted-'));
+  return [...chunks(plain, CHANNELS_PER_TRIGGER), ...encrypted.map((channel) => [channel])];
 }
 
 /**

@@ -31,6 +31,22 @@ describe('the pusher broadcaster', () => {
     expect(requests.map((r) => JSON.parse(r.body).channels.length)).toEqual([100, 50]);
   });
 
+  it('sends an end-to-end encrypted channel in a request of its own, its data encrypted, and the other channels together in plain', async () => {
+    const tag = crypto.randomUUID();
+    const masterKey = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    const channels = [`news-${tag}`, `private-encrypted-user.${tag}`, `sports-${tag}`];
+    await new PusherBroadcaster(pusherClient(loadConfig(pusherEnv({ PUSHER_ENCRYPTION_MASTER_KEY_BASE64: masterKey })))).publish({
+      channels,
+      name: 'tick',
+      data: '{"secret":"only for the user"}',
+    });
+    const sent = (await acceptedByPusherStub()).filter((r) => r.body.includes(tag)).map((r) => JSON.parse(r.body));
+    expect(sent.map((body) => body.channels)).toEqual([[`news-${tag}`, `sports-${tag}`], [`private-encrypted-user.${tag}`]]);
+    expect(sent[0].data).toBe('{"secret":"only for the user"}');
+    expect(Object.keys(JSON.parse(sent[1].data)).sort()).toEqual(['ciphertext', 'nonce']);
+    expect(sent[1].data).not.toContain('only for the user');
+  });
+
   it('publishes a batch ten events per signed batch_events request, one channel each, in order', async () => {
     const tag = crypto.randomUUID();
     const requests: PublishRequest[] = Array.from({ length: 12 }, (_, i) => ({
