@@ -411,10 +411,11 @@ export class RealtimeShard extends DurableObject<Env> {
     else this.ctx.waitUntil(this.#directory().report(ctx.shard, counts));
   }
 
-  /** A leave through the channel's object; one the object fails is owed, and the alarm makes it again. */
+  /** A leave through the channel's object; one the object fails is owed (or stays owed), and the alarm makes it again. */
   async #leave(channel: string, socketId: string): Promise<void> {
     try {
       await this.#channel(channel).leave({ appId: this.#identity!.appId, channel }, socketId);
+      this.#subscriptions.settle(channel, socketId);
     } catch (error) {
       this.#log.warn('leave failed; the alarm tries again', { socket_id: socketId, channel, error: String(error) });
       this.#subscriptions.owe(channel, socketId);
@@ -424,19 +425,8 @@ export class RealtimeShard extends DurableObject<Env> {
 
   /** Makes again the leaves channel objects failed; those that fail again stay owed. */
   async #makeOwedLeaves(): Promise<void> {
-    const owed = this.#subscriptions.owed();
-    if (owed.length === 0 || !this.#identity) return;
-    const { appId } = this.#identity;
-    await Promise.all(
-      owed.map(async ({ channel, socketId }) => {
-        try {
-          await this.#channel(channel).leave({ appId, channel }, socketId);
-          this.#subscriptions.settle(channel, socketId);
-        } catch (error) {
-          this.#log.warn('leave failed again', { socket_id: socketId, channel, error: String(error) });
-        }
-      }),
-    );
+    if (!this.#identity) return;
+    await Promise.all(this.#subscriptions.owed().map(({ channel, socketId }) => this.#leave(channel, socketId)));
   }
 
   /** Sockets with subscriptions or sign-ins here that are not open (gone while the object was away, or a failed sign-out). */

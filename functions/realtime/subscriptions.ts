@@ -16,13 +16,15 @@ import { channelAuth, constantTimeEqual } from './signatures.ts';
  * The channels of this shard's sockets. Memory mirrors SQLite (loaded at start), so a fan-out
  * reads no rows. A socket that is joining (its channel object has not answered yet) collects the
  * frames sent meanwhile, which it gets right after its `subscription_succeeded`. A leave that the
- * channel object failed is owed (SQLite only) until the shard's alarm makes it again.
+ * channel object failed is owed (SQLite, mirrored in memory) until the shard's alarm makes it again.
  */
 export class LocalSubscriptions {
   readonly #sql: SqlStorage;
   readonly #byChannel = new Map<string, Set<string>>();
   readonly #bySocket = new Map<string, Set<string>>();
   readonly #joining = new Map<string, Map<string, string[]>>();
+  /** Owed leaves by channel, then socket: a subscribe clears one without a write when none is owed. */
+  readonly #owed = new Map<string, Set<string>>();
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -32,6 +34,9 @@ export class LocalSubscriptions {
     sql.exec('create table if not exists owed_leaves (channel text not null, socket_id text not null, primary key (channel, socket_id))');
     for (const row of sql.exec<{ channel: string; socket_id: string }>('select channel, socket_id from local_subscriptions')) {
       this.#remember(row.channel, row.socket_id);
+    }
+    for (const row of sql.exec<{ channel: string; socket_id: string }>('select channel, socket_id from owed_leaves')) {
+      this.#owed.set(row.channel, (this.#owed.get(row.channel) ?? new Set()).add(row.socket_id));
     }
   }
 
@@ -90,7 +95,7 @@ export class LocalSubscriptions {
 
   add(channel: string, socketId: string): void {
     // A socket back in a channel it failed to leave: the join replaced the old subscription.
-    this.#sql.exec('delete from owed_leaves where channel = ? and socket_id = ?', channel, socketId);
+    this.settle(channel, socketId);
     if (this.has(channel, socketId)) return;
     this.#sql.exec('insert or ignore into local_subscriptions (channel, socket_id) values (?, ?)', channel, socketId);
     this.#remember(channel, socketId);
@@ -111,19 +116,22 @@ export class LocalSubscriptions {
 
   /** Records a leave the channel object failed, to be made again. */
   owe(channel: string, socketId: string): void {
+    const sockets = this.#owed.get(channel) ?? new Set<string>();
+    if (sockets.has(socketId)) return;
     this.#sql.exec('insert or ignore into owed_leaves (channel, socket_id) values (?, ?)', channel, socketId);
+    this.#owed.set(channel, sockets.add(socketId));
   }
 
   /** The leaves still owed. */
   owed(): Array<{ channel: string; socketId: string }> {
-    return this.#sql
-      .exec<{ channel: string; socket_id: string }>('select channel, socket_id from owed_leaves')
-      .toArray()
-      .map((row) => ({ channel: row.channel, socketId: row.socket_id }));
+    return [...this.#owed].flatMap(([channel, sockets]) => [...sockets].map((socketId) => ({ channel, socketId })));
   }
 
-  /** An owed leave was made. */
+  /** No leave of the socket from the channel is owed any more (it was made, or the socket joined again). */
   settle(channel: string, socketId: string): void {
+    const sockets = this.#owed.get(channel);
+    if (!sockets?.delete(socketId)) return;
+    if (sockets.size === 0) this.#owed.delete(channel);
     this.#sql.exec('delete from owed_leaves where channel = ? and socket_id = ?', channel, socketId);
   }
 
