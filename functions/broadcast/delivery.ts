@@ -9,7 +9,7 @@
 import type { OutboxEntry, Settlement } from '../data/outbox.ts';
 import { emptySettlement } from '../data/outbox.ts';
 import { createLogger, errorMessage, type Logger } from '../log.ts';
-import { BatchPublishError, BroadcastRefused, publishEach, retryableStatus } from './broadcaster.ts';
+import { BatchPublishError, publishEach, retryableStatus } from './broadcaster.ts';
 import type { BroadcastMessage } from './events.ts';
 import { MAX_ROWS_UPDATED_TOGETHER, ModelEventError, type ModelRegistry, type UpdatesTogether } from './model.ts';
 
@@ -56,8 +56,8 @@ function publishAll(messages: BroadcastMessage[], deps: DeliveryDeps): Promise<v
  * (a 400 or 413, from the service or from the checks made before sending; see EVENT_REFUSED_STATUSES).
  */
 export function retryable(error: unknown): boolean {
+  // A BroadcastRefused's status (null: no answer), a PublishError's, or none (an exception: retried).
   const cause = error instanceof BatchPublishError ? error.cause : error;
-  if (cause instanceof BroadcastRefused) return cause.retryable;
   const status = (cause as { status?: unknown } | null)?.status;
   return retryableStatus(typeof status === 'number' ? status : null);
 }
@@ -140,15 +140,13 @@ export async function deliverEntries(entries: OutboxEntry[], deps: DeliveryDeps)
     const run = updateRun(entries, start, deps.models);
     start += run.length;
     // The rows deleted since publish nothing (their DELETE entries say so).
-    const present = run.filter((entry) => entry.record !== null && entry.record !== undefined);
+    const gone = run.filter((entry) => entry.record === null || entry.record === undefined);
+    const present = run.filter((entry) => !gone.includes(entry));
     if (present.length < 2) {
       for (const entry of run) planAlone(entry);
       continue;
     }
-    plan(
-      run.filter((entry) => !present.includes(entry)),
-      [],
-    );
+    plan(gone, []);
     let together: UpdatesTogether;
     try {
       together = deps.models.get(run[0]!.table_name)!.updatesTogether!(
