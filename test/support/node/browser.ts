@@ -302,8 +302,10 @@ export async function networkSwitch(
       await context.setOffline(true);
     },
     async on() {
-      up = true;
+      // Online first: a socket let through before would connect (the route's server side ignores
+      // the page's offline state) and the page's channel auth and API calls would still fail.
       await context.setOffline(false);
+      up = true;
     },
   };
 }
