@@ -66,7 +66,8 @@ function retryWhenBusy(
   });
   channel.bind('pusher:subscription_error', (error: unknown) => {
     const { status } = (error ?? {}) as { status?: unknown };
-    const busy = typeof status !== 'number' || status === 429 || status >= 500;
+    // pusher-js reports an auth request that got no answer (offline, connection reset) as status 0.
+    const busy = typeof status !== 'number' || status === 0 || status === 429 || status >= 500;
     const delay = busy ? RETRY_DELAYS_MS[failures] : undefined;
     if (delay === undefined) return subscription.refused(describe(error));
     failures++;
