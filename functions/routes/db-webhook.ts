@@ -1,11 +1,13 @@
 /**
  * `POST /webhooks/db`: the database webhook (the model observer). Verifies the signature over the
- * raw body and the timestamp, claims the outbox entries it names, publishes their events from the
- * rows the claim read, and answers 2xx once the events were published; what became of each entry
- * is written just after the answer, together with concurrent webhooks' (DeliveryRecorder).
+ * raw body and the timestamp, claims the outbox entries it names (with concurrent webhooks' while a
+ * claim is on its way: ClaimBatcher), publishes their events from the rows the claim read, and
+ * answers 2xx once the events were published; what became of each entry is written just after the
+ * answer, together with concurrent webhooks' (DeliveryRecorder).
  */
 import { type Context, Hono } from 'hono';
 import { broadcast, broadcastBatch } from '../broadcast/broadcast.ts';
+import { ClaimBatcher } from '../broadcast/claim-batcher.ts';
 import { deliverEntries, PublishFailed } from '../broadcast/delivery.ts';
 import { DeliveryRecorder } from '../broadcast/delivery-recorder.ts';
 import { observedModels } from '../broadcast/model-events.ts';
@@ -22,6 +24,17 @@ import { verifyWebhookSignature } from '../observe/signature.ts';
 
 /** One recorder per configuration (isolate-wide), so concurrent webhooks share its writes. */
 const recorders = new WeakMap<Config, DeliveryRecorder>();
+/** One claim batcher per configuration (isolate-wide), so concurrent webhooks share their claims. */
+const claimBatchers = new WeakMap<Config, ClaimBatcher>();
+
+function claimBatcherFor(config: Config, outbox: OutboxStore): ClaimBatcher {
+  let batcher = claimBatchers.get(config);
+  if (!batcher) {
+    batcher = new ClaimBatcher((ids) => outbox.claim(ids, config.outbox.maxAttempts));
+    claimBatchers.set(config, batcher);
+  }
+  return batcher;
+}
 
 function recorderFor(config: Config, env: Env, outbox: OutboxStore): DeliveryRecorder {
   let recorder = recorders.get(config);
@@ -60,15 +73,16 @@ export const dbWebhook = new Hono<AppEnv>().use(withConfig, limitBody(MAX_BODY_B
   const outbox = supabaseOutbox(serviceClient(config));
   const log = createLogger(c.env.LOG_LEVEL, { component: 'webhooks' });
   const ids = [...new Set(payload.outbox_ids)];
-  // Entries delivered already, or held by another deliverer (the cron), are not claimed again.
-  const entries = await outbox.claim(ids, config.outbox.maxAttempts);
+  const waitUntil = waitUntilOf(c);
+  // Entries delivered already, or held by another deliverer (the cron, a concurrent webhook naming
+  // the same row), are not this request's to deliver.
+  const entries = await claimBatcherFor(config, outbox).claim(ids, waitUntil ?? undefined);
   const outcome = await deliverEntries(entries, {
     models: observedModels,
     publish: (message) => broadcast(c.env, message),
     publishBatch: (messages) => broadcastBatch(c.env, messages),
     log,
   });
-  const waitUntil = waitUntilOf(c);
   if (outcome.failure || !waitUntil) {
     await outbox.settle(outcome.settlement, config.outbox.maxAttempts);
   } else {
@@ -87,7 +101,7 @@ export const dbWebhook = new Hono<AppEnv>().use(withConfig, limitBody(MAX_BODY_B
       published: outcome.published,
       skipped: outcome.skipped,
       failed: outcome.failed,
-      // Delivered already, failed, or held by another deliverer.
+      // Delivered already, failed, or held by another deliverer (a concurrent webhook included).
       not_claimed: ids.filter((id) => !claimed.has(id)).length,
     },
     200,

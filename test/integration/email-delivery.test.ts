@@ -66,6 +66,18 @@ describe('email delivery end to end', () => {
     });
   }
 
+  /** The ids of the `email.received` events a user's pusher-js gets from now on, in order. */
+  async function receivedEmailIds(name: 'ada' | 'grace'): Promise<string[]> {
+    const client = browserClient(tokens[name]);
+    await connected(client);
+    await subscribed(client, userChannel(seedUsers[name].id));
+    const received: string[] = [];
+    client
+      .channel(userChannel(seedUsers[name].id))!
+      .bind(EmailReceived.name, (data: unknown) => received.push(EmailReceived.schema.parse(data).id));
+    return received;
+  }
+
   /** Outbox entries not delivered yet (and not failed). */
   async function undelivered(): Promise<number> {
     return (await db.query<{ n: number }>('select count(*)::int as n from tidings.outbox where delivered_at is null and failed_at is null'))
@@ -132,13 +144,7 @@ describe('email delivery end to end', () => {
   });
 
   it('publishes the rows of one multi-row webhook in order: by row id within a statement', async () => {
-    const grace = browserClient(tokens.grace);
-    await connected(grace);
-    await subscribed(grace, userChannel(seedUsers.grace.id));
-    const received: string[] = [];
-    grace
-      .channel(userChannel(seedUsers.grace.id))!
-      .bind(EmailReceived.name, (data: unknown) => received.push(EmailReceived.schema.parse(data).id));
+    const received = await receivedEmailIds('grace');
     const { rows } = await db.query<{ id: string }>(
       `insert into public.emails (sender_id, recipient_id, subject, body)
        select $1, $2, 'Ordered ' || n, 'Body' from generate_series(1, 20) as n returning id`,
@@ -147,6 +153,51 @@ describe('email delivery end to end', () => {
     await expect.poll(() => received.length, { timeout: 10_000 }).toBe(20);
     // One statement's entries are written by row id.
     expect(received).toEqual(rows.map((row) => row.id).sort());
+  });
+
+  it('claims the webhooks of a burst of one-row inserts together: fewer claims than webhooks, every email once', async () => {
+    const received = await receivedEmailIds('grace');
+    // Each claim is one transaction that counts an attempt on the entries it takes: record which.
+    await db.query(`
+      create table public.claims_seen (txid bigint, outbox_id bigint);
+      create function public.claims_seen_record() returns trigger language plpgsql as
+        $$ begin insert into public.claims_seen values (txid_current(), new.id); return null; end $$;
+      create trigger claims_seen after update on tidings.outbox
+        for each row when (new.attempts > old.attempts) execute function public.claims_seen_record();`);
+    try {
+      // 50 one-row statements in one transaction: 50 webhooks, which pg_net sends at once on commit.
+      const tag = `Burst ${Date.now()}`;
+      await db.query(
+        `do $$ begin
+           for n in 1..50 loop
+             insert into public.emails (sender_id, recipient_id, subject, body)
+             values (${pg.escapeLiteral(seedUsers.admin.id)}, ${pg.escapeLiteral(seedUsers.grace.id)}, ${pg.escapeLiteral(tag)} || ' ' || n, 'Body');
+           end loop;
+         end $$`,
+      );
+      const ids = (await db.query<{ id: string }>('select id from public.emails where subject like $1', [`${tag} %`])).rows.map(
+        (row) => row.id,
+      );
+      expect(ids).toHaveLength(50);
+      await expect.poll(() => received.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(50);
+      // Every webhook answered 2xx: none was cancelled while it waited for a claim made by another.
+      const answers = await db.query<{ status_code: number }>('select status_code from net._http_response order by id desc limit 50');
+      expect(answers.rows.filter((answer) => answer.status_code !== 200)).toEqual([]);
+      expect(received.toSorted(), 'each email once').toEqual(ids.toSorted());
+      await expect.poll(() => entriesOf(ids[0]!)).toMatchObject([{ delivered_at: expect.any(Date), attempts: 1 }]);
+      const claims = await db.query<{ claims: number; entries: number }>(
+        `select count(distinct c.txid)::int as claims, count(*)::int as entries
+         from public.claims_seen c join tidings.outbox o on o.id = c.outbox_id where o.row_id = any($1)`,
+        [ids],
+      );
+      expect(claims.rows[0]!.entries, 'every entry claimed once').toBe(50);
+      // One claim per webhook would be 50; webhooks that arrive while a claim is out join the next.
+      expect(claims.rows[0]!.claims).toBeLessThan(25);
+    } finally {
+      await db.query(
+        'drop trigger claims_seen on tidings.outbox; drop function public.claims_seen_record(); drop table public.claims_seen',
+      );
+    }
   });
 
   it('refuses a private channel of another user with the reason, and never subscribes', async () => {
