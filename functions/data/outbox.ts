@@ -108,9 +108,50 @@ export async function deliveryStatus(db: SupabaseClient, failedLimit: number): P
   return call<DeliveryStatus>(db, 'tidings_delivery_status', { failed_limit: failedLimit }, 'reading the delivery status');
 }
 
-/** Queues failed (or undelivered) entries again from zero attempts, for the next cron run; says how many it queued. */
+/** Entries a replay named that cannot be replayed: nothing was replayed. */
+export class ReplayRefusedError extends Error {
+  override name = 'ReplayRefusedError';
+  /** Ids that name no entry: mistyped, or delivered and deleted after the retention period. */
+  readonly notFound: number[];
+  /** Entries not failed: still pending (delivery or the cron sends them) or delivered. */
+  readonly pending: number[];
+  readonly delivered: number[];
+
+  constructor(refused: { notFound: number[]; pending: number[]; delivered: number[] }) {
+    const reasons = [
+      refused.notFound.length > 0 && `no outbox entry has the ${plural(refused.notFound, 'id', 'ids')} ${refused.notFound.join(', ')}`,
+      refused.pending.length > 0 &&
+        `${plural(refused.pending, 'entry', 'entries')} ${refused.pending.join(', ')} ${plural(refused.pending, 'is', 'are')} still pending`,
+      refused.delivered.length > 0 &&
+        `${plural(refused.delivered, 'entry', 'entries')} ${refused.delivered.join(', ')} ${plural(refused.delivered, 'was', 'were')} delivered`,
+    ].filter(Boolean);
+    super(`Nothing was replayed (only failed entries can be): ${reasons.join('; ')}`);
+    this.notFound = refused.notFound;
+    this.pending = refused.pending;
+    this.delivered = refused.delivered;
+  }
+}
+
+function plural(items: unknown[], one: string, many: string): string {
+  return items.length === 1 ? one : many;
+}
+
+/**
+ * Queues failed entries again from zero attempts, for the next cron run, all of them or none; says
+ * how many it queued.
+ * @throws ReplayRefusedError naming the ids that name no entry or an entry that is not failed.
+ */
 export async function replayEntries(db: SupabaseClient, ids: number[]): Promise<number> {
-  return call<number>(db, 'tidings_replay', { entry_ids: ids }, 'replaying outbox entries');
+  const result = await call<{ replayed: number; not_found: number[]; pending: number[]; delivered: number[] }>(
+    db,
+    'tidings_replay',
+    { entry_ids: ids },
+    'replaying outbox entries',
+  );
+  if (result.not_found.length + result.pending.length + result.delivered.length > 0) {
+    throw new ReplayRefusedError({ notFound: result.not_found, pending: result.pending, delivered: result.delivered });
+  }
+  return result.replayed;
 }
 
 /** One of the outbox's database functions (the client is untyped: the result's type is the function's, see the migration). */

@@ -12,6 +12,7 @@ import { PublishFailed } from '../broadcast/delivery.ts';
 import { ConfigError } from '../config.ts';
 import { DatabaseUnavailableError } from '../data/client.ts';
 import { SenderRemovedError, UnknownRecipientsError } from '../data/emails.ts';
+import { ReplayRefusedError } from '../data/outbox.ts';
 import type { AppEnv } from '../env.ts';
 import { createLogger } from '../log.ts';
 import { WebhookRefused } from '../observe/signature.ts';
@@ -24,6 +25,8 @@ interface DomainError {
   message?: (error: Error) => string;
   /** Problems by field, as a validation failure lists them (validation.ts), for a form to show. */
   issues?: (error: Error) => Array<{ path: string; message: string; value?: unknown }>;
+  /** More of the body, for a script to read without parsing sentences. */
+  fields?: (error: Error) => Record<string, unknown>;
   /** Logged at error level as well: the operator must act (a misconfiguration, a broadcaster down). */
   log?: string;
 }
@@ -50,6 +53,35 @@ const DOMAIN_ERRORS: DomainError[] = [
       })),
   },
   { type: SenderRemovedError, status: () => 409 },
+  // All or none: a mistyped id refuses the whole request, so a script's `curl --fail` stops on it.
+  {
+    type: ReplayRefusedError,
+    status: () => 422,
+    issues: (error) => {
+      const refused = error as ReplayRefusedError;
+      return [
+        ...refused.notFound.map((id) => ({
+          path: 'ids',
+          message: `No outbox entry has the id ${id} (mistyped, or delivered and deleted after the retention period).`,
+          value: id,
+        })),
+        ...refused.pending.map((id) => ({
+          path: 'ids',
+          message: `Outbox entry ${id} is pending, not failed: delivery or the redelivery cron sends it.`,
+          value: id,
+        })),
+        ...refused.delivered.map((id) => ({
+          path: 'ids',
+          message: `Outbox entry ${id} was delivered: there is nothing to replay.`,
+          value: id,
+        })),
+      ];
+    },
+    fields: (error) => {
+      const refused = error as ReplayRefusedError;
+      return { not_found: refused.notFound, not_failed: [...refused.pending, ...refused.delivered].sort((a, b) => a - b) };
+    },
+  },
 ];
 
 /** The status and caller-safe message of a domain error, or null for anything unexpected. */
@@ -57,6 +89,7 @@ export function domainErrorResponse(error: unknown): {
   status: ContentfulStatusCode;
   message: string;
   issues?: Array<{ path: string; message: string; value?: unknown }>;
+  fields?: Record<string, unknown>;
   log?: string;
 } | null {
   if (!(error instanceof Error)) return null;
@@ -66,6 +99,7 @@ export function domainErrorResponse(error: unknown): {
     status: known.status(error),
     message: known.message?.(error) ?? error.message,
     ...(known.issues ? { issues: known.issues(error) } : {}),
+    ...(known.fields ? { fields: known.fields(error) } : {}),
     ...(known.log ? { log: known.log } : {}),
   };
 }
@@ -80,7 +114,7 @@ export const onError: ErrorHandler<AppEnv> = (error, c: Context<AppEnv>) => {
   const known = domainErrorResponse(error);
   if (known) {
     if (known.log) log.error(known.log, { error: known.message });
-    return c.json({ error: known.message, ...(known.issues ? { issues: known.issues } : {}) }, known.status);
+    return c.json({ error: known.message, ...(known.issues ? { issues: known.issues } : {}), ...known.fields }, known.status);
   }
   log.error('unhandled error', { error: String(error) });
   return c.json({ error: 'Internal server error' }, 500);

@@ -1,7 +1,8 @@
 /**
  * `GET /api/delivery` (admins): how the outbox is doing. Undelivered entries and the age of the
  * oldest, failed entries with their reasons (the 50 newest), and the last redelivery cron run.
- * `POST /api/delivery/replay` queues failed entries again (docs/observer.md has the SQL way too).
+ * `POST /api/delivery/replay` queues failed entries again, all or none: ids it cannot replay get a
+ * 422 that names them (docs/observer.md has the SQL way too).
  */
 import { Hono } from 'hono';
 import { z } from 'zod';

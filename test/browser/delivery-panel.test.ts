@@ -92,4 +92,52 @@ describe('the delivery panel (admins)', () => {
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as { error: string }).error).toContain('ids');
   });
+
+  it('refuses a replay that names an unknown or a delivered entry, says which, and replays none of it', async () => {
+    const [ada] = live.users;
+    const delivered = await live.insertEmail(live.admin, ada!, 'Delivered', 'Nothing to replay.');
+    const { rows: poison } = await live.db.query<{ id: string }>(
+      `insert into public.emails (sender_id, recipient_id, subject, body, created_at) values ($1, $2, 'Poison', 'x', '-infinity') returning id`,
+      [live.admin.id, ada!.id],
+    );
+    const entry = async (rowId: string) =>
+      (
+        await live.db.query<{ id: number; delivered_at: Date | null; failed_at: Date | null }>(
+          `select id::int, delivered_at, failed_at from tidings.outbox where table_name = 'public.emails' and row_id = $1 and operation = 'INSERT'`,
+          [rowId],
+        )
+      ).rows[0];
+    await eventually(async () => (await entry(delivered))?.delivered_at).toBeInstanceOf(Date);
+    await eventually(async () => (await entry(poison[0]!.id))?.failed_at).toBeInstanceOf(Date);
+    const deliveredId = (await entry(delivered))!.id;
+    const failedId = (await entry(poison[0]!.id))!.id;
+    const unknownId = (await live.db.query<{ id: number }>('select max(id)::int + 1000 as id from tidings.outbox')).rows[0]!.id;
+
+    const replay = async (ids: number[]) =>
+      fetch(`${live.url}/api/delivery/replay`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await live.stack.supabase.accessToken(live.admin)}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ids }),
+      });
+    const refused = await replay([failedId, unknownId, deliveredId]);
+    expect(refused.status).toBe(422);
+    expect(await refused.json()).toEqual({
+      error: `Nothing was replayed (only failed entries can be): no outbox entry has the id ${unknownId}; entry ${deliveredId} was delivered`,
+      issues: [
+        {
+          path: 'ids',
+          message: `No outbox entry has the id ${unknownId} (mistyped, or delivered and deleted after the retention period).`,
+          value: unknownId,
+        },
+        { path: 'ids', message: `Outbox entry ${deliveredId} was delivered: there is nothing to replay.`, value: deliveredId },
+      ],
+      not_found: [unknownId],
+      not_failed: [deliveredId],
+    });
+    expect((await entry(poison[0]!.id))?.failed_at).toBeInstanceOf(Date);
+
+    const replayed = await replay([failedId]);
+    expect({ status: replayed.status, body: await replayed.json() }).toEqual({ status: 200, body: { replayed: 1 } });
+    expect((await entry(poison[0]!.id))?.failed_at).toBeNull();
+  });
 });

@@ -365,24 +365,47 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
     expect(Date.parse(status.oldest_undelivered_at as string)).toBe(oldest.getTime());
   });
 
-  it('replays only failed entries through the admins’ wrapper: a pending one may be held by a deliverer', async () => {
+  it('replays only failed entries through the admins’ wrapper, all or none, naming the ids it cannot replay', async () => {
     await drain();
-    const [failedRow, pendingRow] = await insertEmails(2, 'Replay');
+    const [failedRow, pendingRow, deliveredRow] = await insertEmails(3, 'Replay');
     const [failed] = await entriesOf([failedRow!]);
     const [pending] = await entriesOf([pendingRow!]);
-    await claim([failed!.id, pending!.id]);
-    await settle({ failed: [{ id: failed!.id, reason: 'broken' }] });
-    expect(await asService<number>('select public.tidings_replay($1)', [[failed!.id, pending!.id]])).toBe(1);
-    const { rows } = await db.query(
-      'select id::int, failed_at, attempts, claimed_until is not null as held from tidings.outbox where id = any($1) order by id',
-      [[failed!.id, pending!.id]],
-    );
-    expect(rows).toEqual(
+    const [delivered] = await entriesOf([deliveredRow!]);
+    await claim([failed!.id, pending!.id, delivered!.id]);
+    await settle({ failed: [{ id: failed!.id, reason: 'broken' }], delivered: [delivered!.id] });
+    const unknown = (await db.query('select max(id)::int + 1000 as id from tidings.outbox')).rows[0].id as number;
+    const replay = (ids: number[]) =>
+      asService<{ replayed: number; not_found: number[]; pending: number[]; delivered: number[] }>('select public.tidings_replay($1)', [
+        ids,
+      ]);
+    const states = async () =>
+      (
+        await db.query(
+          'select id::int, failed_at is not null as failed, attempts, claimed_until is not null as held from tidings.outbox where id = any($1) order by id',
+          [[failed!.id, pending!.id]],
+        )
+      ).rows;
+    const before = await states();
+
+    // A pending one may be held by a deliverer; a delivered one has nothing to replay; an unknown id
+    // is a typo. Each is named, and the failed entry named beside them is left as it was.
+    expect(await replay([unknown, delivered!.id, pending!.id, failed!.id, unknown])).toEqual({
+      replayed: 0,
+      not_found: [unknown],
+      pending: [pending!.id],
+      delivered: [delivered!.id],
+    });
+    expect(await states()).toEqual(before);
+
+    expect(await replay([failed!.id, failed!.id])).toEqual({ replayed: 1, not_found: [], pending: [], delivered: [] });
+    expect(await states()).toEqual(
       [
-        { id: failed!.id, failed_at: null, attempts: 0, held: false },
-        { id: pending!.id, failed_at: null, attempts: 1, held: true },
+        { id: failed!.id, failed: false, attempts: 0, held: false },
+        { id: pending!.id, failed: false, attempts: 1, held: true },
       ].sort((a, b) => a.id - b.id),
     );
+    // Replayed, it is pending: a second replay says so instead of counting nothing.
+    expect(await replay([failed!.id])).toEqual({ replayed: 0, not_found: [], pending: [failed!.id], delivered: [] });
   });
 
   it('attaches the observer to a new table in one idempotent line, and broadcasts its inserts, updates and deletes', async () => {

@@ -6,6 +6,7 @@ import { PublishFailed } from '../../../functions/broadcast/delivery.ts';
 import { ConfigError } from '../../../functions/config.ts';
 import { DatabaseUnavailableError } from '../../../functions/data/client.ts';
 import { SenderRemovedError, UnknownRecipientsError } from '../../../functions/data/emails.ts';
+import { ReplayRefusedError } from '../../../functions/data/outbox.ts';
 import type { AppEnv } from '../../../functions/env.ts';
 import { onError } from '../../../functions/http/errors.ts';
 import { WebhookRefused } from '../../../functions/observe/signature.ts';
@@ -62,6 +63,37 @@ describe('the one error path', () => {
           { path: 'recipient_ids', message: 'No user has the id b (any more).', value: 'b' },
         ],
       },
+    });
+  });
+
+  it('answers a refused replay with a 422 naming each id and why, and the ids as lists a script can read', async () => {
+    expect(await answerTo(new ReplayRefusedError({ notFound: [99, 100], pending: [7], delivered: [3] }))).toEqual({
+      status: 422,
+      body: {
+        error:
+          'Nothing was replayed (only failed entries can be): no outbox entry has the ids 99, 100; entry 7 is still pending; entry 3 was delivered',
+        issues: [
+          {
+            path: 'ids',
+            message: 'No outbox entry has the id 99 (mistyped, or delivered and deleted after the retention period).',
+            value: 99,
+          },
+          {
+            path: 'ids',
+            message: 'No outbox entry has the id 100 (mistyped, or delivered and deleted after the retention period).',
+            value: 100,
+          },
+          { path: 'ids', message: 'Outbox entry 7 is pending, not failed: delivery or the redelivery cron sends it.', value: 7 },
+          { path: 'ids', message: 'Outbox entry 3 was delivered: there is nothing to replay.', value: 3 },
+        ],
+        not_found: [99, 100],
+        not_failed: [3, 7],
+      },
+    });
+    expect((await answerTo(new ReplayRefusedError({ notFound: [], pending: [7, 8], delivered: [] }))).body).toMatchObject({
+      error: 'Nothing was replayed (only failed entries can be): entries 7, 8 are still pending',
+      not_found: [],
+      not_failed: [7, 8],
     });
   });
 
