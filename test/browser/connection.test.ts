@@ -107,6 +107,49 @@ describe('reconnecting', () => {
   });
 });
 
+describe('the first subscription of a page load', () => {
+  it('shows the reads, deletions and arrivals made after the page read the inbox but before its channel was live', async () => {
+    const reader = await live.createUser('Mary Jackson');
+    const ids: string[] = [];
+    for (const subject of ['Read meanwhile', 'Deleted meanwhile', 'Stays unread'])
+      ids.push(await live.insertEmail(live.admin, reader, subject, 'Changed while this tab was loading.'));
+    const context = await live.newContext();
+    // The mailbox channel's authorization waits until the page has read and shown the inbox: the
+    // gap between that read and the subscription, which a slow network makes as long as it likes.
+    let release!: () => void;
+    const subscribing = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await context.route('**/broadcasting/auth', async (route) => {
+      if ((route.request().postData() ?? '').includes(`private-user.${reader.id}`)) await subscribing;
+      return route.continue();
+    });
+    const page = await live.submitSignIn(context, reader);
+    const shown = () => rows(page).locator('.email-subject').allTextContents();
+    await eventually(shown).toEqual(['Unread: Stays unread', 'Unread: Deleted meanwhile', 'Unread: Read meanwhile']);
+    expect(await page.getByTestId('connection').getAttribute('data-state')).toBe('connecting');
+
+    // Another tab reads one, an admin deletes one and sends one: their events go out to no one here.
+    await live.db.query(`update public.emails set read_at = now() where id = $1`, [ids[0]]);
+    await live.db.query('delete from public.emails where id = $1', [ids[1]]);
+    ids.push(await live.insertEmail(live.admin, reader, 'Arrived meanwhile', 'Sent while this tab was loading.'));
+    await eventually(
+      async () =>
+        (
+          await live.db.query<{ n: number }>(
+            'select count(*)::int as n from tidings.outbox where row_id = any($1) and delivered_at is null',
+            [ids],
+          )
+        ).rows[0]!.n,
+    ).toBe(0);
+
+    release();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
+    await eventually(shown).toEqual(['Unread: Arrived meanwhile', 'Unread: Stays unread', 'Read meanwhile']);
+    await eventually(() => unreadCount(page)).toBe(2);
+  });
+});
+
 describe('reconnecting with a row dated infinity in the inbox', () => {
   it('keeps catching up and marking all read: no cursor is taken from a time the API cannot carry', async () => {
     const reader = await live.createUser('Ida Rhodes');

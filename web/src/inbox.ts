@@ -366,12 +366,20 @@ export function createInbox(api: Api): Inbox {
     }
     announceMissed(added);
     render();
+    // Needed after the first subscription of a page load as well, not only after a reconnect: the
+    // first page was read before the channel was live (the inbox shows without waiting for the
+    // socket), so a read or deletion made in between sent its event to no one here, and one whose
+    // event came while that read was in flight found no row to change. Reading the first page only
+    // once subscribed would save this request and the catch-up's, but hold the inbox back by the
+    // socket's handshake, channel auth and subscribe (several round trips) and keep it empty while
+    // the realtime server is out of reach. Pinned by test/browser/connection.test.ts, "the first
+    // subscription of a page load".
     await recheckShown();
   }
 
   /**
-   * Reads and deletions made while the page was offline sent events it never got: pages down from
-   * the newest email (at most {@link MAX_RECHECKED}) and makes the emails shown match the server,
+   * Reads and deletions made while the page was offline (or not yet subscribed) sent events it never
+   * got: pages down from the newest email (at most {@link MAX_RECHECKED}) and makes the emails shown match the server,
    * read state and all, taking off those it no longer has. An email a live event changed meanwhile
    * keeps what that event said; one below the pages read keeps what it showed.
    */
