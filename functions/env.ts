@@ -15,5 +15,11 @@ export interface AuthUser extends ChannelUser {
  */
 export type AppEnv = {
   Bindings: Env;
-  Variables: { config: Config; user: AuthUser; profile: Profile };
+  Variables: {
+    config: Config;
+    user: AuthUser;
+    profile: Profile;
+    /** `ably` where the callers are Ably client libraries (http/errors.ts `ablyErrorBodies`). */
+    errorBody?: 'ably';
+  };
 };

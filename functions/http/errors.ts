@@ -3,8 +3,12 @@
  * own status; a domain error gets its status from {@link DOMAIN_ERRORS}, the one table of what each
  * error means over HTTP; anything else is logged and answered with a generic 500 that leaks no
  * stack trace.
+ *
+ * The body is `{"error": sentence}`, except on a route whose callers are Ably client libraries
+ * ({@link ablyErrorBodies}).
  */
 import type { Context, ErrorHandler } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { InvalidTokenError, SigningKeysUnavailableError } from '../auth/jwt.ts';
@@ -104,18 +108,41 @@ export function domainErrorResponse(error: unknown): {
   };
 }
 
+/**
+ * Middleware for a route whose callers are Ably client libraries (`POST /broadcasting/auth` with the
+ * `ably` broadcaster): its errors answer in Ably's shape, `{"error": {"message", "code", "statusCode"}}`,
+ * with `code` Ably's generic code for the status (40000, 40100, 40300, 50000: the status × 100).
+ * ably-js reads a failed request's `error` with `ErrorInfo.fromValues`, which throws unless it has a
+ * text `message` and numeric `code` and `statusCode` (ably-js 1.2.50, the version @ably/laravel-echo
+ * 1.0.6 needs: src/common/lib/types/errorinfo.ts, read by src/platform/nodejs/lib/util/http.ts and
+ * src/platform/web/lib/transport/xhrrequest.ts). Given `{"error": sentence}` it throws inside its
+ * HTTP callback, and Echo's channel waits forever instead of reporting the refusal.
+ */
+export const ablyErrorBodies = createMiddleware<AppEnv>(async (c, next) => {
+  c.set('errorBody', 'ably');
+  await next();
+});
+
+/** The JSON error answer, in the shape the route's callers read; `more` is the rest of the app's shape (`issues`, fields). */
+function errorResponse(c: Context<AppEnv>, status: ContentfulStatusCode, message: string, more: Record<string, unknown> = {}): Response {
+  if (c.get('errorBody') === 'ably') return c.json({ error: { message, code: status * 100, statusCode: status } }, status);
+  return c.json({ error: message, ...more }, status);
+}
+
 /** The app's `onError`. */
 export const onError: ErrorHandler<AppEnv> = (error, c: Context<AppEnv>) => {
   if (error instanceof HTTPException) {
-    // A prepared response (validation errors with their `issues`) goes out as it is.
-    return error.res ? error.getResponse() : c.json({ error: error.message }, error.status);
+    // A prepared response (validation errors with their `issues`) goes out as it is, unless the
+    // caller reads Ably's shape: the message names the first bad field there too.
+    if (error.res && c.get('errorBody') !== 'ably') return error.getResponse();
+    return errorResponse(c, error.status, error.message);
   }
   const log = createLogger(c.env.LOG_LEVEL, { path: c.req.path });
   const known = domainErrorResponse(error);
   if (known) {
     if (known.log) log.error(known.log, { error: known.message });
-    return c.json({ error: known.message, ...(known.issues ? { issues: known.issues } : {}), ...known.fields }, known.status);
+    return errorResponse(c, known.status, known.message, { ...(known.issues ? { issues: known.issues } : {}), ...known.fields });
   }
   log.error('unhandled error', { error: String(error) });
-  return c.json({ error: 'Internal server error' }, 500);
+  return errorResponse(c, 500, 'Internal server error');
 };

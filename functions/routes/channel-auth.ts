@@ -3,10 +3,12 @@
  * presence and encrypted channels) and `POST /broadcasting/user-auth` (`pusher:signin`).
  * Signatures come from the official `pusher` SDK with the app secret; the rules are in ../broadcast/mailbox-channels.ts.
  * With the `ably` broadcaster, `/auth` answers ably-js and @ably/laravel-echo with a signed Ably
- * token instead (../broadcast/ably-tokens.ts), from the same rules.
+ * token instead (../broadcast/ably-tokens.ts), from the same rules, and its errors in Ably's shape
+ * (../http/errors.ts `ablyErrorBodies`).
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { requireUser } from '../auth/middleware.ts';
@@ -17,6 +19,7 @@ import { CHANNEL_NAME, invalidChannelName, invalidSocketId, SOCKET_ID } from '..
 import { ablyKey } from '../config.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
+import { ablyErrorBodies } from '../http/errors.ts';
 import { readFormOrJson } from '../http/validation.ts';
 import { withConfig } from '../http/with-config.ts';
 
@@ -48,8 +51,14 @@ const ablyAuthBody = z.object({
 /** A socket id and a channel name need a few hundred bytes. */
 const MAX_BODY_BYTES = 8 * 1024;
 
+/** With the `ably` broadcaster, `/auth`'s callers are ably-js clients, which read only Ably's error shape. */
+const ablyCallers = createMiddleware<AppEnv>((c, next) => (c.get('config').broadcastDriver === 'ably' ? ablyErrorBodies(c, next) : next()));
+
 export const channelAuth = new Hono<AppEnv>()
-  .use(withConfig, limitBody(MAX_BODY_BYTES), requireUser)
+  .use(withConfig)
+  // Before the body limit and the sign-in check, so that their 413 and 401 are in Ably's shape too.
+  .use('/auth', ablyCallers)
+  .use(limitBody(MAX_BODY_BYTES), requireUser)
   .post('/auth', async (c) => {
     const config = c.get('config');
     if (config.broadcastDriver === 'ably') {

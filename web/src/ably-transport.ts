@@ -38,9 +38,13 @@ export function ablyTransport(endpoint: NonNullable<ClientConfig['ably']>, optio
       headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...options.auth() },
       body: JSON.stringify({ channel_name: channelName, token: held }),
     });
-    const body = (await response.json().catch(() => ({}))) as { token?: string; info?: unknown; error?: string };
-    if (!response.ok || !body.token)
-      throw new ChannelRefused(response.status, body.error ?? `the server refused access (${response.status})`);
+    // Refusals come in Ably's shape, `{error: {message, code, statusCode}}`, which ably-js reads too; a
+    // misconfigured server answers before the route, with the plain `{error: sentence}`.
+    const body = (await response.json().catch(() => ({}))) as { token?: string; info?: unknown; error?: { message?: string } | string };
+    if (!response.ok || !body.token) {
+      const reason = typeof body.error === 'string' ? body.error : body.error?.message;
+      throw new ChannelRefused(response.status, reason ?? `the server refused access (${response.status})`);
+    }
     held = body.token;
     return { token: body.token, info: body.info };
   }

@@ -176,14 +176,18 @@ describe('POST /broadcasting/auth with the ably broadcaster (as @ably/laravel-ec
     });
   });
 
-  it('refuses another user’s channel with 403 and the reason, and a Pusher-style name with 400', async () => {
+  // ably-js (under @ably/laravel-echo too) reads a failed request's `error` as an Ably ErrorInfo and
+  // throws on a plain sentence, so every refusal here is `{error: {message, code, statusCode}}`.
+  it('refuses another user’s channel with 403 and the reason in Ably’s error shape, and a Pusher-style name with 400', async () => {
     const other = await echoAuth(`private:user.${grace}`);
     expect(other.status).toBe(403);
-    expect(await json(other)).toEqual({ error: `You may not join private-user.${grace}` });
-    expect((await echoAuth(`private-user.${ada}`)).status).toBe(400);
+    expect(await json(other)).toEqual({ error: { message: `You may not join private-user.${grace}`, code: 40300, statusCode: 403 } });
+    const pusherStyle = await echoAuth(`private-user.${ada}`);
+    expect(pusherStyle.status).toBe(400);
+    expect((await json(pusherStyle)).error).toMatchObject({ code: 40000, statusCode: 400 });
   });
 
-  it('answers 400 naming the field for a channel name that is not text, and 401 without a session', async () => {
+  it('answers 400 naming the field, 401 without a session and 413 for a huge body, each in Ably’s error shape', async () => {
     const response = await call(
       '/broadcasting/auth',
       {
@@ -194,9 +198,27 @@ describe('POST /broadcasting/auth with the ably broadcaster (as @ably/laravel-ec
       ablyEnv(),
     );
     expect(response.status).toBe(400);
-    expect(JSON.stringify(await json(response))).toContain('channel_name must be text or null');
+    expect(await json(response)).toEqual({
+      error: { message: 'Invalid request body: channel_name: channel_name must be text or null', code: 40000, statusCode: 400 },
+    });
     const anonymous = await call('/broadcasting/auth', { method: 'POST', body: '{"channel_name":null}' }, ablyEnv());
     expect(anonymous.status).toBe(401);
+    expect((await json(anonymous)).error).toEqual({
+      message: 'Sign in first: send "Authorization: Bearer <Supabase access token>"',
+      code: 40100,
+      statusCode: 401,
+    });
+    const huge = await call(
+      '/broadcasting/auth',
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${await adaToken()}` },
+        body: JSON.stringify({ channel_name: null, token: 'x'.repeat(9000) }),
+      },
+      ablyEnv(),
+    );
+    expect(huge.status).toBe(413);
+    expect((await json(huge)).error).toMatchObject({ code: 41300, statusCode: 413 });
   });
 });
 
