@@ -1,3 +1,4 @@
+import * as Ably from 'ably';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAblyRestStub } from '../support/node/ably-rest-stub.ts';
 
@@ -81,6 +82,14 @@ describe('the Ably REST API stand-in', () => {
     const { error } = (await legacy.json()) as { error: { code: number; batchResponse: unknown[] } };
     expect(error.code).toBe(40020);
     expect(error.batchResponse).toHaveLength(3);
+  });
+
+  it('tells ably-js the service time without credentials, as Ably’s GET /time does', async () => {
+    const before = Date.now();
+    const rest = new Ably.Rest({ endpoint: '127.0.0.1', port: stub.port, tls: false, useBinaryProtocol: false, token: 'unused' });
+    const time = await rest.time();
+    expect(time).toBeGreaterThanOrEqual(before);
+    expect(time).toBeLessThanOrEqual(Date.now());
   });
 
   it('refuses a batch over 100 channels', async () => {

@@ -3,13 +3,21 @@
 // enough for the web client's transport:
 // - connect with `access_token` (an Ably JWT, https://ably.com/docs/auth/token/jwt): HS256 with the
 //   key secret and `kid` the key name, else an ERROR (40101 / 40142 expired) and close; CONNECTED
-//   carries the connection id, its private key and the token's clientId;
+//   carries the connection id, its private key and its clientId;
+// - clientIds as Ably binds them (https://ably.com/docs/auth/identified-clients): a token's
+//   `x-ably-clientId` is the connection's clientId, which never changes; a token with the wildcard
+//   `*` lets the connection take any clientId (the `clientId` connection parameter, or per presence
+//   member), a token without one none. A `clientId` parameter the token does not permit, or an AUTH
+//   with a token for another clientId, is an ERROR with 40102 (Incompatible credentials: "Mismatched
+//   clientId for existing connection") that closes the connection;
 // - ATTACH a channel the token's `x-ably-capability` allows to subscribe (exact name,
 //   `namespace:*` or `*`), else a channel ERROR with 40160, which fails the channel; ATTACHED, with
 //   HAS_PRESENCE and a SYNC of the members when there are any;
-// - PRESENCE enter/update/leave from a client with the `presence` capability and a clientId
-//   (ACK, or NACK with 40160), sent to every connection attached to the channel; a closed socket
-//   leaves;
+// - PRESENCE enter/update/leave from a client with the `presence` capability (else NACK 40160), as
+//   the connection's clientId or, with a wildcard token, the member's own (a clientId the
+//   credentials do not permit: NACK 40012, Invalid client ID; no clientId at all: NACK 91000,
+//   Cannot enter presence without a clientId), sent to every connection attached to the channel; a
+//   closed socket leaves;
 // - messages published through the REST half go to every connection attached to the channel, except
 //   the publisher's own connection when it connected with `echo=false` (https://ably.com/docs/api/realtime-sdk#client-options, echoMessages);
 // - HEARTBEAT answered, CLOSE answered with CLOSED, DETACH with DETACHED, AUTH (a new token) with CONNECTED.
@@ -47,6 +55,7 @@ interface ErrorInfo {
 /** A live realtime connection, as the REST half needs it (connectionKey → this). */
 export interface RealtimeConnection {
   connectionId: string;
+  /** Its identity: the token's clientId, the one it took under a wildcard token, `*` or null. */
   clientId: string | null;
 }
 
@@ -54,10 +63,15 @@ interface Client extends RealtimeConnection {
   ws: WebSocket;
   key: string;
   echo: boolean;
+  /** The clientId its token names: an id, the wildcard `*`, or null (anonymous). */
+  tokenClientId: string | null;
   capability: Record<string, string[]>;
   attached: Set<string>;
   serial: number;
 }
+
+/** The wildcard clientId: a token with it may act as any clientId. */
+const WILDCARD = '*';
 
 interface Member {
   clientId: string;
@@ -67,6 +81,20 @@ interface Member {
   encoding?: string;
   id: string;
   timestamp: number;
+}
+
+/**
+ * The error for a connection whose token names `tokenClientId` taking `clientId` (its `clientId`
+ * parameter, or a new token's on AUTH), or null when the token permits it: only the wildcard permits
+ * another clientId, and an anonymous token none.
+ */
+function clientIdMismatch(tokenClientId: string | null, clientId: string | null): ErrorInfo | null {
+  if (clientId === tokenClientId || tokenClientId === WILDCARD) return null;
+  return {
+    message: `Mismatched clientId for existing connection: the token is for ${tokenClientId === null ? 'no clientId' : `'${tokenClientId}'`}, not '${String(clientId)}'`,
+    code: 40102,
+    statusCode: 401,
+  };
 }
 
 /** Whether `capability` grants `operation` on `channel` (exact name, `namespace:*`, or `*`). */
@@ -153,6 +181,10 @@ export function serveAblyRealtime(
       case ACTION.AUTH: {
         const verified = await verify(String((message.auth as { accessToken?: string } | undefined)?.accessToken ?? ''));
         if ('code' in verified) return send(client, { action: ACTION.ERROR, error: verified });
+        // A connection's clientId never changes: a token for another one is refused, and the connection closed.
+        const mismatch = client.tokenClientId === verified.clientId ? null : clientIdMismatch(verified.clientId, client.clientId);
+        if (mismatch) return refuseConnection(client.ws, mismatch);
+        client.tokenClientId = verified.clientId;
         client.capability = verified.capability;
         return send(client, connectedMessage(client));
       }
@@ -183,29 +215,43 @@ export function serveAblyRealtime(
         return send(client, { action: ACTION.DETACHED, channel });
       case ACTION.PRESENCE: {
         const msgSerial = message.msgSerial;
-        if (!allows(client.capability, channel, 'presence') || !client.clientId) {
-          return send(client, {
-            action: ACTION.NACK,
-            msgSerial,
-            count: 1,
-            error: {
-              message: `Unable to enter presence channel (no capability or clientId); channel = ${channel}`,
-              code: 40160,
-              statusCode: 401,
-            },
+        const nack = (error: ErrorInfo) => send(client, { action: ACTION.NACK, msgSerial, count: 1, error });
+        if (!allows(client.capability, channel, 'presence')) {
+          return nack({
+            message: `Channel denied access based on given capability (no presence); channel = ${channel}`,
+            code: 40160,
+            statusCode: 401,
           });
         }
-        for (const [index, entry] of ((message.presence as Array<{ action: number; data?: unknown; encoding?: string }>) ?? []).entries()) {
+        const entries = (message.presence as Array<{ action: number; clientId?: unknown; data?: unknown; encoding?: string }>) ?? [];
+        // Every member is checked before any enters: a refused message changes nothing.
+        const clientIds: string[] = [];
+        for (const entry of entries) {
+          const clientId = entry.clientId === undefined ? client.clientId : entry.clientId;
+          if (clientId === null || clientId === WILDCARD) {
+            return nack({ message: `Unable to enter presence channel (no clientId); channel = ${channel}`, code: 91000, statusCode: 400 });
+          }
+          if (typeof clientId !== 'string' || (clientId !== client.clientId && client.tokenClientId !== WILDCARD)) {
+            return nack({
+              message: `Invalid clientId '${String(clientId)}' for this connection's credentials (it is '${String(client.clientId)}'); channel = ${channel}`,
+              code: 40012,
+              statusCode: 400,
+            });
+          }
+          clientIds.push(clientId);
+        }
+        for (const [index, entry] of entries.entries()) {
           const action = PRESENCE_ACTIONS[entry.action] ?? 'enter';
+          const clientId = clientIds[index]!;
           const member: Member = {
-            clientId: client.clientId,
+            clientId,
             connectionId: client.connectionId,
             data: entry.data,
             ...(entry.encoding ? { encoding: entry.encoding } : {}),
             id: `${client.connectionId}:${String(msgSerial)}:${index}`,
             timestamp: Date.now(),
           };
-          const memberKey = `${client.connectionId}:${client.clientId}`;
+          const memberKey = `${client.connectionId}:${clientId}`;
           if (action === 'leave') presenceOf(channel).delete(memberKey);
           else presenceOf(channel).set(memberKey, member);
           broadcastPresence(channel, action, member);
@@ -220,6 +266,12 @@ export function serveAblyRealtime(
           error: { message: `Not supported by the stand-in: action ${String(message.action)}`, code: 40000, statusCode: 400 },
         });
     }
+  }
+
+  /** An ERROR without a channel fails the connection (ably-js goes to `failed`); the socket then closes. */
+  function refuseConnection(ws: WebSocket, error: ErrorInfo): void {
+    ws.send(JSON.stringify({ action: ACTION.ERROR, error }));
+    ws.close();
   }
 
   function connectedMessage(client: Client): Record<string, unknown> {
@@ -244,17 +296,18 @@ export function serveAblyRealtime(
     wss.handleUpgrade(request, socket, head, async (ws) => {
       const params = new URL(request.url ?? '/', 'http://127.0.0.1').searchParams;
       const verified = await verify(params.get('access_token'));
-      if ('code' in verified) {
-        ws.send(JSON.stringify({ action: ACTION.ERROR, error: verified }));
-        ws.close();
-        return;
-      }
+      if ('code' in verified) return refuseConnection(ws, verified);
+      // ably-js sends ClientOptions.clientId as the `clientId` parameter; the token must permit it.
+      const asked = params.get('clientId');
+      const mismatch = asked === null ? null : clientIdMismatch(verified.clientId, asked);
+      if (mismatch) return refuseConnection(ws, mismatch);
       serial += 1;
       const client: Client = {
         ws,
         connectionId: `rt-${serial}`,
         key: `rt${serial}!${crypto.randomUUID()}`,
-        clientId: verified.clientId,
+        clientId: asked ?? verified.clientId,
+        tokenClientId: verified.clientId,
         capability: verified.capability,
         echo: params.get('echo') !== 'false',
         attached: new Set(),

@@ -5,6 +5,7 @@
 //   or later, or the older 400 with code 40020 and `batchResponse` on a partial failure
 //   (https://ably.com/docs/rest/batch).
 // - Basic auth with the API key (https://ably.com/docs/auth/basic): anything else is a 401, code 40101.
+//   GET /time, the service time (`[milliseconds since the epoch]`), needs none.
 // - Messages: `name` and `data` text, `encoding` one of utf-8, json, json/utf-8 (data must then be
 //   JSON), at most 65,536 bytes of name, clientId and data (40009, ably-js's default limit); a channel
 //   name may not start with `[` or `:` (40010); `connectionKey` must be a live connection's key
@@ -157,6 +158,8 @@ export async function startAblyRestStub(
       connections.set(connectionKey, connection);
       return respond(response, 201, { ...connection, connectionKey });
     }
+    // The service time needs no credentials; ably-js asks for it with `queryTime`, as @ably/laravel-echo sets.
+    if (url.pathname === '/time' && request.method === 'GET') return respond(response, 200, [Date.now()]);
     if (request.headers.authorization !== `Basic ${Buffer.from(key).toString('base64')}`) {
       return respond(response, 401, { error: ablyError(401, 40101, 'Invalid credentials') });
     }
