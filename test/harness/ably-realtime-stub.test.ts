@@ -103,14 +103,6 @@ function rawConnection(
   return { send: (frame) => ws.send(JSON.stringify(frame)), next };
 }
 
-async function publish(channel: string, message: Record<string, unknown>): Promise<Response> {
-  return fetch(`http://127.0.0.1:${stub.port}/channels/${encodeURIComponent(channel)}/messages`, {
-    method: 'POST',
-    headers: { Authorization: `Basic ${Buffer.from(key).toString('base64')}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(message),
-  });
-}
-
 describe('the Ably realtime stand-in', () => {
   it('reads capabilities as Ably does: exact names, namespace wildcards and *', () => {
     expect(allows({ 'private:user.1': ['subscribe'] }, 'private:user.1', 'subscribe')).toBe(true);
@@ -128,7 +120,7 @@ describe('the Ably realtime stand-in', () => {
     const channel = client.channels.get(`private:user.${id}`);
     const received = new Promise<Ably.Message>((resolve) => void channel.subscribe('email.updated', resolve));
     await channel.attach();
-    expect((await publish(`private:user.${id}`, { name: 'email.updated', data: '{"id":"e1"}', encoding: 'json' })).status).toBe(201);
+    expect((await stub.publish(`private:user.${id}`, { name: 'email.updated', data: '{"id":"e1"}', encoding: 'json' })).status).toBe(201);
     expect((await received).data).toEqual({ id: 'e1' });
   });
 
@@ -150,8 +142,14 @@ describe('the Ably realtime stand-in', () => {
     await senderChannel!.subscribe((m) => void senderGot.push(m.name!));
     const otherGot = new Promise<string>((resolve) => void otherChannel!.subscribe('marker', (m) => resolve(m.name!)));
     await otherChannel!.attach();
-    await publish(`private:user.${id}`, { name: 'tick', data: '{}', encoding: 'json', connectionKey: sender.connection.key, clientId: id });
-    await publish(`private:user.${id}`, { name: 'marker', data: '{}', encoding: 'json' });
+    await stub.publish(`private:user.${id}`, {
+      name: 'tick',
+      data: '{}',
+      encoding: 'json',
+      connectionKey: sender.connection.key,
+      clientId: id,
+    });
+    await stub.publish(`private:user.${id}`, { name: 'marker', data: '{}', encoding: 'json' });
     await otherGot;
     await expect.poll(() => senderGot).toEqual(['marker']);
   });

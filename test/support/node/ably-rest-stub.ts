@@ -130,6 +130,8 @@ export async function startAblyRestStub(
 ): Promise<{
   port: number;
   accepted: AcceptedAblyRequest[];
+  /** Publishes `message` on `channel` with the key, as a server does: `POST /channels/{channel}/messages`. */
+  publish: (channel: string, message: Record<string, unknown>) => Promise<Response>;
   close: () => Promise<void>;
 }> {
   const accepted: AcceptedAblyRequest[] = [];
@@ -259,9 +261,16 @@ export async function startAblyRestStub(
   });
   const realtime = options.realtime ? serveAblyRealtime(server, key, connections) : null;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     accepted,
+    publish: (channel, message) =>
+      fetch(`http://127.0.0.1:${port}/channels/${encodeURIComponent(channel)}/messages`, {
+        method: 'POST',
+        headers: { Authorization: `Basic ${Buffer.from(key).toString('base64')}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(message),
+      }),
     close: () => {
       realtime?.close();
       return new Promise((resolve) => server.close(() => resolve()));
