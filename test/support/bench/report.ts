@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Spread } from './stats.ts';
 
@@ -41,10 +42,14 @@ export function machine(): Record<string, string | number> {
   };
 }
 
-/** Writes a benchmark's results to bench-results/<name>-<time>.json (git-ignored) and says where. */
+/**
+ * Writes a benchmark's results to bench-results/<name>-<time>.json (git-ignored; BENCH_RESULTS_DIR
+ * names another folder) and says where.
+ */
 export function writeResults(name: string, results: unknown): string {
-  mkdirSync(`${root}bench-results`, { recursive: true });
-  const file = `${root}bench-results/${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  const dir = process.env.BENCH_RESULTS_DIR ?? `${root}bench-results`;
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify({ machine: machine(), at: new Date().toISOString(), results }, null, 2)}\n`);
   console.log(`\nwritten to ${file}`);
   return file;
