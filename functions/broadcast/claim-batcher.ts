@@ -25,8 +25,11 @@ interface Member {
 export const MAX_IDS_PER_CLAIM = 1000;
 /** How often a waiting request looks at its state again without being woken. */
 const WAIT_SLICE_MS = 250;
-/** How long a request waits to join a claim before it claims alone. */
-export const MAX_WAIT_MS = 5000;
+/**
+ * How long a request waits to join a claim before it claims alone: well within pg_net's 5 s timeout
+ * for the webhook (see the outbox migration), so its own claim still has time to answer.
+ */
+export const MAX_WAIT_MS = 2000;
 
 /** Batches claims (see the module comment). `claim` is one claim of the outbox. */
 export class ClaimBatcher {
@@ -34,7 +37,6 @@ export class ClaimBatcher {
   #busy = false;
   /** Requests waiting for the claim on its way to come back; none of them taken. */
   #waiting: Member[] = [];
-
   readonly #maxWaitMs: number;
 
   constructor(claim: (ids: number[]) => Promise<OutboxEntry[]>, maxWaitMs = MAX_WAIT_MS) {
