@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmailsUpdated } from '../../functions/broadcast/events.ts';
 import { TEST_ABLY_KEY } from '../support/ably-key.ts';
 import { startAblyRestStub } from '../support/node/ably-rest-stub.ts';
-import { collectPageErrors, eventually, networkSwitch, ready, rows, unreadCount, useLiveStack } from '../support/node/browser.ts';
+import { collectPageErrors, eventually, networkSwitch, ready, rows, toastWith, unreadCount, useLiveStack } from '../support/node/browser.ts';
 
 let ably: Awaited<ReturnType<typeof startAblyRestStub>>;
 // Filled in before the stack starts (hooks run in order): the Worker needs the stand-in's port.
@@ -64,6 +64,20 @@ describe('the web client on Ably', () => {
     await secondAgain.close();
     await second.close();
     await eventually(() => onlineNames(first)).toEqual([`${one.name} (you)`]);
+  });
+
+  it('says why when the server refuses presence: the reason from its Ably-shaped 403', async () => {
+    // The admin is made a user between loading the page and asking for the presence channel's
+    // token, so the real Worker refuses presence-admins with its reason in Ably's error shape.
+    const reader = await live.createUser('Annie Easley', 'admin');
+    const context = await live.newContext();
+    await context.route('**/broadcasting/auth', async (route) => {
+      const asked = route.request().postDataJSON() as { channel_name?: string | null };
+      if (asked.channel_name === 'presence:admins') await live.db.query(`update public.profiles set role = 'user' where id = $1`, [reader.id]);
+      await route.continue();
+    });
+    const page = await live.signIn(context, reader);
+    await toastWith(page, 'Cannot show which admins are online: You may not join presence-admins').waitFor();
   });
 
   it('carries mark all read to another tab as emails.updated over Ably, without the tab asking the API', async () => {
