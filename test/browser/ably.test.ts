@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmailsUpdated } from '../../functions/broadcast/events.ts';
 import { TEST_ABLY_KEY } from '../support/ably-key.ts';
 import { startAblyRestStub } from '../support/node/ably-rest-stub.ts';
-import { collectPageErrors, eventually, networkSwitch, ready, rows, toastWith, unreadCount, useLiveStack } from '../support/node/browser.ts';
+import {
+  collectPageErrors,
+  eventually,
+  networkSwitch,
+  ready,
+  rows,
+  toastWith,
+  unreadCount,
+  useLiveStack,
+} from '../support/node/browser.ts';
 
 let ably: Awaited<ReturnType<typeof startAblyRestStub>>;
 // Filled in before the stack starts (hooks run in order): the Worker needs the stand-in's port.
@@ -73,7 +82,8 @@ describe('the web client on Ably', () => {
     const context = await live.newContext();
     await context.route('**/broadcasting/auth', async (route) => {
       const asked = route.request().postDataJSON() as { channel_name?: string | null };
-      if (asked.channel_name === 'presence:admins') await live.db.query(`update public.profiles set role = 'user' where id = $1`, [reader.id]);
+      if (asked.channel_name === 'presence:admins')
+        await live.db.query(`update public.profiles set role = 'user' where id = $1`, [reader.id]);
       await route.continue();
     });
     const page = await live.signIn(context, reader);
