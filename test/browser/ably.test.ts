@@ -6,7 +6,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmailsUpdated } from '../../functions/broadcast/events.ts';
-import { TEST_ABLY_KEY } from '../support/ably-key.ts';
+import { ablyStubVars, TEST_ABLY_KEY } from '../support/ably-key.ts';
 import { startAblyRestStub } from '../support/node/ably-rest-stub.ts';
 import {
   collectPageErrors,
@@ -24,13 +24,7 @@ let ably: Awaited<ReturnType<typeof startAblyRestStub>>;
 const workerVars: Record<string, string> = {};
 beforeAll(async () => {
   ably = await startAblyRestStub(TEST_ABLY_KEY, { realtime: true });
-  Object.assign(workerVars, {
-    BROADCAST_DRIVER: 'ably',
-    ABLY_KEY: TEST_ABLY_KEY,
-    ABLY_HOST: '127.0.0.1',
-    ABLY_PORT: String(ably.port),
-    ABLY_SCHEME: 'http',
-  });
+  Object.assign(workerVars, ablyStubVars(ably.port));
 });
 afterAll(() => ably?.close());
 const live = useLiveStack({ workerVars });

@@ -16,7 +16,7 @@ import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAblySocketId } from '../../functions/broadcast/ably-rules.ts';
 import { ADMIN_PRESENCE_CHANNEL, EmailDeleted, EmailReceived, EmailUpdated } from '../../functions/broadcast/events.ts';
-import { TEST_ABLY_KEY } from '../support/ably-key.ts';
+import { ablyStubVars, TEST_ABLY_KEY } from '../support/ably-key.ts';
 import { startAblyRestStub } from '../support/node/ably-rest-stub.ts';
 import { type Stack, startStack } from '../support/node/stack.ts';
 import { seedUsers } from '../support/seed-users.ts';
@@ -40,15 +40,7 @@ const echoes: Echo[] = [];
 
 beforeAll(async () => {
   ably = await startAblyRestStub(TEST_ABLY_KEY, { realtime: true });
-  stack = await startStack({
-    workerVars: {
-      BROADCAST_DRIVER: 'ably',
-      ABLY_KEY: TEST_ABLY_KEY,
-      ABLY_HOST: '127.0.0.1',
-      ABLY_PORT: String(ably.port),
-      ABLY_SCHEME: 'http',
-    },
-  });
+  stack = await startStack({ workerVars: ablyStubVars(ably.port) });
   db = await stack.supabase.connect();
   for (const person of ['admin', 'ada'] as const) accessTokens[person] = await stack.supabase.accessToken(seedUsers[person]);
 }, 120_000);

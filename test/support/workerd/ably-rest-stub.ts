@@ -1,17 +1,11 @@
 import { env } from 'cloudflare:workers';
-import { TEST_ABLY_KEY } from '../ably-key.ts';
+import { ablyStubVars as ablyWorkerVars } from '../ably-key.ts';
 import type { AcceptedAblyRequest } from '../node/ably-rest-stub.ts';
 
 export type { AcceptedAblyRequest } from '../node/ably-rest-stub.ts';
 
 /** Settings that point the `ably` broadcaster at the Node-side Ably REST stand-in. */
-export const ablyStubVars = {
-  BROADCAST_DRIVER: 'ably',
-  ABLY_KEY: TEST_ABLY_KEY,
-  ABLY_HOST: '127.0.0.1',
-  ABLY_PORT: env.ABLY_REST_STUB_PORT,
-  ABLY_SCHEME: 'http',
-};
+export const ablyStubVars = ablyWorkerVars(env.ABLY_REST_STUB_PORT);
 
 function stubUrl(path: string): string {
   return `http://127.0.0.1:${env.ABLY_REST_STUB_PORT}${path}`;
