@@ -65,8 +65,9 @@ export class ClaimBatcher {
       }
       if (!me.taken && !this.#busy) {
         const claimed = this.#lead(me);
-        keepAlive?.(claimed.catch(() => undefined));
-        return claimed;
+        keepAlive?.(claimed);
+        await claimed;
+        continue;
       }
       if (!me.taken && Date.now() - since >= this.#maxWaitMs) {
         // The claim on its way is stuck: stop waiting for it.
@@ -83,8 +84,11 @@ export class ClaimBatcher {
     }
   }
 
-  /** One claim for `leader` and the requests waiting that fit beside it, longest waiting first. */
-  async #lead(leader: Member): Promise<OutboxEntry[]> {
+  /**
+   * One claim for `leader` and the requests waiting that fit beside it, longest waiting first. Each
+   * one's outcome (its share, or the claim's error) is left on it; this never throws.
+   */
+  async #lead(leader: Member): Promise<void> {
     this.#busy = true;
     this.#waiting = this.#waiting.filter((member) => member !== leader);
     const members = [leader];
@@ -105,9 +109,6 @@ export class ClaimBatcher {
       this.#busy = false;
       for (const member of [...members.slice(1), ...this.#waiting]) member.wake();
     }
-    const outcome = leader.outcome!;
-    if ('error' in outcome) throw outcome.error;
-    return outcome.entries;
   }
 }
 
