@@ -18,34 +18,37 @@ import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
 import { parseJsonText } from '../http/validation.ts';
 import { withConfig } from '../http/with-config.ts';
-import { createLogger, errorMessage } from '../log.ts';
+import { createLogger, errorMessage, type Logger } from '../log.ts';
 import { webhookPayload } from '../observe/payload.ts';
 import { verifyWebhookSignature } from '../observe/signature.ts';
 
-/** One recorder per configuration (isolate-wide), so concurrent webhooks share its writes. */
-const recorders = new WeakMap<Config, DeliveryRecorder>();
-/** One claim batcher per configuration (isolate-wide), so concurrent webhooks share their claims. */
-const claimBatchers = new WeakMap<Config, ClaimBatcher>();
-
-function claimBatcherFor(config: Config, outbox: OutboxStore): ClaimBatcher {
-  let batcher = claimBatchers.get(config);
-  if (!batcher) {
-    batcher = new ClaimBatcher((ids) => outbox.claim(ids, config.outbox.maxAttempts));
-    claimBatchers.set(config, batcher);
-  }
-  return batcher;
+/** What concurrent webhooks of one configuration share in an isolate. */
+interface Shared {
+  outbox: OutboxStore;
+  log: Logger;
+  /** Claims together while a claim is on its way. */
+  claims: ClaimBatcher;
+  /** Writes outcomes together, behind the answers. */
+  recorder: DeliveryRecorder;
 }
 
-function recorderFor(config: Config, env: Env, outbox: OutboxStore): DeliveryRecorder {
-  let recorder = recorders.get(config);
-  if (!recorder) {
-    recorder = new DeliveryRecorder(
-      (settlement) => outbox.settle(settlement, config.outbox.maxAttempts),
-      createLogger(env.LOG_LEVEL, { component: 'webhooks' }),
-    );
-    recorders.set(config, recorder);
+/** One {@link Shared} per configuration (isolate-wide). */
+const sharedByConfig = new WeakMap<Config, Shared>();
+
+function sharedFor(config: Config, env: Env): Shared {
+  let shared = sharedByConfig.get(config);
+  if (!shared) {
+    const outbox = supabaseOutbox(serviceClient(config));
+    const log = createLogger(env.LOG_LEVEL, { component: 'webhooks' });
+    shared = {
+      outbox,
+      log,
+      claims: new ClaimBatcher((ids) => outbox.claim(ids, config.outbox.maxAttempts)),
+      recorder: new DeliveryRecorder((settlement) => outbox.settle(settlement, config.outbox.maxAttempts), log),
+    };
+    sharedByConfig.set(config, shared);
   }
-  return recorder;
+  return shared;
 }
 
 /** The request's `waitUntil`, or null where there is no execution context (`app.request` in tests). */
@@ -70,13 +73,12 @@ export const dbWebhook = new Hono<AppEnv>().use(withConfig, limitBody(MAX_BODY_B
   );
   const payload = parseJsonText(rawBody, webhookPayload, 'webhook payload');
   const config = c.get('config');
-  const outbox = supabaseOutbox(serviceClient(config));
-  const log = createLogger(c.env.LOG_LEVEL, { component: 'webhooks' });
+  const { outbox, log, claims, recorder } = sharedFor(config, c.env);
   const ids = [...new Set(payload.outbox_ids)];
   const waitUntil = waitUntilOf(c);
   // Entries delivered already, or held by another deliverer (the cron, a concurrent webhook naming
   // the same row), are not this request's to deliver.
-  const entries = await claimBatcherFor(config, outbox).claim(ids, waitUntil ?? undefined);
+  const entries = await claims.claim(ids, waitUntil ?? undefined);
   const outcome = await deliverEntries(entries, {
     models: observedModels,
     publish: (message) => broadcast(c.env, message),
@@ -86,7 +88,7 @@ export const dbWebhook = new Hono<AppEnv>().use(withConfig, limitBody(MAX_BODY_B
   if (outcome.failure || !waitUntil) {
     await outbox.settle(outcome.settlement, config.outbox.maxAttempts);
   } else {
-    recorderFor(config, c.env, outbox).add(outcome.settlement, waitUntil);
+    recorder.add(outcome.settlement, waitUntil);
   }
   if (outcome.failure) {
     // A 502, so pg_net's log shows the failure; the cron retries the entries.
