@@ -7,9 +7,11 @@
 //      acknowledged the trigger (every frame handed to the sockets), Durable Object RPCs per event
 //      (computed, and counted by a tail worker in a separate short run), and workerd's CPU per event
 //      and per shard.
-//   3. the two targets, side by side with the baseline in interleaved rounds (so the machine's
-//      load drifts on both alike), for each shard count: fan-out to 1,000 browser-like sockets
-//      within 1.5× of the baseline (last receipt), trigger → receive p50 within 2× of it.
+//   3. the two targets, side by side with the baseline and the workerd floor in interleaved rounds
+//      (so the machine's load drifts on all alike), for each shard count: fan-out to 1,000
+//      browser-like sockets within 1.5× of the baseline (last receipt), trigger → receive p50
+//      within 2× of it. The floor, one minimal Durable Object that only sends, splits the gap into
+//      workerd's share and ours.
 // Every client offers permessage-deflate, as browsers do (BENCH_DEFLATE=0: not), and the tables say
 // which extensions the server accepted. The Worker's deploy bundle runs in bare workerd, the entry
 // as on Cloudflare (../support/node/bare-workerd.ts); `wrangler dev`, whose entry worker accepts
@@ -19,7 +21,15 @@
 import { loadavg } from 'node:os';
 import { app, OFFER_DEFLATE, protocolSubscriber, serverSdk, socketUrl } from '../support/bench/pusher.ts';
 import { printTable, writeResults } from '../support/bench/report.ts';
-import { type BenchServer, cpuMs, fileDescriptors, startBaseline, startWorkerd, startWranglerDev } from '../support/bench/servers.ts';
+import {
+  type BenchServer,
+  cpuMs,
+  fileDescriptors,
+  startBaseline,
+  startWorkerd,
+  startWorkerdFloor,
+  startWranglerDev,
+} from '../support/bench/servers.ts';
 import { SocketPool } from '../support/bench/socket-pool.ts';
 import { distribution, latencySummary, now, percentile, ratio, round, type Spread, spreads } from '../support/bench/stats.ts';
 import { freePort } from '../support/node/processes.ts';
@@ -405,98 +415,145 @@ async function latencyProbe(driver: Driver) {
 
 const median = (values: number[]) => percentile(values, 50);
 
+/** A server of the targets: its fan-out driver and pool, its latency probe, and what each round measured. */
+interface TargetSide {
+  fanDriver: Driver;
+  pool: SocketPool;
+  probe: Awaited<ReturnType<typeof latencyProbe>>;
+  round: number;
+  extensions: string;
+}
+
+/** TARGET_SOCKETS sockets on `fanDriver`'s server and one latency subscriber on `latencyDriver`'s, warmed up. */
+async function targetSide(fanDriver: Driver, latencyDriver: Driver, warmUp: { fanOuts: number; events: number }): Promise<TargetSide> {
+  const pool = SocketPool.start(CLIENT_PROCESSES);
+  const probe = await latencyProbe(latencyDriver);
+  const side: TargetSide = { fanDriver, pool, probe, round: 0, extensions: '' };
+  const opened = await pool.open(fanDriver.socket.url, TARGET_SOCKETS, fanDriver.socket.channel);
+  side.extensions = describeExtensions(opened.extensions);
+  for (let i = 0; i < warmUp.fanOuts; i++) await fanOutEvent(fanDriver, pool, side.round++);
+  await probe.samples(warmUp.events);
+  return side;
+}
+
+/** Samples of one server: fan-out last receipts and trigger → receive times (ms). */
+interface TargetSamples {
+  fan: number[];
+  lat: number[];
+}
+
+/** One round of a side: TARGET_FANOUT_EVENTS fan-outs and TARGET_LATENCY_EVENTS trigger → receive samples, added to `into`; the round's medians. */
+async function measureRound(side: TargetSide, into: TargetSamples): Promise<{ fan: number; lat: number }> {
+  const fan: number[] = [];
+  for (let i = 0; i < TARGET_FANOUT_EVENTS; i++) fan.push((await fanOutEvent(side.fanDriver, side.pool, side.round++)).last);
+  const lat = await side.probe.samples(TARGET_LATENCY_EVENTS);
+  into.fan.push(...fan);
+  into.lat.push(...lat);
+  return { fan: median(fan), lat: median(lat) };
+}
+
+async function closeSide(side: TargetSide) {
+  side.probe.close();
+  await side.pool.close();
+}
+
+/** min / median / max of per-round ratios, as printed. */
+function ratioSpread(ratios: number[]): string {
+  return `${round2(Math.min(...ratios))} / ${round2(median(ratios))} / ${round2(Math.max(...ratios))}`;
+}
+
 /**
- * The two targets for each shard count, measured side by side with the baseline: TARGET_SOCKETS
- * browser-like sockets on each server (the baseline's in a server of their own, so its latency
- * subscriber is alone) and one latency subscriber each; then TARGET_ROUNDS rounds, alternating which
- * server goes first, of TARGET_FANOUT_EVENTS fan-outs and TARGET_LATENCY_EVENTS trigger → receive
- * events per server. Each round gives a ratio of medians; the verdict is on the median ratio.
+ * The two targets for each shard count, measured side by side with the baseline and the workerd
+ * floor (../support/bench/workerd-floor.js, one minimal Durable Object doing nothing but send):
+ * TARGET_SOCKETS browser-like sockets on each server (the baseline's and the floor's in servers of
+ * their own, so their latency subscribers are alone) and one latency subscriber each; then
+ * TARGET_ROUNDS rounds, the order of the three servers reversed every other round, of
+ * TARGET_FANOUT_EVENTS fan-outs and TARGET_LATENCY_EVENTS trigger → receive events per server.
+ * Each round gives a ratio of medians; the verdict is on the median ratio to the baseline. The
+ * floor's ratio says how much of the gap any Durable Object server has on this workerd, and
+ * Tidings ÷ floor how much is ours.
  */
 async function pairedTargets(shardCounts: number[]): Promise<Array<Record<string, string | number>>> {
   const rows: Array<Record<string, string | number>> = [];
-  const baseFanServer = await startBaseline();
-  const baseLatencyServer = await startBaseline();
-  const basePool = SocketPool.start(CLIENT_PROCESSES);
-  const baseFan = baseline(baseFanServer);
-  const baseProbe = await latencyProbe(baseline(baseLatencyServer));
-  let baseRound = 0;
+  const servers = [await startBaseline(), await startBaseline(), await startWorkerdFloor(), await startWorkerdFloor()];
+  const [baseFanServer, baseLatencyServer, floorFanServer, floorLatencyServer] = servers as [
+    BenchServer,
+    BenchServer,
+    BenchServer,
+    BenchServer,
+  ];
+  const sides: TargetSide[] = [];
   try {
-    const opened = await basePool.open(baseFan.socket.url, TARGET_SOCKETS, null);
-    const baseExtensions = describeExtensions(opened.extensions);
-    for (let i = 0; i < TARGET_WARM_UP.baselineFanOuts; i++) await fanOutEvent(baseFan, basePool, baseRound++);
-    await baseProbe.samples(TARGET_WARM_UP.baselineEvents);
+    const base = await targetSide(baseline(baseFanServer), baseline(baseLatencyServer), {
+      fanOuts: TARGET_WARM_UP.baselineFanOuts,
+      events: TARGET_WARM_UP.baselineEvents,
+    });
+    sides.push(base);
+    const floor = await targetSide(baseline(floorFanServer), baseline(floorLatencyServer), TARGET_WARM_UP);
+    sides.push(floor);
     for (const shards of shardCounts) {
       const server = await startWorkerd({ shards });
-      const pool = SocketPool.start(CLIENT_PROCESSES);
-      const driver = tidings(server, shards);
-      const probe = await latencyProbe(driver);
-      let round = 0;
+      let ours: TargetSide | undefined;
       try {
-        console.log(`\ntargets: ${server.name} beside the baseline`);
-        const ours = await pool.open(driver.socket.url, TARGET_SOCKETS, driver.socket.channel);
-        for (let i = 0; i < TARGET_WARM_UP.fanOuts; i++) await fanOutEvent(driver, pool, round++);
-        await probe.samples(TARGET_WARM_UP.events);
-        const fan = { ours: [] as number[], base: [] as number[], ratios: [] as number[] };
-        const lat = { ours: [] as number[], base: [] as number[], ratios: [] as number[] };
+        console.log(`\ntargets: ${server.name} beside the baseline and the workerd floor`);
+        const driver = tidings(server, shards);
+        const mine = await targetSide(driver, driver, TARGET_WARM_UP);
+        ours = mine;
+        const ratios = { fan: [] as number[], lat: [] as number[], floorFan: [] as number[], floorLat: [] as number[] };
+        const samples = new Map<TargetSide, TargetSamples>([base, floor, mine].map((side) => [side, { fan: [], lat: [] }]));
         for (let r = 0; r < TARGET_ROUNDS; r++) {
-          const roundFan = { ours: [] as number[], base: [] as number[] };
-          const roundLat = { ours: [] as number[], base: [] as number[] };
-          const measureOurs = async () => {
-            for (let i = 0; i < TARGET_FANOUT_EVENTS; i++) roundFan.ours.push((await fanOutEvent(driver, pool, round++)).last);
-            roundLat.ours.push(...(await probe.samples(TARGET_LATENCY_EVENTS)));
-          };
-          const measureBase = async () => {
-            for (let i = 0; i < TARGET_FANOUT_EVENTS; i++) roundFan.base.push((await fanOutEvent(baseFan, basePool, baseRound++)).last);
-            roundLat.base.push(...(await baseProbe.samples(TARGET_LATENCY_EVENTS)));
-          };
-          if (r % 2 === 0) {
-            await measureBase();
-            await measureOurs();
-          } else {
-            await measureOurs();
-            await measureBase();
-          }
-          fan.ours.push(...roundFan.ours);
-          fan.base.push(...roundFan.base);
-          fan.ratios.push(median(roundFan.ours) / median(roundFan.base));
-          lat.ours.push(...roundLat.ours);
-          lat.base.push(...roundLat.base);
-          lat.ratios.push(median(roundLat.ours) / median(roundLat.base));
+          const order = r % 2 === 0 ? [base, floor, mine] : [mine, floor, base];
+          const measured = new Map<TargetSide, { fan: number; lat: number }>();
+          for (const side of order) measured.set(side, await measureRound(side, samples.get(side)!));
+          const [b, f, o] = [measured.get(base)!, measured.get(floor)!, measured.get(mine)!];
+          ratios.fan.push(o.fan / b.fan);
+          ratios.lat.push(o.lat / b.lat);
+          ratios.floorFan.push(f.fan / b.fan);
+          ratios.floorLat.push(f.lat / b.lat);
           console.log(
-            `  round ${r + 1}: fan-out last ${round2(median(roundFan.ours))} vs ${round2(median(roundFan.base))} ms, p50 ${round2(median(roundLat.ours))} vs ${round2(median(roundLat.base))} ms`,
+            `  round ${r + 1}: fan-out last ${round2(o.fan)} vs ${round2(b.fan)} ms (floor ${round2(f.fan)}), p50 ${round2(o.lat)} vs ${round2(b.lat)} ms (floor ${round2(f.lat)})`,
           );
         }
-        const fanRatio = round2(median(fan.ratios));
-        const latRatio = round2(median(lat.ratios));
+        const medianOf = (kind: keyof TargetSamples) => {
+          const [o, b, f] = [mine, base, floor].map((side) => round2(median(samples.get(side)![kind])));
+          return { ours: o!, base: b!, floor: f! };
+        };
+        const fan = medianOf('fan');
+        const lat = medianOf('lat');
+        const fanRatio = round2(median(ratios.fan));
+        const latRatio = round2(median(ratios.lat));
         rows.push({
           target: `fan-out to ${TARGET_SOCKETS.toLocaleString('en')} browser-like sockets: last receipt ≤ ${TARGETS.fanOut}× baseline`,
           server: server.name,
-          'Tidings ms': round2(median(fan.ours)),
-          'baseline ms': round2(median(fan.base)),
-          'ratio (min / median / max over rounds)': `${round2(Math.min(...fan.ratios))} / ${fanRatio} / ${round2(Math.max(...fan.ratios))}`,
-          extensions: `Tidings ${describeExtensions(ours.extensions)}; baseline ${baseExtensions}`,
+          'Tidings ms': fan.ours,
+          'baseline ms': fan.base,
+          'workerd floor ms': fan.floor,
+          'ratio (min / median / max over rounds)': ratioSpread(ratios.fan),
+          'floor ÷ baseline': ratioSpread(ratios.floorFan),
+          'Tidings ÷ floor': round2(fan.ours / fan.floor),
+          extensions: `Tidings ${mine.extensions}; baseline ${base.extensions}; floor ${floor.extensions}`,
           verdict: fanRatio <= TARGETS.fanOut ? 'met' : 'missed',
         });
         rows.push({
           target: `trigger → receive p50 ≤ ${TARGETS.latencyP50}× baseline`,
           server: server.name,
-          'Tidings ms': round2(median(lat.ours)),
-          'baseline ms': round2(median(lat.base)),
-          'ratio (min / median / max over rounds)': `${round2(Math.min(...lat.ratios))} / ${latRatio} / ${round2(Math.max(...lat.ratios))}`,
-          extensions: `Tidings ${probe.extensions || 'none'}; baseline ${baseProbe.extensions || 'none'}`,
+          'Tidings ms': lat.ours,
+          'baseline ms': lat.base,
+          'workerd floor ms': lat.floor,
+          'ratio (min / median / max over rounds)': ratioSpread(ratios.lat),
+          'floor ÷ baseline': ratioSpread(ratios.floorLat),
+          'Tidings ÷ floor': round2(lat.ours / lat.floor),
+          extensions: `Tidings ${mine.probe.extensions || 'none'}; baseline ${base.probe.extensions || 'none'}; floor ${floor.probe.extensions || 'none'}`,
           verdict: latRatio <= TARGETS.latencyP50 ? 'met' : 'missed',
         });
       } finally {
-        probe.close();
-        await pool.close();
+        if (ours) await closeSide(ours);
         await server.stop();
       }
     }
   } finally {
-    baseProbe.close();
-    await basePool.close();
-    await baseFanServer.stop();
-    await baseLatencyServer.stop();
+    for (const side of sides) await closeSide(side);
+    for (const server of servers) await server.stop();
   }
   return rows;
 }

@@ -4,11 +4,14 @@
 // there Miniflare's entry worker answers the WebSocket handshake and accepts permessage-deflate),
 // and the baseline, a minimal Node `ws` server in its own process.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBareWorkerd } from '../node/bare-workerd.ts';
-import { descendantsOf } from '../node/processes.ts';
+import { startBareWorkerd, startWorkerdConfig } from '../node/bare-workerd.ts';
+import { descendantsOf, freePort } from '../node/processes.ts';
 import { startWorker } from '../node/worker.ts';
+import { wranglerRuntimeConfig } from '../node/wrangler-config.ts';
 
 /** A server under test, on 127.0.0.1. */
 export interface BenchServer {
@@ -89,6 +92,39 @@ export async function startBaseline(): Promise<BenchServer> {
       await exited;
     },
   };
+}
+
+/**
+ * The workerd floor (./workerd-floor.js): one Durable Object that sends each `POST /trigger` body to
+ * every socket, in bare workerd with wrangler.toml's compatibility date and flags and object storage
+ * on disk with SQLite, as Tidings' objects have (in-memory storage made its fan-out slower). Driven
+ * like the baseline; Tidings can be no faster than this on the same workerd.
+ */
+export async function startWorkerdFloor(): Promise<BenchServer> {
+  const { compatibilityDate, compatibilityFlags } = wranglerRuntimeConfig();
+  const dir = mkdtempSync(join(tmpdir(), 'tidings-floor-'));
+  copyFileSync(fileURLToPath(new URL('./workerd-floor.js', import.meta.url)), join(dir, 'floor.js'));
+  mkdirSync(join(dir, 'objects'));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "main", worker = .worker), (name = "objects", disk = (path = ${JSON.stringify(join(dir, 'objects'))}, writable = true))],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const worker :Workerd.Worker = (
+  modules = [(name = "floor.js", esModule = embed "floor.js")],
+  compatibilityDate = ${JSON.stringify(compatibilityDate)},
+  compatibilityFlags = ${JSON.stringify(compatibilityFlags)},
+  bindings = [(name = "ROOM", durableObjectNamespace = "Room")],
+  durableObjectNamespaces = [(className = "Room", uniqueKey = "tidings-floor-room", enableSql = true)],
+  durableObjectStorage = (localDisk = "objects"),
+);
+`,
+  );
+  const workerd = await startWorkerdConfig(dir, port);
+  return { name: 'workerd floor (one minimal Durable Object)', port, pids: () => [workerd.pid], stop: workerd.stop };
 }
 
 /** Open file descriptors of processes and the smallest of their open-files limits. */
