@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ABLY_DEFAULT_HOST } from './broadcast/ably-rules.ts';
+import { oncePer } from './platform/once-per.ts';
 import type { SecretSetting } from './secret-settings.ts';
 
 /** Thrown when a binding is missing or malformed; the message names it and says how to set it. */
@@ -275,23 +276,17 @@ export function parseSettings<T extends z.ZodType>(schema: T, source: unknown): 
   return result.data;
 }
 
-const cache = new WeakMap<object, Config>();
-
 /**
  * The validated configuration for these bindings (parsed once per bindings object).
  * @throws ConfigError naming the first missing or malformed setting.
  */
-export function loadConfig(env: Env): Config {
-  let config = cache.get(env);
-  if (!config) {
-    config = parseSettings(configSchema, env);
-    const leaked = developmentSecretInProduction(config);
-    if (leaked) {
-      throw new ConfigError(
-        `${leaked} still has its public development value from .dev.vars.example, and APP_ENV is production: run "wrangler secret put ${leaked}" with a value of your own`,
-      );
-    }
-    cache.set(env, config);
+export const loadConfig = oncePer((env: Env): Config => {
+  const config = parseSettings(configSchema, env);
+  const leaked = developmentSecretInProduction(config);
+  if (leaked) {
+    throw new ConfigError(
+      `${leaked} still has its public development value from .dev.vars.example, and APP_ENV is production: run "wrangler secret put ${leaked}" with a value of your own`,
+    );
   }
   return config;
-}
+});

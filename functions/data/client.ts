@@ -6,23 +6,18 @@
  */
 import { createClient, type PostgrestError, type SupabaseClient } from '@supabase/supabase-js';
 import type { Config } from '../config.ts';
-
-const clients = new WeakMap<Config, SupabaseClient>();
+import { oncePer } from '../platform/once-per.ts';
 
 /** A service-role client for these settings (one per configuration). */
-export function serviceClient(config: Config): SupabaseClient {
-  let client = clients.get(config);
-  if (!client) {
-    client = createClient(config.supabase.url, config.supabase.serviceRoleKey, {
+export const serviceClient = oncePer(
+  (config: Config): SupabaseClient =>
+    createClient(config.supabase.url, config.supabase.serviceRoleKey, {
       // A Worker has no session to keep: every request brings its own identity.
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
       // Fail fast instead of waiting 1 + 2 + 4 s: callers retry (the browser) or redeliver (the cron).
       db: { retry: false },
-    });
-    clients.set(config, client);
-  }
-  return client;
-}
+    }),
+);
 
 /** The database did not answer (no PostgREST error code): worth retrying shortly. */
 export class DatabaseUnavailableError extends Error {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, parseSettings, setting } from '../config.ts';
+import { oncePer } from '../platform/once-per.ts';
 import { MAX_SHARDS } from './frames.ts';
 
 /** Cloudflare's limit of WebSocket connections per Durable Object (see docs/capacity.md). */
@@ -161,15 +162,11 @@ const extraAppsBinding = z.preprocess(
     }),
 );
 
-const cache = new WeakMap<object, RealtimeApps>();
-
 /**
  * Reads the realtime apps from the bindings (memoised per bindings object).
  * Throws a ConfigError (../config.ts) naming the setting to fix when something is missing or invalid.
  */
-export function loadApps(env: RealtimeSettings): RealtimeApps {
-  const cached = cache.get(env);
-  if (cached) return cached;
+export const loadApps = oncePer((env: RealtimeSettings): RealtimeApps => {
   const first = defaultApp(env);
   const { REALTIME_SHARDS } = parseSettings(shardsBinding, env);
   const all: RealtimeApp[] = [...(first ? [first] : []), ...parseSettings(extraAppsBinding, env.REALTIME_APPS)].map((app) => ({
@@ -196,6 +193,5 @@ export function loadApps(env: RealtimeSettings): RealtimeApps {
     byId: (id) => all.find((app) => app.id === id),
     byKey: (key) => all.find((app) => app.key === key),
   };
-  cache.set(env, apps);
   return apps;
-}
+});

@@ -21,6 +21,7 @@ import { withConfig } from '../http/with-config.ts';
 import { createLogger, errorMessage, type Logger } from '../log.ts';
 import { webhookPayload } from '../observe/payload.ts';
 import { verifyWebhookSignature } from '../observe/signature.ts';
+import { oncePer } from '../platform/once-per.ts';
 
 /** What concurrent webhooks of one configuration share in an isolate. */
 interface Shared {
@@ -33,23 +34,16 @@ interface Shared {
 }
 
 /** One {@link Shared} per configuration (isolate-wide). */
-const sharedByConfig = new WeakMap<Config, Shared>();
-
-function sharedFor(config: Config, env: Env): Shared {
-  let shared = sharedByConfig.get(config);
-  if (!shared) {
-    const outbox = supabaseOutbox(serviceClient(config));
-    const log = createLogger(env.LOG_LEVEL, { component: 'webhooks' });
-    shared = {
-      outbox,
-      log,
-      claims: new ClaimBatcher((ids) => outbox.claim(ids, config.outbox.maxAttempts)),
-      recorder: new DeliveryRecorder((settlement) => outbox.settle(settlement, config.outbox.maxAttempts), log),
-    };
-    sharedByConfig.set(config, shared);
-  }
-  return shared;
-}
+const sharedFor = oncePer((config: Config, env: Env): Shared => {
+  const outbox = supabaseOutbox(serviceClient(config));
+  const log = createLogger(env.LOG_LEVEL, { component: 'webhooks' });
+  return {
+    outbox,
+    log,
+    claims: new ClaimBatcher((ids) => outbox.claim(ids, config.outbox.maxAttempts)),
+    recorder: new DeliveryRecorder((settlement) => outbox.settle(settlement, config.outbox.maxAttempts), log),
+  };
+});
 
 /** The request's `waitUntil`, or null where there is no execution context (`app.request` in tests). */
 function waitUntilOf(c: Context<AppEnv>): ((promise: Promise<unknown>) => void) | null {
