@@ -418,6 +418,7 @@ const median = (values: number[]) => percentile(values, 50);
 /** A server of the targets: its fan-out driver and pool, its latency probe, and what each round measured. */
 interface TargetSide {
   fanDriver: Driver;
+  latencyDriver: Driver;
   pool: SocketPool;
   probe: Awaited<ReturnType<typeof latencyProbe>>;
   round: number;
@@ -428,7 +429,7 @@ interface TargetSide {
 async function targetSide(fanDriver: Driver, latencyDriver: Driver, warmUp: { fanOuts: number; events: number }): Promise<TargetSide> {
   const pool = SocketPool.start(CLIENT_PROCESSES);
   const probe = await latencyProbe(latencyDriver);
-  const side: TargetSide = { fanDriver, pool, probe, round: 0, extensions: '' };
+  const side: TargetSide = { fanDriver, latencyDriver, pool, probe, round: 0, extensions: '' };
   const opened = await pool.open(fanDriver.socket.url, TARGET_SOCKETS, fanDriver.socket.channel);
   side.extensions = describeExtensions(opened.extensions);
   for (let i = 0; i < warmUp.fanOuts; i++) await fanOutEvent(fanDriver, pool, side.round++);
@@ -440,16 +441,36 @@ async function targetSide(fanDriver: Driver, latencyDriver: Driver, warmUp: { fa
 interface TargetSamples {
   fan: number[];
   lat: number[];
+  /** The server's CPU time (ms) over the fan-outs, and over the trigger → receive events. */
+  fanCpuMs: number;
+  latCpuMs: number;
 }
 
-/** One round of a side: TARGET_FANOUT_EVENTS fan-outs and TARGET_LATENCY_EVENTS trigger → receive samples, added to `into`; the round's medians. */
+/**
+ * One round of a side: TARGET_FANOUT_EVENTS fan-outs and TARGET_LATENCY_EVENTS trigger → receive
+ * samples, added to `into` with the server's CPU time over each; the round's medians.
+ */
 async function measureRound(side: TargetSide, into: TargetSamples): Promise<{ fan: number; lat: number }> {
   const fan: number[] = [];
+  const fanPids = side.fanDriver.server.pids();
+  const fanCpu = cpuMs(fanPids);
   for (let i = 0; i < TARGET_FANOUT_EVENTS; i++) fan.push((await fanOutEvent(side.fanDriver, side.pool, side.round++)).last);
+  into.fanCpuMs += cpuMs(fanPids) - fanCpu;
+  const latPids = side.latencyDriver.server.pids();
+  const latCpu = cpuMs(latPids);
   const lat = await side.probe.samples(TARGET_LATENCY_EVENTS);
+  into.latCpuMs += cpuMs(latPids) - latCpu;
   into.fan.push(...fan);
   into.lat.push(...lat);
   return { fan: median(fan), lat: median(lat) };
+}
+
+/** Server CPU per delivered frame of the fan-outs (µs), and per trigger → receive event (µs). */
+function cpuPerUnit(samples: TargetSamples): { frame: number; event: number } {
+  return {
+    frame: round2((samples.fanCpuMs * 1000) / (samples.fan.length * TARGET_SOCKETS)),
+    event: round2((samples.latCpuMs * 1000) / samples.lat.length),
+  };
 }
 
 async function closeSide(side: TargetSide) {
@@ -500,7 +521,9 @@ async function pairedTargets(shardCounts: number[]): Promise<Array<Record<string
         const mine = await targetSide(driver, driver, TARGET_WARM_UP);
         ours = mine;
         const ratios = { fan: [] as number[], lat: [] as number[], floorFan: [] as number[], floorLat: [] as number[] };
-        const samples = new Map<TargetSide, TargetSamples>([base, floor, mine].map((side) => [side, { fan: [], lat: [] }]));
+        const samples = new Map<TargetSide, TargetSamples>(
+          [base, floor, mine].map((side) => [side, { fan: [], lat: [], fanCpuMs: 0, latCpuMs: 0 }]),
+        );
         for (let r = 0; r < TARGET_ROUNDS; r++) {
           const order = r % 2 === 0 ? [base, floor, mine] : [mine, floor, base];
           const measured = new Map<TargetSide, { fan: number; lat: number }>();
@@ -514,7 +537,12 @@ async function pairedTargets(shardCounts: number[]): Promise<Array<Record<string
             `  round ${r + 1}: fan-out last ${round2(o.fan)} vs ${round2(b.fan)} ms (floor ${round2(f.fan)}), p50 ${round2(o.lat)} vs ${round2(b.lat)} ms (floor ${round2(f.lat)})`,
           );
         }
-        const medianOf = (kind: keyof TargetSamples) => {
+        const [cpuOurs, cpuBase, cpuFloor] = [mine, base, floor].map((side) => cpuPerUnit(samples.get(side)!)) as [
+          ReturnType<typeof cpuPerUnit>,
+          ReturnType<typeof cpuPerUnit>,
+          ReturnType<typeof cpuPerUnit>,
+        ];
+        const medianOf = (kind: 'fan' | 'lat') => {
           const [o, b, f] = [mine, base, floor].map((side) => round2(median(samples.get(side)![kind])));
           return { ours: o!, base: b!, floor: f! };
         };
@@ -531,6 +559,7 @@ async function pairedTargets(shardCounts: number[]): Promise<Array<Record<string
           'ratio (min / median / max over rounds)': ratioSpread(ratios.fan),
           'floor ÷ baseline': ratioSpread(ratios.floorFan),
           'Tidings ÷ floor': round2(fan.ours / fan.floor),
+          'server CPU µs per frame (fan-out) or per event (p50), Tidings / baseline / floor': `${cpuOurs.frame} / ${cpuBase.frame} / ${cpuFloor.frame}`,
           extensions: `Tidings ${mine.extensions}; baseline ${base.extensions}; floor ${floor.extensions}`,
           verdict: fanRatio <= TARGETS.fanOut ? 'met' : 'missed',
         });
@@ -543,6 +572,7 @@ async function pairedTargets(shardCounts: number[]): Promise<Array<Record<string
           'ratio (min / median / max over rounds)': ratioSpread(ratios.lat),
           'floor ÷ baseline': ratioSpread(ratios.floorLat),
           'Tidings ÷ floor': round2(lat.ours / lat.floor),
+          'server CPU µs per frame (fan-out) or per event (p50), Tidings / baseline / floor': `${cpuOurs.event} / ${cpuBase.event} / ${cpuFloor.event}`,
           extensions: `Tidings ${mine.probe.extensions || 'none'}; baseline ${base.probe.extensions || 'none'}; floor ${floor.probe.extensions || 'none'}`,
           verdict: latRatio <= TARGETS.latencyP50 ? 'met' : 'missed',
         });
