@@ -437,20 +437,27 @@ async function targetSide(fanDriver: Driver, latencyDriver: Driver, warmUp: { fa
   return side;
 }
 
-/** Samples of one server: fan-out last receipts and trigger → receive times (ms). */
+/** The two targets: fan-out last receipts (`fan`) and trigger → receive times (`lat`). */
+type TargetKind = 'fan' | 'lat';
+
+/** Samples of one server: every sample and each round's median (ms), and its CPU time (ms) over each kind. */
 interface TargetSamples {
   fan: number[];
   lat: number[];
-  /** The server's CPU time (ms) over the fan-outs, and over the trigger → receive events. */
+  rounds: Array<Record<TargetKind, number>>;
   fanCpuMs: number;
   latCpuMs: number;
 }
 
+function emptySamples(): TargetSamples {
+  return { fan: [], lat: [], rounds: [], fanCpuMs: 0, latCpuMs: 0 };
+}
+
 /**
  * One round of a side: TARGET_FANOUT_EVENTS fan-outs and TARGET_LATENCY_EVENTS trigger → receive
- * samples, added to `into` with the server's CPU time over each; the round's medians.
+ * samples, added to `into` with the round's medians and the server's CPU time over each.
  */
-async function measureRound(side: TargetSide, into: TargetSamples): Promise<{ fan: number; lat: number }> {
+async function measureRound(side: TargetSide, into: TargetSamples): Promise<void> {
   const fan: number[] = [];
   const fanPids = side.fanDriver.server.pids();
   const fanCpu = cpuMs(fanPids);
@@ -462,15 +469,14 @@ async function measureRound(side: TargetSide, into: TargetSamples): Promise<{ fa
   into.latCpuMs += cpuMs(latPids) - latCpu;
   into.fan.push(...fan);
   into.lat.push(...lat);
-  return { fan: median(fan), lat: median(lat) };
+  into.rounds.push({ fan: median(fan), lat: median(lat) });
 }
 
-/** Server CPU per delivered frame of the fan-outs (µs), and per trigger → receive event (µs). */
-function cpuPerUnit(samples: TargetSamples): { frame: number; event: number } {
-  return {
-    frame: round2((samples.fanCpuMs * 1000) / (samples.fan.length * TARGET_SOCKETS)),
-    event: round2((samples.latCpuMs * 1000) / samples.lat.length),
-  };
+/** Server CPU (µs) per delivered frame of the fan-outs, or per trigger → receive event. */
+function cpuPerUnit(samples: TargetSamples, kind: TargetKind): number {
+  return kind === 'fan'
+    ? round2((samples.fanCpuMs * 1000) / (samples.fan.length * TARGET_SOCKETS))
+    : round2((samples.latCpuMs * 1000) / samples.lat.length);
 }
 
 async function closeSide(side: TargetSide) {
@@ -478,9 +484,55 @@ async function closeSide(side: TargetSide) {
   await side.pool.close();
 }
 
+/** Each round's ratio of medians, `of` ÷ `to`. */
+function roundRatios(of: TargetSamples, to: TargetSamples, kind: TargetKind): number[] {
+  return of.rounds.map((round, r) => round[kind] / to.rounds[r]![kind]);
+}
+
 /** min / median / max of per-round ratios, as printed. */
 function ratioSpread(ratios: number[]): string {
   return `${round2(Math.min(...ratios))} / ${round2(median(ratios))} / ${round2(Math.max(...ratios))}`;
+}
+
+/** What the two targets' table rows say of each kind. */
+const TARGET_ROWS: Record<TargetKind, { target: string; limit: number; extensions: (side: TargetSide) => string }> = {
+  fan: {
+    target: `fan-out to ${TARGET_SOCKETS.toLocaleString('en')} browser-like sockets: last receipt ≤ ${TARGETS.fanOut}× baseline`,
+    limit: TARGETS.fanOut,
+    extensions: (side) => side.extensions,
+  },
+  lat: {
+    target: `trigger → receive p50 ≤ ${TARGETS.latencyP50}× baseline`,
+    limit: TARGETS.latencyP50,
+    extensions: (side) => side.probe.extensions || 'none',
+  },
+};
+
+/** The table row of one target for one Tidings server, from the samples of the three sides. */
+function targetRow(
+  kind: TargetKind,
+  serverName: string,
+  sides: Record<'ours' | 'base' | 'floor', { side: TargetSide; samples: TargetSamples }>,
+): Record<string, string | number> {
+  const { ours, base, floor } = sides;
+  const [oursMs, baseMs, floorMs] = [ours, base, floor].map(({ samples }) => round2(median(samples[kind]))) as [number, number, number];
+  const ratios = roundRatios(ours.samples, base.samples, kind);
+  const spec = TARGET_ROWS[kind];
+  return {
+    target: spec.target,
+    server: serverName,
+    'Tidings ms': oursMs,
+    'baseline ms': baseMs,
+    'workerd floor ms': floorMs,
+    'ratio (min / median / max over rounds)': ratioSpread(ratios),
+    'floor ÷ baseline': ratioSpread(roundRatios(floor.samples, base.samples, kind)),
+    'Tidings ÷ floor': round2(oursMs / floorMs),
+    'server CPU µs per frame (fan-out) or per event (p50), Tidings / baseline / floor': [ours, base, floor]
+      .map(({ samples }) => cpuPerUnit(samples, kind))
+      .join(' / '),
+    extensions: `Tidings ${spec.extensions(ours.side)}; baseline ${spec.extensions(base.side)}; floor ${spec.extensions(floor.side)}`,
+    verdict: round2(median(ratios)) <= spec.limit ? 'met' : 'missed',
+  };
 }
 
 /**
@@ -514,70 +566,33 @@ async function pairedTargets(shardCounts: number[]): Promise<Array<Record<string
     sides.push(floor);
     for (const shards of shardCounts) {
       const server = await startWorkerd({ shards });
-      let ours: TargetSide | undefined;
       try {
         console.log(`\ntargets: ${server.name} beside the baseline and the workerd floor`);
         const driver = tidings(server, shards);
-        const mine = await targetSide(driver, driver, TARGET_WARM_UP);
-        ours = mine;
-        const ratios = { fan: [] as number[], lat: [] as number[], floorFan: [] as number[], floorLat: [] as number[] };
-        const samples = new Map<TargetSide, TargetSamples>(
-          [base, floor, mine].map((side) => [side, { fan: [], lat: [], fanCpuMs: 0, latCpuMs: 0 }]),
-        );
-        for (let r = 0; r < TARGET_ROUNDS; r++) {
-          const order = r % 2 === 0 ? [base, floor, mine] : [mine, floor, base];
-          const measured = new Map<TargetSide, { fan: number; lat: number }>();
-          for (const side of order) measured.set(side, await measureRound(side, samples.get(side)!));
-          const [b, f, o] = [measured.get(base)!, measured.get(floor)!, measured.get(mine)!];
-          ratios.fan.push(o.fan / b.fan);
-          ratios.lat.push(o.lat / b.lat);
-          ratios.floorFan.push(f.fan / b.fan);
-          ratios.floorLat.push(f.lat / b.lat);
-          console.log(
-            `  round ${r + 1}: fan-out last ${round2(o.fan)} vs ${round2(b.fan)} ms (floor ${round2(f.fan)}), p50 ${round2(o.lat)} vs ${round2(b.lat)} ms (floor ${round2(f.lat)})`,
-          );
+        const ours = await targetSide(driver, driver, TARGET_WARM_UP);
+        try {
+          const samples = new Map<TargetSide, TargetSamples>([base, floor, ours].map((side) => [side, emptySamples()]));
+          for (let r = 0; r < TARGET_ROUNDS; r++) {
+            for (const side of r % 2 === 0 ? [base, floor, ours] : [ours, floor, base]) await measureRound(side, samples.get(side)!);
+            const [b, f, o] = [base, floor, ours].map((side) => samples.get(side)!.rounds[r]!) as [
+              Record<TargetKind, number>,
+              Record<TargetKind, number>,
+              Record<TargetKind, number>,
+            ];
+            console.log(
+              `  round ${r + 1}: fan-out last ${round2(o.fan)} vs ${round2(b.fan)} ms (floor ${round2(f.fan)}), p50 ${round2(o.lat)} vs ${round2(b.lat)} ms (floor ${round2(f.lat)})`,
+            );
+          }
+          const three = {
+            ours: { side: ours, samples: samples.get(ours)! },
+            base: { side: base, samples: samples.get(base)! },
+            floor: { side: floor, samples: samples.get(floor)! },
+          };
+          rows.push(targetRow('fan', server.name, three), targetRow('lat', server.name, three));
+        } finally {
+          await closeSide(ours);
         }
-        const [cpuOurs, cpuBase, cpuFloor] = [mine, base, floor].map((side) => cpuPerUnit(samples.get(side)!)) as [
-          ReturnType<typeof cpuPerUnit>,
-          ReturnType<typeof cpuPerUnit>,
-          ReturnType<typeof cpuPerUnit>,
-        ];
-        const medianOf = (kind: 'fan' | 'lat') => {
-          const [o, b, f] = [mine, base, floor].map((side) => round2(median(samples.get(side)![kind])));
-          return { ours: o!, base: b!, floor: f! };
-        };
-        const fan = medianOf('fan');
-        const lat = medianOf('lat');
-        const fanRatio = round2(median(ratios.fan));
-        const latRatio = round2(median(ratios.lat));
-        rows.push({
-          target: `fan-out to ${TARGET_SOCKETS.toLocaleString('en')} browser-like sockets: last receipt ≤ ${TARGETS.fanOut}× baseline`,
-          server: server.name,
-          'Tidings ms': fan.ours,
-          'baseline ms': fan.base,
-          'workerd floor ms': fan.floor,
-          'ratio (min / median / max over rounds)': ratioSpread(ratios.fan),
-          'floor ÷ baseline': ratioSpread(ratios.floorFan),
-          'Tidings ÷ floor': round2(fan.ours / fan.floor),
-          'server CPU µs per frame (fan-out) or per event (p50), Tidings / baseline / floor': `${cpuOurs.frame} / ${cpuBase.frame} / ${cpuFloor.frame}`,
-          extensions: `Tidings ${mine.extensions}; baseline ${base.extensions}; floor ${floor.extensions}`,
-          verdict: fanRatio <= TARGETS.fanOut ? 'met' : 'missed',
-        });
-        rows.push({
-          target: `trigger → receive p50 ≤ ${TARGETS.latencyP50}× baseline`,
-          server: server.name,
-          'Tidings ms': lat.ours,
-          'baseline ms': lat.base,
-          'workerd floor ms': lat.floor,
-          'ratio (min / median / max over rounds)': ratioSpread(ratios.lat),
-          'floor ÷ baseline': ratioSpread(ratios.floorLat),
-          'Tidings ÷ floor': round2(lat.ours / lat.floor),
-          'server CPU µs per frame (fan-out) or per event (p50), Tidings / baseline / floor': `${cpuOurs.event} / ${cpuBase.event} / ${cpuFloor.event}`,
-          extensions: `Tidings ${mine.probe.extensions || 'none'}; baseline ${base.probe.extensions || 'none'}; floor ${floor.probe.extensions || 'none'}`,
-          verdict: latRatio <= TARGETS.latencyP50 ? 'met' : 'missed',
-        });
       } finally {
-        if (ours) await closeSide(ours);
         await server.stop();
       }
     }
