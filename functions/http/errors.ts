@@ -63,23 +63,12 @@ const DOMAIN_ERRORS: DomainError[] = [
     status: () => 422,
     issues: (error) => {
       const refused = error as ReplayRefusedError;
-      return [
-        ...refused.notFound.map((id) => ({
-          path: 'ids',
-          message: `No outbox entry has the id ${id} (mistyped, or delivered and deleted after the retention period).`,
-          value: id,
-        })),
-        ...refused.pending.map((id) => ({
-          path: 'ids',
-          message: `Outbox entry ${id} is pending, not failed: delivery or the redelivery cron sends it.`,
-          value: id,
-        })),
-        ...refused.delivered.map((id) => ({
-          path: 'ids',
-          message: `Outbox entry ${id} was delivered: there is nothing to replay.`,
-          value: id,
-        })),
+      const why: Array<[number[], (id: number) => string]> = [
+        [refused.notFound, (id) => `No outbox entry has the id ${id} (mistyped, or delivered and deleted after the retention period).`],
+        [refused.pending, (id) => `Outbox entry ${id} is pending, not failed: delivery or the redelivery cron sends it.`],
+        [refused.delivered, (id) => `Outbox entry ${id} was delivered: there is nothing to replay.`],
       ];
+      return why.flatMap(([ids, message]) => ids.map((id) => ({ path: 'ids', message: message(id), value: id })));
     },
     fields: (error) => {
       const refused = error as ReplayRefusedError;
