@@ -59,14 +59,14 @@ function waitUntilOf(c: Context<AppEnv>): ((promise: Promise<unknown>) => void) 
 const MAX_BODY_BYTES = 16 * 1024;
 
 export const dbWebhook = new Hono<AppEnv>().use(withConfig, limitBody(MAX_BODY_BYTES, 'The webhook body')).post('/db', async (c) => {
+  const config = c.get('config');
   const rawBody = await c.req.text();
   await verifyWebhookSignature(
-    c.get('config').webhookSecret,
+    config.webhookSecret,
     { timestamp: c.req.header('X-Tidings-Timestamp'), signature: c.req.header('X-Tidings-Signature') },
     rawBody,
   );
   const payload = parseJsonText(rawBody, webhookPayload, 'webhook payload');
-  const config = c.get('config');
   const { outbox, log, claims, recorder } = sharedFor(config, c.env);
   const ids = [...new Set(payload.outbox_ids)];
   const waitUntil = waitUntilOf(c);
