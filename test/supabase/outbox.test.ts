@@ -297,6 +297,21 @@ describe('the outbox (tidings.outbox and its functions, on a real Postgres)', ()
     expect(await claim([crashing.id])).toMatchObject([{ id: crashing.id, attempts: 1 }]);
   });
 
+  it('replays failed entries from psql, and leaves a pending entry and the lease a deliverer holds on it as they are', async () => {
+    await drain();
+    const [heldRow, failedRow] = await insertEmails(2, 'Replayed by hand');
+    const [held] = await entriesOf([heldRow!]);
+    const [failed] = await entriesOf([failedRow!]);
+    await claim([failed!.id]);
+    await settle({ failed: [{ id: failed!.id, reason: 'cannot be built' }] });
+    await claim([held!.id]);
+    expect((await db.query('select tidings.replay(array[$1::bigint, $2::bigint]) as n', [held!.id, failed!.id])).rows[0].n).toBe(1);
+    // The held entry keeps its lease and its attempt: no second deliverer can take it meanwhile.
+    expect(await stateOf(held!.id)).toMatchObject({ attempts: 1, failed: false, held: true });
+    expect(await claim([held!.id])).toEqual([]);
+    expect(await stateOf(failed!.id)).toMatchObject({ attempts: 0, failure_reason: null, failed: false, held: null });
+  });
+
   it('names the last publish error of an entry given up on after its deliverer stopped, and a webhook claim gives up on it too', async () => {
     await drain();
     const [crashing, next] = await insertedAndChanged('Flaky then crashing', 'update emails set read_at = now() where id = $1');
