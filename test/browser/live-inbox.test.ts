@@ -259,6 +259,20 @@ describe('the live inbox', () => {
     expect(await row(page, kept).count()).toBe(1);
   });
 
+  it('takes the "New email" toast of an email deleted while it shows away with the email, and leaves the others', async () => {
+    const reader = await live.createUser('Frances Allen');
+    const page = await live.signIn(await live.newContext(), reader);
+    const doomed = await live.insertEmail(live.admin, reader, 'Sent by mistake', 'Withdrawn in a moment.');
+    await toastWith(page, 'Sent by mistake').waitFor();
+    await live.insertEmail(live.admin, reader, 'Sent on purpose', 'Stays.');
+    await toastWith(page, 'Sent on purpose').waitFor();
+    await live.db.query('delete from public.emails where id = $1', [doomed]);
+    await eventually(() => row(page, doomed).count()).toBe(0);
+    // Well within the 7 s a toast stays: it left with its email, not on its timer.
+    await expect.poll(() => toastWith(page, 'Sent by mistake').count(), { timeout: 2000, interval: 50 }).toBe(0);
+    expect(await toastWith(page, 'Sent on purpose').count()).toBe(1);
+  });
+
   it('moves keyboard focus to the next email when the focused one is deleted elsewhere, and says so if it was open', async () => {
     for (const viewport of ['desktop', 'phone'] as const) {
       const reader = await live.createUser(`Sophie Wilson ${viewport}`);

@@ -67,6 +67,8 @@ export function createInbox(api: Api): Inbox {
   let changedWhileRechecking: Set<string> | null = null;
   /** Rows to flash once, because they just arrived. */
   const fresh = new Set<string>();
+  /** The "New email" toasts on screen, by email id, each with what takes it away. */
+  const arrivalToasts = new Map<string, () => void>();
   /** Live arrivals not shown yet (see ARRIVAL_BATCH_MS). */
   let arriving: MailboxEmail[] = [];
   let arrivalTimer: ReturnType<typeof setTimeout> | undefined;
@@ -295,6 +297,8 @@ export function createInbox(api: Api): Inbox {
       focused?.closest<HTMLElement>('li[data-email-id]')?.dataset.emailId === id || (openId === id && Boolean(focused?.closest('#reader')));
     if (!mailbox.delete(id)) return false;
     counted(before);
+    // Its "New email" toast goes too: it would open an email that is no longer there.
+    arrivalToasts.get(id)?.();
     if (openId === id) {
       openId = null;
       renderReader();
@@ -319,7 +323,8 @@ export function createInbox(api: Api): Inbox {
 
   function announce(email: MailboxEmail): void {
     const message = `New email from ${email.sender_name}: ${email.subject}`;
-    toast(message, { action: () => void open(email.id) });
+    const withdraw = toast(message, { action: () => void open(email.id), onGone: () => arrivalToasts.delete(email.id) });
+    arrivalToasts.set(email.id, withdraw);
     notifyDesktop(`New email from ${email.sender_name}`, email.subject, () => void open(email.id));
   }
 
