@@ -7,19 +7,33 @@
 //      workerd's CPU per connection (from /proc).
 //   5. idle sockets: open 10,000 sockets, each subscribed to a channel (Pusher protocol), and leave
 //      them idle; report the server's resident memory per socket (VmRSS of workerd from /proc,
-//      after minus before) and the connect+subscribe rate.
+//      after minus before), its JavaScript heap per socket (used heap after forced garbage
+//      collections, read through workerd's inspector: what a Durable Object's 128 MB limit is
+//      about, which RSS cannot show) and the connect+subscribe rate.
 // Against the Worker's deploy bundle in bare workerd and, in the same run, the baseline (a minimal
-// Node `ws` server: connect only, no protocol). A fresh server per repeat. Clients offer
-// permessage-deflate as browsers do (BENCH_DEFLATE=0: not); the tables say what was accepted.
-// workerd holds two file descriptors per WebSocket; where one server process's open-files limit
-// cannot hold SOCKETS of them, the sockets are spread over more server processes (the table says
-// how many), and memory is the sum over all of them.
+// Node `ws` server: connect only, no protocol) and, for idle sockets, the workerd floor (one
+// minimal Durable Object). A fresh server per repeat; BENCH_PARTS=connect,idle (both by default)
+// picks the parts. Clients offer permessage-deflate as browsers do (BENCH_DEFLATE=0: not); the
+// tables say what was accepted. workerd holds two file descriptors per WebSocket; where one server
+// process's open-files limit cannot hold SOCKETS of them, the sockets are spread over more server
+// processes (the table says how many), and memory is the sum over all of them.
+import { usedHeapBytes } from '../support/bench/heap.ts';
 import { socketUrl } from '../support/bench/pusher.ts';
 import { printTable, writeResults } from '../support/bench/report.ts';
-import { type BenchServer, cpuMs, fileDescriptors, rssMb, startBaseline, startWorkerd } from '../support/bench/servers.ts';
+import {
+  type BenchServer,
+  cpuMs,
+  fileDescriptors,
+  rssMb,
+  startBaseline,
+  startWorkerd,
+  startWorkerdFloor,
+} from '../support/bench/servers.ts';
 import { SocketPool } from '../support/bench/socket-pool.ts';
 import { ratio, round, spreads } from '../support/bench/stats.ts';
 
+/** Which parts run: BENCH_PARTS=connect,idle (both by default). */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'connect,idle').split(','));
 const SOCKETS = Number(process.env.BENCH_IDLE_SOCKETS ?? 10_000);
 const CONNECT_SOCKETS = Number(process.env.BENCH_CONNECT_SOCKETS ?? 5000);
 const CONNECT_OWN_SOCKETS = Number(process.env.BENCH_CONNECT_OWN_SOCKETS ?? 3000);
@@ -38,6 +52,8 @@ function shares(total: number, parts: number): number[] {
 
 async function idle(start: () => Promise<BenchServer>, protocol: boolean) {
   const runs = [];
+  /** JavaScript heap readings, for servers started with an inspector. */
+  const heaps: Array<{ before_mb: number; after_mb: number; kb_per_socket: number }> = [];
   let name = '';
   const channel = protocol ? 'bench-idle' : null;
   const urlOf = (server: BenchServer) => (protocol ? socketUrl(server.port) : `ws://127.0.0.1:${server.port}/`);
@@ -59,8 +75,17 @@ async function idle(start: () => Promise<BenchServer>, protocol: boolean) {
       }
       // Each server may list every workerd this process started; count each process once.
       const pids = () => [...new Set(servers.flatMap((server) => server.pids()))];
+      // JavaScript heap in MB, summed over the server processes (null where a server has no inspector).
+      const heapMb = async () => {
+        if (!servers.every((server) => server.inspector)) return null;
+        let bytes = 0;
+        for (const server of servers) bytes += await usedHeapBytes(server.inspector!);
+        return bytes / 2 ** 20;
+      };
       await new Promise((resolve) => setTimeout(resolve, 500));
+      // RSS first: the heap reading collects garbage, which RSS should not get the credit for.
       const before = rssMb(pids());
+      const heapBefore = await heapMb();
       const fdsBefore = fileDescriptors(pids()).open;
       let ms = 0;
       const perServer = shares(SOCKETS, servers.length);
@@ -71,6 +96,7 @@ async function idle(start: () => Promise<BenchServer>, protocol: boolean) {
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const after = rssMb(pids());
+      const heapAfter = await heapMb();
       runs.push({
         sockets: SOCKETS,
         server_processes: servers.length,
@@ -82,13 +108,22 @@ async function idle(start: () => Promise<BenchServer>, protocol: boolean) {
         fds_per_socket: (fileDescriptors(pids()).open - fdsBefore) / SOCKETS,
         fd_limit: fds.limit,
       });
-      console.log(`${name}, run ${repeat + 1}:`, JSON.stringify(runs.at(-1)));
+      if (heapBefore !== null && heapAfter !== null)
+        heaps.push({ before_mb: heapBefore, after_mb: heapAfter, kb_per_socket: ((heapAfter - heapBefore) * 1024) / SOCKETS });
+      console.log(`${name}, run ${repeat + 1}:`, JSON.stringify({ ...runs.at(-1), js_heap: heaps.at(-1) }));
     } finally {
       await pool.close();
       for (const server of servers) await server.stop();
     }
   }
-  return { server: name, requested: SOCKETS, client_processes: CLIENT_PROCESSES, repeats: REPEATS, ...spreads(runs) };
+  return {
+    server: name,
+    requested: SOCKETS,
+    client_processes: CLIENT_PROCESSES,
+    repeats: REPEATS,
+    ...spreads(runs),
+    js_heap: heaps.length > 0 ? spreads(heaps) : undefined,
+  };
 }
 
 /** `(sockets / s)` to open `sockets` sockets and have each subscribed (channel: one for all, `{n}`: one each), fresh server per repeat. */
@@ -127,45 +162,56 @@ async function connectRate(start: () => Promise<BenchServer>, channel: string | 
   };
 }
 
-const rates = [await connectRate(startBaseline, null)];
-for (const shards of CONNECT_SHARDS) {
-  rates.push(await connectRate(() => startWorkerd({ shards }), 'bench-connect'));
-  rates.push(await connectRate(() => startWorkerd({ shards }), 'bench-user-{n}', CONNECT_OWN_SOCKETS));
+const rates: Array<Awaited<ReturnType<typeof connectRate>>> = [];
+if (PARTS.has('connect')) {
+  rates.push(await connectRate(startBaseline, null));
+  for (const shards of CONNECT_SHARDS) {
+    rates.push(await connectRate(() => startWorkerd({ shards }), 'bench-connect'));
+    rates.push(await connectRate(() => startWorkerd({ shards }), 'bench-user-{n}', CONNECT_OWN_SOCKETS));
+  }
+  printTable(
+    `Connect + subscribe: sockets opened until each has its subscription_succeeded (min / median / max over ${REPEATS} runs, a fresh server each; clients in ${CLIENT_PROCESSES} processes × ${CONCURRENCY} handshakes in flight). CPU: the server process's CPU time (/proc) ÷ sockets`,
+    rates.map((r) => ({
+      server: r.server,
+      channels: r.channel,
+      sockets: r.sockets,
+      extensions: r.extensions,
+      'sockets/s': r.per_second,
+      'all ready ms': r.all_ready_ms,
+      'server CPU ms/connection': r.cpu_ms_per_connection,
+      'rate × baseline': ratio(r.per_second, rates[0]!.per_second),
+    })),
+  );
+  console.log(`(baseline CPU per connection: ${round(rates[0]!.cpu_ms_per_connection.median)} ms)`);
 }
-printTable(
-  `Connect + subscribe: sockets opened until each has its subscription_succeeded (min / median / max over ${REPEATS} runs, a fresh server each; clients in ${CLIENT_PROCESSES} processes × ${CONCURRENCY} handshakes in flight). CPU: the server process's CPU time (/proc) ÷ sockets`,
-  rates.map((r) => ({
-    server: r.server,
-    channels: r.channel,
-    sockets: r.sockets,
-    extensions: r.extensions,
-    'sockets/s': r.per_second,
-    'all ready ms': r.all_ready_ms,
-    'server CPU ms/connection': r.cpu_ms_per_connection,
-    'rate × baseline': ratio(r.per_second, rates[0]!.per_second),
-  })),
-);
-console.log(`(baseline CPU per connection: ${round(rates[0]!.cpu_ms_per_connection.median)} ms)`);
 
-const base = await idle(startBaseline, false);
-const ours = await idle(() => startWorkerd(), true);
-printTable(
-  `${SOCKETS} idle sockets (min / median / max over ${REPEATS} runs, a fresh server each; clients in ${CLIENT_PROCESSES} processes)`,
-  [base, ours].map((r) => ({
-    server: r.server,
-    sockets: r.sockets.median,
-    'server processes': r.server_processes.median,
-    'fds/socket': r.fds_per_socket.median,
-    'connect(+subscribe)/s': r.connect_per_second,
-    'all ready ms': r.all_ready_ms,
-    'server RSS before MB': r.rss_before_mb,
-    'after MB': r.rss_after_mb,
-    'KB per socket': r.kb_per_socket,
-    'KB/socket × baseline': ratio(r.kb_per_socket, base.kb_per_socket),
-    'rate × baseline': ratio(r.connect_per_second, base.connect_per_second),
-  })),
-);
+let idleRuns: Record<string, Awaited<ReturnType<typeof idle>>> | undefined;
+if (PARTS.has('idle')) {
+  const base = await idle(startBaseline, false);
+  const floor = await idle(() => startWorkerdFloor({ inspector: true }), false);
+  const ours = await idle(() => startWorkerd({ inspector: true }), true);
+  idleRuns = { baseline: base, floor, tidings: ours };
+  printTable(
+    `${SOCKETS} idle sockets (min / median / max over ${REPEATS} runs, a fresh server each; clients in ${CLIENT_PROCESSES} processes). JS heap: used JavaScript heap after forced garbage collection (workerd's inspector), summed over the server processes`,
+    [base, floor, ours].map((r) => ({
+      server: r.server,
+      sockets: r.sockets.median,
+      'server processes': r.server_processes.median,
+      'fds/socket': r.fds_per_socket.median,
+      'connect(+subscribe)/s': r.connect_per_second,
+      'all ready ms': r.all_ready_ms,
+      'server RSS before MB': r.rss_before_mb,
+      'after MB': r.rss_after_mb,
+      'KB per socket': r.kb_per_socket,
+      'KB/socket × baseline': ratio(r.kb_per_socket, base.kb_per_socket),
+      'JS heap before MB': r.js_heap?.before_mb,
+      'JS heap after MB': r.js_heap?.after_mb,
+      'JS heap KB/socket': r.js_heap?.kb_per_socket,
+      'rate × baseline': ratio(r.connect_per_second, base.connect_per_second),
+    })),
+  );
+}
 writeResults('connections', {
   connect_rate: { client_processes: CLIENT_PROCESSES, concurrency: CONCURRENCY, runs: rates },
-  idle: { baseline: base, tidings: ours },
+  idle: idleRuns,
 });

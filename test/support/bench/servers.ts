@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBareWorkerd, startWorkerdConfig } from '../node/bare-workerd.ts';
+import { INSPECTOR_V8_FLAGS, startBareWorkerd, startWorkerdConfig } from '../node/bare-workerd.ts';
 import { descendantsOf, freePort } from '../node/processes.ts';
 import { startWorker } from '../node/worker.ts';
 import { wranglerRuntimeConfig } from '../node/wrangler-config.ts';
@@ -19,6 +19,8 @@ export interface BenchServer {
   port: number;
   /** The processes whose memory and CPU count as the server's (workerd, or the baseline's Node). */
   pids: () => number[];
+  /** `127.0.0.1:<port>` of the server's DevTools inspector, if it was started with one (./heap.ts reads JavaScript heaps through it). */
+  inspector?: string;
   stop: () => Promise<void>;
 }
 
@@ -38,16 +40,25 @@ function workerdPids(parent: number): number[] {
  * workerd's own port: no dev proxy and no entry worker in front, as in production. `shards` sets
  * REALTIME_SHARDS; `vars` override the development settings; `tailPort` adds the tail worker that
  * counts invocations (for RPC counts; it costs a little per invocation, so not for timings);
- * `compatibilityFlags` replaces wrangler.toml's (to measure what a flag changes).
+ * `compatibilityFlags` replaces wrangler.toml's (to measure what a flag changes); `inspector` opens
+ * workerd's DevTools inspector (for JavaScript heap sizes).
  */
 export async function startWorkerd(
-  options: { vars?: Record<string, string>; port?: number; shards?: number; tailPort?: number; compatibilityFlags?: string[] } = {},
+  options: {
+    vars?: Record<string, string>;
+    port?: number;
+    shards?: number;
+    tailPort?: number;
+    compatibilityFlags?: string[];
+    inspector?: boolean;
+  } = {},
 ): Promise<BenchServer> {
   const shards = options.shards ?? 1;
   const workerd = await startBareWorkerd({
     ...(options.compatibilityFlags === undefined ? {} : { compatibilityFlags: options.compatibilityFlags }),
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.tailPort === undefined ? {} : { tailPort: options.tailPort }),
+    inspector: options.inspector ?? false,
     vars: {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
       REALTIME_MAX_CONNECTIONS: '20000',
@@ -62,6 +73,7 @@ export async function startWorkerd(
     name: `Tidings, workerd, ${shards} shard${shards === 1 ? '' : 's'}${options.compatibilityFlags === undefined ? '' : ` (flags: ${options.compatibilityFlags.join(', ')})`}`,
     port: workerd.port,
     pids: () => [workerd.pid],
+    ...(workerd.inspector ? { inspector: workerd.inspector } : {}),
     stop: workerd.stop,
   };
 }
@@ -99,9 +111,10 @@ export async function startBaseline(): Promise<BenchServer> {
  * every socket, in bare workerd with wrangler.toml's compatibility date and flags and object storage
  * on disk with SQLite, as Tidings' objects have (in-memory storage made its fan-out slower). Driven
  * like the baseline: what any Durable Object server pays on this workerd before doing any work of
- * its own. Tidings' fan-out measures about the same (0.8× to 1.0× of it over four runs).
+ * its own. Tidings' fan-out measures about the same (0.8× to 1.0× of it over four runs). `inspector`
+ * opens workerd's DevTools inspector (for JavaScript heap sizes).
  */
-export async function startWorkerdFloor(): Promise<BenchServer> {
+export async function startWorkerdFloor(options: { inspector?: boolean } = {}): Promise<BenchServer> {
   const { compatibilityDate, compatibilityFlags } = wranglerRuntimeConfig();
   const dir = mkdtempSync(join(tmpdir(), 'tidings-floor-'));
   copyFileSync(fileURLToPath(new URL('./workerd-floor.js', import.meta.url)), join(dir, 'floor.js'));
@@ -113,7 +126,7 @@ export async function startWorkerdFloor(): Promise<BenchServer> {
 const config :Workerd.Config = (
   services = [(name = "main", worker = .worker), (name = "objects", disk = (path = ${JSON.stringify(join(dir, 'objects'))}, writable = true))],
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
+${options.inspector ? `  ${INSPECTOR_V8_FLAGS}\n` : ''});
 const worker :Workerd.Worker = (
   modules = [(name = "floor.js", esModule = embed "floor.js")],
   compatibilityDate = ${JSON.stringify(compatibilityDate)},
@@ -124,8 +137,14 @@ const worker :Workerd.Worker = (
 );
 `,
   );
-  const workerd = await startWorkerdConfig(dir, port);
-  return { name: 'workerd floor (one minimal Durable Object)', port, pids: () => [workerd.pid], stop: workerd.stop };
+  const workerd = await startWorkerdConfig(dir, port, { inspector: options.inspector ?? false });
+  return {
+    name: 'workerd floor (one minimal Durable Object)',
+    port,
+    pids: () => [workerd.pid],
+    ...(workerd.inspector ? { inspector: workerd.inspector } : {}),
+    stop: workerd.stop,
+  };
 }
 
 /** Open file descriptors of processes and the smallest of their open-files limits. */

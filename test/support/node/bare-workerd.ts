@@ -33,9 +33,18 @@ export interface RunningWorkerd {
   pid: number;
   /** What workerd printed last (its stdout and stderr, the last 64 KB). */
   output: () => string;
+  /** `127.0.0.1:<port>` of workerd's DevTools inspector, when started with one (to read its JavaScript heaps). */
+  inspector?: string;
   /** Stops workerd and deletes its directory (config and object storage). */
   stop: () => Promise<void>;
 }
+
+/**
+ * The config line a workerd started with an inspector needs (inside `Workerd.Config`): V8's gc()
+ * exposed, which ../bench/heap.ts calls through the inspector before reading a heap. The protocol's
+ * own HeapProfiler.collectGarbage only runs once the isolate next serves a request.
+ */
+export const INSPECTOR_V8_FLAGS = 'v8Flags = ["--expose-gc"],';
 
 let bundleDir: string | undefined;
 
@@ -80,10 +89,11 @@ function moduleKind(file: string): string | null {
  * Serves the deploy bundle in bare workerd on 127.0.0.1 and waits until it listens. Bindings are
  * wrangler.toml's [vars], then .dev.vars.example, then `vars`. Objects keep their SQLite files in a
  * temporary directory, deleted on stop. `compatibilityFlags` replaces wrangler.toml's (to show what
- * a flag does). `tailPort` adds a tail worker counting invocations, served on that port.
+ * a flag does). `tailPort` adds a tail worker counting invocations, served on that port. `inspector`
+ * opens workerd's DevTools inspector on a free loopback port, with gc() exposed ({@link INSPECTOR_V8_FLAGS}).
  */
 export async function startBareWorkerd(
-  options: { vars?: Record<string, string>; port?: number; compatibilityFlags?: string[]; tailPort?: number } = {},
+  options: { vars?: Record<string, string>; port?: number; compatibilityFlags?: string[]; tailPort?: number; inspector?: boolean } = {},
 ): Promise<RunningWorkerd> {
   const bundle = deployBundle();
   const wrangler = wranglerRuntimeConfig();
@@ -131,7 +141,7 @@ ${tail ? `    (name = "tail", worker = (modules = [(name = "tail.js", esModule =
   sockets = [
     (name = "http", address = "127.0.0.1:${port}", http = (), service = "main"),
 ${tail ? `    (name = "tail-http", address = "127.0.0.1:${options.tailPort}", http = (), service = "tail"),\n` : ''}  ],
-);
+${options.inspector ? `  ${INSPECTOR_V8_FLAGS}\n` : ''});
 const worker :Workerd.Worker = (
   modules = [
     ${modules.join(',\n    ')},
@@ -149,19 +159,27 @@ const worker :Workerd.Worker = (
 ${tail ? '  tails = ["tail"],\n' : ''});
 `,
   );
-  return startWorkerdConfig(dir, port);
+  return startWorkerdConfig(dir, port, { inspector: options.inspector ?? false });
 }
 
 /**
  * Runs `workerd serve <dir>/config.capnp` (a config whose socket `http` listens on 127.0.0.1:`port`)
  * and resolves once workerd reports that socket listening (its `--control-fd` message); a workerd
- * that exits first fails with its output. Stopping it deletes `dir`.
+ * that exits first fails with its output. Stopping it deletes `dir`. `inspector` adds
+ * `--inspector-addr` on a free loopback port: the Chrome DevTools protocol, one target per Worker
+ * (isolate), which the benchmarks use to read JavaScript heap sizes (the config should then hold
+ * {@link INSPECTOR_V8_FLAGS}).
  */
-export async function startWorkerdConfig(dir: string, port: number, timeoutMs = 20_000): Promise<RunningWorkerd> {
-  const child: ChildProcess = spawn(workerd, ['serve', join(dir, 'config.capnp'), '--experimental', '--control-fd=3'], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-  });
+export async function startWorkerdConfig(
+  dir: string,
+  port: number,
+  options: { inspector?: boolean; timeoutMs?: number } = {},
+): Promise<RunningWorkerd> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const inspector = options.inspector ? `127.0.0.1:${await freePort()}` : undefined;
+  const args = ['serve', join(dir, 'config.capnp'), '--experimental', '--control-fd=3'];
+  if (inspector) args.push(`--inspector-addr=${inspector}`);
+  const child: ChildProcess = spawn(workerd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-65_536);
@@ -201,7 +219,7 @@ export async function startWorkerdConfig(dir: string, port: number, timeoutMs = 
     await stop();
     throw error;
   }
-  return { port, pid: child.pid!, output: () => output, stop };
+  return { port, pid: child.pid!, output: () => output, stop, ...(inspector ? { inspector } : {}) };
 }
 
 /**
