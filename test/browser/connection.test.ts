@@ -80,6 +80,21 @@ describe('reconnecting', () => {
     await eventually(() => unreadCount(page)).toBe(4);
   });
 
+  it('says Live again after a network blip the socket survived, and keeps showing new mail live', async () => {
+    const reader = await live.createUser('Hedy Lamarr');
+    const context = await live.newContext();
+    const page = await live.signIn(context, reader);
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+    // The browser reports offline, then online a moment later; the socket never closed.
+    await context.setOffline(true);
+    await page.locator('[data-testid="connection"][data-state="offline"]').waitFor();
+    await context.setOffline(false);
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 5_000 });
+    await eventually(() => page.getByTestId('connection').textContent()).toContain('Live');
+    await live.insertEmail(live.admin, reader, 'After the blip', 'Still live.');
+    await eventually(() => rows(page).locator('.email-subject').allTextContents()).toEqual(['Unread: After the blip']);
+  });
+
   it('after an outage, shows the reads and deletions made meanwhile, so the rows agree with the count', async () => {
     const reader = await live.createUser('Katherine Johnson');
     const subjects = ['Read elsewhere', 'Deleted elsewhere', 'Stays unread', 'Unread elsewhere'];

@@ -153,14 +153,24 @@ export function connectRealtime(
     if (closed) opened?.close();
   });
 
-  // The browser knows it is offline before the socket times out; say so at once.
+  // The browser knows it is offline before the socket times out; say so at once. A blip may leave
+  // the socket up (no state change follows), so back online the status is the socket's again.
   const offline = () => on.state('offline');
+  let loaded = true;
+  const online = () => {
+    if (loaded) report();
+  };
+  void transport.then((opened) => {
+    loaded = opened !== null;
+  });
   window.addEventListener('offline', offline);
+  window.addEventListener('online', online);
 
   return {
     close() {
       closed = true;
       window.removeEventListener('offline', offline);
+      window.removeEventListener('online', online);
       void transport.then((opened) => opened?.close());
     },
   };
