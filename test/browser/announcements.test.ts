@@ -56,6 +56,50 @@ describe('announcements', () => {
     await saveScreenshot(page, 'announcement-phone');
   });
 
+  it('keeps the inbox in sight under the longest announcement, which scrolls inside its banner', async () => {
+    const reader = await live.createUser('Lynn Conway');
+    const kept = await live.insertEmail(live.admin, reader, 'Still in sight', 'Under a long announcement.');
+    const title = 'T'.repeat(200);
+    const text = 'A long announcement, at the 2,000-character limit. '.repeat(40).slice(0, 2000);
+    await live.db.query(`insert into public.announcements (sender_id, title, body) values ($1, $2, $3)`, [live.admin.id, title, text]);
+    for (const viewport of ['desktop', 'phone'] as const) {
+      const page = await live.signIn(await live.newContext({ viewport }), reader);
+      await eventually(() => banner(page).textContent()).toContain(title);
+      const window = page.viewportSize()!;
+      const box = (await banner(page).boundingBox())!;
+      expect(box.height).toBeLessThanOrEqual(window.height / 3 + 1);
+      // The rest of the text is reached by scrolling the banner, and the inbox row stays on screen.
+      expect(await banner(page).evaluate((element) => element.scrollHeight > element.clientHeight)).toBe(true);
+      const row = (await page.locator(`[data-testid="email-row"][data-email-id="${kept}"]`).boundingBox())!;
+      expect(row.y + row.height).toBeLessThanOrEqual(window.height);
+      expect(await page.getByRole('button', { name: 'Dismiss the announcement' }).isVisible()).toBe(true);
+      await saveScreenshot(page, `announcement-longest-${viewport}`);
+    }
+  });
+
+  it('remembers a dismissed announcement across reloads and tabs, and shows the next one', async () => {
+    const reader = await live.createUser('Barbara Liskov');
+    const context = await live.newContext();
+    const page = await live.signIn(context, reader);
+    const insert = (title: string) =>
+      live.db.query(`insert into public.announcements (sender_id, title, body) values ($1, $2, '')`, [live.admin.id, title]);
+    await insert('Dismiss me once');
+    await eventually(() => banner(page).textContent()).toContain('Dismiss me once');
+    await page.getByRole('button', { name: 'Dismiss the announcement' }).click();
+    await page.reload();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+    const second = await context.newPage();
+    await second.goto(page.url());
+    await second.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+    for (const shown of [page, second]) {
+      await eventually(() => banner(shown).getAttribute('data-announcement-id')).not.toBeNull();
+      expect(await banner(shown).isHidden()).toBe(true);
+    }
+    await insert('The next one');
+    await eventually(() => banner(page).textContent()).toContain('The next one');
+    await eventually(() => banner(page).isHidden()).toBe(false);
+  });
+
   it('shows an announcement made while the page was offline once it reconnects', async () => {
     const reader = await live.createUser('Frances Allen');
     const adminPage = await live.signIn(await live.newContext(), live.admin);

@@ -10,7 +10,7 @@ import { toast } from './toast.ts';
 const TITLE_MAX = TextLimits.announcementTitle;
 const BODY_MAX = TextLimits.announcementBody;
 
-/** The page's announcements: the newest is shown in the banner until dismissed. */
+/** The page's announcements: the newest is shown in the banner until dismissed (remembered by the browser). */
 export interface Announcements {
   /** Fetches what was announced since the newest one known (all recent ones the first time). */
   sync(): Promise<void>;
@@ -18,12 +18,34 @@ export interface Announcements {
   received(announcement: Announcement): void;
 }
 
+/** Where the browser remembers the announcement last dismissed, so a reload does not bring it back. */
+const DISMISSED_KEY = 'tidings.dismissed-announcement';
+
+function dismissedId(): string | null {
+  try {
+    return localStorage.getItem(DISMISSED_KEY);
+  } catch {
+    return null; // Storage blocked: the banner shows again on the next load, as before.
+  }
+}
+
+function rememberDismissed(id: string): void {
+  try {
+    localStorage.setItem(DISMISSED_KEY, id);
+  } catch {
+    // Storage blocked or full: dismissed for this page only.
+  }
+}
+
 export function createAnnouncements(api: Api): Announcements {
   const known = new Set<string>();
   let newest: Announcement | null = null;
   let firstSync = true;
   const banner = byId('announcement-banner');
-  byId('announcement-dismiss').addEventListener('click', () => (banner.hidden = true));
+  byId('announcement-dismiss').addEventListener('click', () => {
+    banner.hidden = true;
+    if (banner.dataset.announcementId) rememberDismissed(banner.dataset.announcementId);
+  });
 
   function show(announcement: Announcement, withToast: boolean): void {
     if (known.has(announcement.id)) return;
@@ -33,7 +55,8 @@ export function createAnnouncements(api: Api): Announcements {
     byId('announcement-title').textContent = announcement.title;
     byId('announcement-body').textContent = announcement.body;
     banner.dataset.announcementId = announcement.id;
-    banner.hidden = false;
+    // Dismissed once, in this tab or another, a reload or a new tab does not show it again.
+    banner.hidden = dismissedId() === announcement.id;
     if (withToast) toast(`Announcement: ${announcement.title}`);
   }
 
