@@ -126,7 +126,7 @@ describe('announcements', () => {
     await adminPage.getByLabel('Announcement title').fill('Fine');
     await adminPage.getByLabel('Announcement text').fill('x'.repeat(2001));
     await adminPage.locator('#announce-send').click();
-    await eventually(() => adminPage.locator('#announce-body-error').textContent()).toBe('Keep the message under 2001 characters.');
+    await eventually(() => adminPage.locator('#announce-body-error').textContent()).toBe('Keep the message to at most 2,000 characters.');
     // What only the Worker checks (a NUL character, which Postgres text cannot hold) comes back as
     // its 400's issue, shown next to the same field.
     await adminPage.getByLabel('Announcement text').fill('Fine too');

@@ -51,7 +51,12 @@ describe('validation issues shown next to compose fields', () => {
       'subject',
       'body',
     ]);
-    expect(validateDraft({ recipient_ids: ['a'], subject: 'x'.repeat(201), body: '' })[0]?.field).toBe('subject');
+    expect(validateDraft({ recipient_ids: ['a'], subject: 'x'.repeat(201), body: '' })).toEqual([
+      { field: 'subject', message: 'Keep the subject to at most 200 characters (it has 201).' },
+    ]);
+    // Counted as the Worker counts: characters (an emoji is one, not two UTF-16 units), after trimming.
+    expect(validateDraft({ recipient_ids: ['a'], subject: '📬'.repeat(200), body: '📬'.repeat(20_000) })).toEqual([]);
+    expect(validateDraft({ recipient_ids: ['a'], subject: `  ${'x'.repeat(200)}  `, body: '' })).toEqual([]);
     expect(validateDraft({ recipient_ids: Array.from({ length: 101 }, (_, n) => String(n)), subject: 'Hi', body: '' })[0]?.field).toBe(
       'recipient_ids',
     );

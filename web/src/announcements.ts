@@ -81,9 +81,9 @@ export function validateAnnouncement(draft: { title: string; body: string }): Fi
   if (draft.title.trim() === '') issues.push({ field: 'title', message: 'Write a title.' });
   // Counted as the Worker counts: after trimming, in characters.
   if (characters(draft.title.trim()) > TITLE_MAX)
-    issues.push({ field: 'title', message: `Keep the title under ${TITLE_MAX + 1} characters.` });
+    issues.push({ field: 'title', message: `Keep the title to at most ${TITLE_MAX} characters.` });
   if (characters(draft.body.trim()) > BODY_MAX)
-    issues.push({ field: 'body', message: `Keep the message under ${BODY_MAX + 1} characters.` });
+    issues.push({ field: 'body', message: `Keep the message to at most ${BODY_MAX.toLocaleString('en-US')} characters.` });
   return issues;
 }
 

@@ -1,12 +1,13 @@
 // Admin compose: pick recipients from the user list, write, send; errors appear next to the field
 // they belong to, whether the browser or the Worker found them.
+import { characters, TextLimits } from '../../functions/broadcast/events.ts';
 import { type Api, ApiError, type FieldIssue, type User } from './api.ts';
 import { byId, el } from './dom.ts';
 import { toast } from './toast.ts';
 
-/** The contract's limits (the database enforces the same). */
-const SUBJECT_MAX = 200;
-const BODY_MAX = 20_000;
+/** The contract's limits, counted as the Worker and the database count (characters, not UTF-16 units). */
+const SUBJECT_MAX = TextLimits.subject;
+const BODY_MAX = TextLimits.emailBody;
 const RECIPIENTS_MAX = 100;
 
 /** The form fields, by the API's field names. */
@@ -27,11 +28,17 @@ export function validateDraft(draft: { recipient_ids: string[]; subject: string;
   if (draft.recipient_ids.length === 0) issues.push({ field: 'recipient_ids', message: 'Choose at least one recipient.' });
   if (draft.recipient_ids.length > RECIPIENTS_MAX)
     issues.push({ field: 'recipient_ids', message: `Choose at most ${RECIPIENTS_MAX} recipients.` });
-  if (draft.subject.trim() === '') issues.push({ field: 'subject', message: 'Write a subject.' });
-  if (draft.subject.length > SUBJECT_MAX)
-    issues.push({ field: 'subject', message: `Keep the subject under ${SUBJECT_MAX + 1} characters (it has ${draft.subject.length}).` });
-  if (draft.body.length > BODY_MAX)
-    issues.push({ field: 'body', message: `Keep the message under ${BODY_MAX + 1} characters (it has ${draft.body.length}).` });
+  // The subject is sent trimmed, so it is counted trimmed; the message as it is.
+  const subject = characters(draft.subject.trim());
+  const body = characters(draft.body);
+  if (subject === 0) issues.push({ field: 'subject', message: 'Write a subject.' });
+  if (subject > SUBJECT_MAX)
+    issues.push({ field: 'subject', message: `Keep the subject to at most ${SUBJECT_MAX} characters (it has ${subject}).` });
+  if (body > BODY_MAX)
+    issues.push({
+      field: 'body',
+      message: `Keep the message to at most ${BODY_MAX.toLocaleString('en-US')} characters (it has ${body.toLocaleString('en-US')}).`,
+    });
   return issues;
 }
 
