@@ -366,6 +366,33 @@ describe('the live inbox', () => {
     await eventually(() => page.getByRole('button', { name: 'Load older' }).isHidden()).toBe(true);
   });
 
+  it('shows at most three lines of a long subject in its arrival toast, on a phone too, keeping the whole text', async () => {
+    const reader = await live.createUser('Mary Kenneth Keller');
+    const page = await live.signIn(await live.newContext({ viewport: 'phone' }), reader);
+    const subject = `Quarterly ${'report '.repeat(27)}end`.slice(0, 200);
+    await live.insertEmail(live.admin, reader, subject, 'Long subject.');
+    const shown = toastWith(page, 'Quarterly report');
+    await shown.waitFor();
+    const text = shown.locator('.toast-text');
+    const lineHeight = await text.evaluate((element) => Number.parseFloat(getComputedStyle(element).lineHeight));
+    expect((await text.boundingBox())!.height).toBeLessThanOrEqual(3 * lineHeight + 1);
+    expect(await text.textContent()).toContain(subject);
+  });
+
+  it('announces an import that arrives in several events (one per 100 rows) with one summary of its whole count', async () => {
+    const reader = await live.createUser('Evelyn Boyd Granville');
+    const page = await live.signIn(await live.newContext(), reader);
+    await live.db.query(
+      `insert into public.emails (sender_id, recipient_id, subject, body)
+       select $1, $2, 'Imported ' || n, 'Body ' || n from generate_series(1, 150) as n`,
+      [live.admin.id, reader.id],
+    );
+    await eventually(() => unreadCount(page)).toBe(150);
+    await eventually(() => toastWith(page, 'new emails arrived').allTextContents()).toEqual([
+      expect.stringContaining('150 new emails arrived.'),
+    ]);
+  });
+
   it('shows an import of many emails at once, rendered together under one summary toast', async () => {
     const reader = await live.createUser('Annie Easley');
     const context = await live.newContext();

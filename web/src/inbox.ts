@@ -67,6 +67,8 @@ export function createInbox(api: Api): Inbox {
   let changedWhileRechecking: Set<string> | null = null;
   /** Rows to flash once, because they just arrived. */
   const fresh = new Set<string>();
+  /** The summary toast on screen ("25 new emails arrived."), with its count and what takes it away. */
+  let shownSummary: { count: number; withdraw: () => void } | null = null;
   /** The "New email" toasts on screen, by email id, each with what takes it away. */
   const arrivalToasts = new Map<string, () => void>();
   /** Live arrivals not shown yet (see ARRIVAL_BATCH_MS). */
@@ -493,14 +495,27 @@ export function createInbox(api: Api): Inbox {
     }
   }
 
-  /** Flashes and announces new emails: one each, or one summary for many. */
-  function announceAll(added: MailboxEmail[], summary: string): void {
+  /**
+   * Flashes and announces new emails: one each, or one summary for many. While a summary is on
+   * screen, what arrives next is counted into it instead of toasted apart: an import reaches the
+   * page in several events (one per 100 rows) and is announced once, with its whole count.
+   */
+  function announceAll(added: MailboxEmail[], summary: (count: number) => string): void {
     if (added.length === 0) return;
     for (const email of added) fresh.add(email.id);
     render();
-    if (added.length > MAX_TOASTS_AT_ONCE) {
-      toast(summary);
-      notifyDesktop(summary, 'Open Tidings to read them.', closeReader);
+    if (added.length > MAX_TOASTS_AT_ONCE || shownSummary) {
+      const count = (shownSummary?.count ?? 0) + added.length;
+      shownSummary?.withdraw();
+      const text = summary(count);
+      const entry = { count, withdraw: () => {} };
+      entry.withdraw = toast(text, {
+        onGone: () => {
+          if (shownSummary === entry) shownSummary = null;
+        },
+      });
+      shownSummary = entry;
+      notifyDesktop(text, 'Open Tidings to read them.', closeReader);
     } else {
       for (const email of added) announce(email);
     }
@@ -508,7 +523,7 @@ export function createInbox(api: Api): Inbox {
 
   /** Emails a catch-up found. */
   function announceMissed(added: MailboxEmail[]): void {
-    announceAll(added, `${added.length.toLocaleString('en-US')} new emails arrived while you were away.`);
+    announceAll(added, (count) => `${count.toLocaleString('en-US')} new emails arrived while you were away.`);
   }
 
   /** Shows the live arrivals gathered since the first of them. */
@@ -517,7 +532,7 @@ export function createInbox(api: Api): Inbox {
     // Deleted meanwhile: not worth announcing.
     const batch = arriving.filter((email) => mailbox.get(email.id));
     arriving = [];
-    announceAll(batch, `${batch.length.toLocaleString('en-US')} new emails arrived.`);
+    announceAll(batch, (count) => `${count.toLocaleString('en-US')} new emails arrived.`);
   }
 
   olderButton.addEventListener('click', () => {
