@@ -32,6 +32,12 @@ describe('presence', () => {
 
     await eventually(() => onlineNames(first)).toEqual([`${one!.name} (you)`, two!.name]);
     await eventually(() => first.getByTestId('online-count').textContent()).toBe('2');
+    // The whole name and "(you)" fit the desktop sidebar (an ADMIN tag beside every member cut them).
+    const cut = await first
+      .getByTestId('online-member')
+      .locator('.online-name')
+      .evaluateAll((names) => names.filter((name) => name.scrollWidth > name.clientWidth).map((name) => name.textContent));
+    expect(cut).toEqual([]);
     await eventually(() => onlineNames(second)).toEqual([`${two!.name} (you)`, one!.name]);
     await eventually(() => nameOf(secondAgain)).toBe(two!.name);
 

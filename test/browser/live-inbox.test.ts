@@ -259,6 +259,20 @@ describe('the live inbox', () => {
     expect(await row(page, kept).count()).toBe(1);
   });
 
+  it('shows an empty inbox’s message in the middle of the pane, and the first email in its place', async () => {
+    const reader = await live.createUser('Sophie Wilson');
+    const page = await live.signIn(await live.newContext(), reader);
+    const message = page.locator('#inbox-empty');
+    await message.waitFor();
+    const pane = (await page.locator('section.inbox').boundingBox())!;
+    const box = (await message.boundingBox())!;
+    // Its middle is near the pane's (the header above it moves it down a little), not at the bottom.
+    expect(Math.abs(box.y + box.height / 2 - (pane.y + pane.height / 2))).toBeLessThan(pane.height * 0.15);
+    const first = await live.insertEmail(live.admin, reader, 'The first one', 'Welcome.');
+    await eventually(() => row(page, first).isVisible()).toBe(true);
+    expect(await message.isHidden()).toBe(true);
+  });
+
   it('takes the "New email" toast of an email deleted while it shows away with the email, and leaves the others', async () => {
     const reader = await live.createUser('Frances Allen');
     const page = await live.signIn(await live.newContext(), reader);

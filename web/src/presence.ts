@@ -4,12 +4,13 @@ import { byId, el, initials } from './dom.ts';
 import type { OnlineMember } from './realtime.ts';
 
 /**
- * A member's name and role as shown. On Pusher the server signs member info; on Ably each client
- * enters its own, so a member without a usable name must not break everyone's list.
+ * A member's name as shown. On Pusher the server signs member info; on Ably each client enters its
+ * own, so a member without a usable name must not break everyone's list. Every member is an admin
+ * (only admins may join), so no role is shown: the sidebar's room goes to the name.
  */
-function shown(member: OnlineMember): { name: string; admin: boolean } {
-  const info = (member.info ?? {}) as { name?: unknown; role?: unknown };
-  return { name: typeof info.name === 'string' && info.name.trim() ? info.name : 'Someone', admin: info.role === 'admin' };
+function shown(member: OnlineMember): { name: string } {
+  const info = (member.info ?? {}) as { name?: unknown };
+  return { name: typeof info.name === 'string' && info.name.trim() ? info.name : 'Someone' };
 }
 
 /** Renders the online list; the signed-in user is listed first, marked "(you)". */
@@ -25,7 +26,6 @@ export function renderPresence(members: OnlineMember[], myId: string): void {
         { class: 'online-member', 'data-user-id': member.id, 'data-testid': 'online-member' },
         el('span', { class: 'avatar small', 'aria-hidden': 'true' }, initials(member.name), el('span', { class: 'online-dot' })),
         el('span', { class: 'online-name' }, member.name, member.id === myId ? el('span', { class: 'muted' }, ' (you)') : null),
-        member.admin ? el('span', { class: 'role-tag' }, 'admin') : null,
       ),
     ),
   );

@@ -175,7 +175,8 @@ export function eventually<T>(read: () => Promise<T>) {
 
 /** Waits until the inbox is loaded and the live connection is up. */
 export async function ready(page: Page): Promise<void> {
-  await page.locator('[data-testid="inbox-list"][aria-busy="false"]').waitFor({ timeout: 20_000 });
+  // Attached, not visible: an empty inbox's list takes no room (its message does).
+  await page.locator('[data-testid="inbox-list"][aria-busy="false"]').waitFor({ state: 'attached', timeout: 20_000 });
   await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 20_000 });
 }
 
