@@ -372,7 +372,9 @@ export class RealtimeShard extends DurableObject<Env> {
     }
   }
 
+  /** Closes a socket as Pusher does: a `pusher:error` with the code and reason first, then the close. */
   async #close(connection: Connection, code: number, reason: string): Promise<void> {
+    this.#send(connection, frame.error(reason, code));
     closeSocket(connection.ws, code, reason);
     await this.#drop(connection.state.socketId);
   }

@@ -227,6 +227,10 @@ describe('channel rules', () => {
     const socket = await open();
     await socket.socketId();
     socket.send({ event: 'pusher:signin', data: { user_data: '{"id":"u1"}', auth: `${app.key}:deadbeef` } });
+    expect((await socket.next('pusher:error')).data).toEqual({
+      message: 'Invalid signin: sign socket_id::user::user_data with the app secret',
+      code: 4009,
+    });
     expect((await socket.waitClosed()).code).toBe(4009);
   });
 
@@ -254,6 +258,7 @@ describe('channel rules', () => {
     socket.send({ event: 'pusher:subscribe', data: { channel: '#server-to-user-someone-else' } });
     expect((await socket.next('pusher:subscription_error')).data).toMatchObject({ status: 403 });
     await serverSdk(worker).terminateUserConnections('doomed');
+    expect((await socket.next('pusher:error')).data).toEqual({ message: 'Connection terminated by the server', code: 4009 });
     expect((await socket.waitClosed()).code).toBe(4009);
   });
 });

@@ -35,6 +35,7 @@ describe('subscription limits', () => {
       status: 429,
       error: 'Too many subscribe requests: at most 5 per second (REALTIME_SUBSCRIBES_PER_SECOND)',
     });
+    expect((await flooder.next('pusher:error')).data).toEqual({ message: 'Subscribe flood: over 25 in a second', code: 4100 });
     expect((await flooder.waitClosed()).code).toBe(4100);
     await subscribe(bystander, `calm-${crypto.randomUUID()}`, { app: strict });
   });
