@@ -79,6 +79,15 @@ export const validate = <T extends z.ZodType, Target extends keyof ValidationTar
 export const hasNoNul = (value: string) => !value.includes('\u0000');
 export const nulMessage = (field: string) => `${field} must not contain the NUL character (\\u0000), which the database cannot store`;
 
+/** A page size query parameter (`limit`) from 1 to `max`, `fallback` when absent; each refusal says which rule it broke. */
+export const pageLimit = (max: number, fallback: number) =>
+  z.coerce
+    .number({ error: 'limit must be a number' })
+    .int({ error: 'limit must be a whole number' })
+    .min(1, { error: `limit must be from 1 to ${max}` })
+    .max(max, { error: `limit must be from 1 to ${max}` })
+    .default(fallback);
+
 /** The instants a cursor may name: years 0001 to 9999 in UTC, which Postgres and `toISOString()` both write as given. */
 const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
 const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');

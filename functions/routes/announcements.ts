@@ -11,7 +11,7 @@ import { insertAnnouncement, listAnnouncements } from '../data/announcements.ts'
 import { serviceClient } from '../data/client.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
-import { cursor, hasNoNul, nulMessage, validate } from '../http/validation.ts';
+import { cursor, hasNoNul, nulMessage, pageLimit, validate } from '../http/validation.ts';
 import { withConfig } from '../http/with-config.ts';
 
 /** Limits match the database's checks, counted as it counts (characters, not UTF-16 units). */
@@ -34,7 +34,7 @@ const newAnnouncement = z.object({
 
 const listQuery = z.object({
   after: cursor.optional(),
-  limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1).max(50).default(10),
+  limit: pageLimit(50, 10),
 });
 
 export const announcements = new Hono<AppEnv>()

@@ -12,7 +12,7 @@ import { serviceClient } from '../data/client.ts';
 import { insertEmails, listInbox, markAllRead, markRead, markUnreadAt, unreadCount, withSenderNames } from '../data/emails.ts';
 import type { AppEnv } from '../env.ts';
 import { limitBody } from '../http/body-limit.ts';
-import { cursor, hasNoNul, nulMessage, validate } from '../http/validation.ts';
+import { cursor, hasNoNul, nulMessage, pageLimit, validate } from '../http/validation.ts';
 import { withConfig } from '../http/with-config.ts';
 
 /** Limits match the database's checks (subject 1..200 characters, body at most 20,000). */
@@ -44,7 +44,7 @@ const inboxQuery = z
     before: cursor.optional(),
     // The id of the last email of the previous page: continues below it when others share its created_at.
     before_id: z.guid({ error: 'before_id must be an email id (a UUID)' }).optional(),
-    limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1).max(100).default(50),
+    limit: pageLimit(100, 50),
   })
   .refine((query) => !query.before_id || query.before, {
     error: 'before_id needs before (the created_at of that email)',

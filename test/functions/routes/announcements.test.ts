@@ -39,4 +39,16 @@ describe('POST /api/announcements validation', () => {
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toMatch(/after/);
   });
+
+  it.each([
+    ['limit=0', 'limit must be from 1 to 50'],
+    ['limit=51', 'limit must be from 1 to 50'],
+    ['limit=many', 'limit must be a number'],
+  ])('says what is wrong with ?%s', async (query, message) => {
+    const response = await call(`/api/announcements?${query}`, {
+      headers: { Authorization: `Bearer ${await es256Token(userClaims(seedUsers.ada.id))}` },
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toBe(`Invalid query: limit: ${message}`);
+  });
 });

@@ -121,6 +121,17 @@ describe('GET /api/emails validation', () => {
     const body = (await response.json()) as { error: string };
     expect(body.error).toMatch(new RegExp(`^Invalid query: ${field}: `));
   });
+
+  it.each([
+    ['limit=0', 'limit must be from 1 to 100'],
+    ['limit=101', 'limit must be from 1 to 100'],
+    ['limit=2.5', 'limit must be a whole number'],
+    ['limit=ten', 'limit must be a number'],
+  ])('says what is wrong with ?%s', async (query, message) => {
+    const response = await call(`/api/emails?${query}`, { headers: await bearer() });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toBe(`Invalid query: limit: ${message}`);
+  });
 });
 
 describe('PATCH /api/emails/:id/read validation', () => {
