@@ -81,6 +81,9 @@ export const emailModel = defineModel({
     sender_name: z.string(),
   }),
   deletedRow: z.object({ id: z.guid(), recipient_id: z.guid() }),
+  // An update broadcasts only the read state: a row whose other columns the inbox cannot show (a
+  // created_at of -infinity written by hand) still has its reads reach every tab.
+  updatedRow: z.object({ id: z.guid(), recipient_id: z.guid(), read_at: timestamp.nullable() }),
   created: (row) => emailModelEvents.created({ ...row, body: row.body_start }, row.sender_name),
   updated: (row) => emailModelEvents.updated(row),
   updatedTogether: (rows) => emailModelEvents.updatedTogether(rows),

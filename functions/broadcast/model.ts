@@ -13,7 +13,8 @@
  * });
  *
  * `row` is the schema of a row as delivery reads it (the table, or the view tidings.observe was
- * given as read_from); `deleted` gets the row as it was (the columns kept on delete). Each handler
+ * given as read_from); `deleted` gets the row as it was (the columns kept on delete), and
+ * `updatedRow` may check less of an updated row than `row` does. Each handler
  * returns the messages to publish (`broadcastOn` and `broadcastAs` come from the event definition),
  * or null for none. A row that breaks its schema, or whose event cannot be built, makes the outbox
  * entry fail with the reason instead of being retried.
@@ -26,23 +27,28 @@ import type { BroadcastMessage } from './events.ts';
 type Messages = BroadcastMessage | BroadcastMessage[] | null;
 
 /** A model declaration (see the module comment). */
-export interface ModelDefinition<Row, OldRow> {
+export interface ModelDefinition<Row, OldRow, UpdatedRow> {
   /** The observed table, schema-qualified as Postgres prints it: `public.emails`. */
   table: string;
   /** A row as delivery reads it (the table, or tidings.observe's read_from view). */
   row: z.ZodType<Row>;
   /** A deleted row as the outbox kept it; `row` when not given. */
   deletedRow?: z.ZodType<OldRow>;
+  /**
+   * An updated row, when its events need less than `row` checks (e.g. only the read state): a
+   * column an update does not broadcast then cannot make the update fail. `row` when not given.
+   */
+  updatedRow?: z.ZodType<UpdatedRow>;
   created?: (row: Row) => Messages;
   /** `changed` holds the broadcast columns whose value changed. */
-  updated?: (row: Row, changed: string[]) => Messages;
+  updated?: (row: UpdatedRow, changed: string[]) => Messages;
   /**
    * Several rows updated together (consecutive UPDATE entries with the same changed columns, up to
    * {@link MAX_ROWS_UPDATED_TOGETHER}: a mass `update ... set read_at`), broadcast in one go instead
    * of `updated` once per row. Rows come in entry order; a row changed twice appears twice, as it is
    * now both times. Optional: without it every row gets `updated`.
    */
-  updatedTogether?: (rows: Row[], changed: string[]) => Messages;
+  updatedTogether?: (rows: UpdatedRow[], changed: string[]) => Messages;
   deleted?: (old: OldRow) => Messages;
 }
 
@@ -86,7 +92,7 @@ export class ModelEventError extends Error {
 }
 
 /** Declares a model; see the module comment. */
-export function defineModel<Row, OldRow = Row>(definition: ModelDefinition<Row, OldRow>): Model {
+export function defineModel<Row, OldRow = Row, UpdatedRow = Row>(definition: ModelDefinition<Row, OldRow, UpdatedRow>): Model {
   /** The row, or why it does not match the model. */
   const check = <T>(schema: z.ZodType<T>, record: unknown, operation: string): { row: T } | { reason: string } => {
     const result = schema.safeParse(record);
@@ -110,6 +116,7 @@ export function defineModel<Row, OldRow = Row>(definition: ModelDefinition<Row, 
     }
     return messages === null ? [] : Array.isArray(messages) ? messages : [messages];
   };
+  const updatedRow = (definition.updatedRow ?? definition.row) as z.ZodType<UpdatedRow>;
   const model: Model = {
     table: definition.table,
     messagesFor({ operation, record, changedColumns }) {
@@ -123,7 +130,7 @@ export function defineModel<Row, OldRow = Row>(definition: ModelDefinition<Row, 
         case 'UPDATE': {
           const updated = definition.updated;
           if (!updated) return [];
-          const row = parse(definition.row, record, operation);
+          const row = parse(updatedRow, record, operation);
           return build(operation, () => updated(row, changedColumns));
         }
         case 'DELETE': {
@@ -143,10 +150,10 @@ export function defineModel<Row, OldRow = Row>(definition: ModelDefinition<Row, 
       if (records.length > MAX_ROWS_UPDATED_TOGETHER) {
         throw new Error(`updatesTogether takes at most ${MAX_ROWS_UPDATED_TOGETHER} rows, not ${records.length}`);
       }
-      const rows: Row[] = [];
+      const rows: UpdatedRow[] = [];
       const refused = new Map<number, string>();
       for (const [index, record] of records.entries()) {
-        const checked = check(definition.row, record, 'UPDATE');
+        const checked = check(updatedRow, record, 'UPDATE');
         if ('reason' in checked) refused.set(index, checked.reason);
         else rows.push(checked.row);
       }

@@ -167,12 +167,12 @@ describe('delivering claimed outbox entries', () => {
 
   it('fails a poison row of a mass update alone, and broadcasts the others together; a row gone since publishes nothing', async () => {
     const { fake, deps } = setup();
-    const poison = readStateChange(emailRow({ created_at: '-infinity' }));
+    const poison = readStateChange(emailRow({ read_at: '-infinity' }));
     const gone = { ...readStateChange(), record: null };
     const good = [readStateChange(), readStateChange()];
     const outcome = await deliverEntries([good[0]!, poison, gone, good[1]!], deps);
     expect(outcome.settlement.failed).toEqual([
-      { id: poison.id, reason: 'public.emails UPDATE: the row does not match the model (created_at: not a finite timestamp)' },
+      { id: poison.id, reason: 'public.emails UPDATE: the row does not match the model (read_at: not a finite timestamp)' },
     ]);
     expect(outcome.settlement.delivered.sort()).toEqual([good[0]!.id, good[1]!.id, gone.id].sort());
     expect(outcome).toMatchObject({ published: 2, skipped: 1, failed: 1 });

@@ -71,9 +71,23 @@ describe('the emails model (an observed table’s declaration)', () => {
 
   it('refuses a row that breaks the model with a ModelEventError naming the column', () => {
     const record = announcedEmail(emailRow({ created_at: 'infinity' }));
-    expect(() => emailModel.messagesFor({ operation: 'UPDATE', record, changedColumns: ['read_at'] })).toThrow(
-      new ModelEventError('public.emails UPDATE: the row does not match the model (created_at: not a finite timestamp)'),
+    expect(() => emailModel.messagesFor({ operation: 'INSERT', record, changedColumns: [] })).toThrow(
+      new ModelEventError('public.emails INSERT: the row does not match the model (created_at: not a finite timestamp)'),
     );
+    const unreadable = announcedEmail(emailRow({ read_at: '-infinity' }));
+    expect(() => emailModel.messagesFor({ operation: 'UPDATE', record: unreadable, changedColumns: ['read_at'] })).toThrow(
+      new ModelEventError('public.emails UPDATE: the row does not match the model (read_at: not a finite timestamp)'),
+    );
+  });
+
+  it('broadcasts the read state of a row whose other columns break the model: an update checks only what it sends', () => {
+    const row = emailRow({ created_at: '-infinity', read_at: '2026-12-04T10:00:00+00:00' });
+    expect(emailModel.messagesFor({ operation: 'UPDATE', record: announcedEmail(row), changedColumns: ['read_at'] })).toMatchObject([
+      { event: { name: 'email.updated' }, data: { id: row.id, read_at: row.read_at } },
+    ]);
+    const together = emailModel.updatesTogether!([announcedEmail(row), announcedEmail(emailRow())], ['read_at']);
+    expect(together.refused.size).toBe(0);
+    expect(together.messages).toHaveLength(1);
   });
 
   it('refuses a row whose event breaks its schema (a subject too long for email.received)', () => {
