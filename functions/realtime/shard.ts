@@ -175,7 +175,6 @@ export class RealtimeShard extends DurableObject<Env> {
         this.#send(connection, PING_FRAME);
       } else if (verdict === 'close') {
         this.#log.info('connection closed: pong not received', { socket_id: connection.state.socketId });
-        this.#send(connection, frame.error('Pong not received in time', CloseCode.pongNotReceived));
         await this.#close(connection, CloseCode.pongNotReceived, 'Pong not received in time');
       }
     }

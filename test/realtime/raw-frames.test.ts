@@ -75,6 +75,8 @@ describe('handshake and pings', () => {
     // The close frame follows; under wrangler dev's proxy the TCP connection of a close started by an
     // alarm lingers, so check the handshake state rather than wait for the 'close' event.
     await expect.poll(() => socket.ws.readyState, { timeout: 3000 }).toBeGreaterThanOrEqual(2);
+    // One error frame before the close, not two.
+    expect(socket.frames.filter((frame) => frame.event === 'pusher:error')).toEqual([]);
   });
 });
 
