@@ -280,6 +280,8 @@ describe('the live inbox', () => {
     await toastWith(page, 'Sent by mistake').waitFor();
     await live.insertEmail(live.admin, reader, 'Sent on purpose', 'Stays.');
     await toastWith(page, 'Sent on purpose').waitFor();
+    // The pointer on it stops its timer: only the deletion can take it away now.
+    await toastWith(page, 'Sent by mistake').hover();
     await live.db.query('delete from public.emails where id = $1', [doomed]);
     await eventually(() => row(page, doomed).count()).toBe(0);
     // Well within the 7 s a toast stays: it left with its email, not on its timer.
@@ -393,18 +395,31 @@ describe('the live inbox', () => {
     expect(await text.textContent()).toContain(subject);
   });
 
-  it('announces an import that arrives in several events (one per 100 rows) with one summary of its whole count', async () => {
+  it('grows one summary toast with mail that follows at once, and toasts later mail on its own', async () => {
     const reader = await live.createUser('Evelyn Boyd Granville');
-    const page = await live.signIn(await live.newContext(), reader);
-    await live.db.query(
-      `insert into public.emails (sender_id, recipient_id, subject, body)
-       select $1, $2, 'Imported ' || n, 'Body ' || n from generate_series(1, 150) as n`,
-      [live.admin.id, reader.id],
-    );
+    const context = await live.newContext();
+    // The page's clock runs as usual, and can be moved past the summary's window without waiting.
+    await context.clock.install();
+    const page = await live.signIn(context, reader);
+    const importRows = (from: number, to: number) =>
+      live.db.query(
+        `insert into public.emails (sender_id, recipient_id, subject, body)
+         select $1, $2, 'Imported ' || n, 'Body ' || n from generate_series($3::int, $4::int) as n`,
+        [live.admin.id, reader.id, from, to],
+      );
+    // An import in two statements (or one of 150 rows, which arrives as two events).
+    await importRows(1, 100);
+    await toastWith(page, '100 new emails arrived.').waitFor();
+    await importRows(101, 150);
     await eventually(() => unreadCount(page)).toBe(150);
     await eventually(() => toastWith(page, 'new emails arrived').allTextContents()).toEqual([
       expect.stringContaining('150 new emails arrived.'),
     ]);
+    // Well after the import, an email of its own gets its own toast.
+    await page.clock.fastForward(2500);
+    await live.insertEmail(live.admin, reader, 'After the import', 'On its own.');
+    await toastWith(page, 'New email from').filter({ hasText: 'After the import' }).waitFor();
+    expect(await toastWith(page, 'new emails arrived').allTextContents()).toEqual([expect.stringContaining('150 new emails arrived.')]);
   });
 
   it('shows an import of many emails at once, rendered together under one summary toast', async () => {

@@ -5,7 +5,7 @@ import type { EmailReceivedPayload, EmailUpdatedPayload } from '../../functions/
 import { type Api, ApiError } from './api.ts';
 import { byId, el, initials, longTime, shortTime } from './dom.ts';
 import { fromApi, fromEvent, Mailbox, type MailboxEmail, sortsAbove, timeKey } from './mailbox.ts';
-import { notifyDesktop, toast } from './toast.ts';
+import { notifyDesktop, type Toast, toast } from './toast.ts';
 import { UnreadCount } from './unread-count.ts';
 
 const PAGE_SIZE = 50;
@@ -23,6 +23,12 @@ const MAX_TOASTS_AT_ONCE = 3;
  * page within a few ms, and renders once, with one summary, instead of a thousand times.
  */
 const ARRIVAL_BATCH_MS = 20;
+/**
+ * A summary toast grows with what arrives this soon after the batch it last counted: an import
+ * reaches the page as one event per 100 rows, within a fraction of a second, and says its whole
+ * count once. Later mail is announced on its own.
+ */
+const SUMMARY_GROWS_MS = 2000;
 /** Live changes (reads in other tabs, deletions) render together, at most this often. */
 const RENDER_BATCH_MS = 16;
 /** Rows rendered above and below the visible ones, so a quick scroll rarely shows a blank. */
@@ -67,10 +73,10 @@ export function createInbox(api: Api): Inbox {
   let changedWhileRechecking: Set<string> | null = null;
   /** Rows to flash once, because they just arrived. */
   const fresh = new Set<string>();
-  /** The summary toast on screen ("25 new emails arrived."), with its count and what takes it away. */
-  let shownSummary: { count: number; withdraw: () => void } | null = null;
-  /** The "New email" toasts on screen, by email id, each with what takes it away. */
-  const arrivalToasts = new Map<string, () => void>();
+  /** The newest summary toast on screen ("25 new emails arrived."): what it counts, and since when. */
+  let shownSummary: { kind: 'live' | 'missed'; count: number; lastBatchAt: number; toast: Toast } | null = null;
+  /** The "New email" toasts on screen, by email id. */
+  const arrivalToasts = new Map<string, Toast>();
   /** Live arrivals not shown yet (see ARRIVAL_BATCH_MS). */
   let arriving: MailboxEmail[] = [];
   let arrivalTimer: ReturnType<typeof setTimeout> | undefined;
@@ -300,7 +306,7 @@ export function createInbox(api: Api): Inbox {
     if (!mailbox.delete(id)) return false;
     counted(before);
     // Its "New email" toast goes too: it would open an email that is no longer there.
-    arrivalToasts.get(id)?.();
+    arrivalToasts.get(id)?.dismiss();
     if (openId === id) {
       openId = null;
       renderReader();
@@ -325,8 +331,14 @@ export function createInbox(api: Api): Inbox {
 
   function announce(email: MailboxEmail): void {
     const message = `New email from ${email.sender_name}: ${email.subject}`;
-    const withdraw = toast(message, { action: () => void open(email.id), onGone: () => arrivalToasts.delete(email.id) });
-    arrivalToasts.set(email.id, withdraw);
+    const shown: Toast = toast(message, {
+      action: () => void open(email.id),
+      // Only its own entry: the same email announced again later has a newer one.
+      onGone: () => {
+        if (arrivalToasts.get(email.id) === shown) arrivalToasts.delete(email.id);
+      },
+    });
+    arrivalToasts.set(email.id, shown);
     notifyDesktop(`New email from ${email.sender_name}`, email.subject, () => void open(email.id));
   }
 
@@ -496,34 +508,44 @@ export function createInbox(api: Api): Inbox {
   }
 
   /**
-   * Flashes and announces new emails: one each, or one summary for many. While a summary is on
-   * screen, what arrives next is counted into it instead of toasted apart: an import reaches the
-   * page in several events (one per 100 rows) and is announced once, with its whole count.
+   * Flashes and announces new emails: one each, or one summary for many. A summary of the same kind
+   * still on screen grows instead when the batch comes within {@link SUMMARY_GROWS_MS} of its last.
    */
-  function announceAll(added: MailboxEmail[], summary: (count: number) => string): void {
+  function announceAll(added: MailboxEmail[], kind: 'live' | 'missed'): void {
     if (added.length === 0) return;
     for (const email of added) fresh.add(email.id);
     render();
-    if (added.length > MAX_TOASTS_AT_ONCE || shownSummary) {
-      const count = (shownSummary?.count ?? 0) + added.length;
-      shownSummary?.withdraw();
-      const text = summary(count);
-      const entry = { count, withdraw: () => {} };
-      entry.withdraw = toast(text, {
-        onGone: () => {
-          if (shownSummary === entry) shownSummary = null;
-        },
-      });
-      shownSummary = entry;
-      notifyDesktop(text, 'Open Tidings to read them.', closeReader);
-    } else {
+    const now = Date.now();
+    const growing = shownSummary?.kind === kind && now - shownSummary.lastBatchAt <= SUMMARY_GROWS_MS ? shownSummary : null;
+    if (added.length <= MAX_TOASTS_AT_ONCE && !growing) {
       for (const email of added) announce(email);
+      return;
     }
+    const count = (growing?.count ?? 0) + added.length;
+    const text = `${count.toLocaleString('en-US')} new emails arrived${kind === 'missed' ? ' while you were away' : ''}.`;
+    if (growing) {
+      growing.toast.update(text);
+      growing.count = count;
+      growing.lastBatchAt = now;
+    } else {
+      const entry: NonNullable<typeof shownSummary> = {
+        kind,
+        count,
+        lastBatchAt: now,
+        toast: toast(text, {
+          onGone: () => {
+            if (shownSummary === entry) shownSummary = null;
+          },
+        }),
+      };
+      shownSummary = entry;
+    }
+    notifyDesktop(text, 'Open Tidings to read them.', closeReader);
   }
 
   /** Emails a catch-up found. */
   function announceMissed(added: MailboxEmail[]): void {
-    announceAll(added, (count) => `${count.toLocaleString('en-US')} new emails arrived while you were away.`);
+    announceAll(added, 'missed');
   }
 
   /** Shows the live arrivals gathered since the first of them. */
@@ -532,7 +554,7 @@ export function createInbox(api: Api): Inbox {
     // Deleted meanwhile: not worth announcing.
     const batch = arriving.filter((email) => mailbox.get(email.id));
     arriving = [];
-    announceAll(batch, (count) => `${count.toLocaleString('en-US')} new emails arrived.`);
+    announceAll(batch, 'live');
   }
 
   olderButton.addEventListener('click', () => {

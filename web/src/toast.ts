@@ -8,16 +8,23 @@ const MAX_TOASTS = 3;
 /** How to take each toast on screen away (its timer cleared, `onGone` told). */
 const dismissers = new WeakMap<Element, () => void>();
 
+/** A toast on screen. */
+export interface Toast {
+  /** Takes it away now (e.g. when what it announces is gone); nothing if it has left already. */
+  dismiss(): void;
+  /** Says something else in place (a summary that grew) and stays its full time again. */
+  update(message: string): void;
+}
+
 /**
  * Shows a toast. `action` makes it clickable (e.g. "open this email"); with `actionLabel` the
  * action is a button of its own beside the text instead (e.g. "Undo"). `onGone` is told once it
- * leaves, however it leaves. Returns a function that takes it away early (e.g. when what it
- * announces is gone); nothing happens if it has left already.
+ * leaves, however it leaves.
  */
 export function toast(
   message: string,
   options: { tone?: 'info' | 'success' | 'error'; action?: () => void; actionLabel?: string; onGone?: () => void } = {},
-): () => void {
+): Toast {
   const region = byId('toasts');
   const text = el('span', { class: 'toast-text' }, message);
   const close = el('button', { class: 'toast-close', type: 'button', 'aria-label': 'Dismiss' }, '×');
@@ -26,6 +33,8 @@ export function toast(
   const button = labelled ? el('button', { class: 'toast-button', type: 'button' }, options.actionLabel!) : null;
   const item = el('div', { class: `toast toast-${options.tone ?? 'info'}`, 'data-testid': 'toast' }, body, button, close);
   let gone = false;
+  /** While the pointer or keyboard focus is on it: it stays, so it can be read and used. */
+  let held = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const dismiss = () => {
     if (gone) return;
@@ -34,6 +43,10 @@ export function toast(
     options.onGone?.();
     item.classList.add('leaving');
     setTimeout(() => item.remove(), 200);
+  };
+  const restart = () => {
+    clearTimeout(timer);
+    if (!gone && !held) timer = setTimeout(dismiss, VISIBLE_MS);
   };
   dismissers.set(item, dismiss);
   close.addEventListener('click', dismiss);
@@ -45,23 +58,32 @@ export function toast(
     });
   }
   region.append(item);
-  // The oldest ones make room at once (leaving ones still count until they are removed).
-  for (const old of Array.from(region.children).slice(0, Math.max(0, region.children.length - MAX_TOASTS))) {
+  // The oldest ones make room at once; those already leaving take none.
+  const staying = Array.from(region.children).filter((child) => !child.classList.contains('leaving'));
+  for (const old of staying.slice(0, Math.max(0, staying.length - MAX_TOASTS))) {
     dismissers.get(old)?.();
     old.remove();
   }
-  // Keep it while the pointer or keyboard focus is on it, so it can be read and used.
-  timer = setTimeout(dismiss, VISIBLE_MS);
-  const hold = () => clearTimeout(timer);
-  const release = () => {
+  restart();
+  const hold = () => {
+    held = true;
     clearTimeout(timer);
-    if (!gone) timer = setTimeout(dismiss, VISIBLE_MS);
+  };
+  const release = () => {
+    held = false;
+    restart();
   };
   item.addEventListener('mouseenter', hold);
   item.addEventListener('focusin', hold);
   item.addEventListener('mouseleave', release);
   item.addEventListener('focusout', release);
-  return dismiss;
+  return {
+    dismiss,
+    update(next) {
+      text.textContent = next;
+      restart();
+    },
+  };
 }
 
 /** Whether desktop notifications could be offered (supported and not yet decided). */
