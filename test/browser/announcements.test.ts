@@ -77,7 +77,7 @@ describe('announcements', () => {
     }
   });
 
-  it('remembers a dismissed announcement across reloads and tabs, and shows the next one', async () => {
+  it('remembers a dismissed announcement across reloads and tabs, for the user who dismissed it, and shows the next one', async () => {
     const reader = await live.createUser('Barbara Liskov');
     const context = await live.newContext();
     const page = await live.signIn(context, reader);
@@ -95,9 +95,14 @@ describe('announcements', () => {
       await eventually(() => banner(shown).getAttribute('data-announcement-id')).not.toBeNull();
       expect(await banner(shown).isHidden()).toBe(true);
     }
+    // Someone else signing in on this browser still sees it.
+    await second.close();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    const other = await live.signIn(context, await live.createUser('Hamilton Smith'));
+    await eventually(() => banner(other).textContent()).toContain('Dismiss me once');
+    await eventually(() => banner(other).isHidden()).toBe(false);
     await insert('The next one');
-    await eventually(() => banner(page).textContent()).toContain('The next one');
-    await eventually(() => banner(page).isHidden()).toBe(false);
+    await eventually(() => banner(other).textContent()).toContain('The next one');
   });
 
   it('shows an announcement made while the page was offline once it reconnects', async () => {

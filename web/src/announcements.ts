@@ -18,33 +18,36 @@ export interface Announcements {
   received(announcement: Announcement): void;
 }
 
-/** Where the browser remembers the announcement last dismissed, so a reload does not bring it back. */
-const DISMISSED_KEY = 'tidings.dismissed-announcement';
+/**
+ * Where the browser remembers the announcement a user dismissed last, so a reload does not bring it
+ * back; per user, since people may share a browser.
+ */
+const dismissedKey = (userId: string) => `tidings.dismissed-announcement.${userId}`;
 
-function dismissedId(): string | null {
+function dismissedId(userId: string): string | null {
   try {
-    return localStorage.getItem(DISMISSED_KEY);
+    return localStorage.getItem(dismissedKey(userId));
   } catch {
     return null; // Storage blocked: the banner shows again on the next load, as before.
   }
 }
 
-function rememberDismissed(id: string): void {
+function rememberDismissed(userId: string, id: string): void {
   try {
-    localStorage.setItem(DISMISSED_KEY, id);
+    localStorage.setItem(dismissedKey(userId), id);
   } catch {
     // Storage blocked or full: dismissed for this page only.
   }
 }
 
-export function createAnnouncements(api: Api): Announcements {
+export function createAnnouncements(api: Api, userId: string): Announcements {
   const known = new Set<string>();
   let newest: Announcement | null = null;
   let firstSync = true;
   const banner = byId('announcement-banner');
   byId('announcement-dismiss').addEventListener('click', () => {
     banner.hidden = true;
-    if (banner.dataset.announcementId) rememberDismissed(banner.dataset.announcementId);
+    if (banner.dataset.announcementId) rememberDismissed(userId, banner.dataset.announcementId);
   });
 
   function show(announcement: Announcement, withToast: boolean): void {
@@ -56,7 +59,7 @@ export function createAnnouncements(api: Api): Announcements {
     byId('announcement-body').textContent = announcement.body;
     banner.dataset.announcementId = announcement.id;
     // Dismissed once, in this tab or another, a reload or a new tab does not show it again.
-    banner.hidden = dismissedId() === announcement.id;
+    banner.hidden = dismissedId(userId) === announcement.id;
     if (withToast) toast(`Announcement: ${announcement.title}`);
   }
 

@@ -133,7 +133,7 @@ async function startApp(auth: Auth, config: ClientConfig, onSessionLost: (notice
 
   const inbox = createInbox(api);
   void inbox.sync();
-  const announcements = createAnnouncements(api);
+  const announcements = createAnnouncements(api, me.id);
   // Only admins see who is online (the admins' presence channel); users' pages have no such panel,
   // and nothing else in the sidebar either.
   byId('presence').hidden = me.role !== 'admin';
