@@ -25,6 +25,9 @@ import { Limits } from './pusher-rules.ts';
  */
 export const TextLimits = { subject: 200, emailBody: 20_000, senderName: 200, announcementTitle: 200, announcementBody: 2000 } as const;
 
+/** Recipients of one `POST /api/emails`, shared by the API's validation and the compose form. */
+export const MAX_RECIPIENTS = 100;
+
 /** Characters as Postgres counts them (`char_length`): code points, where `.length` counts UTF-16 units. */
 export function characters(text: string): number {
   let count = 0;

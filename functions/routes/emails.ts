@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { requireAdmin, requireUser } from '../auth/middleware.ts';
-import { characters, TextLimits } from '../broadcast/events.ts';
+import { characters, MAX_RECIPIENTS, TextLimits } from '../broadcast/events.ts';
 import { serviceClient } from '../data/client.ts';
 import { insertEmails, listInbox, markAllRead, markRead, markUnreadAt, unreadCount, withSenderNames } from '../data/emails.ts';
 import type { AppEnv } from '../env.ts';
@@ -16,7 +16,6 @@ import { cursor, hasNoNul, nulMessage, pageLimit, validate } from '../http/valid
 import { withConfig } from '../http/with-config.ts';
 
 /** Limits match the database's checks (subject 1..200 characters, body at most 20,000). */
-export const MAX_RECIPIENTS = 100;
 export const MAX_SUBJECT = TextLimits.subject;
 export const MAX_BODY = TextLimits.emailBody;
 

@@ -1,6 +1,6 @@
 // Admin compose: pick recipients from the user list, write, send; errors appear next to the field
 // they belong to, whether the browser or the Worker found them.
-import { characters, TextLimits } from '../../functions/broadcast/events.ts';
+import { characters, MAX_RECIPIENTS, TextLimits } from '../../functions/broadcast/events.ts';
 import { type Api, ApiError, type FieldIssue, type User } from './api.ts';
 import { byId, el } from './dom.ts';
 import { toast } from './toast.ts';
@@ -8,7 +8,6 @@ import { toast } from './toast.ts';
 /** The contract's limits, counted as the Worker and the database count (characters, not UTF-16 units). */
 const SUBJECT_MAX = TextLimits.subject;
 const BODY_MAX = TextLimits.emailBody;
-const RECIPIENTS_MAX = 100;
 
 /** The form fields, by the API's field names. */
 const FIELD_ERRORS: Record<string, string> = {
@@ -26,8 +25,8 @@ const FIELD_INPUTS: Record<string, string> = {
 export function validateDraft(draft: { recipient_ids: string[]; subject: string; body: string }): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (draft.recipient_ids.length === 0) issues.push({ field: 'recipient_ids', message: 'Choose at least one recipient.' });
-  if (draft.recipient_ids.length > RECIPIENTS_MAX)
-    issues.push({ field: 'recipient_ids', message: `Choose at most ${RECIPIENTS_MAX} recipients.` });
+  if (draft.recipient_ids.length > MAX_RECIPIENTS)
+    issues.push({ field: 'recipient_ids', message: `Choose at most ${MAX_RECIPIENTS} recipients.` });
   // The subject is sent trimmed, so it is counted trimmed; the message as it is.
   const subject = characters(draft.subject.trim());
   const body = characters(draft.body);
