@@ -83,9 +83,10 @@ async function idle(start: () => Promise<BenchServer>, protocol: boolean) {
         return bytes / 2 ** 20;
       };
       await new Promise((resolve) => setTimeout(resolve, 500));
-      // RSS first: the heap reading collects garbage, which RSS should not get the credit for.
-      const before = rssMb(pids());
+      // Heap first, then RSS, both times: the heap reading collects garbage, so both RSS readings
+      // follow a collection and neither gets credit the other lacks.
       const heapBefore = await heapMb();
+      const before = rssMb(pids());
       const fdsBefore = fileDescriptors(pids()).open;
       let ms = 0;
       const perServer = shares(SOCKETS, servers.length);
@@ -95,8 +96,8 @@ async function idle(start: () => Promise<BenchServer>, protocol: boolean) {
         ms += opened.ms;
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      const after = rssMb(pids());
       const heapAfter = await heapMb();
+      const after = rssMb(pids());
       runs.push({
         sockets: SOCKETS,
         server_processes: servers.length,

@@ -50,6 +50,11 @@ async function targetHeap(url: string): Promise<number> {
   socket.once('close', () => {
     for (const waiter of pending.values()) waiter.reject(new Error(`${url}: the DevTools session closed`));
   });
+  // An error after the handshake fails the calls waiting (the close follows), instead of going unheard.
+  socket.on('error', (error) => {
+    for (const waiter of pending.values()) waiter.reject(new Error(`${url}: ${error.message}`));
+    pending.clear();
+  });
   let next = 0;
   const call = <T>(method: string, params: object = {}) =>
     new Promise<T>((resolve, reject) => {
