@@ -22,7 +22,8 @@ export class LocalSubscriptions {
   readonly #sql: SqlStorage;
   readonly #byChannel = new Map<string, Set<string>>();
   readonly #bySocket = new Map<string, Set<string>>();
-  readonly #joining = new Map<string, Map<string, string[]>>();
+  /** Joins under way by channel, then socket: the frames to send after them, and whether the socket left meanwhile. */
+  readonly #joining = new Map<string, Map<string, { frames: string[]; cancelled: boolean }>>();
   /** Owed leaves by channel, then socket: a subscribe clears one without a write when none is owed. */
   readonly #owed = new Map<string, Set<string>>();
 
@@ -72,25 +73,39 @@ export class LocalSubscriptions {
 
   /** Starts collecting the frames a joining socket must get after its `subscription_succeeded`. */
   beginJoin(channel: string, socketId: string): void {
-    const joining = this.#joining.get(channel) ?? new Map<string, string[]>();
+    const joining = this.#joining.get(channel) ?? new Map<string, { frames: string[]; cancelled: boolean }>();
     this.#joining.set(channel, joining);
-    joining.set(socketId, []);
+    joining.set(socketId, { frames: [], cancelled: false });
   }
 
-  /** Ends a join: the frames collected meanwhile, in order (the caller sends them or drops them). */
-  endJoin(channel: string, socketId: string): string[] {
+  /**
+   * An unsubscribe that came while the socket's join is under way (frames are handled in order,
+   * the join's answer is not): the join, once done, leaves again. False when no join is under way.
+   */
+  cancelJoin(channel: string, socketId: string): boolean {
+    const join = this.#joining.get(channel)?.get(socketId);
+    if (!join) return false;
+    join.cancelled = true;
+    return true;
+  }
+
+  /**
+   * Ends a join: the frames collected meanwhile, in order (the caller sends them or drops them), and
+   * whether the socket unsubscribed meanwhile.
+   */
+  endJoin(channel: string, socketId: string): { frames: string[]; cancelled: boolean } {
     const joining = this.#joining.get(channel);
-    const frames = joining?.get(socketId) ?? [];
+    const join = joining?.get(socketId) ?? { frames: [], cancelled: false };
     joining?.delete(socketId);
     if (joining?.size === 0) this.#joining.delete(channel);
-    return frames;
+    return join;
   }
 
   /** Records that a joining socket will get `text` once it has joined (unless it is `except`). */
   collect(channel: string, text: string, exceptSocketId?: string): void {
     const joining = this.#joining.get(channel);
     if (!joining) return;
-    for (const [socketId, frames] of joining) if (socketId !== exceptSocketId) frames.push(text);
+    for (const [socketId, join] of joining) if (socketId !== exceptSocketId) join.frames.push(text);
   }
 
   add(channel: string, socketId: string): void {
@@ -243,7 +258,13 @@ export async function subscribe(ctx: ShardContext, connection: Connection, messa
     ctx.send(connection, frame.subscriptionError(channel, 503, 'The channel could not be joined just now: subscribe again'));
     return;
   }
-  const collected = ctx.subscriptions.endJoin(channel, socketId);
+  const { frames: collected, cancelled } = ctx.subscriptions.endJoin(channel, socketId);
+  if (cancelled) {
+    // Unsubscribed while joining: the socket asked to leave, so it gets no answer, and leaves.
+    if (result.joined) await ctx.leave(channel, socketId);
+    ctx.log.debug('unsubscribed while joining', { socket_id: socketId, channel });
+    return;
+  }
   if (!result.joined) {
     ctx.send(connection, frame.subscriptionError(channel, result.status, result.error));
     return;
@@ -266,7 +287,11 @@ export async function subscribe(ctx: ShardContext, connection: Connection, messa
 export async function unsubscribe(ctx: ShardContext, connection: Connection, message: ClientMessage): Promise<void> {
   const channel = dataObject(message.data)?.channel;
   if (typeof channel !== 'string') return;
-  if (!ctx.subscriptions.remove(channel, connection.state.socketId)) return;
+  if (!ctx.subscriptions.remove(channel, connection.state.socketId)) {
+    // Subscribed a moment ago, and not joined yet: the join leaves once it is done.
+    ctx.subscriptions.cancelJoin(channel, connection.state.socketId);
+    return;
+  }
   await ctx.leave(channel, connection.state.socketId);
   ctx.log.debug('unsubscribed', { socket_id: connection.state.socketId, channel });
 }

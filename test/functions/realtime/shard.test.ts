@@ -32,6 +32,32 @@ describe(`connection shards (REALTIME_SHARDS=${shardCount})`, () => {
   });
 });
 
+describe('subscribe and unsubscribe back to back', () => {
+  it('leaves a channel unsubscribed when the unsubscribe comes before the join is done, as the frames’ order says', async () => {
+    const room = `presence-race-${crypto.randomUUID()}`;
+    const [observer, racer] = await clientsOnDistinctShards(connect, 2);
+    await subscribe(observer!, room, { channelData: JSON.stringify({ user_id: 'observer' }) });
+    const racerId = await racer!.socketId();
+    const channelData = JSON.stringify({ user_id: 'racer' });
+    // Both frames at once, as a client that does not wait for subscription_succeeded sends them.
+    racer!.send({
+      event: 'pusher:subscribe',
+      data: { channel: room, auth: channelAuth(key, env.PUSHER_APP_SECRET, racerId, room, channelData), channel_data: channelData },
+    });
+    racer!.send({ event: 'pusher:unsubscribe', data: { channel: room } });
+    // It joined (its subscribe came first), then left (its unsubscribe came next).
+    expect((await observer!.next('pusher_internal:member_added', room)).data).toEqual({ user_id: 'racer', user_info: null });
+    expect((await observer!.next('pusher_internal:member_removed', room)).data).toEqual({ user_id: 'racer' });
+    expect(await channel(room).stub.users(channel(room).target)).toEqual([{ id: 'observer' }]);
+    // No answer to a subscription the socket gave up, and no events from the channel afterwards.
+    await publish({ channels: [room], name: 'after', data: '{}' });
+    await observer!.next('after', room);
+    racer!.send({ event: 'pusher:ping', data: {} });
+    expect(await racer!.noneBefore('pusher_internal:subscription_succeeded', 'pusher:pong')).toBe(true);
+    expect(racer!.frames.filter((frame) => frame.channel === room)).toEqual([]);
+  });
+});
+
 describe('hibernation and eviction', () => {
   it('keeps subscriptions and presence members when any single object is evicted and woken', async () => {
     const room = `presence-room-${crypto.randomUUID()}`;
