@@ -109,8 +109,13 @@ realtimeHttpApi.post('/apps/:appId/batch_events', async (c) => {
     allInfo,
   );
   if (allInfo.length === 0) return c.json({});
-  // Each batch item reports the info of its one channel.
-  return c.json({ batch: results.map((result) => Object.values(result)[0] ?? {}) });
+  // Each batch item reports what it asked for of its one channel ({} when it asked for nothing).
+  return c.json({
+    batch: results.map((result, index) => {
+      const attributes: Record<string, unknown> = Object.values(result)[0] ?? {};
+      return Object.fromEntries(Object.entries(attributes).filter(([name]) => events[index]!.info.includes(name)));
+    }),
+  });
 });
 
 realtimeHttpApi.get('/apps/:appId/channels', async (c) => {

@@ -118,6 +118,20 @@ describe('POST /apps/{id}/batch_events', () => {
     expect(tooMany.status).toBe(400);
     expect(await tooMany.json()).toEqual({ error: 'Batch too large: 11 events (at most 10)' });
   });
+
+  it('answers each event the info it asked for, and {} to one that asked for none', async () => {
+    const response = await signed('POST', `/apps/${appId}/batch_events`, {
+      body: {
+        batch: [
+          { name: 'x', data: '{}', channel: 'presence-batch-info', info: 'user_count,subscription_count' },
+          { name: 'x', data: '{}', channel: 'batch-info' },
+          { name: 'x', data: '{}', channel: 'batch-info', info: 'subscription_count' },
+        ],
+      },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ batch: [{ user_count: 0, subscription_count: 0 }, {}, { subscription_count: 0 }] });
+  });
 });
 
 describe('GET /apps/{id}/channels', () => {
