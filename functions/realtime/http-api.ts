@@ -112,8 +112,8 @@ realtimeHttpApi.post('/apps/:appId/batch_events', async (c) => {
   // Each batch item reports what it asked for of its one channel ({} when it asked for nothing).
   return c.json({
     batch: results.map((result, index) => {
-      const attributes: Record<string, unknown> = Object.values(result)[0] ?? {};
-      return Object.fromEntries(Object.entries(attributes).filter(([name]) => events[index]!.info.includes(name)));
+      const attributes = Object.entries(Object.values(result)[0] ?? {});
+      return Object.fromEntries(attributes.filter(([name]) => events[index]!.info.includes(name)));
     }),
   });
 });
