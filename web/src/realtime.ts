@@ -146,7 +146,9 @@ export function connectRealtime(
   const transport = openTransport(config, options).catch((error: unknown) => {
     // The Ably client could not be loaded (offline, or a deploy replaced the chunk): say so.
     on.refused(mailbox, `the realtime client could not be loaded (${error instanceof Error ? error.message : String(error)})`);
-    on.state('offline');
+    // No transport will report a state: closed for good, so every report says offline.
+    current = 'closed';
+    report();
     return null;
   });
   void transport.then((opened) => {
@@ -156,21 +158,14 @@ export function connectRealtime(
   // The browser knows it is offline before the socket times out; say so at once. A blip may leave
   // the socket up (no state change follows), so back online the status is the socket's again.
   const offline = () => on.state('offline');
-  let loaded = true;
-  const online = () => {
-    if (loaded) report();
-  };
-  void transport.then((opened) => {
-    loaded = opened !== null;
-  });
   window.addEventListener('offline', offline);
-  window.addEventListener('online', online);
+  window.addEventListener('online', report);
 
   return {
     close() {
       closed = true;
       window.removeEventListener('offline', offline);
-      window.removeEventListener('online', online);
+      window.removeEventListener('online', report);
       void transport.then((opened) => opened?.close());
     },
   };
