@@ -18,12 +18,18 @@ import { channelAuth, constantTimeEqual } from './signatures.ts';
  * frames sent meanwhile, which it gets right after its `subscription_succeeded`. A leave that the
  * channel object failed is owed (SQLite, mirrored in memory) until the shard's alarm makes it again.
  */
+/** A join under way: the frames to send after its `subscription_succeeded`, and whether the socket left meanwhile. */
+interface Join {
+  frames: string[];
+  cancelled: boolean;
+}
+
 export class LocalSubscriptions {
   readonly #sql: SqlStorage;
   readonly #byChannel = new Map<string, Set<string>>();
   readonly #bySocket = new Map<string, Set<string>>();
-  /** Joins under way by channel, then socket: the frames to send after them, and whether the socket left meanwhile. */
-  readonly #joining = new Map<string, Map<string, { frames: string[]; cancelled: boolean }>>();
+  /** Joins under way, by channel, then socket. */
+  readonly #joining = new Map<string, Map<string, Join>>();
   /** Owed leaves by channel, then socket: a subscribe clears one without a write when none is owed. */
   readonly #owed = new Map<string, Set<string>>();
 
@@ -73,7 +79,7 @@ export class LocalSubscriptions {
 
   /** Starts collecting the frames a joining socket must get after its `subscription_succeeded`. */
   beginJoin(channel: string, socketId: string): void {
-    const joining = this.#joining.get(channel) ?? new Map<string, { frames: string[]; cancelled: boolean }>();
+    const joining = this.#joining.get(channel) ?? new Map<string, Join>();
     this.#joining.set(channel, joining);
     joining.set(socketId, { frames: [], cancelled: false });
   }
@@ -93,7 +99,7 @@ export class LocalSubscriptions {
    * Ends a join: the frames collected meanwhile, in order (the caller sends them or drops them), and
    * whether the socket unsubscribed meanwhile.
    */
-  endJoin(channel: string, socketId: string): { frames: string[]; cancelled: boolean } {
+  endJoin(channel: string, socketId: string): Join {
     const joining = this.#joining.get(channel);
     const join = joining?.get(socketId) ?? { frames: [], cancelled: false };
     joining?.delete(socketId);
